@@ -1,0 +1,78 @@
+"""A matcher in front of Werkzeug's: rules without variables in one lookup.
+
+Werkzeug's state machine is general and correct, and it stays the authority:
+this table only answers for the unambiguous case (one plain rule on the
+path, the method allowed, no host or subdomain, no redirect) and hands every
+other request to the bound ``MapAdapter``.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from collections import Counter
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from werkzeug.routing import Map, Rule
+
+    from .app import Flask
+    from .wrappers import Request
+
+
+def _is_plain(rule: Rule, defaults_per_endpoint: Counter[str]) -> bool:
+    if rule.arguments or rule.redirect_to is not None or rule.build_only:
+        return False
+    if rule.host or rule.subdomain or rule.websocket or rule.alias:
+        return False
+    if "//" in rule.rule or not rule.rule.startswith("/"):
+        return False
+    # Another rule of the same endpoint with defaults can make Werkzeug answer
+    # with a redirect to the canonical URL; leave that to Werkzeug.
+    others = defaults_per_endpoint[rule.endpoint] - (1 if rule.defaults else 0)
+    return others == 0
+
+
+class StaticRouter:
+    """Match rules without variables by one dict lookup on ``PATH_INFO``."""
+
+    __slots__ = ("app", "_key", "_table")
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._key: tuple[int, int] = (0, -1)
+        self._table: dict[str, tuple[Rule, dict[str, t.Any] | None]] = {}
+
+    def _rebuild(self, url_map: Map) -> None:
+        rules = list(url_map.iter_rules())
+        defaults = Counter(r.endpoint for r in rules if r.defaults)
+        per_path: dict[str, list[Rule]] = {}
+        for rule in rules:
+            # WSGI hands PATH_INFO over as latin-1 decoded UTF-8 bytes.
+            key = rule.rule.encode("utf-8").decode("latin-1")
+            per_path.setdefault(key, []).append(rule)
+        table = {}
+        for key, candidates in per_path.items():
+            if len(candidates) == 1 and _is_plain(candidates[0], defaults):
+                rule = candidates[0]
+                table[key] = (rule, dict(rule.defaults) if rule.defaults else None)
+        self._table = table
+        self._key = (id(url_map), len(rules))
+
+    def match(self, request: Request) -> bool:
+        """Set ``url_rule`` and ``view_args`` and return True on an exact hit."""
+        app = self.app
+        url_map = app.url_map
+        if url_map.host_matching or app.subdomain_matching:
+            return False
+        if app.config["TRUSTED_HOSTS"] is not None:
+            return False
+        if self._key != (id(url_map), len(url_map._rules)):
+            self._rebuild(url_map)
+        hit = self._table.get(request.environ.get("PATH_INFO") or "")
+        if hit is None:
+            return False
+        rule, defaults = hit
+        if rule.methods is not None and request.method not in rule.methods:
+            return False
+        request.url_rule = rule
+        request.view_args = dict(defaults) if defaults else {}
+        return True

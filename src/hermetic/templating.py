@@ -1,0 +1,182 @@
+"""Jinja2 integration: the app's environment, its loader and the render helpers."""
+
+from __future__ import annotations
+
+import typing as t
+
+from jinja2 import BaseLoader, Template, TemplateNotFound
+from jinja2 import Environment as BaseEnvironment
+
+from .globals import _cv_app, _cv_request, current_app, g, request, session
+from .helpers import get_flashed_messages, stream_with_context
+from .signals import before_render_template, template_rendered
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from .app import Flask
+    from .scaffold import Scaffold
+
+
+def _default_template_ctx_processor() -> dict[str, t.Any]:
+    """Inject ``g``, and ``request`` and ``session`` when a request is active."""
+    rv: dict[str, t.Any] = {}
+    app_ctx = _cv_app.get(None)
+    if app_ctx is not None:
+        rv["g"] = app_ctx.g
+    req_ctx = _cv_request.get(None)
+    if req_ctx is not None:
+        rv["request"] = req_ctx.request
+        rv["session"] = req_ctx.session
+    return rv
+
+
+class Environment(BaseEnvironment):
+    """A Jinja environment bound to an app, loading through the app's blueprints."""
+
+    def __init__(self, app: Flask, **options: t.Any) -> None:
+        if "loader" not in options:
+            options["loader"] = app.create_global_jinja_loader()
+        super().__init__(**options)
+        self.app = app
+
+
+class DispatchingJinjaLoader(BaseLoader):
+    """Look a template up in the app's loader, then in each blueprint's."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def _iter_loaders(self) -> t.Iterator[tuple[Scaffold, BaseLoader]]:
+        """Yield ``(owner, loader)`` for the app and every blueprint that has one."""
+        if self.app.jinja_loader is not None:
+            yield self.app, self.app.jinja_loader
+        for blueprint in self.app.iter_blueprints():
+            if blueprint.jinja_loader is not None:
+                yield blueprint, blueprint.jinja_loader
+
+    def get_source(
+        self, environment: BaseEnvironment, template: str
+    ) -> tuple[str, str | None, t.Callable[[], bool] | None]:
+        """Return the source of the first loader that has ``template``."""
+        if self.app.config["EXPLAIN_TEMPLATE_LOADING"]:
+            return self._get_source_explained(environment, template)
+        for _owner, loader in self._iter_loaders():
+            try:
+                return loader.get_source(environment, template)
+            except TemplateNotFound:
+                continue
+        raise TemplateNotFound(template)
+
+    def _get_source_explained(
+        self, environment: BaseEnvironment, template: str
+    ) -> tuple[str, str | None, t.Callable[[], bool] | None]:
+        """Try every loader, log the attempts, and return the first hit."""
+        from .debughelpers import explain_template_loading_attempts
+
+        attempts = []
+        found = None
+        for owner, loader in self._iter_loaders():
+            try:
+                rv = loader.get_source(environment, template)
+            except TemplateNotFound:
+                rv = None
+            if found is None:
+                found = rv
+            attempts.append((loader, owner, rv))
+        explain_template_loading_attempts(self.app, template, attempts)
+        if found is None:
+            raise TemplateNotFound(template)
+        return found
+
+    def list_templates(self) -> list[str]:
+        """List the templates of the app and all blueprints, without duplicates."""
+        names: set[str] = set()
+        for _owner, loader in self._iter_loaders():
+            names.update(loader.list_templates())
+        return list(names)
+
+
+def create_jinja_environment(app: Flask) -> Environment:
+    """Build the app's Jinja environment from its options and config."""
+    options = dict(app.jinja_options)
+    options.setdefault("autoescape", app.select_jinja_autoescape)
+    if "auto_reload" not in options:
+        auto_reload = app.config["TEMPLATES_AUTO_RELOAD"]
+        options["auto_reload"] = app.debug if auto_reload is None else auto_reload
+    rv = app.jinja_environment(app, **options)
+    rv.globals.update(
+        url_for=app.url_for,
+        get_flashed_messages=get_flashed_messages,
+        config=app.config,
+        # The proxies, not the objects: the environment outlives any request.
+        request=request,
+        session=session,
+        g=g,
+    )
+    # Jinja's built-in |tojson reads this policy at render time and wraps the
+    # result with htmlsafe_json_dumps, so it escapes <, >, & and ' for HTML.
+    rv.policies["json.dumps_function"] = app.json.dumps
+    return rv
+
+
+def _render(app: Flask, template: Template, context: dict[str, t.Any]) -> str:
+    """Render ``template`` with the app's context, sending the render signals."""
+    app.update_template_context(context)
+    before_render_template.send(
+        app, _async_wrapper=app.ensure_sync, template=template, context=context
+    )
+    rv = template.render(context)
+    template_rendered.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
+    return rv
+
+
+def render_template(
+    template_name_or_list: str | Template | list[str | Template], **context: t.Any
+) -> str:
+    """Render the named template (or the first that exists of a list) with ``context``."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    template = app.jinja_env.get_or_select_template(template_name_or_list)
+    return _render(app, template, context)
+
+
+def render_template_string(source: str, **context: t.Any) -> str:
+    """Render a template given as source code with ``context``."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    template = app.jinja_env.from_string(source)
+    return _render(app, template, context)
+
+
+def _stream(app: Flask, template: Template, context: dict[str, t.Any]) -> t.Iterator[str]:
+    """Render ``template`` piece by piece, sending the render signals."""
+    app.update_template_context(context)
+    before_render_template.send(
+        app, _async_wrapper=app.ensure_sync, template=template, context=context
+    )
+
+    def generate() -> t.Iterator[str]:
+        yield from template.generate(context)
+        # Sent only once the whole template has been produced.
+        template_rendered.send(
+            app, _async_wrapper=app.ensure_sync, template=template, context=context
+        )
+
+    rv = generate()
+    # Keep the request context alive while the response body is consumed.
+    if _cv_request.get(None) is not None:
+        rv = stream_with_context(rv)
+    return rv
+
+
+def stream_template(
+    template_name_or_list: str | Template | list[str | Template], **context: t.Any
+) -> t.Iterator[str]:
+    """Render the named template as a stream of strings for a streaming response."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    template = app.jinja_env.get_or_select_template(template_name_or_list)
+    return _stream(app, template, context)
+
+
+def stream_template_string(source: str, **context: t.Any) -> t.Iterator[str]:
+    """Render template source as a stream of strings for a streaming response."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    template = app.jinja_env.from_string(source)
+    return _stream(app, template, context)

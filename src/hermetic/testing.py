@@ -1,0 +1,260 @@
+"""The test client, the CLI test runner, and an app-aware environ builder."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import typing as t
+from contextlib import ExitStack, contextmanager
+from copy import copy
+from types import TracebackType
+from urllib.parse import urlsplit
+
+import werkzeug.test
+from click.testing import CliRunner, Result
+from werkzeug.test import Client
+from werkzeug.wrappers import Request as BaseRequest
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from _typeshed.wsgi import WSGIEnvironment
+    from werkzeug.test import TestResponse
+
+    from .app import Flask
+    from .sessions import SessionMixin
+
+
+class EnvironBuilder(werkzeug.test.EnvironBuilder):
+    """A :class:`werkzeug.test.EnvironBuilder` whose defaults come from the app:
+    the host from ``SERVER_NAME``, the script root from ``APPLICATION_ROOT`` and
+    the scheme from ``PREFERRED_URL_SCHEME``; JSON bodies use ``app.json``.
+
+    :param app: The application the environ is for.
+    :param path: The path, or a full URL whose scheme and host override the defaults.
+    :param base_url: The full base URL; excludes ``subdomain`` and ``url_scheme``.
+    :param subdomain: Prefixed to ``SERVER_NAME`` to form the host.
+    :param url_scheme: The scheme to use instead of ``PREFERRED_URL_SCHEME``.
+    """
+
+    def __init__(
+        self,
+        app: Flask,
+        path: str = "/",
+        base_url: str | None = None,
+        subdomain: str | None = None,
+        url_scheme: str | None = None,
+        *args: t.Any,
+        **kwargs: t.Any,
+    ) -> None:
+        assert base_url is None or not (subdomain or url_scheme), (
+            'Cannot pass "subdomain" or "url_scheme" with "base_url".'
+        )
+
+        if base_url is None:
+            host = app.config.get("SERVER_NAME") or "localhost"
+            if subdomain:
+                host = f"{subdomain}.{host}"
+            if url_scheme is None:
+                url_scheme = app.config["PREFERRED_URL_SCHEME"]
+            root = app.config["APPLICATION_ROOT"].lstrip("/")
+
+            # A full URL as the path supplies its own scheme and host.
+            url = urlsplit(path)
+            base_url = f"{url.scheme or url_scheme}://{url.netloc or host}/{root}"
+            path = url.path
+            if url.query:
+                path = f"{path}?{url.query}"
+
+        self.app = app
+        super().__init__(path, base_url, *args, **kwargs)
+
+    def json_dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
+        """Serialize ``obj`` with the app's JSON provider."""
+        return self.app.json.dumps(obj, **kwargs)
+
+
+_werkzeug_version = ""
+
+
+def _get_werkzeug_version() -> str:
+    """Return Werkzeug's version, looked up once."""
+    global _werkzeug_version
+
+    if not _werkzeug_version:
+        _werkzeug_version = importlib.metadata.version("werkzeug")
+
+    return _werkzeug_version
+
+
+class FlaskClient(Client):
+    """A Werkzeug test client bound to the app, made by ``app.test_client()``.
+
+    Inside a ``with client:`` block, the contexts of the last request stay
+    pushed until the next request or the end of the block, so ``request``,
+    ``session`` and ``g`` can be inspected after the response.
+    """
+
+    application: Flask
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.preserve_context = False
+        # Contexts the app hands over during a request, then the stack that
+        # keeps them pushed until the next request or the end of the block.
+        self._new_contexts: list[t.ContextManager[t.Any]] = []
+        self._context_stack = ExitStack()
+        self.environ_base = {
+            "REMOTE_ADDR": "127.0.0.1",
+            "HTTP_USER_AGENT": f"Werkzeug/{_get_werkzeug_version()}",
+        }
+
+    @contextmanager
+    def session_transaction(self, *args: t.Any, **kwargs: t.Any) -> t.Iterator[SessionMixin]:
+        """Open the session the client's cookies point to, let the ``with``
+        block read and change it, then store it back into the cookies.
+
+        Arguments are passed to ``app.test_request_context()``.
+        """
+        if self._cookies is None:
+            raise TypeError("Cookies are disabled. Create a client with 'use_cookies=True'.")
+
+        app = self.application
+        interface = app.session_interface
+        ctx = app.test_request_context(*args, **kwargs)
+        self._add_cookies_to_wsgi(ctx.request.environ)
+
+        with ctx:
+            sess = interface.open_session(app, ctx.request)
+
+        if sess is None:
+            raise RuntimeError("Session backend did not open a session.")
+
+        yield sess
+
+        if interface.is_null_session(sess):
+            return
+
+        response = app.response_class()
+        with ctx:
+            interface.save_session(app, sess, response)
+
+        request = ctx.request
+        self._update_cookies_from_response(
+            request.host.partition(":")[0],
+            request.path,
+            response.headers.getlist("Set-Cookie"),
+        )
+
+    def _copy_environ(self, other: WSGIEnvironment) -> WSGIEnvironment:
+        """Return ``other`` over the client's base environ, asking the app to
+        hand over its contexts if they are to be preserved.
+        """
+        out = {**self.environ_base, **other}
+
+        if self.preserve_context:
+            out["werkzeug.debug.preserve_context"] = self._new_contexts.append
+
+        return out
+
+    def _request_from_builder_args(
+        self, args: tuple[t.Any, ...], kwargs: dict[str, t.Any]
+    ) -> BaseRequest:
+        """Build the request from :class:`EnvironBuilder` arguments."""
+        kwargs["environ_base"] = self._copy_environ(kwargs.get("environ_base", {}))
+        builder = EnvironBuilder(self.application, *args, **kwargs)
+
+        try:
+            return builder.get_request()
+        finally:
+            builder.close()
+
+    def open(
+        self,
+        *args: t.Any,
+        buffered: bool = False,
+        follow_redirects: bool = False,
+        **kwargs: t.Any,
+    ) -> TestResponse:
+        """Make a request to the app and return the response.
+
+        Takes :class:`EnvironBuilder` arguments, or a single builder, environ
+        dict or request object.
+        """
+        if args and isinstance(args[0], (werkzeug.test.EnvironBuilder, dict, BaseRequest)):
+            arg = args[0]
+            if isinstance(arg, werkzeug.test.EnvironBuilder):
+                # Copy so the caller's builder keeps its own environ_base.
+                builder = copy(arg)
+                builder.environ_base = self._copy_environ(builder.environ_base or {})
+                request = builder.get_request()
+            elif isinstance(arg, dict):
+                request = EnvironBuilder.from_environ(
+                    arg, app=self.application, environ_base=self._copy_environ({})
+                ).get_request()
+            else:
+                request = copy(arg)
+                request.environ = self._copy_environ(request.environ)
+        else:
+            request = self._request_from_builder_args(args, kwargs)
+
+        # Release the previous request's contexts; redirects come back through
+        # here, so only the final response's contexts are kept.
+        self._context_stack.close()
+
+        response = super().open(request, buffered=buffered, follow_redirects=follow_redirects)
+        response.json_module = self.application.json  # type: ignore[assignment]
+        self._keep_new_contexts()
+        return response
+
+    def _keep_new_contexts(self) -> None:
+        """Push the contexts the app handed over, oldest first, so the newest
+        request context and its app context end up current.
+        """
+        new = self._new_contexts
+        if not new:
+            return
+
+        for ctx in new:
+            self._context_stack.enter_context(ctx)
+        new.clear()
+
+    def __enter__(self) -> FlaskClient:
+        if self.preserve_context:
+            raise RuntimeError("Cannot nest client invocations")
+        self.preserve_context = True
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.preserve_context = False
+        self._context_stack.close()
+
+
+class FlaskCliRunner(CliRunner):
+    """A :class:`click.testing.CliRunner` that runs the app's CLI commands,
+    made by ``app.test_cli_runner()``.
+    """
+
+    def __init__(self, app: Flask, **kwargs: t.Any) -> None:
+        self.app = app
+        super().__init__(**kwargs)
+
+    def invoke(  # type: ignore[override]
+        self, cli: t.Any = None, args: t.Any = None, **kwargs: t.Any
+    ) -> Result:
+        """Run a command in an isolated environment and return its result.
+
+        ``cli`` defaults to ``app.cli``; ``obj`` defaults to a ``ScriptInfo``
+        that loads this app.
+        """
+        if cli is None:
+            cli = self.app.cli
+
+        if "obj" not in kwargs:
+            from .cli import ScriptInfo
+
+            kwargs["obj"] = ScriptInfo(create_app=lambda: self.app)
+
+        return super().invoke(cli, args, **kwargs)

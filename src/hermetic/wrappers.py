@@ -1,0 +1,145 @@
+"""Request and Response: Werkzeug's wrappers, aware of the current app."""
+
+from __future__ import annotations
+
+import typing as t
+
+from werkzeug.exceptions import BadRequest
+from werkzeug.wrappers import Request as _WerkzeugRequest
+from werkzeug.wrappers import Response as _WerkzeugResponse
+
+from . import json
+from .globals import _cv_app
+from .helpers import _split_blueprint_path
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from werkzeug.routing import Rule
+
+
+def _app_config(key: str) -> t.Any:
+    ctx = _cv_app.get(None)
+    return None if ctx is None else ctx.app.config[key]
+
+
+class Request(_WerkzeugRequest):
+    """The request object: Werkzeug's, plus routing results and app limits.
+
+    The body limits (``MAX_CONTENT_LENGTH``, ``MAX_FORM_MEMORY_SIZE``,
+    ``MAX_FORM_PARTS``) come from the app's config unless set on this request.
+    """
+
+    json_module: t.Any = json
+
+    #: The matched :class:`~werkzeug.routing.Rule`, ``None`` before matching.
+    url_rule: Rule | None = None
+    #: The arguments the rule matched, ``None`` before matching.
+    view_args: dict[str, t.Any] | None = None
+    #: The routing error (404, 405, redirect) raised when the view is dispatched.
+    routing_exception: Exception | None = None
+
+    _max_content_length: int | None = None
+    _max_form_memory_size: int | None = None
+    _max_form_parts: int | None = None
+
+    def _limit(self, own: int | None, key: str, default: int | None) -> int | None:
+        if own is not None:
+            return own
+        if _cv_app.get(None) is None:
+            return default
+        return _app_config(key)  # type: ignore[no-any-return]
+
+    @property
+    def max_content_length(self) -> int | None:  # type: ignore[override]
+        """The largest body read, in bytes; ``MAX_CONTENT_LENGTH`` by default."""
+        return self._limit(
+            self._max_content_length, "MAX_CONTENT_LENGTH", super().max_content_length
+        )
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+    @property
+    def max_form_memory_size(self) -> int | None:  # type: ignore[override]
+        """The largest non-file form field, in bytes; ``MAX_FORM_MEMORY_SIZE``."""
+        return self._limit(
+            self._max_form_memory_size, "MAX_FORM_MEMORY_SIZE", super().max_form_memory_size
+        )
+
+    @max_form_memory_size.setter
+    def max_form_memory_size(self, value: int | None) -> None:
+        self._max_form_memory_size = value
+
+    @property
+    def max_form_parts(self) -> int | None:  # type: ignore[override]
+        """The most multipart fields parsed; ``MAX_FORM_PARTS`` by default."""
+        return self._limit(self._max_form_parts, "MAX_FORM_PARTS", super().max_form_parts)
+
+    @max_form_parts.setter
+    def max_form_parts(self, value: int | None) -> None:
+        self._max_form_parts = value
+
+    @property
+    def endpoint(self) -> str | None:
+        """The endpoint of the matched rule, ``None`` when nothing matched."""
+        if self.url_rule is not None:
+            return self.url_rule.endpoint  # type: ignore[no-any-return]
+        return None
+
+    @property
+    def blueprint(self) -> str | None:
+        """The dotted name of the blueprint owning the endpoint, if any."""
+        endpoint = self.endpoint
+        if endpoint is not None and "." in endpoint:
+            return endpoint.rpartition(".")[0]
+        return None
+
+    @property
+    def blueprints(self) -> list[str]:
+        """The current blueprint and its parents, innermost first."""
+        name = self.blueprint
+        if name is None:
+            return []
+        return _split_blueprint_path(name)
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        ctx = _cv_app.get(None)
+        # In debug mode, explain why request.files is empty for a form that
+        # was not sent as multipart/form-data.
+        if (
+            ctx is not None
+            and ctx.app.debug
+            and self.mimetype != "multipart/form-data"
+            and not self.files
+        ):
+            from .debughelpers import attach_enctype_error_multidict
+
+            attach_enctype_error_multidict(self)
+
+    def on_json_loading_failed(self, e: ValueError | None) -> t.Any:
+        """Raise a 400; the parser's message is shown only in debug mode."""
+        try:
+            return super().on_json_loading_failed(e)
+        except BadRequest as error:
+            ctx = _cv_app.get(None)
+            if ctx is not None and ctx.app.debug:
+                raise
+            raise BadRequest() from error
+
+
+class Response(_WerkzeugResponse):
+    """The response object: HTML by default, cookie size from the app config."""
+
+    default_mimetype: str | None = "text/html"
+    json_module = json
+    # Relative Location headers are valid (RFC 9110); don't rewrite them.
+    autocorrect_location_header = False
+
+    @property
+    def max_cookie_size(self) -> int:  # type: ignore[override]
+        """The largest cookie before a warning; ``MAX_COOKIE_SIZE`` of the app."""
+        ctx = _cv_app.get(None)
+        if ctx is not None:
+            return ctx.app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]
+        return super().max_cookie_size
