@@ -177,7 +177,7 @@ def test_prepare_import_walks_up_packages(project):
 def test_locate_app_reports_import_error_inside_module(project):
     project("broken.py", "import module_that_does_not_exist_anywhere\n")
     with pytest.raises(NoAppException, match="While importing 'broken'") as exc:
-        locate_app("broken", None, raise_if_not_found=False)
+        locate_app(prepare_import("broken.py"), None, raise_if_not_found=False)
     assert "module_that_does_not_exist_anywhere" in str(exc.value)
 
 
@@ -213,12 +213,15 @@ def test_no_app_found_says_how_to_fix(project):
     assert "FLASK_APP" in message
 
 
-def test_load_app_sets_debug_from_environment(project, monkeypatch):
-    monkeypatch.setenv("HERMETIC_DEBUG", "1")
-    info = ScriptInfo(create_app=lambda: Flask("dbg"))
-    assert info.load_app().debug is True
-    info = ScriptInfo(create_app=lambda: Flask("dbg"), set_debug_flag=False)
-    assert info.load_app().debug is False
+def test_load_app_sets_debug_from_environment(monkeypatch):
+    def create_app():
+        app = Flask("dbg")
+        app.debug = True
+        return app
+
+    monkeypatch.setenv("HERMETIC_DEBUG", "0")
+    assert ScriptInfo(create_app=create_app).load_app().debug is False
+    assert ScriptInfo(create_app=create_app, set_debug_flag=False).load_app().debug is True
 
 
 FACTORY_MODULE = """\

@@ -471,7 +471,13 @@ def test_app_reads_flask_cookie(app):
         return repr(hermetic.session.get("t"))
 
     client = app.test_client()
-    client.set_cookie("session", flask_serializer("test key").dumps({"t": {" t": [1, 2]}}))
+    # Flask's wire format, built with plain itsdangerous JSON: a tagged tuple.
+    raw = URLSafeTimedSerializer(
+        "test key",
+        salt="cookie-session",
+        signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha1},
+    ).dumps({"t": {" t": [1, 2]}})
+    client.set_cookie("session", raw)
     assert client.get("/").text == "(1, 2)"
 
 

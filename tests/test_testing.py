@@ -56,14 +56,15 @@ def test_builder_uses_config(app):
 def test_builder_path_with_query_and_full_url(app):
     eb = EnvironBuilder(app, "/search?q=a+b&x=1")
     assert eb.path == "/search"
-    assert eb.args["q"] == "a b"
-    assert eb.args["x"] == "1"
+    args = eb.get_request().args
+    assert args["q"] == "a b"
+    assert args["x"] == "1"
 
     eb = EnvironBuilder(app, "https://other.test/x?y=2")
     assert eb.url_scheme == "https"
     assert eb.host == "other.test"
     assert eb.path == "/x"
-    assert eb.args["y"] == "2"
+    assert eb.get_request().args["y"] == "2"
 
 
 def test_builder_explicit_base_url(app):

@@ -169,7 +169,7 @@ class Flask(Scaffold):
         self.url_map = self.url_map_class(host_matching=host_matching)
         self.subdomain_matching = subdomain_matching
         self._got_first_request = False
-        self._fast_router: StaticRouter | None = StaticRouter(self)
+        self._fast_router: StaticRouter | None = StaticRouter()
         self._sync_views: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
         self._plain_response_classes: dict[type, bool] = {}
 
@@ -562,6 +562,7 @@ class Flask(Scaffold):
 
     def url_for(
         self,
+        /,
         endpoint: str,
         *,
         _anchor: str | None = None,
@@ -765,6 +766,16 @@ class Flask(Scaffold):
                 for func in reversed(self.after_request_funcs[name]):
                     response = self.ensure_sync(func)(response)
         session = ctx._session_obj
+        if (
+            session is None
+            and "HTTP_COOKIE" in ctx.request.environ
+            and self.config["SESSION_REFRESH_EACH_REQUEST"]
+        ):
+            # A permanent session's cookie is refreshed on every request, even
+            # one that did not use the session. Peek without marking it read.
+            opened = ctx.session
+            if isinstance(opened, dict) and dict.get(opened, "_permanent", False):
+                session = opened
         if session is not None and not self.session_interface.is_null_session(session):
             self.session_interface.save_session(self, session, response)
         return response

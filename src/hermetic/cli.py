@@ -731,9 +731,9 @@ class SeparatedPathType(click.Path):
     def convert(  # type: ignore[override]
         self, value: t.Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> list[t.Any]:
-        if not isinstance(value, str):  # already a list, e.g. from a default
-            return [super(SeparatedPathType, self).convert(v, param, ctx) for v in value]
-        return [super().convert(item, param, ctx) for item in self.split_envvar_value(value)]
+        convert = super().convert  # zero-argument super() fails in a comprehension
+        items = self.split_envvar_value(value) if isinstance(value, str) else value
+        return [convert(item, param, ctx) for item in items]
 
 
 def _is_loopback_host(host: str) -> bool:

@@ -52,16 +52,19 @@ def stream_with_context(generator_or_function: t.Any) -> t.Any:
         return update_wrapper(decorator, generator_or_function)
 
     def wrapper() -> t.Iterator[t.Any]:
-        ctx = _cv_request.get(None)
-        if ctx is None:
+        req_ctx = _cv_request.get(None)
+        if req_ctx is None:
             raise RuntimeError(
                 "'stream_with_context' can only be used when a request"
                 " context is active, such as in a view function."
             )
-        with ctx:
-            # The first next() below runs up to here, inside the view, so the
-            # context is pushed again before the view's own context is popped.
-            yield None
+        app_ctx = _cv_app.get()
+        # The first next() below runs up to here, inside the view, recording
+        # the contexts. They are pushed only when the body is iterated, in the
+        # server's own context (an async view runs in another one).
+        yield None
+        # The app context first, so the request context does not push another.
+        with app_ctx, req_ctx:
             try:
                 yield from gen
             finally:

@@ -34,10 +34,9 @@ def _is_plain(rule: Rule, defaults_per_endpoint: Counter[str]) -> bool:
 class StaticRouter:
     """Match rules without variables by one dict lookup on ``PATH_INFO``."""
 
-    __slots__ = ("app", "_key", "_table")
+    __slots__ = ("_key", "_table")
 
-    def __init__(self, app: Flask) -> None:
-        self.app = app
+    def __init__(self) -> None:
         self._key: tuple[int, int] = (0, -1)
         self._table: dict[str, tuple[Rule, dict[str, t.Any] | None]] = {}
 
@@ -57,9 +56,8 @@ class StaticRouter:
         self._table = table
         self._key = (id(url_map), len(rules))
 
-    def match(self, request: Request) -> bool:
+    def match(self, app: Flask, request: Request) -> bool:
         """Set ``url_rule`` and ``view_args`` and return True on an exact hit."""
-        app = self.app
         url_map = app.url_map
         if url_map.host_matching or app.subdomain_matching:
             return False
