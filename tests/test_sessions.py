@@ -103,6 +103,14 @@ def test_secure_cookie_session_starts_clean():
         lambda s: s.get("a"),
         lambda s: s.get("missing", 2),
         lambda s: s.setdefault("a", 3),
+        lambda s: "a" in s,
+        lambda s: len(s),
+        lambda s: bool(s),
+        lambda s: list(s),
+        lambda s: s.keys(),
+        lambda s: s.values(),
+        lambda s: s.items(),
+        lambda s: s.permanent,
     ],
 )
 def test_reads_mark_accessed_only(read):
@@ -353,6 +361,20 @@ def test_save_untouched_session_does_nothing():
     SecureCookieSessionInterface().save_session(make_app(), SecureCookieSession({"a": 1}), response)
     assert "Set-Cookie" not in response.headers
     assert "Vary" not in response.headers
+
+
+@pytest.mark.parametrize("permanent", [False, True])
+def test_saving_does_not_count_as_access(permanent):
+    cookie = flask_serializer("dev key").dumps({"a": 1, "_permanent": permanent})
+    interface = SecureCookieSessionInterface()
+    s = interface.open_session(make_app(), make_request(cookie))
+    response = Response()
+    interface.save_session(make_app(), s, response)
+    assert not s.accessed
+    # A permanent session is re-sent to slide its expiry, and a response
+    # that sets the cookie always varies on it.
+    assert ("Set-Cookie" in response.headers) is permanent
+    assert ("Vary" in response.headers) is permanent
 
 
 def test_save_read_session_adds_vary_only():

@@ -341,3 +341,24 @@ def test_cli_runner_custom_obj(app):
     result = app.test_cli_runner().invoke(hello, obj=ScriptInfo(create_app=create_app))
     assert result.output == "hi\n"
     assert loaded
+
+
+def test_with_client_after_error_keeps_only_next_request(app, client):
+    @app.route("/fail")
+    def fail():
+        raise ZeroDivisionError
+
+    @app.route("/ok")
+    def ok():
+        return ""
+
+    with client:
+        with pytest.raises(ZeroDivisionError):
+            client.get("/fail")
+        client.get("/ok")
+        assert hermetic.request.path == "/ok"
+        # Only the /ok request's contexts are pushed on top of nothing.
+        ctx = _cv_request.get()
+        ctx.pop()
+        assert _cv_request.get(None) is None
+        ctx.push()

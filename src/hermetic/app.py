@@ -17,6 +17,7 @@ from urllib.parse import quote as _url_quote
 import click
 from werkzeug.datastructures import Headers, ImmutableDict
 from werkzeug.exceptions import (
+    Aborter,
     BadRequestKeyError,
     HTTPException,
     InternalServerError,
@@ -24,7 +25,6 @@ from werkzeug.exceptions import (
 from werkzeug.exceptions import (
     BadRequest as _BadRequest,
 )
-from werkzeug.exceptions import Aborter
 from werkzeug.routing import BuildError, Map, MapAdapter, RequestRedirect, RoutingException, Rule
 from werkzeug.serving import is_running_from_reloader
 from werkzeug.utils import cached_property
@@ -49,7 +49,7 @@ from .signals import (
     request_tearing_down,
 )
 from .templating import Environment
-from .wrappers import Request, Response
+from .wrappers import Request, Response, _make_text_maker
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .testing import FlaskClient, FlaskCliRunner
@@ -58,6 +58,8 @@ T = t.TypeVar("T", bound=t.Callable[..., t.Any])
 _sentinel = object()
 
 _AUTOESCAPED_SUFFIXES = (".html", ".htm", ".xml", ".xhtml", ".svg")
+# Headers Werkzeug may rewrite when it sends a response (IRI -> URI).
+_REWRITTEN_HEADERS = frozenset({"location", "content-location"})
 
 
 def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
@@ -172,6 +174,7 @@ class Flask(Scaffold):
         self._fast_router: StaticRouter | None = StaticRouter()
         self._sync_views: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
         self._plain_response_classes: dict[type, bool] = {}
+        self._text_makers: dict[type, t.Any] = {}
 
         from .cli import AppGroup
 
@@ -548,9 +551,7 @@ class Flask(Scaffold):
                 )
             for item in caught:
                 # Report Werkzeug's warnings from here, as Flask does.
-                warnings.warn_explicit(
-                    item.message, item.category, __file__, 0, module="flask.app"
-                )
+                warnings.warn_explicit(item.message, item.category, __file__, 0, module="flask.app")
             return adapter
         if self.config["SERVER_NAME"] is not None:
             return self.url_map.bind(
@@ -657,7 +658,9 @@ class Flask(Scaffold):
             return self.async_to_sync(func)
         return func
 
-    def async_to_sync(self, func: t.Callable[..., t.Coroutine[t.Any, t.Any, t.Any]]) -> t.Callable[..., t.Any]:
+    def async_to_sync(
+        self, func: t.Callable[..., t.Coroutine[t.Any, t.Any, t.Any]]
+    ) -> t.Callable[..., t.Any]:
         """Run a coroutine function to completion (needs the ``async`` extra)."""
         try:
             from asgiref.sync import async_to_sync as asgiref_async_to_sync
@@ -697,7 +700,7 @@ class Flask(Scaffold):
 
     def dispatch_request(self) -> t.Any:
         """Call the view of the matched rule and return its return value."""
-        req = request_ctx.request
+        req = _cv_request.get().request
         if req.routing_exception is not None:
             self.raise_routing_exception(req)
         rule = req.url_rule
@@ -742,8 +745,10 @@ class Flask(Scaffold):
 
     def preprocess_request(self) -> t.Any:
         """Run URL value preprocessors and before-request functions."""
-        names = (None, *reversed(request_ctx.request.blueprints))
-        req = request_ctx.request
+        if not (self.url_value_preprocessors or self.before_request_funcs):
+            return None
+        req = _cv_request.get().request
+        names = (None, *reversed(req.blueprints))
         for name in names:
             if name in self.url_value_preprocessors:
                 for url_func in self.url_value_preprocessors[name]:
@@ -758,13 +763,14 @@ class Flask(Scaffold):
 
     def process_response(self, response: Response) -> Response:
         """Run after-request functions, then save the session if it was opened."""
-        ctx = request_ctx._get_current_object()  # type: ignore[attr-defined]
+        ctx = _cv_request.get()
         for func in ctx._after_request_functions:
             response = self.ensure_sync(func)(response)
-        for name in chain(ctx.request.blueprints, (None,)):
-            if name in self.after_request_funcs:
-                for func in reversed(self.after_request_funcs[name]):
-                    response = self.ensure_sync(func)(response)
+        if self.after_request_funcs:
+            for name in chain(ctx.request.blueprints, (None,)):
+                if name in self.after_request_funcs:
+                    for func in reversed(self.after_request_funcs[name]):
+                        response = self.ensure_sync(func)(response)
         session = ctx._session_obj
         if (
             session is None
@@ -784,10 +790,11 @@ class Flask(Scaffold):
         """Run the teardown-request functions (called when the context pops)."""
         if exc is _sentinel:
             exc = sys.exc_info()[1]
-        for name in chain(request_ctx.request.blueprints, (None,)):
-            if name in self.teardown_request_funcs:
-                for func in reversed(self.teardown_request_funcs[name]):
-                    self.ensure_sync(func)(exc)
+        if self.teardown_request_funcs:
+            for name in chain(_cv_request.get().request.blueprints, (None,)):
+                if name in self.teardown_request_funcs:
+                    for func in reversed(self.teardown_request_funcs[name]):
+                        self.ensure_sync(func)(exc)
         if request_tearing_down.receivers:
             request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 
@@ -909,6 +916,10 @@ class Flask(Scaffold):
                 " return a valid response. The function either returned"
                 " None or ended without a return statement."
             )
+        if type(rv) is str and status is None and headers is None:
+            make_text = self._text_maker()
+            if make_text is not None:
+                return make_text(rv)  # type: ignore[no-any-return]
         if not isinstance(rv, self.response_class):
             if isinstance(rv, (str, bytes, bytearray)) or isinstance(rv, cabc.Iterator):
                 rv = self.response_class(rv, status=status, headers=headers)
@@ -943,6 +954,13 @@ class Flask(Scaffold):
             rv.headers.update(headers)
         return rv  # type: ignore[no-any-return]
 
+    def _text_maker(self) -> t.Callable[[str], Response] | None:
+        cls = self.response_class
+        cached = self._text_makers.get(cls, _sentinel)
+        if cached is _sentinel:
+            cached = self._text_makers[cls] = _make_text_maker(cls)
+        return cached  # type: ignore[return-value]
+
     def _is_plain_response(self, cls: type) -> bool:
         known = self._plain_response_classes.get(cls)
         if known is None:
@@ -976,18 +994,17 @@ class Flask(Scaffold):
             and self._is_plain_response(type(response))
         ):
             code = response.status_code
-            headers = response.headers
             if (
                 code >= 200
                 and code != 204
                 and code != 304
                 and environ.get("REQUEST_METHOD") != "HEAD"
-                and "Location" not in headers
-                and "Content-Location" not in headers
-                and "Content-Length" in headers
             ):
-                start_response(response.status, headers.to_wsgi_list())
-                return body  # type: ignore[no-any-return]
+                header_list = response.headers.to_wsgi_list()
+                names = {key.lower() for key, _ in header_list}
+                if "content-length" in names and names.isdisjoint(_REWRITTEN_HEADERS):
+                    start_response(response.status, header_list)
+                    return body  # type: ignore[no-any-return]
         return response(environ, start_response)  # type: ignore[no-any-return]
 
     def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:

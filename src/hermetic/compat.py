@@ -78,7 +78,7 @@ class _FlaskDistributionFinder(importlib.abc.MetaPathFinder):
         return None
 
     def find_distributions(
-        self, context: t.Any = importlib.metadata.DistributionFinder.Context()
+        self, context: t.Any = None
     ) -> t.Iterator[importlib.metadata.Distribution]:
         name = getattr(context, "name", None)
         if name is None or name.replace("-", "_").lower() == "flask":
@@ -89,9 +89,7 @@ def _flask_package() -> types.ModuleType:
     import hermetic
 
     module = types.ModuleType("flask", hermetic.__doc__)
-    module.__dict__.update(
-        {k: v for k, v in vars(hermetic).items() if not k.startswith("__")}
-    )
+    module.__dict__.update({k: v for k, v in vars(hermetic).items() if not k.startswith("__")})
     module.__file__ = hermetic.__file__
     module.__path__ = []  # a package: its submodules are the aliases below
     module.__version__ = FLASK_VERSION  # type: ignore[attr-defined]

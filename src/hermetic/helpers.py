@@ -105,7 +105,9 @@ def url_for(
     )
 
 
-def redirect(location: str, code: int = 302, Response: type[BaseResponse] | None = None) -> BaseResponse:
+def redirect(
+    location: str, code: int = 302, Response: type[BaseResponse] | None = None
+) -> BaseResponse:
     """Return a redirect response, made by the current app when there is one."""
     ctx = _cv_app.get(None)
     if ctx is not None:

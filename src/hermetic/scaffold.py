@@ -69,7 +69,9 @@ class Scaffold:
         self.error_handler_spec: dict[
             str | None, dict[int | None, dict[type[Exception], t.Callable[..., t.Any]]]
         ] = defaultdict(lambda: defaultdict(dict))
-        self.before_request_funcs: dict[str | None, list[t.Callable[..., t.Any]]] = defaultdict(list)
+        self.before_request_funcs: dict[str | None, list[t.Callable[..., t.Any]]] = defaultdict(
+            list
+        )
         self.after_request_funcs: dict[str | None, list[t.Callable[..., t.Any]]] = defaultdict(list)
         self.teardown_request_funcs: dict[str | None, list[t.Callable[..., t.Any]]] = defaultdict(
             list
@@ -77,8 +79,8 @@ class Scaffold:
         self.template_context_processors: dict[str | None, list[t.Callable[..., t.Any]]] = (
             defaultdict(list, {None: [_default_template_ctx_processor]})
         )
-        self.url_value_preprocessors: dict[str | None, list[t.Callable[..., t.Any]]] = (
-            defaultdict(list)
+        self.url_value_preprocessors: dict[str | None, list[t.Callable[..., t.Any]]] = defaultdict(
+            list
         )
         self.url_default_functions: dict[str | None, list[t.Callable[..., t.Any]]] = defaultdict(
             list
@@ -162,7 +164,9 @@ class Scaffold:
 
     # -- routes ---------------------------------------------------------
 
-    def _method_route(self, method: str, rule: str, options: dict[str, t.Any]) -> t.Callable[[F], F]:
+    def _method_route(
+        self, method: str, rule: str, options: dict[str, t.Any]
+    ) -> t.Callable[[F], F]:
         if "methods" in options:
             raise TypeError("Use the 'route' decorator to use the 'methods' argument.")
         return self.route(rule, methods=[method], **options)

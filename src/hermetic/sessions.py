@@ -72,6 +72,32 @@ class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
         self.accessed = True
         return super().setdefault(key, default)
 
+    # Reading only the keys still makes the response depend on the cookie.
+
+    def __contains__(self, key: object) -> bool:
+        self.accessed = True
+        return super().__contains__(key)
+
+    def __len__(self) -> int:
+        self.accessed = True
+        return super().__len__()
+
+    def __iter__(self) -> t.Iterator[str]:
+        self.accessed = True
+        return super().__iter__()
+
+    def keys(self) -> t.KeysView[str]:  # type: ignore[override]
+        self.accessed = True
+        return super().keys()
+
+    def values(self) -> t.ValuesView[t.Any]:  # type: ignore[override]
+        self.accessed = True
+        return super().values()
+
+    def items(self) -> t.ItemsView[str, t.Any]:  # type: ignore[override]
+        self.accessed = True
+        return super().items()
+
 
 class NullSession(SecureCookieSession):
     """An empty, read-only session used when no secret key is configured."""
@@ -245,9 +271,17 @@ class SecureCookieSessionInterface(SessionInterface):
         """Write the session into a signed cookie, delete the cookie if the
         session was emptied, and add ``Vary: Cookie`` if the session was used.
         """
+        # Only the app's reads count as access: undo the ones made here.
+        accessed = session.accessed
+        try:
+            self._save(app, session, response, accessed)
+        finally:
+            session.accessed = accessed
+
+    def _save(self, app: Flask, session: SessionMixin, response: Response, accessed: bool) -> None:
         # A response built from the session depends on the cookie, so caches
         # must key on it.
-        if session.accessed:
+        if accessed:
             response.vary.add("Cookie")
 
         if not session:

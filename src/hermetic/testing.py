@@ -195,9 +195,11 @@ class FlaskClient(Client):
         else:
             request = self._request_from_builder_args(args, kwargs)
 
-        # Release the previous request's contexts; redirects come back through
-        # here, so only the final response's contexts are kept.
+        # Release the contexts kept from the previous request in this block,
+        # and forget any handed over by a request that raised. A redirect comes
+        # back through here, so only the final request's contexts are kept.
         self._context_stack.close()
+        self._new_contexts.clear()
 
         response = super().open(request, buffered=buffered, follow_redirects=follow_redirects)
         response.json_module = self.application.json  # type: ignore[assignment]
@@ -205,8 +207,8 @@ class FlaskClient(Client):
         return response
 
     def _keep_new_contexts(self) -> None:
-        """Push the contexts the app handed over, oldest first, so the newest
-        request context and its app context end up current.
+        """Push the contexts the app handed over, app context first, so the
+        request context and its own ``g`` are current.
         """
         new = self._new_contexts
         if not new:
@@ -229,6 +231,7 @@ class FlaskClient(Client):
         tb: TracebackType | None,
     ) -> None:
         self.preserve_context = False
+        self._new_contexts.clear()
         self._context_stack.close()
 
 

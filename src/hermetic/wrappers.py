@@ -143,3 +143,51 @@ class Response(_WerkzeugResponse):
         if ctx is not None:
             return ctx.app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]
         return super().max_cookie_size
+
+
+def _make_text_maker(cls: type[_WerkzeugResponse]) -> t.Callable[[str], t.Any] | None:
+    """Return a fast equivalent of ``cls(text)``, or None when not provably equal.
+
+    Werkzeug's general constructor validates every header and parses the
+    status; for the most common response -- a view returning a string --
+    the result is always the same shape, so it is assembled directly. The
+    shortcut is used only for classes that keep Werkzeug's constructor, and
+    only after building one response both ways and finding them identical.
+    """
+    if (
+        cls.__init__ is not _WerkzeugResponse.__init__
+        or cls.set_data is not _WerkzeugResponse.set_data
+        or cls.status is not _WerkzeugResponse.status
+        or not cls.automatically_set_content_length
+        or cls.default_status != 200
+        or cls.default_mimetype is None
+    ):
+        return None
+    from werkzeug.datastructures import Headers
+    from werkzeug.utils import get_content_type
+
+    content_type = get_content_type(cls.default_mimetype, "utf-8")
+    new = object.__new__
+
+    def make(text: str) -> t.Any:
+        data = text.encode()
+        rv = new(cls)
+        headers = Headers()
+        headers._list = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
+        rv.headers = headers
+        rv._status = "200 OK"
+        rv._status_code = 200
+        rv.direct_passthrough = False
+        rv._on_close = []
+        rv.response = [data]
+        return rv
+
+    def state(response: t.Any) -> dict[str, t.Any]:
+        out = dict(vars(response))
+        out["headers"] = response.headers.to_wsgi_list()
+        return out
+
+    probe = "probe \u00e9"
+    if state(make(probe)) != state(cls(probe)):
+        return None
+    return make
