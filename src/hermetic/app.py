@@ -512,6 +512,19 @@ class Flask(Scaffold):
         options.setdefault("use_reloader", self.debug)
         options.setdefault("use_debugger", self.debug)
         options.setdefault("threaded", True)
+        unsafe = options.pop("unsafe_debugger_on_public_host", False)
+        # SECURITY: the Werkzeug debugger is a remote shell; keep it on loopback.
+        if options["use_debugger"] and not unsafe and not cli._is_loopback_host(host):
+            if not is_running_from_reloader():
+                click.secho(
+                    f" * Not running the interactive debugger on host {host!r}: it"
+                    " lets anyone who can reach the server run code on this machine."
+                    " Bind to 127.0.0.1, or pass unsafe_debugger_on_public_host=True"
+                    " on a trusted network. The debugger is off.",
+                    fg="yellow",
+                    err=True,
+                )
+            options["use_debugger"] = False
         cli.show_server_banner(self.debug, self.name)
         from werkzeug.serving import run_simple
 
