@@ -40,7 +40,9 @@ class Route:
 ROUTES = {
     "hello": Route("hello", "/", "text/html", lambda b: b == HELLO.encode()),
     "json": Route("json", "/json", "application/json", lambda b: json.loads(b) == PAYLOAD),
-    "user": Route("user", f"/user/{USER_ID}", "text/html", lambda b: b == f"User {USER_ID}".encode()),
+    "user": Route(
+        "user", f"/user/{USER_ID}", "text/html", lambda b: b == f"User {USER_ID}".encode()
+    ),
 }
 
 
