@@ -43,6 +43,7 @@ def test_register_url_prefix_overrides_blueprint_prefix(app, client):
 
 
 def test_subdomain_from_blueprint_and_from_registration(app, client):
+    app.subdomain_matching = True
     app.config["SERVER_NAME"] = "example.test"
     api = Blueprint("api", __name__, subdomain="api")
     api.add_url_rule("/", "index", lambda: "api index")
@@ -94,6 +95,7 @@ def test_nested_blueprint_registration_prefix_overrides_child_prefix(app, client
 
 
 def test_nested_blueprint_subdomains_are_merged(app, client):
+    app.subdomain_matching = True
     app.config["SERVER_NAME"] = "example.test"
     parent = Blueprint("parent", __name__, subdomain="parent")
     child = Blueprint("child", __name__, subdomain="child")
@@ -151,9 +153,11 @@ def test_nested_duplicate_name_reports_the_full_dotted_name(app):
     parent = Blueprint("parent", __name__)
     child = Blueprint("child", __name__)
     parent.register_blueprint(child)
-    app.register_blueprint(parent)
+    parent.register_blueprint(child)
 
-    with pytest.raises(ValueError, match=r"for this blueprint 'parent\.child'"):
+    with pytest.raises(
+        ValueError, match=r"The name 'child' is already registered for this blueprint 'parent\.child'"
+    ):
         app.register_blueprint(parent)
 
 

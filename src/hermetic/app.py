@@ -52,6 +52,7 @@ from .templating import Environment
 from .wrappers import Request, Response, _make_text_maker
 
 if t.TYPE_CHECKING:  # pragma: no cover
+    from .security.shields import ShieldPipeline
     from .testing import FlaskClient, FlaskCliRunner
 
 T = t.TypeVar("T", bound=t.Callable[..., t.Any])
@@ -88,6 +89,8 @@ class Flask(Scaffold):
     test_client_class: type[FlaskClient] | None = None
     test_cli_runner_class: type[FlaskCliRunner] | None = None
     session_interface: SessionInterface = SecureCookieSessionInterface()
+    #: The security shields (:mod:`hermetic.security.shields`); ``None`` runs none.
+    shields: ShieldPipeline | None = None
     jinja_options: dict[str, t.Any] = {}
 
     testing = ConfigAttribute("TESTING")
@@ -728,7 +731,11 @@ class Flask(Scaffold):
         try:
             if request_started.receivers:
                 request_started.send(self, _async_wrapper=self.ensure_sync)
-            rv = self.preprocess_request()
+            rv = None
+            if self.shields is not None:
+                rv = self.shields.before(_cv_request.get().request)
+            if rv is None:
+                rv = self.preprocess_request()
             if rv is None:
                 rv = self.dispatch_request()
         except Exception as e:
@@ -784,6 +791,8 @@ class Flask(Scaffold):
                 if name in self.after_request_funcs:
                     for func in reversed(self.after_request_funcs[name]):
                         response = self.ensure_sync(func)(response)
+        if self.shields is not None:
+            response = self.shields.after(ctx.request, response)
         session = ctx._session_obj
         if (
             session is None
@@ -1022,6 +1031,8 @@ class Flask(Scaffold):
 
     def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
         """Handle one request: the WSGI application, wrapped by middleware."""
+        if self.shields is not None:
+            self.shields.prepare(environ)
         ctx = self.request_context(environ)
         error: BaseException | None = None
         try:

@@ -955,6 +955,10 @@ def routes_command(sort: str, all_methods: bool) -> None:
         headers.append("Host" if host_matching else "Subdomain")
     columns.append("rule")
     headers.append("Rule")
+    shields = getattr(current_app, "shields", None)
+    if shields is not None:
+        columns.append("shields")
+        headers.append("Shields")
 
     rows = []
     for rule in rules:
@@ -963,6 +967,7 @@ def routes_command(sort: str, all_methods: bool) -> None:
             "methods": ", ".join(sorted((rule.methods or set()) - hidden)),
             "domain": (rule.host if host_matching else rule.subdomain) or "",
             "rule": rule.rule,
+            "shields": shields.describe(rule.endpoint) if shields is not None else "",
         }
         rows.append([cells[c] for c in columns])
 

@@ -320,7 +320,8 @@ class Scaffold:
 
 def _endpoint_from_view_func(view_func: t.Callable[..., t.Any] | None) -> str:
     if view_func is None:
-        raise TypeError("expected view func if endpoint is not provided.")
+        # AssertionError, as Flask raises (callers may catch it).
+        raise AssertionError("expected view func if endpoint is not provided.")
     return view_func.__name__
 
 

@@ -1,0 +1,144 @@
+"""The security layer's errors: one root, one clear 4xx each, no internals.
+
+Inside, each error carries a machine-readable ``reason`` (a module constant
+of the shield that raised it) and context for the audit log. Outside, the
+client sees a short problem description: ``application/problem+json`` when
+it asked for JSON, a small HTML page otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import typing as t
+
+from markupsafe import escape
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request as _BaseRequest
+from werkzeug.wrappers import Response as _BaseResponse
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def _prefers_json(environ: t.Mapping[str, t.Any] | None) -> bool:
+    if not environ:
+        return False
+    accept = environ.get("HTTP_ACCEPT", "")
+    if "json" in accept and "html" not in accept:
+        return True
+    return "json" in environ.get("CONTENT_TYPE", "") and "html" not in accept
+
+
+class SecurityError(HTTPException):
+    """A request refused by a shield (the root of the hierarchy)."""
+
+    code = 400
+    #: The audit event kind (``csrf``, ``authz``, ``limit``, ...).
+    kind = "security"
+    #: The short reason constant; a stable identifier for logs and clients.
+    reason = "rejected"
+    description = "The request was refused."
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        reason: str | None = None,
+        headers: t.Mapping[str, str] | None = None,
+        **context: t.Any,
+    ) -> None:
+        super().__init__(description)
+        if reason is not None:
+            self.reason = reason
+        self.extra_headers = dict(headers or {})
+        self.context = context
+
+    def problem(self) -> dict[str, t.Any]:
+        """Return the RFC 9457 problem document sent to JSON clients."""
+        return {
+            "type": "about:blank",
+            "title": self.name,
+            "status": self.code,
+            "detail": self.description,
+            "reason": self.reason,
+        }
+
+    def get_response(
+        self,
+        environ: t.Any = None,
+        scope: t.Any = None,
+    ) -> _BaseResponse:
+        """Render as problem+json or HTML, by what the client accepts."""
+        if isinstance(environ, _BaseRequest):
+            environ = environ.environ
+        if _prefers_json(environ):
+            body = json.dumps(self.problem())
+            mimetype = PROBLEM_JSON
+        else:
+            body = (
+                "<!doctype html>\n<html lang=en>\n"
+                f"<title>{self.code} {escape(self.name)}</title>\n"
+                f"<h1>{escape(self.name)}</h1>\n<p>{escape(self.description)}</p>\n"
+            )
+            mimetype = "text/html"
+        response = _BaseResponse(body, self.code, mimetype=mimetype)
+        for key, value in self.extra_headers.items():
+            response.headers[key] = value
+        return response
+
+
+class BadInput(SecurityError):
+    """Input that breaks a limit of shape (nesting, field count): 400."""
+
+    kind = "limit"
+    reason = "bad_input"
+
+
+class PayloadTooLarge(SecurityError):
+    """A body, field or file over its size or count limit: 413."""
+
+    code = 413
+    kind = "limit"
+    reason = "too_large"
+    description = "The request body is larger than this endpoint accepts."
+
+
+class HostNotAllowed(SecurityError):
+    """A ``Host`` header that is not one of the trusted hosts: 400."""
+
+    kind = "host"
+    reason = "untrusted_host"
+    description = "The request's Host header is not served here."
+
+
+class CSRFError(SecurityError):
+    """A cross-site request forgery check that failed: 403."""
+
+    code = 403
+    kind = "csrf"
+    reason = "csrf_failed"
+    description = "The request did not pass the cross-site request forgery check."
+
+
+class AuthenticationRequired(SecurityError):
+    """No (valid) identity for a route that needs one: 401."""
+
+    code = 401
+    kind = "authn"
+    reason = "login_required"
+    description = "You need to log in to do this."
+
+
+class PermissionDenied(SecurityError):
+    """An identity without the permission a route or object needs: 403."""
+
+    code = 403
+    kind = "authz"
+    reason = "forbidden"
+    description = "You don't have the permission to do this."
+
+
+class ConfigurationError(RuntimeError):
+    """An unsafe or incomplete configuration found at start-up.
+
+    The message says what is wrong and how to fix it.
+    """

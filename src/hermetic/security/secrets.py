@@ -1,0 +1,187 @@
+"""Secret keys: where they come from, whether they are strong, and masking.
+
+``SECRET_KEY`` is looked up, in order, in the app config, the environment
+(``HERMETIC_SECRET_KEY``, then ``SECRET_KEY``), a file named by
+``HERMETIC_SECRET_KEY_FILE`` / ``SECRET_KEY_FILE`` (config or environment),
+and a secrets folder (``HERMETIC_SECRETS_DIR``, default ``/run/secrets``,
+file ``secret_key``). Old keys for rotation come the same way from
+``*_FALLBACKS`` (comma-separated in a variable, one per line in a file).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import typing as t
+
+from ..config import Config
+
+#: How to make a good key; every error about a key ends with this.
+KEY_FIX = (
+    "Generate a key with `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+    " and give it to the app in the HERMETIC_SECRET_KEY environment variable, or in a"
+    " file named by HERMETIC_SECRET_KEY_FILE (e.g. a mounted secret)."
+)
+#: Keys shorter than this many bytes are refused.
+MIN_KEY_BYTES = 32
+_KNOWN_WEAK = frozenset(
+    {
+        "dev",
+        "development",
+        "secret",
+        "secret-key",
+        "secret_key",
+        "secretkey",
+        "changeme",
+        "change-me",
+        "password",
+        "test",
+        "test key",
+        "testing",
+        "your-secret-key",
+        "your_secret_key",
+        "super-secret",
+        "supersecret",
+        "default",
+        "flask",
+        "hermetic",
+    }
+)
+_SECRET_NAME = re.compile(r"(SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE|CREDENTIAL|_KEY$|^KEY$|_KEYS$)")
+_NOT_SECRET = re.compile(r"^(SESSION_COOKIE_|CSRF_FIELD|CSRF_HEADER|JWT_ALGORITHM)")
+
+
+def is_secret_name(name: str) -> bool:
+    """Tell whether a config key holds a secret (its value is masked)."""
+    upper = name.upper()
+    return bool(_SECRET_NAME.search(upper)) and not _NOT_SECRET.match(upper)
+
+
+def _read_file(path: str) -> str:
+    with open(path, encoding="utf-8") as f:
+        return f.read().strip()
+
+
+def _from_sources(
+    name: str, config: t.Mapping[str, t.Any], environ: t.Mapping[str, str], secrets_dir: str
+) -> str | None:
+    for var in (f"HERMETIC_{name}", name):
+        if environ.get(var):
+            return environ[var]
+    for var in (f"HERMETIC_{name}_FILE", f"{name}_FILE"):
+        path = config.get(var) or environ.get(var)
+        if path:
+            try:
+                return _read_file(path)
+            except OSError as e:
+                from .errors import ConfigurationError
+
+                raise ConfigurationError(
+                    f"{var} names {path!r}, which cannot be read ({e.strerror}). {KEY_FIX}"
+                ) from None
+    candidate = os.path.join(secrets_dir, name.lower())
+    if os.path.isfile(candidate):
+        return _read_file(candidate)
+    return None
+
+
+def load_secret_key(
+    config: t.MutableMapping[str, t.Any],
+    environ: t.Mapping[str, str] | None = None,
+    secrets_dir: str | None = None,
+) -> None:
+    """Fill ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` in ``config`` from their sources.
+
+    Values already in the config win; nothing is invented.
+    """
+    if environ is None:
+        environ = os.environ
+    if secrets_dir is None:
+        secrets_dir = environ.get("HERMETIC_SECRETS_DIR", "/run/secrets")
+    if not config.get("SECRET_KEY"):
+        key = _from_sources("SECRET_KEY", config, environ, secrets_dir)
+        if key:
+            config["SECRET_KEY"] = key
+    if not config.get("SECRET_KEY_FALLBACKS"):
+        raw = _from_sources("SECRET_KEY_FALLBACKS", config, environ, secrets_dir)
+        if raw:
+            parts = re.split(r"[,\n]", raw)
+            config["SECRET_KEY_FALLBACKS"] = [p.strip() for p in parts if p.strip()]
+
+
+def weak_key_reason(key: t.Any) -> str | None:
+    """Return why ``key`` is not a safe secret key, or ``None`` when it is."""
+    if not key:
+        return "SECRET_KEY is not set."
+    if not isinstance(key, (str, bytes)):
+        return f"SECRET_KEY must be str or bytes, not {type(key).__name__}."
+    raw = key.encode() if isinstance(key, str) else key
+    if isinstance(key, str) and key.strip().lower() in _KNOWN_WEAK:
+        return "SECRET_KEY is a well-known placeholder value."
+    if len(raw) < MIN_KEY_BYTES:
+        return f"SECRET_KEY is too short ({len(raw)} bytes; at least {MIN_KEY_BYTES} are needed)."
+    if len(set(raw)) < 10:
+        return "SECRET_KEY repeats too few distinct characters to be random."
+    return None
+
+
+def check_secret_keys(config: t.Mapping[str, t.Any]) -> list[str]:
+    """Return the problems with ``SECRET_KEY`` and its fallbacks, each with the fix."""
+    problems = []
+    reason = weak_key_reason(config.get("SECRET_KEY"))
+    if reason:
+        problems.append(f"{reason} {KEY_FIX}")
+    for index, old in enumerate(config.get("SECRET_KEY_FALLBACKS") or ()):
+        reason = weak_key_reason(old)
+        if reason:
+            problems.append(
+                f"SECRET_KEY_FALLBACKS[{index}]: {reason.replace('SECRET_KEY ', 'the key ')}"
+            )
+    return problems
+
+
+def mask(value: t.Any) -> str:
+    """Return the masked form of a secret value."""
+    return "'**********'" if value else repr(value)
+
+
+class MaskedConfig(Config):
+    """A :class:`~hermetic.config.Config` whose repr masks secret values."""
+
+    def __repr__(self) -> str:
+        shown = {k: (mask(v) if is_secret_name(k) else repr(v)) for k, v in self.items()}
+        body = ", ".join(f"{k!r}: {v}" for k, v in shown.items())
+        return f"<{type(self).__name__} {{{body}}}>"
+
+
+class SecretsFilter(logging.Filter):
+    """Replace the app's secret values by ``**********`` in log records."""
+
+    def __init__(self, config: t.Mapping[str, t.Any]) -> None:
+        super().__init__()
+        self._config = config
+
+    def _secrets(self) -> list[str]:
+        values = []
+        for key, value in self._config.items():
+            if not is_secret_name(key):
+                continue
+            items = value if isinstance(value, (list, tuple)) else (value,)
+            for item in items:
+                if isinstance(item, bytes):
+                    item = item.decode("utf-8", "replace")
+                if isinstance(item, str) and len(item) >= 6:
+                    values.append(item)
+        return values
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = message
+        for value in self._secrets():
+            if value in redacted:
+                redacted = redacted.replace(value, "**********")
+        if redacted != message:
+            record.msg = redacted
+            record.args = None
+        return True

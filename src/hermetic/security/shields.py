@@ -1,0 +1,199 @@
+"""The shields pipeline: ordered security steps around every request.
+
+A shield is a small object with any of three optional steps:
+
+- ``prepare(environ)`` -- on the raw WSGI environ, before the request
+  object exists (the proxy shield rewrites the client address here);
+- ``before(request)`` -- after routing, before the app's ``before_request``
+  hooks; raise a :class:`~hermetic.security.errors.SecurityError` to refuse
+  the request, or return a response to answer it;
+- ``after(request, response)`` -- after the app's ``after_request`` hooks,
+  before the session is saved; returns the response.
+
+The app holds one :class:`ShieldPipeline` (``app.shields``), ordered by each
+shield's ``order`` (DESIGN.md: proxy -> host -> body limits -> rate limit ->
+CSRF -> identity -> authorization -> validation; headers after). A route
+skips a shield with ``@exempt("csrf")`` on its view or ``exempt=["csrf"]`` in
+its route options; the steps that apply are computed once per endpoint.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ..app import Flask
+    from ..wrappers import Request, Response
+
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+#: Pipeline positions, in the order of DESIGN.md's request path.
+ORDER_PROXY = 10
+ORDER_HOST = 20
+ORDER_BODY_LIMITS = 30
+ORDER_RATE_LIMIT = 40
+ORDER_CSRF = 50
+ORDER_IDENTITY = 60
+ORDER_AUTHORIZATION = 70
+ORDER_VALIDATION = 80
+ORDER_HEADERS = 90
+
+#: The view attribute holding the names of the shields a route skips.
+EXEMPT_ATTR = "_hermetic_exempt"
+
+
+def exempt(*names: str) -> t.Callable[[F], F]:
+    """Skip the named shields (``"csrf"``, ``"headers"``, ...) on a view."""
+    if not names:
+        raise TypeError("Name the shields to skip, for example @exempt('csrf').")
+
+    def decorator(view: F) -> F:
+        current = getattr(view, EXEMPT_ATTR, frozenset())
+        setattr(view, EXEMPT_ATTR, frozenset(current) | frozenset(names))
+        return view
+
+    return decorator
+
+
+class Shield:
+    """One step of the pipeline; subclasses define the steps they need."""
+
+    #: The name used by ``exempt`` and shown by ``hermetic routes``.
+    name: t.ClassVar[str] = ""
+    #: The position in the pipeline (see the ``ORDER_*`` constants).
+    order: t.ClassVar[int] = 50
+    #: Whether routes may skip this shield with ``exempt``.
+    exemptable: t.ClassVar[bool] = True
+
+    def init_app(self, app: Flask) -> None:
+        """Add this shield to ``app``'s pipeline (making the pipeline if needed)."""
+        pipeline_for(app).add(self)
+
+    def applies_to(self, endpoint: str | None, view: t.Callable[..., t.Any] | None) -> bool:
+        """Tell whether the shield runs for ``endpoint`` (beyond ``exempt``)."""
+        return True
+
+    def describe(self, endpoint: str | None, view: t.Callable[..., t.Any] | None) -> str:
+        """Return the short label ``hermetic routes`` shows for this route."""
+        return self.name
+
+    # Optional steps: defined by subclasses that need them.
+    prepare: t.Callable[[dict[str, t.Any]], None] | None = None
+    before: t.Callable[[Request], Response | None] | None = None
+    after: t.Callable[[Request, Response], Response] | None = None
+
+
+class _RouteSteps(t.NamedTuple):
+    before: tuple[t.Callable[[Request], Response | None], ...]
+    after: tuple[t.Callable[[Request, Response], Response], ...]
+
+
+class ShieldPipeline:
+    """The ordered shields of one app, with the steps of each route cached."""
+
+    def __init__(self, app: Flask) -> None:
+        self._app_views = app.view_functions
+        self._route_exempt: dict[str, frozenset[str]] = {}
+        self._shields: list[Shield] = []
+        self._prepare: tuple[t.Callable[[dict[str, t.Any]], None], ...] = ()
+        self._routes: dict[str | None, _RouteSteps] = {}
+
+    def __iter__(self) -> t.Iterator[Shield]:
+        return iter(self._shields)
+
+    def __len__(self) -> int:
+        return len(self._shields)
+
+    def get(self, name: str) -> Shield | None:
+        """Return the shield called ``name``, or ``None``."""
+        for shield in self._shields:
+            if shield.name == name:
+                return shield
+        return None
+
+    def add(self, shield: Shield) -> None:
+        """Add a shield, replacing one of the same name."""
+        if not shield.name:
+            raise ValueError(f"{type(shield).__name__} needs a 'name' to join the pipeline.")
+        self._shields = [s for s in self._shields if s.name != shield.name]
+        self._shields.append(shield)
+        self._shields.sort(key=lambda s: s.order)
+        self._prepare = tuple(s.prepare for s in self._shields if s.prepare is not None)
+        self._routes.clear()
+
+    def remove(self, name: str) -> None:
+        """Take the shield called ``name`` out of the pipeline."""
+        self._shields = [s for s in self._shields if s.name != name]
+        self._prepare = tuple(s.prepare for s in self._shields if s.prepare is not None)
+        self._routes.clear()
+
+    def exempt_route(self, endpoint: str, names: t.Iterable[str]) -> None:
+        """Skip the named shields for ``endpoint`` (the ``exempt=`` route option)."""
+        self._route_exempt[endpoint] = self._route_exempt.get(endpoint, frozenset()) | frozenset(
+            names
+        )
+        self._routes.pop(endpoint, None)
+
+    def exempted(self, endpoint: str | None) -> frozenset[str]:
+        """Return the names of the shields ``endpoint`` skips."""
+        if endpoint is None:
+            return frozenset()
+        view = self._app_views.get(endpoint)
+        names = frozenset(getattr(view, EXEMPT_ATTR, ()))
+        return names | self._route_exempt.get(endpoint, frozenset())
+
+    def shields_for(self, endpoint: str | None) -> list[Shield]:
+        """Return the shields that run for ``endpoint``, in order."""
+        view = self._app_views.get(endpoint) if endpoint is not None else None
+        skipped = self.exempted(endpoint)
+        return [
+            s
+            for s in self._shields
+            if not (s.exemptable and s.name in skipped) and s.applies_to(endpoint, view)
+        ]
+
+    def _steps(self, endpoint: str | None) -> _RouteSteps:
+        steps = self._routes.get(endpoint)
+        if steps is None:
+            shields = self.shields_for(endpoint)
+            steps = _RouteSteps(
+                before=tuple(s.before for s in shields if s.before is not None),
+                after=tuple(s.after for s in reversed(shields) if s.after is not None),
+            )
+            self._routes[endpoint] = steps
+        return steps
+
+    def describe(self, endpoint: str | None) -> str:
+        """Return the comma-separated labels of the shields of ``endpoint``."""
+        view = self._app_views.get(endpoint) if endpoint is not None else None
+        return ", ".join(s.describe(endpoint, view) for s in self.shields_for(endpoint))
+
+    # -- the request path (called by the app) ----------------------------
+
+    def prepare(self, environ: dict[str, t.Any]) -> None:
+        """Run the ``prepare`` steps on the raw WSGI environ."""
+        for step in self._prepare:
+            step(environ)
+
+    def before(self, request: Request) -> Response | None:
+        """Run the ``before`` steps of the matched route; a response ends the request."""
+        rule = request.url_rule
+        for step in self._steps(rule.endpoint if rule is not None else None).before:
+            rv = step(request)
+            if rv is not None:
+                return rv
+        return None
+
+    def after(self, request: Request, response: Response) -> Response:
+        """Run the ``after`` steps of the matched route, innermost first."""
+        rule = request.url_rule
+        for step in self._steps(rule.endpoint if rule is not None else None).after:
+            response = step(request, response)
+        return response
+
+
+def pipeline_for(app: Flask) -> ShieldPipeline:
+    """Return ``app``'s pipeline, making an empty one on first use."""
+    if app.shields is None:
+        app.shields = ShieldPipeline(app)
+    return app.shields
