@@ -1,0 +1,119 @@
+"""Secret keys: sources, strength, masking in repr and logs."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from hermetic.security.errors import ConfigurationError
+from hermetic.security.secrets import (
+    KEY_FIX,
+    MaskedConfig,
+    SecretsFilter,
+    check_secret_keys,
+    is_secret_name,
+    load_secret_key,
+    weak_key_reason,
+)
+
+STRONG = "0cZ9v1-8cGm3V1Xr2yQ6tLk4pN7sW0eB5hJ2uD8fA3q"
+
+
+@pytest.mark.parametrize(
+    ("key", "fragment"),
+    [
+        (None, "not set"),
+        ("", "not set"),
+        ("dev", "placeholder"),
+        ("changeme", "placeholder"),
+        ("short-key-1234", "too short"),
+        ("a" * 64, "distinct"),
+        (12345, "must be str or bytes"),
+    ],
+)
+def test_weak_keys_are_named(key, fragment):
+    assert fragment in weak_key_reason(key)
+
+
+def test_strong_keys_pass():
+    assert weak_key_reason(STRONG) is None
+    assert weak_key_reason(STRONG.encode()) is None
+
+
+def test_problems_say_how_to_fix():
+    (problem,) = check_secret_keys({"SECRET_KEY": "dev"})
+    assert KEY_FIX in problem
+    problems = check_secret_keys({"SECRET_KEY": STRONG, "SECRET_KEY_FALLBACKS": ["old"]})
+    assert problems and "SECRET_KEY_FALLBACKS[0]" in problems[0]
+
+
+def test_key_from_environment_then_file_then_secrets_dir(tmp_path):
+    config: dict = {}
+    load_secret_key(config, environ={"HERMETIC_SECRET_KEY": STRONG}, secrets_dir=str(tmp_path))
+    assert config["SECRET_KEY"] == STRONG
+
+    key_file = tmp_path / "key"
+    key_file.write_text(STRONG + "\n")
+    config = {}
+    load_secret_key(config, environ={"SECRET_KEY_FILE": str(key_file)}, secrets_dir=str(tmp_path))
+    assert config["SECRET_KEY"] == STRONG
+
+    (tmp_path / "secret_key").write_text(STRONG)
+    (tmp_path / "secret_key_fallbacks").write_text("old-one\nold-two\n")
+    config = {}
+    load_secret_key(config, environ={}, secrets_dir=str(tmp_path))
+    assert config["SECRET_KEY"] == STRONG
+    assert config["SECRET_KEY_FALLBACKS"] == ["old-one", "old-two"]
+
+
+def test_config_value_wins_over_environment(tmp_path):
+    config = {"SECRET_KEY": "from-config"}
+    load_secret_key(config, environ={"HERMETIC_SECRET_KEY": STRONG}, secrets_dir=str(tmp_path))
+    assert config["SECRET_KEY"] == "from-config"
+
+
+def test_unreadable_key_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigurationError, match="cannot be read"):
+        load_secret_key({}, environ={"SECRET_KEY_FILE": str(tmp_path / "nope")}, secrets_dir="/x")
+
+
+def test_nothing_found_leaves_config_empty(tmp_path):
+    config: dict = {}
+    load_secret_key(config, environ={}, secrets_dir=str(tmp_path))
+    assert "SECRET_KEY" not in config
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("SECRET_KEY", True),
+        ("SECRET_KEY_FALLBACKS", True),
+        ("DATABASE_PASSWORD", True),
+        ("API_TOKEN", True),
+        ("JWT_PRIVATE_KEY", True),
+        ("SESSION_COOKIE_NAME", False),
+        ("DEBUG", False),
+        ("CSRF_HEADER_NAME", False),
+    ],
+)
+def test_secret_names(name, secret):
+    assert is_secret_name(name) is secret
+
+
+def test_config_repr_masks_secrets():
+    config = MaskedConfig(".", {"SECRET_KEY": STRONG, "DEBUG": False})
+    text = repr(config)
+    assert STRONG not in text
+    assert "'**********'" in text and "'DEBUG': False" in text
+
+
+def test_log_filter_redacts_secret_values(caplog):
+    logger = logging.getLogger("hermetic.test.secrets")
+    logger.addFilter(SecretsFilter({"SECRET_KEY": STRONG, "DB_PASSWORD": "hunter2-db"}))
+    with caplog.at_level(logging.INFO, logger=logger.name):
+        logger.info("connecting with %s and key=%s", "hunter2-db", STRONG)
+    (record,) = caplog.records
+    assert "hunter2-db" not in record.getMessage()
+    assert STRONG not in record.getMessage()
+    assert record.getMessage().count("**********") == 2
