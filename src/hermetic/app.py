@@ -553,12 +553,11 @@ class Flask(Scaffold):
                 server_name = None
             elif not self.subdomain_matching:
                 # Without subdomain matching, SERVER_NAME does not restrict
-                # which hosts are served.
-                server_name = None
+                # which hosts are served (it still names external URLs).
                 subdomain = self.url_map.default_subdomain or ""
-            if server_name is None:
+            if server_name is None or subdomain is not None:
                 return self.url_map.bind_to_environ(
-                    request.environ, server_name=None, subdomain=subdomain
+                    request.environ, server_name=server_name, subdomain=subdomain
                 )
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")

@@ -215,7 +215,8 @@ class RequestContext:
             self.app,
             environ=self.request.environ,
             request=self.request,
-            session=self._session_obj,
+            # Opened now, so writes from the copy reach the original request.
+            session=self.session,
         )
 
     def match_request(self) -> None:

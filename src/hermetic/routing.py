@@ -59,13 +59,17 @@ class StaticRouter:
     def match(self, app: Flask, request: Request) -> bool:
         """Set ``url_rule`` and ``view_args`` and return True on an exact hit."""
         url_map = app.url_map
-        if url_map.host_matching or app.subdomain_matching:
+        if url_map.host_matching or app.subdomain_matching or url_map.default_subdomain:
             return False
         if app.config["TRUSTED_HOSTS"] is not None:
             return False
+        environ = request.environ
+        if "HTTP_UPGRADE" in environ:
+            # A websocket upgrade must meet Werkzeug's websocket checks.
+            return False
         if self._key != (id(url_map), len(url_map._rules)):
             self._rebuild(url_map)
-        hit = self._table.get(request.environ.get("PATH_INFO") or "")
+        hit = self._table.get(environ.get("PATH_INFO") or "")
         if hit is None:
             return False
         rule, defaults = hit
