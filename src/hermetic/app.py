@@ -63,6 +63,9 @@ _AUTOESCAPED_SUFFIXES = (".html", ".htm", ".xml", ".xhtml", ".svg")
 _REWRITTEN_HEADERS = frozenset({"location", "content-location"})
 
 
+_LAZY_SESSION_CLASSES: dict[type, bool] = {}
+
+
 def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
     if value is None or isinstance(value, timedelta):
         return value
@@ -275,10 +278,15 @@ class Flask(Scaffold):
 
     @property
     def _lazy_session(self) -> bool:
-        # The built-in cookie interface has no side effects when opened, so
-        # it is opened only when the session is used.
+        # An interface whose open_session has no side effects (it says so with
+        # ``open_lazily`` in the class that defines open_session) is opened
+        # only when the session is used.
         cls = type(self.session_interface)
-        return cls.open_session is SecureCookieSessionInterface.open_session
+        lazy = _LAZY_SESSION_CLASSES.get(cls)
+        if lazy is None:
+            owner = next(c for c in cls.__mro__ if "open_session" in c.__dict__)
+            lazy = _LAZY_SESSION_CLASSES[cls] = bool(owner.__dict__.get("open_lazily", False))
+        return lazy
 
     # -- templates ------------------------------------------------------
 

@@ -127,6 +127,12 @@ class SessionInterface:
     #: Whether the backend pickles sessions (informational, for extensions).
     pickle_based = False
 
+    #: Whether opening a session has no side effects, so the app may open it
+    #: only when the session is used. It applies to the ``open_session`` of
+    #: the class that sets it: a subclass overriding ``open_session`` is
+    #: opened at the start of every request again, as Flask does.
+    open_lazily = False
+
     def make_null_session(self, app: Flask) -> NullSession:
         """Return the stand-in session used when a real one can't be opened."""
         return self.null_session_class()
@@ -207,6 +213,7 @@ class SecureCookieSessionInterface(SessionInterface):
     #: Turns the session dict into a string and back.
     serializer = session_json_serializer
     session_class = SecureCookieSession
+    open_lazily = True
 
     # (cache key, serializer) for the last key set seen; one entry because
     # keys rarely change, and stored as one tuple so swaps are atomic.
