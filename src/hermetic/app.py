@@ -983,7 +983,7 @@ class Flask(Scaffold):
             rv.headers.update(headers)
         return rv  # type: ignore[no-any-return]
 
-    def _text_maker(self) -> t.Callable[[str], Response] | None:
+    def _text_maker(self) -> t.Callable[..., Response] | None:
         cls = self.response_class
         cached = self._text_makers.get(cls, _sentinel)
         if cached is _sentinel:

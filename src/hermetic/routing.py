@@ -1,9 +1,11 @@
 """A matcher in front of Werkzeug's: rules without variables in one lookup.
 
 Werkzeug's state machine is general and correct, and it stays the authority:
-this table only answers for the unambiguous case (one plain rule on the
-path, the method allowed, no host or subdomain, no redirect) and hands every
-other request to the bound ``MapAdapter``.
+the table answers only the unambiguous case (one plain rule on the path, the
+method allowed, no host or subdomain, no redirect); other paths go to
+Werkzeug's matcher directly, without binding a ``MapAdapter`` to the
+environ, and anything but a clean match is handed to the bound adapter,
+which raises the right error or redirect.
 """
 
 from __future__ import annotations
@@ -34,11 +36,12 @@ def _is_plain(rule: Rule, defaults_per_endpoint: Counter[str]) -> bool:
 class StaticRouter:
     """Match rules without variables by one dict lookup on ``PATH_INFO``."""
 
-    __slots__ = ("_key", "_table")
+    __slots__ = ("_key", "_table", "_defaults")
 
     def __init__(self) -> None:
         self._key: tuple[int, int] = (0, -1)
         self._table: dict[str, tuple[Rule, dict[str, t.Any] | None]] = {}
+        self._defaults: Counter[str] = Counter()
 
     def _rebuild(self, url_map: Map) -> None:
         rules = list(url_map.iter_rules())
@@ -54,6 +57,7 @@ class StaticRouter:
                 rule = candidates[0]
                 table[key] = (rule, dict(rule.defaults) if rule.defaults else None)
         self._table = table
+        self._defaults = defaults
         self._key = (id(url_map), len(rules))
 
     def match(self, app: Flask, request: Request) -> bool:
@@ -69,12 +73,31 @@ class StaticRouter:
             return False
         if self._key != (id(url_map), len(url_map._rules)):
             self._rebuild(url_map)
-        hit = self._table.get(environ.get("PATH_INFO") or "")
-        if hit is None:
+        path_info = environ.get("PATH_INFO") or ""
+        hit = self._table.get(path_info)
+        if hit is not None:
+            rule, defaults = hit
+            if rule.methods is None or request.method in rule.methods:
+                request.url_rule = rule
+                request.view_args = dict(defaults) if defaults else {}
+                return True
+        return self._match_dynamic(url_map, path_info, request)
+
+    def _match_dynamic(self, url_map: Map, path_info: str, request: Request) -> bool:
+        # Werkzeug's own state machine, without binding an adapter to the
+        # environ first. Anything but a clean match (404, 405, a redirect, a
+        # converter error) is left to the adapter, which raises it properly.
+        try:
+            url_map.update()
+            path = path_info.encode("latin-1").decode("utf-8", "replace")
+            path_part = f"/{path.lstrip('/')}" if path else ""
+            rule, values = url_map._matcher.match("", path_part, request.method, False)
+        except Exception:
             return False
-        rule, defaults = hit
-        if rule.methods is not None and request.method not in rule.methods:
+        if rule.redirect_to is not None:
+            return False
+        if self._defaults[rule.endpoint] - (1 if rule.defaults else 0) > 0:
             return False
         request.url_rule = rule
-        request.view_args = dict(defaults) if defaults else {}
+        request.view_args = values
         return True

@@ -145,7 +145,7 @@ class Response(_WerkzeugResponse):
         return super().max_cookie_size
 
 
-def _make_text_maker(cls: type[_WerkzeugResponse]) -> t.Callable[[str], t.Any] | None:
+def _make_text_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | None:
     """Return a fast equivalent of ``cls(text)``, or None when not provably equal.
 
     Werkzeug's general constructor validates every header and parses the
@@ -166,10 +166,17 @@ def _make_text_maker(cls: type[_WerkzeugResponse]) -> t.Callable[[str], t.Any] |
     from werkzeug.datastructures import Headers
     from werkzeug.utils import get_content_type
 
-    content_type = get_content_type(cls.default_mimetype, "utf-8")
+    default_type = get_content_type(cls.default_mimetype, "utf-8")
+    content_types: dict[str, str] = {}
     new = object.__new__
 
-    def make(text: str) -> t.Any:
+    def make(text: str, mimetype: str | None = None) -> t.Any:
+        if mimetype is None:
+            content_type = default_type
+        else:
+            content_type = content_types.get(mimetype)  # type: ignore[assignment]
+            if content_type is None:
+                content_type = content_types[mimetype] = get_content_type(mimetype, "utf-8")
         data = text.encode()
         rv = new(cls)
         headers = Headers()
@@ -189,5 +196,7 @@ def _make_text_maker(cls: type[_WerkzeugResponse]) -> t.Callable[[str], t.Any] |
 
     probe = "probe \u00e9"
     if state(make(probe)) != state(cls(probe)):
+        return None
+    if state(make(probe, "application/json")) != state(cls(probe, mimetype="application/json")):
         return None
     return make

@@ -146,4 +146,10 @@ class DefaultJSONProvider(JSONProvider):
         else:
             text = self.dumps(obj, indent=2)
 
-        return self._app.response_class(f"{text}\n", mimetype=self.mimetype)
+        app = self._app
+        # The app builds plain text responses directly when that is provably
+        # the same as calling response_class (see wrappers._make_text_maker).
+        maker = app._text_maker() if hasattr(app, "_text_maker") else None
+        if maker is not None:
+            return maker(f"{text}\n", self.mimetype)  # type: ignore[no-any-return]
+        return app.response_class(f"{text}\n", mimetype=self.mimetype)
