@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from examples.notes import create_app
 
 
