@@ -156,7 +156,8 @@ def test_nested_duplicate_name_reports_the_full_dotted_name(app):
     parent.register_blueprint(child)
 
     with pytest.raises(
-        ValueError, match=r"The name 'child' is already registered for this blueprint 'parent\.child'"
+        ValueError,
+        match=r"The name 'child' is already registered for this blueprint 'parent\.child'",
     ):
         app.register_blueprint(parent)
 

@@ -404,8 +404,16 @@ def clean_env(monkeypatch):
 @pytest.mark.parametrize("var", ["FLASK_DEBUG", "HERMETIC_DEBUG"])
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("", False), ("0", False), ("false", False), ("False", False), ("No", False),
-     ("1", True), ("true", True), ("yes", True)],
+    [
+        ("", False),
+        ("0", False),
+        ("false", False),
+        ("False", False),
+        ("No", False),
+        ("1", True),
+        ("true", True),
+        ("yes", True),
+    ],
 )
 def test_get_debug_flag(clean_env, var, value, expected):
     clean_env.setenv(var, value)

@@ -201,7 +201,9 @@ def resource_app(tmp_path):
     )
 
 
-@pytest.mark.parametrize(("mode", "expected"), [("rb", "héllo".encode()), ("r", "héllo"), ("rt", "héllo")])
+@pytest.mark.parametrize(
+    ("mode", "expected"), [("rb", "héllo".encode()), ("r", "héllo"), ("rt", "héllo")]
+)
 def test_open_resource_read_modes(resource_app, mode, expected):
     with resource_app.open_resource("data.txt", mode, encoding="utf-8") as f:
         assert f.read() == expected

@@ -189,9 +189,7 @@ def test_appcontext_signals(app):
 def test_appcontext_tearing_down_gets_the_error(app):
     seen = []
 
-    with signals.appcontext_tearing_down.connected_to(
-        lambda sender, exc: seen.append(exc), app
-    ):
+    with signals.appcontext_tearing_down.connected_to(lambda sender, exc: seen.append(exc), app):
         with pytest.raises(LookupError):
             with app.app_context():
                 raise LookupError("gone")
