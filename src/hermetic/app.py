@@ -805,6 +805,8 @@ class Flask(Scaffold):
             session is None
             and "HTTP_COOKIE" in ctx.request.environ
             and self.config["SESSION_REFRESH_EACH_REQUEST"]
+            and type(self.session_interface).open_session
+            is SecureCookieSessionInterface.open_session
         ):
             # A permanent session's cookie is refreshed on every request, even
             # one that did not use the session. Peek without marking it read.

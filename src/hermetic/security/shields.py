@@ -69,6 +69,14 @@ class Shield:
         """Add this shield to ``app``'s pipeline (making the pipeline if needed)."""
         pipeline_for(app).add(self)
 
+    def configure(self, app: Flask | None = None) -> None:
+        """Read (again) the shield's settings from the app config.
+
+        Shields read their config in ``init_app`` and again before the first
+        request, so settings made after the app was created count. Raise
+        :class:`~hermetic.security.errors.ConfigurationError` for a bad value.
+        """
+
     def applies_to(self, endpoint: str | None, view: t.Callable[..., t.Any] | None) -> bool:
         """Tell whether the shield runs for ``endpoint`` (beyond ``exempt``)."""
         return True
@@ -126,6 +134,19 @@ class ShieldPipeline:
         self._shields = [s for s in self._shields if s.name != name]
         self._prepare = tuple(s.prepare for s in self._shields if s.prepare is not None)
         self._routes.clear()
+
+    def configure(self, app: Flask) -> list[str]:
+        """Let every shield read its settings; return the configuration problems."""
+        from .errors import ConfigurationError
+
+        problems = []
+        for shield in self._shields:
+            try:
+                shield.configure(app)
+            except ConfigurationError as e:
+                problems.append(f"{shield.name}: {e}")
+        self._routes.clear()
+        return problems
 
     def exempt_route(self, endpoint: str, names: t.Iterable[str]) -> None:
         """Skip the named shields for ``endpoint`` (the ``exempt=`` route option)."""

@@ -1,0 +1,433 @@
+"""Encrypted cookie sessions with timeouts, revocation and an optional server-side store.
+
+The cookie is sealed with the app's key ring (AES-GCM, the cookie name as
+associated data): the client can neither read nor change it, and a cookie
+made under an old key still opens while that key is in
+``SECRET_KEY_FALLBACKS``. Each session has an id (``sid``), a creation time
+and a last-seen time, which give:
+
+- an idle timeout (``SESSION_IDLE_TIMEOUT``, default 1 hour) and an absolute
+  one (``SESSION_ABSOLUTE_TIMEOUT``, default 12 hours; counted from the last
+  :meth:`HermeticSession.regenerate`, i.e. the login);
+- revocation of one session (logout: :meth:`HermeticSession.end`, or
+  :func:`revoke_session`), of the id a login replaced
+  (:meth:`HermeticSession.regenerate`, the session fixation defence), and of
+  every session of a user (:func:`revoke_user_sessions`);
+- server-side data (``SESSION_SERVER_SIDE = True``, default ``False``): the
+  data lives in the app's store (``hermetic.security.stores``), encrypted,
+  and the cookie carries only the id and times.
+
+Revocations live in the app's store. The default store is in memory and per
+process: with several workers, set ``HERMETIC_REDIS_URL``.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import typing as t
+from datetime import datetime, timedelta, timezone
+
+from ..globals import _cv_request
+from ..sessions import SecureCookieSession, SessionInterface, session_json_serializer
+from . import audit
+from .crypto import InvalidToken, keyring_for, random_token
+from .errors import SecurityError
+from .stores import StoreError, store_for
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ..app import Flask
+    from ..wrappers import Request, Response
+
+#: Key-ring purposes: the cookie, and the data kept in the store.
+COOKIE_PURPOSE = "session"
+DATA_PURPOSE = "session-data"
+#: Store key prefixes.
+REVOKED_PREFIX = "session:revoked:"
+DATA_PREFIX = "session:data:"
+USER_PREFIX = "session:user-not-before:"
+#: Audit reasons (event ``"session"``).
+REASON_INVALID = "invalid_cookie"
+REASON_EXPIRED = "expired"
+REASON_REVOKED = "revoked"
+REASON_STORE = "store_unavailable"
+#: Defaults of ``SESSION_IDLE_TIMEOUT`` and ``SESSION_ABSOLUTE_TIMEOUT``.
+DEFAULT_IDLE_TIMEOUT = timedelta(hours=1)
+DEFAULT_ABSOLUTE_TIMEOUT = timedelta(hours=12)
+#: The session data key naming the logged-in user (Flask-Login's convention).
+USER_ID_KEY = "_user_id"
+_HOST_PREFIX = "__Host-"
+
+
+class SessionStoreUnavailable(SecurityError):
+    """The store behind sessions is down: fail closed with 503."""
+
+    code = 503
+    kind = "session"
+    reason = REASON_STORE
+    description = "Sessions are unavailable for a moment. Please try again shortly."
+
+
+def _new_sid() -> str:
+    return random_token(18)
+
+
+def _seconds(value: t.Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)
+
+
+def _timeouts(app: Flask) -> tuple[float | None, float | None]:
+    config = app.config
+    return (
+        _seconds(config.get("SESSION_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT)),
+        _seconds(config.get("SESSION_ABSOLUTE_TIMEOUT", DEFAULT_ABSOLUTE_TIMEOUT)),
+    )
+
+
+def _refresh_interval(idle: float) -> float:
+    # Re-issue the cookie for "last seen" only now and then: a tenth of the
+    # idle timeout (at least a minute, at most half the timeout).
+    return min(max(60.0, idle / 10), idle / 2)
+
+
+def _revocation_ttl(app: Flask) -> float:
+    # A cookie older than the absolute timeout is dead anyway.
+    idle, absolute = _timeouts(app)
+    return absolute or idle or DEFAULT_ABSOLUTE_TIMEOUT.total_seconds()
+
+
+def _store_call(fn: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
+    try:
+        return fn(*args)
+    except StoreError:
+        # SECURITY: fail closed; a revocation we cannot check or record is
+        # not silently skipped.
+        audit.audit("session", reason=REASON_STORE)
+        raise SessionStoreUnavailable() from None
+
+
+class HermeticSession(SecureCookieSession):
+    """A session with an id, timestamps, :meth:`regenerate` and :meth:`end`.
+
+    Reads and writes are tracked like Flask's cookie session (``accessed``,
+    ``modified``).
+    """
+
+    def __init__(
+        self,
+        initial: t.Any = None,
+        *,
+        sid: str | None = None,
+        created: float | None = None,
+        last_seen: float | None = None,
+        now: t.Callable[[], float] = time.time,
+        on_revoke: t.Callable[[str], None] | None = None,
+        issued: bool = False,
+    ) -> None:
+        super().__init__(initial)
+        stamp = round(now(), 3) if created is None or last_seen is None else 0.0
+        #: The random session id.
+        self.sid: str = sid or _new_sid()
+        #: When the session started (epoch seconds).
+        self.created: float = stamp if created is None else created
+        #: When the cookie was last issued (epoch seconds).
+        self.last_seen: float = stamp if last_seen is None else last_seen
+        self.new = not issued
+        self._now = now
+        self._on_revoke = on_revoke
+        self._issued = issued  # the sid came from a client's cookie
+        self._reissue = False  # the cookie must be sent again (new sid)
+        self._drop_cookie = False  # a bad cookie came in: delete it
+        self._cookie_name: str | None = None
+
+    def _revoke_current(self) -> None:
+        if self._issued and self._on_revoke is not None:
+            self._on_revoke(self.sid)
+        self.sid = _new_sid()
+        self.created = self.last_seen = round(self._now(), 3)
+        self._issued = False
+        self._reissue = True
+        self.modified = True
+
+    def regenerate(self) -> None:
+        """Give the session a new id, keep its data, and revoke the old id.
+
+        Call it at login and at every privilege change: a copy of the cookie
+        taken before (planted by an attacker, or leaked) stops working. The
+        absolute timeout starts again.
+        """
+        self._revoke_current()
+
+    def end(self) -> None:
+        """Revoke this session on the server and clear it (call it at logout).
+
+        The cookie is deleted, and a copy of it replayed later is refused.
+        Data written afterwards goes into a new session.
+        """
+        self._revoke_current()
+        self.clear()
+        self.modified = True
+
+
+class EncryptedSessionInterface(SessionInterface):
+    """Keep the session in an encrypted cookie, or its data in the app's store.
+
+    :param now: The clock, in epoch seconds; default :func:`time.time`.
+
+    Settings: ``SESSION_IDLE_TIMEOUT`` (default 1 hour),
+    ``SESSION_ABSOLUTE_TIMEOUT`` (default 12 hours; ``None`` disables either,
+    not advised), ``SESSION_SERVER_SIDE`` (default ``False``), and Flask's
+    ``SESSION_COOKIE_*``. ``SameSite`` is ``Lax`` unless set. Over HTTPS, a
+    ``Secure`` cookie with path ``/`` and no domain is named with the
+    ``__Host-`` prefix, so a sibling subdomain cannot set or shadow it.
+    ``SESSION_REFRESH_EACH_REQUEST`` is not used: the cookie is re-sent when
+    the session changes, and for the idle timeout once a tenth of it has
+    passed.
+    """
+
+    session_class = HermeticSession
+    serializer = session_json_serializer
+    #: Opening has no side effect but audit records: the app may open the
+    #: session on first use rather than at the start of every request.
+    open_lazily = True
+
+    def __init__(self, now: t.Callable[[], float] = time.time) -> None:
+        self.now = now
+
+    # -- cookie attributes ---------------------------------------------
+
+    def get_cookie_samesite(self, app: Flask) -> str | None:
+        """Return ``SESSION_COOKIE_SAMESITE``, or ``"Lax"`` when it is not set."""
+        return app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
+
+    def cookie_name_for(self, app: Flask, request: Request | None) -> str:
+        """Return the cookie name for ``request``, with ``__Host-`` when it applies."""
+        name = self.get_cookie_name(app)
+        if (
+            request is not None
+            and request.is_secure
+            and self.get_cookie_secure(app)
+            and self.get_cookie_path(app) == "/"
+            and self.get_cookie_domain(app) is None
+            and not name.startswith(("__Host-", "__Secure-"))
+        ):
+            return _HOST_PREFIX + name
+        return name
+
+    # -- open ----------------------------------------------------------
+
+    def _fresh(self, app: Flask, name: str, drop: bool = False) -> HermeticSession:
+        session = self.session_class(now=self.now, on_revoke=functools.partial(revoke_session, app))
+        session._cookie_name = name
+        session._drop_cookie = drop
+        return session
+
+    def _refuse(self, app: Flask, name: str, reason: str) -> HermeticSession:
+        audit.audit("session", reason=reason)
+        return self._fresh(app, name, drop=True)
+
+    def _decode(self, plaintext: bytes) -> tuple[str, float, float, t.Any]:
+        obj = self.serializer.loads(plaintext.decode("utf-8"))
+        sid, created, last_seen = obj["i"], obj["c"], obj["l"]
+        if not (
+            isinstance(sid, str)
+            and 16 <= len(sid) <= 64
+            and type(created) in (int, float)
+            and type(last_seen) in (int, float)
+        ):
+            raise ValueError("malformed session payload")
+        return sid, float(created), float(last_seen), obj.get("d")
+
+    def open_session(self, app: Flask, request: Request) -> HermeticSession | None:
+        """Load the session from the cookie; a bad, expired or revoked one gives a fresh session."""
+        if not app.secret_key:
+            return None  # Flask's behaviour: a null session that explains itself
+        name = self.cookie_name_for(app, request)
+        value = request.cookies.get(name)
+        if not value:
+            return self._fresh(app, name)
+        ring = keyring_for(app)
+        try:
+            sid, created, last_seen, data = self._decode(
+                ring.decrypt(COOKIE_PURPOSE, value, aad=name.encode())
+            )
+        except (InvalidToken, ValueError, TypeError, KeyError, AttributeError):
+            return self._refuse(app, name, REASON_INVALID)
+
+        now = self.now()
+        idle, absolute = _timeouts(app)
+        if (absolute is not None and now - created > absolute) or (
+            idle is not None and now - last_seen > idle
+        ):
+            return self._refuse(app, name, REASON_EXPIRED)
+
+        store = store_for(app)
+        if app.config.get("SESSION_SERVER_SIDE", False):
+            sealed = _store_call(store.get, DATA_PREFIX + sid)
+            if sealed is None:
+                return self._refuse(app, name, REASON_REVOKED)
+            try:
+                plain = ring.decrypt(DATA_PURPOSE, sealed.decode("ascii"), aad=sid.encode())
+                data = self.serializer.loads(plain.decode("utf-8"))
+            except (InvalidToken, ValueError, TypeError):
+                return self._refuse(app, name, REASON_INVALID)
+            user_id = data.get(USER_ID_KEY) if isinstance(data, dict) else None
+            not_before = (
+                _store_call(store.get, USER_PREFIX + str(user_id)) if user_id is not None else None
+            )
+        else:
+            user_id = data.get(USER_ID_KEY) if isinstance(data, dict) else None
+            keys = [REVOKED_PREFIX + sid]
+            if user_id is not None:
+                keys.append(USER_PREFIX + str(user_id))
+            found = _store_call(store.get_many, keys)
+            if found[0] is not None:
+                return self._refuse(app, name, REASON_REVOKED)
+            not_before = found[1] if len(found) > 1 else None
+        if not isinstance(data, dict):
+            return self._refuse(app, name, REASON_INVALID)
+        if not_before is not None and created < float(not_before):
+            return self._refuse(app, name, REASON_REVOKED)
+
+        session = self.session_class(
+            data,
+            sid=sid,
+            created=created,
+            last_seen=last_seen,
+            now=self.now,
+            on_revoke=functools.partial(revoke_session, app),
+            issued=True,
+        )
+        session._cookie_name = name
+        return session
+
+    # -- save ----------------------------------------------------------
+
+    def save_session(self, app: Flask, session: t.Any, response: Response) -> None:
+        """Write the cookie (and the store) when needed; delete it when the session was emptied."""
+        # Only the app's reads count as access: undo the ones made here.
+        accessed = session.accessed
+        try:
+            self._save(app, session, response, accessed)
+        finally:
+            session.accessed = accessed
+
+    def _adopt(self, session: t.Any) -> HermeticSession:
+        adopted = self.session_class(dict(session), now=self.now)
+        adopted.modified = True
+        return adopted
+
+    def _save(self, app: Flask, session: t.Any, response: Response, accessed: bool) -> None:
+        if not isinstance(session, HermeticSession):
+            session = self._adopt(session)
+        name = session._cookie_name
+        if name is None:
+            ctx = _cv_request.get(None)
+            name = self.cookie_name_for(app, ctx.request if ctx is not None else None)
+        domain = self.get_cookie_domain(app)
+        path = self.get_cookie_path(app)
+        secure = self.get_cookie_secure(app)
+        samesite = self.get_cookie_samesite(app)
+        httponly = self.get_cookie_httponly(app)
+        partitioned = self.get_cookie_partitioned(app)
+        if accessed:
+            # A response built from the session depends on the cookie.
+            response.vary.add("Cookie")
+
+        if not session:
+            if session.modified or session._drop_cookie:
+                if session._issued:
+                    # An emptied session is over: a copy of its cookie must not work.
+                    revoke_session(app, session.sid)
+                response.delete_cookie(
+                    name,
+                    domain=domain,
+                    path=path,
+                    secure=secure,
+                    partitioned=partitioned,
+                    samesite=samesite,
+                    httponly=httponly,
+                )
+                response.vary.add("Cookie")
+            return
+
+        now = self.now()
+        idle, absolute = _timeouts(app)
+        refresh = idle is not None and now - session.last_seen >= _refresh_interval(idle)
+        server_side = app.config.get("SESSION_SERVER_SIDE", False)
+        if server_side:
+            if session.modified:
+                self._store_data(app, session, now, absolute)
+            send = refresh or session._reissue or not session._issued or session._drop_cookie
+        else:
+            send = refresh or session.modified
+        if not send:
+            return
+
+        session.last_seen = round(now, 3)
+        payload: dict[str, t.Any] = {"i": session.sid, "c": session.created, "l": session.last_seen}
+        if not server_side:
+            payload["d"] = dict(session)
+        plaintext = self.serializer.dumps(payload).encode("utf-8")
+        value = keyring_for(app).encrypt(COOKIE_PURPOSE, plaintext, aad=name.encode())
+        expires = None
+        if session.permanent:
+            expiry = now + app.permanent_session_lifetime.total_seconds()
+            if absolute is not None:
+                expiry = min(expiry, session.created + absolute)
+            expires = datetime.fromtimestamp(expiry, timezone.utc)
+        response.set_cookie(
+            name,
+            value,
+            expires=expires,
+            httponly=httponly,
+            domain=domain,
+            path=path,
+            secure=secure,
+            partitioned=partitioned,
+            samesite=samesite,
+        )
+        response.vary.add("Cookie")
+        session._issued = True
+        session._reissue = session._drop_cookie = False
+
+    def _store_data(
+        self, app: Flask, session: HermeticSession, now: float, absolute: float | None
+    ) -> None:
+        # SECURITY: the data is encrypted at rest and bound to its sid: a
+        # reader of the store learns nothing, a writer cannot forge or swap it.
+        plaintext = self.serializer.dumps(dict(session)).encode("utf-8")
+        sealed = keyring_for(app).encrypt(DATA_PURPOSE, plaintext, aad=session.sid.encode())
+        ttl = None if absolute is None else max(1.0, session.created + absolute - now)
+        _store_call(store_for(app).set, DATA_PREFIX + session.sid, sealed.encode("ascii"), ttl)
+
+
+def _clock(app: Flask) -> t.Callable[[], float]:
+    interface = app.session_interface
+    return interface.now if isinstance(interface, EncryptedSessionInterface) else time.time
+
+
+def revoke_session(app: Flask, sid: str) -> None:
+    """Revoke the session ``sid``: its cookie is refused from now on."""
+    store = store_for(app)
+    if app.config.get("SESSION_SERVER_SIDE", False):
+        _store_call(store.delete, DATA_PREFIX + sid)
+    else:
+        _store_call(store.set, REVOKED_PREFIX + sid, b"1", _revocation_ttl(app))
+
+
+def revoke_user_sessions(app: Flask, user_id: t.Any, now: float | None = None) -> None:
+    """Revoke every session of ``user_id`` started before ``now`` (default: the clock).
+
+    Call it when a password changes or an account is locked. A session
+    regenerated afterwards (``session.regenerate()``, e.g. on the device
+    that changed the password) stays valid.
+    """
+    if now is None:
+        now = _clock(app)()
+    stamp = repr(round(now, 3)).encode("ascii")
+    _store_call(store_for(app).set, USER_PREFIX + str(user_id), stamp, _revocation_ttl(app))
