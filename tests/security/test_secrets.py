@@ -92,6 +92,7 @@ def test_nothing_found_leaves_config_empty(tmp_path):
         ("DATABASE_PASSWORD", True),
         ("API_TOKEN", True),
         ("JWT_PRIVATE_KEY", True),
+        ("JWT_CLIENTS", True),
         ("SESSION_COOKIE_NAME", False),
         ("DEBUG", False),
         ("CSRF_HEADER_NAME", False),

@@ -19,13 +19,17 @@ from werkzeug.wrappers import Response as _BaseResponse
 PROBLEM_JSON = "application/problem+json"
 
 
-def _prefers_json(environ: t.Mapping[str, t.Any] | None) -> bool:
+def prefers_json(environ: t.Mapping[str, t.Any] | None) -> bool:
+    """Tell whether the client asked for JSON rather than HTML."""
     if not environ:
         return False
     accept = environ.get("HTTP_ACCEPT", "")
     if "json" in accept and "html" not in accept:
         return True
     return "json" in environ.get("CONTENT_TYPE", "") and "html" not in accept
+
+
+_prefers_json = prefers_json  # the older private name
 
 
 class SecurityError(HTTPException):
@@ -70,7 +74,7 @@ class SecurityError(HTTPException):
         """Render as problem+json or HTML, by what the client accepts."""
         if isinstance(environ, _BaseRequest):
             environ = environ.environ
-        if _prefers_json(environ):
+        if prefers_json(environ):
             body = json.dumps(self.problem())
             mimetype = PROBLEM_JSON
         else:

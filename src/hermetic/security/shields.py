@@ -30,6 +30,7 @@ F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 #: Pipeline positions, in the order of DESIGN.md's request path.
 ORDER_PROXY = 10
 ORDER_HOST = 20
+ORDER_CORS = 25
 ORDER_BODY_LIMITS = 30
 ORDER_RATE_LIMIT = 40
 ORDER_CSRF = 50

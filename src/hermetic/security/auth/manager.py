@@ -1,0 +1,387 @@
+"""The login manager: who the current user is; logging in and out.
+
+``current_user`` is resolved on first access in a request, then cached in
+the WSGI environ: from the session's ``"_user_id"`` (through the
+``user_loader``), else from the remember-me cookie, else from the identity
+providers, else the anonymous user. A request that never looks at
+``current_user`` pays nothing.
+
+Config (read on first use):
+
+- ``LOGIN_VIEW``: endpoint of the login page, default ``None`` (refuse with
+  401 instead of redirecting); ``LOGIN_REFRESH_VIEW``: the page that asks
+  for the password again, default ``LOGIN_VIEW``.
+- ``LOGIN_FRESH_MAX_AGE``: a password login stays "fresh" this long
+  (seconds or ``timedelta``), default ``None`` (for the whole session).
+- ``REMEMBER_COOKIE_NAME`` default ``"remember_token"``;
+  ``REMEMBER_COOKIE_DURATION`` default 14 days;
+  ``REMEMBER_COOKIE_SECURE`` default ``True``; ``REMEMBER_COOKIE_HTTPONLY``
+  default ``True``; ``REMEMBER_COOKIE_SAMESITE`` default ``"Lax"``;
+  ``REMEMBER_COOKIE_PATH`` default ``"/"``; ``REMEMBER_COOKIE_DOMAIN``
+  default ``None``; ``REMEMBER_ROTATION_GRACE`` default ``30`` seconds.
+
+.. warning::
+    ``REMEMBER_COOKIE_SECURE = False`` sends a long-lived login over plain
+    HTTP, where anyone on the network can copy it.
+"""
+
+from __future__ import annotations
+
+import time
+import typing as t
+from datetime import timedelta
+from urllib.parse import quote
+
+from werkzeug.local import LocalProxy
+
+from ...globals import _cv_request
+from ...helpers import redirect, url_for
+from .. import policy as _policy
+from ..audit import audit
+from ..errors import AuthenticationRequired, ConfigurationError, prefers_json
+from . import passwords
+from ._remember import OK, THEFT, RememberTokens
+from ._users import AnonymousUser
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ...app import Flask
+    from ...ctx import RequestContext
+    from ...wrappers import Request, Response
+    from ..stores import Store
+    from .providers import IdentityProvider
+
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+#: Where ``init_app`` puts the manager.
+EXTENSION_KEY = "hermetic.login"
+#: The environ key naming the known user (read by audit records).
+USER_ID_KEY = "hermetic.user_id"
+_STATE_KEY = "hermetic.login.state"
+_USER_KEY = "hermetic.user"
+_FRESH_KEY = "hermetic.user_fresh"
+_COOKIE_KEY = "hermetic.remember_cookie"
+_AFTER_KEY = "hermetic.login.after_done"
+#: Session keys.
+SESSION_USER_ID = "_user_id"
+SESSION_FRESH = "_fresh"
+SESSION_AUTH_AT = "_auth_at"
+
+#: Refusal and audit reasons.
+REASON_LOGIN_REQUIRED = "login_required"
+REASON_FRESH_LOGIN_REQUIRED = "fresh_login_required"
+REASON_INACTIVE = "inactive"
+REASON_INVALID_CREDENTIALS = "invalid_credentials"
+
+_ALWAYS_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def _seconds(value: t.Any) -> float | None:
+    if value is None:
+        return None
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class _State:
+    """One app's login settings (read from its config once) and remember tokens."""
+
+    __slots__ = (
+        "cookie_name",
+        "cookie_options",
+        "duration",
+        "fresh_max_age",
+        "grace",
+        "login_view",
+        "refresh_view",
+        "store",
+        "tokens",
+    )
+
+    def __init__(self, manager: LoginManager, app: Flask) -> None:
+        config = app.config
+        self.cookie_name: str = config.get("REMEMBER_COOKIE_NAME", "remember_token")
+        self.duration = _seconds(config.get("REMEMBER_COOKIE_DURATION", timedelta(days=14)))
+        self.cookie_options = {
+            "path": config.get("REMEMBER_COOKIE_PATH", "/"),
+            "domain": config.get("REMEMBER_COOKIE_DOMAIN"),
+            "secure": bool(config.get("REMEMBER_COOKIE_SECURE", True)),
+            "httponly": bool(config.get("REMEMBER_COOKIE_HTTPONLY", True)),
+            "samesite": config.get("REMEMBER_COOKIE_SAMESITE", "Lax"),
+        }
+        self.grace = _seconds(config.get("REMEMBER_ROTATION_GRACE", 30)) or 0.0
+        self.fresh_max_age = _seconds(config.get("LOGIN_FRESH_MAX_AGE"))
+        self.login_view = manager.login_view or config.get("LOGIN_VIEW")
+        self.refresh_view = manager.refresh_view or config.get("LOGIN_REFRESH_VIEW")
+        self.store = manager._store
+        self.tokens: RememberTokens | None = None
+
+    def remember_tokens(self, app: Flask, clock: t.Callable[[], float]) -> RememberTokens:
+        if self.tokens is None:
+            store = self.store
+            if store is None:
+                from ..stores import store_for
+
+                store = store_for(app)
+            self.tokens = RememberTokens(store, self.duration or 0, grace=self.grace, clock=clock)
+        return self.tokens
+
+
+class LoginManager:
+    """Keep track of the logged-in user of each request.
+
+    :param app: the app to install on now (or call :meth:`init_app` later).
+    :param store: where remember-me tokens live, default the app's store
+        (:func:`hermetic.security.stores.store_for`).
+    :param anonymous_user: the class of the user of a request nobody is
+        logged in to, default :class:`AnonymousUser`.
+    :param clock: epoch seconds, default :func:`time.time` (tests pass their own).
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        store: Store | None = None,
+        anonymous_user: t.Callable[[], t.Any] = AnonymousUser,
+        clock: t.Callable[[], float] = time.time,
+    ) -> None:
+        #: The endpoint of the login page (overrides ``LOGIN_VIEW``).
+        self.login_view: str | None = None
+        #: The endpoint asking for the password again (``LOGIN_REFRESH_VIEW``).
+        self.refresh_view: str | None = None
+        self.anonymous_user = anonymous_user
+        self.clock = clock
+        self.providers: list[IdentityProvider] = []
+        self._store = store
+        self._load_user: t.Callable[[str], t.Any] | None = None
+        self._unauthorized: t.Callable[[str], t.Any] | None = None
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Install on ``app``: ``current_user`` in templates, the cookie hook."""
+        app.extensions[EXTENSION_KEY] = self
+        app.extensions.pop(_STATE_KEY, None)
+        app.jinja_env.globals["current_user"] = current_user
+        app.after_request(self._after_request)
+
+    def user_loader(self, fn: F) -> F:
+        """Register ``fn(user_id) -> user | None`` to load users from their id."""
+        self._load_user = fn
+        return fn
+
+    def unauthorized_handler(self, fn: F) -> F:
+        """Register ``fn(reason) -> response`` to answer unauthenticated requests."""
+        self._unauthorized = fn
+        return fn
+
+    def add_provider(self, provider: IdentityProvider) -> None:
+        """Ask ``provider`` who a request is when no session or cookie says it."""
+        self.providers.append(provider)
+
+    def verify_and_upgrade(self, stored_hash: str | None, password: str) -> tuple[bool, str | None]:
+        """Check a password; return ``(ok, new_hash_or_None)`` (rehash on login)."""
+        return passwords.verify_and_upgrade(stored_hash, password)
+
+    def _state(self, app: Flask) -> _State:
+        state = app.extensions.get(_STATE_KEY)
+        if state is None:
+            state = app.extensions[_STATE_KEY] = _State(self, app)
+        return t.cast(_State, state)
+
+    def revoke_remember_tokens(self, app: Flask, user_id: str) -> int:
+        """Revoke every remember-me token of ``user_id``; return how many."""
+        return self._state(app).remember_tokens(app, self.clock).revoke_user(str(user_id))
+
+    # -- resolving the user ----------------------------------------------
+
+    def _user_by_id(self, user_id: str) -> t.Any:
+        if self._load_user is None:
+            raise ConfigurationError(
+                "The LoginManager has no user loader. Register one with"
+                " @login_manager.user_loader (a function from a user id to a user or None)."
+            )
+        user = self._load_user(user_id)
+        if user is None or not user.is_active:
+            return None
+        return user
+
+    def load(self, ctx: RequestContext) -> t.Any:
+        """Find the user of the request of ``ctx``; cache it in the environ."""
+        environ = ctx.request.environ
+        session = ctx.session
+        fresh = False
+        user = None
+        user_id = session.get(SESSION_USER_ID)
+        if user_id is not None:
+            user = self._user_by_id(user_id)
+            if user is not None:
+                fresh = self._is_fresh_session(ctx, session)
+        if user is None and not environ.get(_AFTER_KEY):
+            user = self._from_cookie(ctx)
+        if user is None:
+            for provider in self.providers:
+                user = provider.identify(ctx.request)
+                if user is not None and user.is_active:
+                    fresh = True  # the credential came with this very request
+                    break
+                user = None
+        if user is None:
+            user = self.anonymous_user()
+        else:
+            environ[USER_ID_KEY] = user.get_id()
+        environ[_USER_KEY] = user
+        environ[_FRESH_KEY] = fresh
+        return user
+
+    def _is_fresh_session(self, ctx: RequestContext, session: t.Any) -> bool:
+        if not session.get(SESSION_FRESH):
+            return False
+        max_age = self._state(ctx.app).fresh_max_age
+        if max_age is None:
+            return True
+        return self.clock() - float(session.get(SESSION_AUTH_AT, 0)) <= max_age
+
+    def _from_cookie(self, ctx: RequestContext) -> t.Any:
+        state = self._state(ctx.app)
+        cookie = ctx.request.cookies.get(state.cookie_name)
+        if not cookie:
+            return None
+        from ..stores import StoreError
+
+        environ = ctx.request.environ
+        try:
+            result = state.remember_tokens(ctx.app, self.clock).check(cookie)
+        except StoreError:
+            # SECURITY: fail closed; keep the cookie, the outage may be brief.
+            audit("remember_refused", reason="store_unavailable")
+            return None
+        if result.status != OK:
+            environ[_COOKIE_KEY] = (None, 0)
+            if result.status == THEFT:
+                audit("remember_theft", user=result.user_id)
+            else:
+                audit("remember_refused", reason=result.status)
+            return None
+        user = self._user_by_id(t.cast(str, result.user_id))
+        if user is None:
+            environ[_COOKIE_KEY] = (None, 0)
+            audit("remember_refused", reason=REASON_INACTIVE, user=result.user_id)
+            return None
+        if result.cookie is not None:
+            environ[_COOKIE_KEY] = (result.cookie, result.max_age)
+        from ._login import establish
+
+        establish(ctx, user, fresh=False, now=self.clock())
+        audit("login", user=result.user_id, method="remember")
+        return user
+
+    # -- refusing --------------------------------------------------------
+
+    def unauthorized(self, reason: str = REASON_LOGIN_REQUIRED) -> Response:
+        """Answer a request that needs a (fresh) login; audited.
+
+        The registered handler answers if there is one; an HTML request is
+        redirected to the login view with ``next``; anything else (or no
+        login view) raises :class:`AuthenticationRequired` (401).
+        """
+        ctx = _cv_request.get()
+        audit("authn", reason=reason)
+        if self._unauthorized is not None:
+            return ctx.app.make_response(self._unauthorized(reason))
+        state = self._state(ctx.app)
+        view = state.login_view
+        if reason == REASON_FRESH_LOGIN_REQUIRED:
+            view = state.refresh_view or view
+        environ = ctx.request.environ
+        if view is None or prefers_json(environ) or "HTTP_AUTHORIZATION" in environ:
+            raise _refusal(reason)
+        target = _next_target(ctx.request)
+        url = url_for(view, next=target) if target is not None else url_for(view)
+        return redirect(url)
+
+    # -- the response ----------------------------------------------------
+
+    def _after_request(self, response: Response) -> Response:
+        environ = _cv_request.get().request.environ
+        environ[_AFTER_KEY] = True
+        pending = environ.pop(_COOKIE_KEY, None)
+        if pending is None:
+            return response
+        state = self._state(_cv_request.get().app)
+        value, max_age = pending
+        if value is None:
+            response.delete_cookie(state.cookie_name, **state.cookie_options)
+        else:
+            response.set_cookie(state.cookie_name, value, max_age=max_age, **state.cookie_options)
+        response.vary.add("Cookie")
+        return response
+
+
+def _refusal(reason: str) -> AuthenticationRequired:
+    if reason == REASON_FRESH_LOGIN_REQUIRED:
+        return AuthenticationRequired("Log in again to do this.", reason=reason)
+    return AuthenticationRequired(reason=reason)
+
+
+def _next_target(request: Request) -> str | None:
+    """Return this request's path and query as a relative URL for ``next``."""
+    # Collapse leading slashes: "//evil.example" must not become a target.
+    path = "/" + (request.script_root + request.path).lstrip("/")
+    target = quote(path, safe=_ALWAYS_SAFE)
+    query = request.query_string
+    if query:
+        target += "?" + query.decode("latin-1")
+    try:
+        from ..redirects import is_safe_redirect_target
+    except ModuleNotFoundError:  # pragma: no cover - the module ships with hermetic
+        return target
+    return target if is_safe_redirect_target(target) else None
+
+
+# -- current_user and the decorators ---------------------------------------
+
+
+def get_user() -> t.Any:
+    """Return the user of the current request (the anonymous user outside one)."""
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        return AnonymousUser()
+    user = ctx.request.environ.get(_USER_KEY)
+    if user is None:
+        manager = ctx.app.extensions.get(EXTENSION_KEY)
+        if manager is None:
+            return AnonymousUser()
+        user = manager.load(ctx)
+    return user
+
+
+def is_fresh() -> bool:
+    """Tell whether the current user logged in with a credential recently."""
+    ctx = _cv_request.get(None)
+    if ctx is None or not get_user().is_authenticated:
+        return False
+    return bool(ctx.request.environ.get(_FRESH_KEY))
+
+
+def unauthorized(reason: str = REASON_LOGIN_REQUIRED) -> Response:
+    """Refuse the current request for want of a (fresh) login; audited."""
+    ctx = _cv_request.get()
+    manager = ctx.app.extensions.get(EXTENSION_KEY)
+    if manager is None:
+        audit("authn", reason=reason)
+        raise _refusal(reason)
+    return t.cast(LoginManager, manager).unauthorized(reason)
+
+
+def login_required(view: F) -> F:
+    """Let only logged-in users call ``view`` (others: login page or 401)."""
+    return _policy.protect(_policy.LOGIN)(view)
+
+
+def fresh_login_required(view: F) -> F:
+    """Let only users who logged in with a password this session call ``view``."""
+    return _policy.protect(_policy.FRESH_LOGIN)(view)
+
+
+#: The user of the current request, resolved on first access.
+current_user: t.Any = LocalProxy(get_user)

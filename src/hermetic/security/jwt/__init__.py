@@ -1,0 +1,35 @@
+"""Service-to-service JWT: keys bound to one algorithm, verify, issue, JWKS, replay."""
+
+from __future__ import annotations
+
+from .errors import BearerTokenRequired as BearerTokenRequired
+from .errors import InsufficientScope as InsufficientScope
+from .errors import TokenCheckUnavailable as TokenCheckUnavailable
+from .errors import TokenError as TokenError
+from .errors import TokenExpired as TokenExpired
+from .errors import TokenInvalid as TokenInvalid
+from .errors import TokenNotYetValid as TokenNotYetValid
+from .errors import TokenReplayed as TokenReplayed
+from .errors import TokenRevoked as TokenRevoked
+from .errors import UnknownKey as UnknownKey
+from .extension import JWTAuth as JWTAuth
+from .issue import TokenIssuer as TokenIssuer
+from .jwks import JWKSClient as JWKSClient
+from .jwks import jwks_document as jwks_document
+from .jwks import parse_jwks as parse_jwks
+from .keys import SigningKey as SigningKey
+from .keys import VerificationKey as VerificationKey
+from .keys import generate_signing_key as generate_signing_key
+from .keys import jwk_thumbprint as jwk_thumbprint
+from .keys import load_key as load_key
+from .keys import load_key_specs as load_key_specs
+from .keys import private_pem as private_pem
+from .provider import JWTProvider as JWTProvider
+from .provider import ServicePrincipal as ServicePrincipal
+from .provider import current_principal as current_principal
+from .provider import jwt_required as jwt_required
+from .replay import TokenLedger as TokenLedger
+from .replay import revoke_jti as revoke_jti
+from .replay import revoke_subject as revoke_subject
+from .verify import KeySet as KeySet
+from .verify import TokenVerifier as TokenVerifier

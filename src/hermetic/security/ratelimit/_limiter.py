@@ -1,0 +1,272 @@
+"""The limiter: one ``limits`` storage per app, its strategies, its outages."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import typing as t
+
+from limits.errors import ConfigurationError as _LimitsConfigurationError
+from limits.errors import StorageError
+from limits.storage import Storage, storage_from_string
+from limits.strategies import STRATEGIES, RateLimiter
+
+from ...globals import current_app
+from ..audit import audit
+from ..errors import ConfigurationError, SecurityError
+from ._declare import bounded, check_strategy, parse_limits
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ...app import Flask
+
+logger = logging.getLogger("hermetic.security.ratelimit")
+
+#: The ``app.extensions`` key of the app's :class:`Limiter`.
+EXTENSION_KEY = "hermetic.ratelimit"
+#: Audit reasons.
+REASON_EXCEEDED = "exceeded"
+REASON_STORAGE_UNAVAILABLE = "storage_unavailable"
+#: ``RATELIMIT_ON_STORAGE_ERROR`` values.
+FAIL_CLOSED = "closed"
+FAIL_OPEN = "open"
+#: Seconds a Redis call may take before the storage counts as down.
+DEFAULT_STORAGE_TIMEOUT = 1.0
+
+
+class RateLimitExceeded(SecurityError):
+    """A client over one of the route's rate limits: 429 with ``Retry-After``."""
+
+    code = 429
+    kind = "ratelimit"
+    reason = REASON_EXCEEDED
+    description = "Too many requests. Wait before trying again."
+
+
+class RateLimitUnavailable(SecurityError):
+    """The rate limit storage is down and limits fail closed: 503."""
+
+    code = 503
+    kind = "ratelimit"
+    reason = REASON_STORAGE_UNAVAILABLE
+    description = "The service cannot take this request right now. Try again later."
+
+
+def _storage_uri(config: t.Mapping[str, t.Any]) -> str:
+    uri = config.get("RATELIMIT_STORAGE_URI")
+    if uri is None:
+        # Scaling out: one REDIS_URL makes sessions, limits and caches shared.
+        uri = config.get("HERMETIC_REDIS_URL") or config.get("REDIS_URL") or "memory://"
+    if not isinstance(uri, str) or "://" not in uri:
+        raise ConfigurationError(
+            "RATELIMIT_STORAGE_URI must be a storage URI such as 'memory://' or"
+            " 'redis://localhost:6379/0'."
+        )
+    return uri
+
+
+def _on_storage_error(config: t.Mapping[str, t.Any]) -> str:
+    value = config.get("RATELIMIT_ON_STORAGE_ERROR", FAIL_CLOSED)
+    if value not in (FAIL_CLOSED, FAIL_OPEN):
+        raise ConfigurationError(
+            f"RATELIMIT_ON_STORAGE_ERROR must be 'closed' (refuse with 503) or"
+            f" 'open' (allow), got {value!r}."
+        )
+    return t.cast(str, value)
+
+
+def check_config(config: t.Mapping[str, t.Any]) -> None:
+    """Raise :class:`ConfigurationError` for a bad ``RATELIMIT_*`` setting."""
+    default = config.get("RATELIMIT_DEFAULT")
+    if default is not None:
+        parse_limits(default)
+    check_strategy(config.get("RATELIMIT_STRATEGY", "fixed-window"), "RATELIMIT_STRATEGY")
+    _storage_uri(config)
+    _on_storage_error(config)
+    options = config.get("RATELIMIT_STORAGE_OPTIONS", {})
+    if not isinstance(options, t.Mapping):
+        raise ConfigurationError("RATELIMIT_STORAGE_OPTIONS must be a dict of storage options.")
+
+
+class Limiter:
+    """Count hits in a ``limits`` storage and apply the outage policy.
+
+    :param storage_uri: ``"memory://"`` (default; one process) or
+        ``"redis://host:port/db"`` (shared by every process).
+    :param strategy: the default strategy, default ``"fixed-window"``.
+    :param on_storage_error: ``"closed"`` (default: refuse with 503) or
+        ``"open"`` (allow) while the storage is down.
+    :param storage_options: passed to the storage (``key_prefix``, timeouts).
+    :param clock: epoch seconds, default :func:`time.time`.
+
+    .. warning::
+        ``on_storage_error="open"`` turns every limit off while the storage
+        is down: an attacker who can take Redis down also lifts the limits.
+    """
+
+    def __init__(
+        self,
+        storage_uri: str = "memory://",
+        *,
+        strategy: str = "fixed-window",
+        on_storage_error: str = FAIL_CLOSED,
+        storage_options: t.Mapping[str, t.Any] | None = None,
+        clock: t.Callable[[], float] = time.time,
+    ) -> None:
+        options = dict(storage_options or {})
+        if storage_uri.startswith(("redis", "rediss", "valkey")):
+            options.setdefault("key_prefix", "hermetic-ratelimit")
+            # SECURITY: a storage that hangs would hang every limited request;
+            # a short timeout turns "Redis is unreachable" into the policy.
+            options.setdefault("socket_connect_timeout", DEFAULT_STORAGE_TIMEOUT)
+            options.setdefault("socket_timeout", DEFAULT_STORAGE_TIMEOUT)
+        try:
+            self.storage: Storage = t.cast(
+                Storage, storage_from_string(storage_uri, wrap_exceptions=True, **options)
+            )
+        except _LimitsConfigurationError as exc:
+            raise ConfigurationError(
+                f"RATELIMIT_STORAGE_URI cannot be used: {exc}. Use 'memory://' or"
+                " 'redis://host:port/db' (the redis package must be installed)."
+            ) from None
+        base = self.storage.base_exceptions
+        #: The exceptions that mean "the storage is down".
+        self.storage_errors: tuple[type[BaseException], ...] = (
+            StorageError,
+            OSError,
+            *(base if isinstance(base, tuple) else (base,)),
+        )
+        self.default_strategy = check_strategy(strategy, "RATELIMIT_STRATEGY") or "fixed-window"
+        self.fail_open = on_storage_error == FAIL_OPEN
+        self.clock = clock
+        self._strategies: dict[str, RateLimiter] = {}
+        self._outage_since: float | None = None
+
+    @classmethod
+    def from_config(
+        cls, config: t.Mapping[str, t.Any], clock: t.Callable[[], float] = time.time
+    ) -> Limiter:
+        """Build the limiter that the ``RATELIMIT_*`` settings describe."""
+        check_config(config)
+        return cls(
+            _storage_uri(config),
+            strategy=config.get("RATELIMIT_STRATEGY", "fixed-window"),
+            on_storage_error=_on_storage_error(config),
+            storage_options=config.get("RATELIMIT_STORAGE_OPTIONS", {}),
+            clock=clock,
+        )
+
+    def strategy(self, name: str | None = None) -> RateLimiter:
+        """Return the ``limits`` strategy ``name`` (default: the app's) on this storage."""
+        name = name or self.default_strategy
+        limiter = self._strategies.get(name)
+        if limiter is None:
+            limiter = self._strategies[name] = STRATEGIES[name](self.storage)
+        return limiter
+
+    # -- outages ----------------------------------------------------------
+
+    def storage_failed(self, exc: BaseException) -> None:
+        """Apply the outage policy: return to allow, raise 503 to refuse."""
+        cause = getattr(exc, "storage_error", exc)
+        first = self._outage_since is None
+        if first:
+            self._outage_since = self.clock()
+            # Only the exception's type: its text may hold a host or a URL.
+            logger.warning(
+                "Rate limit storage unavailable (%s); limits now fail %s.",
+                type(cause).__name__,
+                "open (requests allowed)" if self.fail_open else "closed (503)",
+            )
+        if self.fail_open:
+            if first:
+                audit("ratelimit", reason=REASON_STORAGE_UNAVAILABLE, action="allow")
+            return
+        audit("ratelimit", reason=REASON_STORAGE_UNAVAILABLE, action="refuse")
+        # SECURITY: fail closed by default; a limit that cannot count
+        # does not let requests through.
+        raise RateLimitUnavailable()
+
+    def storage_ok(self) -> None:
+        """Note that the storage answered (ends an outage)."""
+        if self._outage_since is not None:
+            self._outage_since = None
+            logger.warning("Rate limit storage available again; limits apply.")
+
+    @property
+    def in_outage(self) -> bool:
+        """Tell whether the last storage call failed."""
+        return self._outage_since is not None
+
+    # -- for views --------------------------------------------------------
+
+    def hit(self, limit: str, key: str, *, scope: str = "hit", strategy: str | None = None) -> bool:
+        """Count one hit of ``key`` against ``limit``; tell whether it is allowed.
+
+        A refusal is audited (``ratelimit``, reason ``exceeded``). While the
+        storage is down, returns ``True`` when limits fail open and raises
+        :class:`RateLimitUnavailable` (503) when they fail closed.
+        """
+        items = parse_limits(limit)
+        limiter = self.strategy(check_strategy(strategy))
+        try:
+            for item in items:
+                if not limiter.hit(item, scope, "*", "k:" + bounded(key)):
+                    self.storage_ok()
+                    audit("ratelimit", reason=REASON_EXCEEDED, limit=str(item), key=key)
+                    return False
+        except self.storage_errors as exc:
+            self.storage_failed(exc)
+            return True
+        self.storage_ok()
+        return True
+
+    def test(
+        self, limit: str, key: str, *, scope: str = "hit", strategy: str | None = None
+    ) -> bool:
+        """Tell whether one more hit of ``key`` would be allowed, without counting it."""
+        limiter = self.strategy(check_strategy(strategy))
+        try:
+            allowed = all(
+                limiter.test(item, scope, "*", "k:" + bounded(key)) for item in parse_limits(limit)
+            )
+        except self.storage_errors as exc:
+            self.storage_failed(exc)
+            return True
+        self.storage_ok()
+        return allowed
+
+    def reset(
+        self, limit: str, key: str, *, scope: str = "hit", strategy: str | None = None
+    ) -> None:
+        """Forget the hits of ``key`` against ``limit`` (after a successful login)."""
+        limiter = self.strategy(check_strategy(strategy))
+        try:
+            for item in parse_limits(limit):
+                limiter.clear(item, scope, "*", "k:" + bounded(key))
+        except self.storage_errors as exc:
+            self.storage_failed(exc)
+
+    def retry_after(self, reset_time: float) -> int:
+        """Return whole seconds until ``reset_time``, at least 1."""
+        return max(1, math.ceil(reset_time - self.clock()))
+
+
+def limiter_for(app: Flask, *, clock: t.Callable[[], float] | None = None) -> Limiter:
+    """Return ``app``'s :class:`Limiter`, building it from the config on first use."""
+    limiter = app.extensions.get(EXTENSION_KEY)
+    if limiter is None:
+        limiter = Limiter.from_config(app.config, clock or time.time)
+        app.extensions[EXTENSION_KEY] = limiter
+    return t.cast(Limiter, limiter)
+
+
+def hit(limit: str, key: str, *, scope: str = "hit", strategy: str | None = None) -> bool:
+    """Count one hit of ``key`` against ``limit`` on the current app's limiter.
+
+    For limits a view decides itself, such as failed logins per account::
+
+        if not hit("5/minute;20/hour", f"login:{username}", scope="login"):
+            raise RateLimitExceeded()
+    """
+    return limiter_for(t.cast("Flask", current_app)).hit(limit, key, scope=scope, strategy=strategy)
