@@ -265,3 +265,24 @@ def test_custom_response_class(app, client):
     app.get("/")(lambda: "plain")
     rv = client.get("/")
     assert rv.mimetype == "text/plain"
+
+
+def test_query_string_that_is_not_utf8_is_a_400(app):
+    from werkzeug.test import EnvironBuilder
+
+    @app.get("/q")
+    def q():
+        return dict(hermetic.request.args)
+
+    environ = EnvironBuilder("/q").get_environ()
+    environ["QUERY_STRING"] = "a=\xff"
+    statuses = []
+    body = b"".join(app(environ, lambda status, headers, exc=None: statuses.append(status)))
+    assert statuses == ["400 BAD REQUEST"]
+    assert b"not valid UTF-8" in body
+
+
+def test_json_errors_that_are_http_errors_keep_their_status(app):
+    with app.test_request_context(method="POST", data="{}", content_type="application/json"):
+        with pytest.raises(RequestEntityTooLarge):
+            hermetic.request.on_json_loading_failed(RequestEntityTooLarge())

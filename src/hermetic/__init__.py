@@ -43,3 +43,12 @@ from .wrappers import Request as Request
 from .wrappers import Response as Response
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # The security profile needs the security extras; import it on first use.
+    if name == "Hermetic":
+        from .security.profile import Hermetic
+
+        return Hermetic
+    raise AttributeError(f"module 'hermetic' has no attribute {name!r}")

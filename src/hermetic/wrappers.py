@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typing as t
 
-from werkzeug.exceptions import BadRequest
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.utils import cached_property
 from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wrappers import Response as _WerkzeugResponse
 
@@ -117,8 +119,19 @@ class Request(_WerkzeugRequest):
 
             attach_enctype_error_multidict(self)
 
+    @cached_property
+    def args(self) -> MultiDict[str, str]:  # type: ignore[override]
+        """The parsed query string; a query that is not UTF-8 is a 400."""
+        try:
+            return super().args
+        except UnicodeDecodeError:
+            raise BadRequest("The query string is not valid UTF-8.") from None
+
     def on_json_loading_failed(self, e: ValueError | None) -> t.Any:
         """Raise a 400; the parser's message is shown only in debug mode."""
+        if isinstance(e, HTTPException):
+            # Already a client error with its own status (a limit, say).
+            raise e
         try:
             return super().on_json_loading_failed(e)
         except BadRequest as error:

@@ -129,6 +129,11 @@ class ProxyShield(Shield):
         if fix is not None:
             # ProxyFix rewrites the environ in place, then calls the no-op app.
             fix(environ, _no_start_response)
+            # SECURITY: only a real scheme may come from a forwarded header; it
+            # ends up in redirects and external URLs.
+            if environ.get("wsgi.url_scheme") not in ("http", "https"):
+                original = environ.get("werkzeug.proxy_fix.orig", {})
+                environ["wsgi.url_scheme"] = original.get("wsgi.url_scheme", "http")
 
 
 class HostShield(Shield):

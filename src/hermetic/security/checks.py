@@ -1,0 +1,309 @@
+"""``hermetic check``: audit a deployment's security settings.
+
+Each :class:`Finding` has a level (``error``, ``warning`` or ``info``), a
+stable id, and a message that says what is wrong and how to fix it. The
+command exits with status 1 when any finding is an error, 0 otherwise, so
+it can gate a deployment pipeline::
+
+    $ hermetic --app myapp check
+    $ hermetic --app myapp check --format json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import typing as t
+
+import click
+
+from .secrets import check_secret_keys
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ..app import Flask
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+_RANK = {ERROR: 0, WARNING: 1, INFO: 2}
+
+#: More reverse proxies than this in ``TRUSTED_PROXY_HOPS`` is reported.
+MAX_PLAUSIBLE_PROXY_HOPS = 2
+
+#: The shields of :class:`~hermetic.Hermetic`, by class name, and what each protects.
+PROTECTIONS = {
+    "ProxyShield": "trusted proxies",
+    "HostShield": "trusted hosts",
+    "InputLimitsShield": "input limits",
+    "CSRFShield": "CSRF protection",
+    "AuthorizationShield": "authorization policies",
+    "HeadersShield": "security headers",
+}
+
+
+class Finding(t.NamedTuple):
+    """One result of the self-audit."""
+
+    level: str
+    id: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        """Return the finding as a JSON-ready dict."""
+        return {"level": self.level, "id": self.id, "message": self.message}
+
+
+def _shield_classes(app: Flask) -> set[str]:
+    shields = getattr(app, "shields", None)
+    return {type(s).__name__ for s in shields} if shields is not None else set()
+
+
+def configured_workers(app: Flask, environ: t.Mapping[str, str] | None = None) -> int:
+    """Return how many worker processes the deployment declares (1 when unknown).
+
+    Read from the config's ``HERMETIC_WORKERS``, then ``WEB_CONCURRENCY`` and
+    ``--workers`` / ``-w`` in ``GUNICORN_CMD_ARGS`` in the environment.
+    """
+    if environ is None:
+        environ = os.environ
+    counts = [app.config.get("HERMETIC_WORKERS"), environ.get("WEB_CONCURRENCY")]
+    try:
+        args = shlex.split(environ.get("GUNICORN_CMD_ARGS", ""))
+    except ValueError:
+        args = []
+    for index, arg in enumerate(args):
+        if arg in ("-w", "--workers") and index + 1 < len(args):
+            counts.append(args[index + 1])
+        elif arg.startswith("--workers="):
+            counts.append(arg.partition("=")[2])
+        elif re.fullmatch(r"-w\d+", arg):
+            counts.append(arg[2:])
+    best = 1
+    for value in counts:
+        try:
+            best = max(best, int(value))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+    return best
+
+
+def _uses_memory_store(app: Flask, environ: t.Mapping[str, str]) -> bool:
+    store = app.extensions.get("hermetic.store")
+    if store is not None:
+        return type(store).__name__ == "MemoryStore"
+    for name in ("HERMETIC_REDIS_URL", "REDIS_URL"):
+        if app.config.get(name) or environ.get(name):
+            return False
+    # Without a Redis URL, the security layer's store is a MemoryStore.
+    return getattr(app, "shields", None) is not None
+
+
+def _hop_counts(value: t.Any) -> list[int]:
+    values = value.values() if isinstance(value, t.Mapping) else [value]
+    return [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+
+
+def _check_secrets(app: Flask) -> t.Iterator[Finding]:
+    for problem in check_secret_keys(app.config):
+        yield Finding(ERROR, "secret_key", problem)
+
+
+def _check_debug(app: Flask) -> t.Iterator[Finding]:
+    if app.debug:
+        yield Finding(
+            ERROR,
+            "debug",
+            "Debug mode is on: the interactive debugger runs code for whoever can reach it."
+            " Fix: unset FLASK_DEBUG / HERMETIC_DEBUG and set DEBUG = False in production.",
+        )
+
+
+def _check_cookies(app: Flask) -> t.Iterator[Finding]:
+    if not app.config.get("SESSION_COOKIE_SECURE"):
+        yield Finding(
+            WARNING,
+            "session_cookie_secure",
+            "SESSION_COOKIE_SECURE is off: the session cookie is also sent over plain HTTP."
+            " Fix: serve the app over HTTPS and set SESSION_COOKIE_SECURE = True.",
+        )
+
+
+def _check_headers(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
+    if "HeadersShield" not in shields:
+        return
+    if not app.config.get("SECURITY_HSTS", True):
+        yield Finding(
+            WARNING,
+            "hsts",
+            "SECURITY_HSTS is off: browsers may reach the site over plain HTTP."
+            " Fix: remove SECURITY_HSTS from the config to use the default"
+            " (max-age=63072000; includeSubDomains).",
+        )
+    if "SECURITY_CSP" in app.config and app.config["SECURITY_CSP"] is None:
+        yield Finding(
+            WARNING,
+            "csp",
+            "SECURITY_CSP is None: no Content-Security-Policy limits injected scripts."
+            " Fix: remove SECURITY_CSP to use the default policy, or set one.",
+        )
+
+
+def _check_hosts_and_proxies(app: Flask) -> t.Iterator[Finding]:
+    if not app.config.get("TRUSTED_HOSTS"):
+        yield Finding(
+            WARNING,
+            "trusted_hosts",
+            "TRUSTED_HOSTS is not set: any Host header is accepted (password-reset links"
+            " and absolute URLs can be poisoned). Fix: TRUSTED_HOSTS = ['example.com'].",
+        )
+    hops = _hop_counts(app.config.get("TRUSTED_PROXY_HOPS", 0))
+    if hops and max(hops) > MAX_PLAUSIBLE_PROXY_HOPS:
+        yield Finding(
+            WARNING,
+            "proxy_hops",
+            f"TRUSTED_PROXY_HOPS trusts {max(hops)} proxies: clients can forge"
+            " X-Forwarded-* values when fewer proxies are really in front of the app."
+            " Fix: set it to the number of reverse proxies you run (usually 1).",
+        )
+
+
+def _check_cors(app: Flask) -> t.Iterator[Finding]:
+    origins = app.config.get("CORS_ORIGINS")
+    wildcard = origins == "*" or (
+        isinstance(origins, (list, tuple, set, frozenset)) and "*" in origins
+    )
+    credentials = app.config.get("CORS_ALLOW_CREDENTIALS") or app.config.get(
+        "CORS_SUPPORTS_CREDENTIALS"
+    )
+    if wildcard and credentials:
+        yield Finding(
+            ERROR,
+            "cors_wildcard_credentials",
+            "CORS allows any origin with credentials: every site can make logged-in"
+            " requests and read the answers. Fix: list the allowed origins in CORS_ORIGINS.",
+        )
+
+
+def _check_policies(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
+    if "AuthorizationShield" not in shields:
+        return
+    try:
+        from .policy import routes_without_policy
+    except ImportError:  # pragma: no cover - policy is part of the package
+        return
+    missing = routes_without_policy(app)
+    if missing:
+        yield Finding(
+            WARNING,
+            "routes_without_policy",
+            "These routes declare no authorization policy: "
+            + ", ".join(missing)
+            + ". Fix: decorate each view with @public, @login_required or @requires(...),"
+            " then set AUTHZ_DEFAULT = 'deny'.",
+        )
+
+
+def _check_store(app: Flask, environ: t.Mapping[str, str]) -> t.Iterator[Finding]:
+    workers = configured_workers(app, environ)
+    if workers > 1 and _uses_memory_store(app, environ):
+        yield Finding(
+            ERROR,
+            "memory_store",
+            f"{workers} workers share no state: sessions revoked, rate limits and replay"
+            " caches live in each process's memory. Fix: set HERMETIC_REDIS_URL (or"
+            " REDIS_URL) to a Redis server.",
+        )
+
+
+def _check_limits(app: Flask) -> t.Iterator[Finding]:
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        yield Finding(
+            WARNING,
+            "max_content_length",
+            "MAX_CONTENT_LENGTH is None: request bodies of any size are read."
+            " Fix: MAX_CONTENT_LENGTH = 1024 * 1024 (or what your largest upload needs).",
+        )
+
+
+def _check_csrf(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
+    if "CSRFShield" in shields and not app.config.get("CSRF_ENABLED", True):
+        yield Finding(
+            WARNING,
+            "csrf",
+            "CSRF_ENABLED is False: other sites can submit forms as your logged-in users."
+            " Fix: remove CSRF_ENABLED (and exempt only token-authenticated API routes).",
+        )
+
+
+def _check_profile(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
+    off = [name for cls, name in PROTECTIONS.items() if cls not in shields]
+    if off:
+        kind = type(app).__name__
+        yield Finding(
+            INFO,
+            "protections_off",
+            f"This {kind} app runs without: {', '.join(off)}."
+            " Fix: use hermetic.Hermetic, or add each shield with shield.init_app(app).",
+        )
+
+
+def run_checks(app: Flask, environ: t.Mapping[str, str] | None = None) -> list[Finding]:
+    """Return the findings for ``app``, errors first (``environ`` defaults to ``os.environ``)."""
+    if environ is None:
+        environ = os.environ
+    shields = _shield_classes(app)
+    findings = [
+        *_check_secrets(app),
+        *_check_debug(app),
+        *_check_cookies(app),
+        *_check_headers(app, shields),
+        *_check_hosts_and_proxies(app),
+        *_check_cors(app),
+        *_check_policies(app, shields),
+        *_check_store(app, environ),
+        *_check_limits(app),
+        *_check_csrf(app, shields),
+        *_check_profile(app, shields),
+    ]
+    findings.sort(key=lambda f: _RANK[f.level])
+    return findings
+
+
+def _format_text(findings: list[Finding]) -> str:
+    if not findings:
+        return "No problems found."
+    lines = [f"{f.level.upper()}: [{f.id}] {f.message}" for f in findings]
+    counts = {level: sum(f.level == level for f in findings) for level in _RANK}
+    lines.append(f"{counts[ERROR]} error(s), {counts[WARNING]} warning(s), {counts[INFO]} info.")
+    return "\n".join(lines)
+
+
+@click.command("check", short_help="Audit the app's security settings.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="The output format.",
+)
+def check_command(output_format: str) -> None:
+    """Report insecure settings; exit with status 1 when any is an error."""
+    # Imported here: the CLI module imports this one to register the command.
+    from ..cli import ScriptInfo
+    from ..globals import _cv_app
+
+    app_ctx = _cv_app.get(None)
+    if app_ctx is not None:
+        app = app_ctx.app
+    else:
+        app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    findings = run_checks(app)
+    if output_format == "json":
+        click.echo(json.dumps([f.as_dict() for f in findings], indent=2))
+    else:
+        click.echo(_format_text(findings))
+    if any(f.level == ERROR for f in findings):
+        raise SystemExit(1)

@@ -1,0 +1,173 @@
+"""``Hermetic``: the Flask-compatible app with every protection on."""
+
+from __future__ import annotations
+
+import os
+import typing as t
+from datetime import timedelta
+
+from werkzeug.datastructures import ImmutableDict
+
+from ..app import Flask
+from . import audit
+from .errors import ConfigurationError
+from .secrets import MaskedConfig, SecretsFilter, check_secret_keys, load_secret_key
+
+#: The settings ``Hermetic`` changes from Flask's defaults (DESIGN.md,
+#: "Security decisions"). Each can be overridden in the app's config.
+SECURE_DEFAULTS: dict[str, t.Any] = {
+    # Sessions: encrypted cookie, not readable by scripts, not sent cross-site.
+    "SESSION_COOKIE_SECURE": True,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_IDLE_TIMEOUT": timedelta(hours=1),
+    "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=12),
+    "SESSION_SERVER_SIDE": False,
+    "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+    # Input limits on every body type.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 128 * 1024,
+    "MAX_FORM_PARTS": 100,
+    "LIMITS_MAX_FILES": 10,
+    "LIMITS_JSON_MAX_DEPTH": 32,
+    # Proxies are not trusted unless configured.
+    "TRUSTED_PROXY_HOPS": 0,
+    # Rate limits refuse requests when their storage is down.
+    "RATELIMIT_ON_STORAGE_ERROR": "closed",
+    # CORS: no cross-origin access unless origins are listed.
+    "CORS_ORIGINS": (),
+    "CORS_ALLOW_CREDENTIALS": False,
+    # CSRF on unsafe methods of cookie-authenticated requests.
+    "CSRF_ENABLED": True,
+    "CSRF_TRUSTED_ORIGINS": (),
+    "CSRF_FIELD_NAME": "csrf_token",
+    "CSRF_HEADER_NAME": "X-CSRF-Token",
+    # Authorization: "allow" routes without a policy, or "deny" them at start-up.
+    "AUTHZ_DEFAULT": "allow",
+    "AUTHZ_ROLES": {},
+}
+
+
+class Hermetic(Flask):
+    """A :class:`~hermetic.Flask` app with the security layer switched on.
+
+    Encrypted sessions with timeouts and revocation, CSRF, security headers,
+    input limits, trusted hosts and proxies, login and authorization, audit
+    events. A missing or weak ``SECRET_KEY`` (from the config, the
+    environment, a ``*_FILE`` path or a secrets folder) stops the app at
+    start-up -- before it serves its first request -- with the fix.
+    """
+
+    config_class = MaskedConfig
+    default_config = ImmutableDict({**Flask.default_config, **SECURE_DEFAULTS})
+
+    def __init__(self, import_name: str, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(import_name, *args, **kwargs)
+        load_secret_key(self.config)
+        self._security_checked = False
+        self._install_security()
+
+    def _install_security(self) -> None:
+        from .auth import LoginManager
+        from .cors import CORSShield
+        from .csrf import CSRFShield
+        from .headers import HeadersShield
+        from .limits import InputLimitsShield
+        from .policy import AuthorizationShield
+        from .proxies import HostShield, ProxyShield
+        from .ratelimit import RateLimitShield
+        from .sessions import EncryptedSessionInterface
+
+        self.session_interface = EncryptedSessionInterface()
+        for shield in (
+            ProxyShield(),
+            HostShield(),
+            CORSShield(),
+            InputLimitsShield(),
+            RateLimitShield(),
+            CSRFShield(),
+            AuthorizationShield(),
+            HeadersShield(),
+        ):
+            shield.init_app(self)
+        self.login_manager = LoginManager(self)
+        audit.ensure_handler()
+        secrets_filter = SecretsFilter(self.config)
+        self.logger.addFilter(secrets_filter)
+        audit.logger.addFilter(secrets_filter)
+
+    def add_url_rule(
+        self,
+        rule: str,
+        endpoint: str | None = None,
+        view_func: t.Callable[..., t.Any] | None = None,
+        provide_automatic_options: bool | None = None,
+        **options: t.Any,
+    ) -> None:
+        """Register a rule; ``exempt=["csrf", ...]`` skips shields for it."""
+        skipped = options.pop("exempt", None)
+        super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **options)
+        if skipped:
+            name = endpoint or (view_func.__name__ if view_func is not None else rule)
+            self.shields.exempt_route(name, [skipped] if isinstance(skipped, str) else skipped)  # type: ignore[union-attr]
+
+    def security_problems(self) -> list[str]:
+        """Return what stops this app from starting safely (empty when all is well)."""
+        problems = check_secret_keys(self.config)
+        if self.shields is not None:
+            problems.extend(self.shields.configure(self))
+        from .policy import routes_without_policy
+
+        if self.config["AUTHZ_DEFAULT"] == "deny":
+            missing = routes_without_policy(self)
+            if missing:
+                problems.append(
+                    "AUTHZ_DEFAULT is 'deny' and these routes declare no policy: "
+                    + ", ".join(missing)
+                    + ". Decorate each view with @public, @login_required or"
+                    " @requires(...), or set AUTHZ_DEFAULT = 'allow'."
+                )
+        return problems
+
+    def security_check(self) -> None:
+        """Raise :class:`ConfigurationError` listing every start-up problem."""
+        problems = self.security_problems()
+        if problems:
+            raise ConfigurationError(
+                "hermetic refuses to start:\n" + "\n".join(f"- {p}" for p in problems)
+            )
+        self._security_checked = True
+
+    def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
+        """Check the configuration once, then handle the request."""
+        if not self._security_checked:
+            self.security_check()
+        return super().wsgi_app(environ, start_response)
+
+    def run(
+        self,
+        host: str | None = None,
+        port: int | None = None,
+        debug: bool | None = None,
+        load_dotenv: bool = True,
+        **options: t.Any,
+    ) -> None:
+        """Check the configuration, then run the development server.
+
+        Debug mode is refused unless the server binds to a loopback address:
+        the debugger runs code for whoever reaches it.
+        """
+        if os.environ.get("FLASK_RUN_FROM_CLI") != "true":
+            self.security_check()
+            from ..cli import _is_loopback_host
+
+            server_name = self.config.get("SERVER_NAME") or ""
+            bind = host or server_name.partition(":")[0] or "127.0.0.1"
+            wants_debug = self.debug if debug is None else debug
+            if wants_debug and not _is_loopback_host(bind):
+                raise ConfigurationError(
+                    f"hermetic refuses debug mode on {bind!r}: the debugger would let"
+                    " anyone who reaches the server run code. Bind to 127.0.0.1, or"
+                    " turn debug off."
+                )
+        super().run(host, port, debug, load_dotenv, **options)
