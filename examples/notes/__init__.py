@@ -1,8 +1,13 @@
 """A small notes application on hermetic: pages, a form, flashing, a JSON API.
 
+It runs on :class:`hermetic.Hermetic`, so it has the security layer on:
+encrypted session cookie, CSRF token in the form, CSP with a nonce and the
+other security headers, input limits, audit events on stderr.
+
 Run it with ``./scripts/example`` from the repository root. Everything it
-needs is embedded: notes live in memory, the secret key is generated at
-start-up (sessions end when the process stops).
+needs is embedded: notes live in memory, and the secret key is generated at
+start-up unless ``HERMETIC_SECRET_KEY`` is set (sessions then end when the
+process stops).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import secrets
 import threading
 from itertools import count
 
-from hermetic import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from hermetic import Blueprint, Hermetic, abort, flash, redirect, render_template, request, url_for
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
@@ -71,14 +76,13 @@ def store() -> NoteStore:
     return current_app.extensions["notes"]  # type: ignore[no-any-return]
 
 
-def create_app(config: dict[str, object] | None = None) -> Flask:
+def create_app(config: dict[str, object] | None = None) -> Hermetic:
     """Create the notes app; ``config`` overrides the defaults (tests use it)."""
-    app = Flask(__name__)
-    app.config.update(
-        SECRET_KEY=secrets.token_hex(32),
-        MAX_CONTENT_LENGTH=64 * 1024,
-        SESSION_COOKIE_SAMESITE="Lax",
-    )
+    app = Hermetic(__name__)
+    if not app.config.get("SECRET_KEY"):
+        # Only for this demo: a real app gets its key from the environment.
+        app.config["SECRET_KEY"] = secrets.token_urlsafe(48)
+    app.config.update(MAX_CONTENT_LENGTH=64 * 1024)
     app.config.update(config or {})
     app.extensions["notes"] = NoteStore()
     app.register_blueprint(api)

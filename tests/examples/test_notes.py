@@ -57,3 +57,32 @@ def test_json_api_rejects_bad_input_with_4xx(client, body, content_type, status)
 def test_oversized_body_is_413(client):
     response = client.post("/api/notes", data="x" * (65 * 1024), content_type="application/json")
     assert response.status_code == 413
+
+
+def test_security_layer_is_on(client):
+    response = client.get("/")
+    assert "nonce-" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def _token(page: str) -> str:
+    marker = 'name="csrf_token" value="'
+    start = page.index(marker) + len(marker)
+    return page[start : page.index('"', start)]
+
+
+def test_form_needs_the_csrf_token_once_a_session_exists(client):
+    client.post("/", data={"title": "first"})  # starts a session (flash)
+    refused = client.post("/", data={"title": "forged"})
+    assert refused.status_code == 403
+    token = _token(client.get("/").text)
+    accepted = client.post("/", data={"title": "real", "csrf_token": token})
+    assert accepted.status_code == 302
+    page = client.get("/").text
+    assert "real" in page and "forged" not in page
+
+
+def test_cross_site_form_post_is_refused(client):
+    response = client.post("/", data={"title": "x"}, headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403
