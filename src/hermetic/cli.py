@@ -525,6 +525,12 @@ class FlaskGroup(AppGroup):
             self.add_command(run_command)
             self.add_command(shell_command)
             self.add_command(routes_command)
+            # Imported here: these modules import this one when they run.
+            from .openapi import openapi_command
+            from .security.checks import check_command
+
+            self.add_command(check_command)
+            self.add_command(openapi_command)
         self._loaded_plugin_commands = False
 
     def _load_plugin_commands(self) -> None:

@@ -69,3 +69,27 @@ def test_disabled_logger_costs_nothing(caplog):
     caplog.set_level(logging.WARNING, logger="hermetic.security.audit")
     audit.audit("x", value="y")
     assert not [r for r in caplog.records if r.name == audit.logger.name]
+
+
+def test_listeners_see_events_even_with_logging_off(caplog):
+    caplog.set_level(logging.WARNING, logger="hermetic.security.audit")
+    seen: list[dict] = []
+    audit.listeners.append(seen.append)
+    try:
+        audit.audit("csrf", reason="no_token")
+    finally:
+        audit.listeners.remove(seen.append)
+    assert [(r["event"], r["reason"]) for r in seen] == [("csrf", "no_token")]
+    assert not [r for r in caplog.records if r.name == audit.logger.name]
+
+
+def test_a_failing_listener_does_not_break_the_caller(records):
+    def broken(record):
+        raise RuntimeError("boom")
+
+    audit.listeners.append(broken)
+    try:
+        audit.audit("x")
+    finally:
+        audit.listeners.remove(broken)
+    assert _events(records)[0]["event"] == "x"

@@ -67,14 +67,27 @@ def _request_fields() -> dict[str, t.Any]:
     return fields
 
 
+#: Functions called with every event's record, whether or not the audit
+#: logger is enabled (metrics count security events through this).
+listeners: list[t.Callable[[dict[str, t.Any]], None]] = []
+
+
 def audit(event: str, /, **fields: t.Any) -> None:
     """Log the security event ``event`` with ``fields`` and the request's context."""
-    if not logger.isEnabledFor(logging.INFO):
+    enabled = logger.isEnabledFor(logging.INFO)
+    if not enabled and not listeners:
         return
     record: dict[str, t.Any] = {"event": event, "ts": round(time.time(), 3)}
     record.update(_request_fields())
     for key, value in fields.items():
         record[str(key)[:64]] = _clean(value)
+    for listener in listeners:
+        try:
+            listener(record)
+        except Exception:  # a broken listener must not break the request
+            logging.getLogger("hermetic.security").exception("audit listener failed")
+    if not enabled:
+        return
     line = json.dumps(record, ensure_ascii=True, default=str, separators=(",", ":"))
     # Never pass request data as the format string.
     logger.info("%s", line, extra={"audit": record})

@@ -1,0 +1,297 @@
+"""``@validate``: what a route declares, prepared once, applied per request."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing as t
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from werkzeug.wrappers import Response as _BaseResponse
+
+from ...globals import _cv_app, _cv_request
+from ._body import count_failure, json_message, read_json
+from ._errors import (
+    MAX_ERRORS,
+    REASON_INVALID,
+    REASON_MALFORMED_JSON,
+    MalformedJSON,
+    RequestValidationError,
+    ResponseValidationError,
+    field_errors,
+)
+
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+
+#: The view attribute holding the route's :class:`RouteModels` (read by OpenAPI).
+VALIDATION_ATTR = "_hermetic_validation"
+_SEQUENCE_ORIGINS = (list, tuple, set, frozenset)
+
+
+@dataclass(frozen=True)
+class RouteModels:
+    """What ``@validate`` declared for a view (read by :mod:`hermetic.openapi`)."""
+
+    body: t.Any = None
+    query: type[BaseModel] | None = None
+    path: type[BaseModel] | None = None
+    response: t.Any = None
+    status: int = 200
+    #: Annotated URL variables coerced one by one: name -> type.
+    path_types: t.Mapping[str, t.Any] = field(default_factory=dict)
+    body_arg: str | None = None
+    query_arg: str | None = None
+    path_arg: str | None = None
+
+
+def _is_model(value: t.Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _resolve_hints(view: t.Callable[..., t.Any], known: t.Iterable[t.Any]) -> dict[str, t.Any]:
+    """Return the view's parameter annotations as objects (strings resolved)."""
+    try:
+        return t.get_type_hints(view)
+    except Exception:
+        pass
+    namespace = dict(getattr(view, "__globals__", {}))
+    namespace.update({m.__name__: m for m in known if isinstance(m, type)})
+    hints: dict[str, t.Any] = {}
+    for name, param in inspect.signature(view).parameters.items():
+        ann = param.annotation
+        if ann is inspect.Parameter.empty:
+            continue
+        if isinstance(ann, str):
+            try:
+                ann = eval(ann, namespace)  # noqa: S307 - the view's own annotation
+            except Exception:
+                raise TypeError(
+                    f"@validate cannot resolve the annotation {ann!r} of parameter"
+                    f" {name!r} of {view.__qualname__}. Define the type at module level"
+                    " or pass it to @validate(body=..., query=..., path=...)."
+                ) from None
+        hints[name] = ann
+    return hints
+
+
+def _plan(
+    view: t.Callable[..., t.Any],
+    body: t.Any,
+    query: type[BaseModel] | None,
+    path: type[BaseModel] | None,
+    response: t.Any,
+    status: int,
+) -> RouteModels:
+    params = inspect.signature(view).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    hints = _resolve_hints(view, (body, query, path, response))
+    hints.pop("return", None)
+    body_arg = query_arg = path_arg = None
+    path_types: dict[str, t.Any] = {}
+    for name, ann in hints.items():
+        if _is_model(ann) and ann is query:
+            query_arg = name
+        elif _is_model(ann) and ann is path:
+            path_arg = name
+        elif _is_model(ann):
+            if body is not None and ann is not body:
+                raise TypeError(
+                    f"{view.__qualname__} takes two body models ({body.__name__} and"
+                    f" {ann.__name__}); a request has one body."
+                )
+            body, body_arg = ann, name
+        elif ann is not str and ann is not t.Any and ann != body and ann != query:
+            path_types[name] = ann
+    for model, arg, default in ((body, body_arg, "body"), (query, query_arg, "query")):
+        if model is not None and arg is None and default not in params and not takes_any:
+            raise TypeError(
+                f"{view.__qualname__} has no parameter for its {default} model: add a"
+                f" parameter annotated with it or named {default!r}."
+            )
+    return RouteModels(
+        body=body,
+        query=query,
+        path=path,
+        response=response,
+        status=status,
+        path_types=path_types,
+        body_arg=body_arg or ("body" if body is not None else None),
+        query_arg=query_arg or ("query" if query is not None else None),
+        path_arg=path_arg,
+    )
+
+
+def _adapter(tp: t.Any, what: str) -> TypeAdapter[t.Any]:
+    try:
+        return TypeAdapter(tp)
+    except Exception as e:
+        raise TypeError(f"@validate cannot validate {what} of type {tp!r}: {e}") from None
+
+
+class _Validator:
+    """The per-route work of ``@validate``, prepared once at decoration."""
+
+    __slots__ = (
+        "models",
+        "body",
+        "query",
+        "path",
+        "response",
+        "path_types",
+        "multi",
+        "status",
+    )
+
+    def __init__(self, models: RouteModels) -> None:
+        self.models = models
+        self.body = _adapter(models.body, "the body") if models.body is not None else None
+        self.query = models.query
+        self.path = models.path
+        self.response = (
+            _adapter(models.response, "the response") if models.response is not None else None
+        )
+        self.path_types = tuple(
+            (name, _adapter(tp, f"the URL variable {name!r}"))
+            for name, tp in models.path_types.items()
+        )
+        self.status = models.status
+        # Query fields that take a list read every value of their key.
+        multi: set[str] = set()
+        for name, info in (models.query.model_fields if models.query else {}).items():
+            origin = t.get_origin(info.annotation) or info.annotation
+            if isinstance(origin, type) and issubclass(origin, _SEQUENCE_ORIGINS):
+                multi.update((name, info.alias or name))
+        self.multi = frozenset(multi)
+
+    def inputs(self, kwargs: dict[str, t.Any]) -> dict[str, t.Any]:
+        """Validate the request; return the view's keyword arguments."""
+        request = _cv_request.get().request
+        errors: list[dict[str, t.Any]] = []
+        parts: list[str] = []
+        if self.path is not None:
+            try:
+                instance = self.path.model_validate(kwargs)
+                if self.models.path_arg is not None:
+                    for name in self.path.model_fields:
+                        kwargs.pop(name, None)
+                    kwargs[self.models.path_arg] = instance
+                else:
+                    kwargs.update({k: getattr(instance, k) for k in self.path.model_fields})
+            except ValidationError as e:
+                errors += field_errors(e, "path")
+                parts.append("path")
+        for name, adapter in self.path_types:
+            if name in kwargs:
+                try:
+                    kwargs[name] = adapter.validate_python(kwargs[name])
+                except ValidationError as e:
+                    errors += field_errors(e, "path", (name,))
+                    if "path" not in parts:
+                        parts.append("path")
+        if self.query is not None:
+            args = request.args
+            data = {k: (args.getlist(k) if k in self.multi else args[k]) for k in args}
+            try:
+                kwargs[self.models.query_arg] = self.query.model_validate(data)  # type: ignore[index]
+            except ValidationError as e:
+                errors += field_errors(e, "query")
+                parts.append("query")
+        if self.body is not None:
+            try:
+                kwargs[self.models.body_arg] = self.body.validate_json(read_json(request))  # type: ignore[index]
+            except ValidationError as e:
+                first = e.errors(include_url=False, include_context=False, include_input=False)
+                if first and first[0]["type"] == "json_invalid":
+                    count_failure(REASON_MALFORMED_JSON)
+                    raise MalformedJSON(json_message(first[0]["msg"]))
+                errors += field_errors(e, "body")
+                parts.append("body")
+        if errors:
+            reason = f"invalid_{parts[0]}" if len(parts) == 1 else REASON_INVALID
+            count_failure(reason)
+            raise RequestValidationError(errors[:MAX_ERRORS], reason=reason)
+        return kwargs
+
+    def output(self, rv: t.Any) -> t.Any:
+        """Serialize ``rv`` with the response model and set the status."""
+        if isinstance(rv, _BaseResponse):
+            return rv
+        if self.response is None and self.status == 200 and not isinstance(rv, tuple):
+            return rv
+        status: t.Any = self.status
+        headers = None
+        if isinstance(rv, tuple):
+            if len(rv) == 3:
+                rv, status, headers = rv
+            elif len(rv) == 2:
+                if isinstance(rv[1], (int, str)):
+                    rv, status = rv
+                else:
+                    rv, headers = rv
+        if self.response is None:
+            return (rv, status, headers) if headers is not None else (rv, status)
+        try:
+            body = self.response.dump_json(self.response.validate_python(rv, from_attributes=True))
+        except ValidationError as e:
+            raise ResponseValidationError(
+                f"The view returned data that does not match its response model: {e}"
+            ) from None
+        app = _cv_app.get().app
+        response = app.response_class(body, status=status, mimetype="application/json")
+        if headers is not None:
+            response.headers.update(headers)
+        return response
+
+
+def validate(
+    view: F | None = None,
+    /,
+    *,
+    body: t.Any = None,
+    query: type[BaseModel] | None = None,
+    path: type[BaseModel] | None = None,
+    response: t.Any = None,
+    status: int = 200,
+) -> t.Any:
+    """Validate a view's body, query and URL variables, and filter its response.
+
+    :param body: the JSON body's type (usually a ``BaseModel``); default: the
+        type of a parameter annotated with a ``BaseModel`` subclass, if any.
+    :param query: a model for the query string; default ``None``.
+    :param path: a model for the URL variables; default ``None`` (annotated
+        parameters are coerced one by one).
+    :param response: the type the return value is validated and serialized
+        with; fields it does not declare are dropped; default ``None``
+        (the return value is left alone).
+    :param status: the success status; default ``200``.
+    """
+
+    def decorator(view: F) -> F:
+        models = _plan(view, body, query, path, response, status)
+        validator = _Validator(models)
+        if inspect.iscoroutinefunction(view):
+
+            @functools.wraps(view)
+            async def async_wrapper(**kwargs: t.Any) -> t.Any:
+                return validator.output(await view(**validator.inputs(kwargs)))
+
+            wrapper: t.Any = async_wrapper
+        else:
+
+            @functools.wraps(view)
+            def wrapper(**kwargs: t.Any) -> t.Any:
+                return validator.output(view(**validator.inputs(kwargs)))
+
+        setattr(wrapper, VALIDATION_ATTR, models)
+        return t.cast(F, wrapper)
+
+    if view is not None:
+        return decorator(view)
+    return decorator
+
+
+def route_models(view: t.Callable[..., t.Any] | None) -> RouteModels | None:
+    """Return what ``@validate`` declared for ``view``, or ``None``."""
+    return getattr(view, VALIDATION_ATTR, None)
