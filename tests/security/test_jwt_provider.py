@@ -204,3 +204,20 @@ def test_hermetic_app_under_default_deny(keys):
     assert client.get("/read", headers=bearer(token)).json == {"scopes": ["notes:read"]}
     assert client.get("/svc", headers=bearer(auth.issue("b", AUD))).data == b"ok"
     assert client.get("/.well-known/jwks.json").status_code == 200
+
+
+def test_missing_token_on_a_protected_route_names_the_bearer_scheme(keys):
+    from hermetic.security import LoginManager, requires
+
+    app = make_app(keys)
+    LoginManager(app)
+    JWTAuth(app, now=lambda: NOW)
+
+    @app.get("/private")
+    @requires("notes:read")
+    def private():
+        return "secret"
+
+    response = app.test_client().get("/private", headers={"Accept": "application/json"})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "Bearer"

@@ -294,7 +294,12 @@ class LoginManager:
             view = state.refresh_view or view
         environ = ctx.request.environ
         if view is None or prefers_json(environ) or "HTTP_AUTHORIZATION" in environ:
-            raise _refusal(reason)
+            error = _refusal(reason)
+            # RFC 9110: a 401 names the schemes that would work (RFC 6750: Bearer).
+            challenges = [c for c in (getattr(p, "challenge", None) for p in self.providers) if c]
+            if challenges:
+                error.extra_headers["WWW-Authenticate"] = ", ".join(dict.fromkeys(challenges))
+            raise error
         target = _next_target(ctx.request)
         url = url_for(view, next=target) if target is not None else url_for(view)
         return redirect(url)

@@ -87,6 +87,9 @@ class JWTProvider:
 
     __slots__ = ("_verifier", "name")
 
+    #: The ``WWW-Authenticate`` challenge of a 401 when no identity was given.
+    challenge = "Bearer"
+
     def __init__(
         self,
         verifier: TokenVerifier | t.Callable[[], TokenVerifier],
