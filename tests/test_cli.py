@@ -585,3 +585,27 @@ def test_shell_uses_shell_context_and_startup(runner, monkeypatch, tmp_path):
     assert seen["local"]["answer"] == 42
     assert seen["local"]["app"] is app
     assert seen["local"]["from_startup"] == "yes"
+
+
+def test_hermetic_commands_give_way_to_app_commands_of_the_same_name():
+    from click.testing import CliRunner
+
+    from hermetic.cli import FlaskGroup
+
+    app = Flask("cli_fallback_app")
+
+    @app.cli.command("check")
+    def own_check():
+        click.echo("the app's own check")
+
+    result = CliRunner().invoke(FlaskGroup(create_app=lambda: app), ["check"])
+    assert result.exit_code == 0
+    assert result.output == "the app's own check\n"
+
+    plain = Flask("cli_fallback_plain")
+    plain.config["SECRET_KEY"] = "too-short"
+    result = CliRunner().invoke(FlaskGroup(create_app=lambda: plain), ["check"])
+    assert result.exit_code == 1
+    assert "SECRET_KEY" in result.output
+    listed = CliRunner().invoke(FlaskGroup(create_app=lambda: plain), ["--help"]).output
+    assert "check" in listed and "openapi" in listed

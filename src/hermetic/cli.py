@@ -525,12 +525,16 @@ class FlaskGroup(AppGroup):
             self.add_command(run_command)
             self.add_command(shell_command)
             self.add_command(routes_command)
+        # hermetic's own commands give way to an app command of the same name,
+        # so an app that defines `check` or `openapi` keeps its own.
+        self._fallback_commands: dict[str, click.Command] = {}
+        if add_default_commands:
             # Imported here: these modules import this one when they run.
             from .openapi import openapi_command
             from .security.checks import check_command
 
-            self.add_command(check_command)
-            self.add_command(openapi_command)
+            for command in (check_command, openapi_command):
+                self._fallback_commands[t.cast(str, command.name)] = command
         self._loaded_plugin_commands = False
 
     def _load_plugin_commands(self) -> None:
@@ -549,20 +553,26 @@ class FlaskGroup(AppGroup):
         if rv is not None:
             return rv
 
+        fallback = self._fallback_commands.get(name)
         try:
             app = ctx.ensure_object(ScriptInfo).load_app()
-        except NoAppException as e:
+        except Exception as e:
+            if fallback is not None:
+                return fallback  # it reports the loading error when it runs
+            if not isinstance(e, NoAppException):
+                raise
             _echo_error(f"Error: {e.format_message()}\n")
             return None
         # Push the app context now so parameter callbacks can use current_app.
         if not current_app or current_app._get_current_object() is not app:  # type: ignore[attr-defined]
             ctx.with_resource(app.app_context())
-        return app.cli.get_command(ctx, name)
+        rv = app.cli.get_command(ctx, name)
+        return rv if rv is not None else fallback
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """List built-in, plugin and ``app.cli`` commands."""
         self._load_plugin_commands()
-        rv = set(super().list_commands(ctx))
+        rv = set(super().list_commands(ctx)) | set(self._fallback_commands)
         _process_env_options(ctx)
         try:
             rv.update(ctx.ensure_object(ScriptInfo).load_app().cli.list_commands(ctx))
