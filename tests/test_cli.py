@@ -609,3 +609,39 @@ def test_hermetic_commands_give_way_to_app_commands_of_the_same_name():
     assert "SECRET_KEY" in result.output
     listed = CliRunner().invoke(FlaskGroup(create_app=lambda: plain), ["--help"]).output
     assert "check" in listed and "openapi" in listed
+
+
+def test_run_refuses_a_hermetic_app_with_a_weak_key(monkeypatch):
+    from click.testing import CliRunner
+
+    import hermetic
+    from hermetic.cli import FlaskGroup
+
+    started = []
+    monkeypatch.setattr(cli_module, "run_simple", lambda *a, **k: started.append(a))
+    app = hermetic.Hermetic("cli_weak_key_app")
+    app.config["SECRET_KEY"] = "dev"
+    result = CliRunner().invoke(FlaskGroup(create_app=lambda: app), ["run"])
+    assert result.exit_code == 1
+    assert "refuses to start" in result.output and "placeholder" in result.output
+    assert started == []
+
+
+def test_run_refuses_debug_mode_of_a_hermetic_app_off_loopback(monkeypatch):
+    from click.testing import CliRunner
+
+    import hermetic
+    from hermetic.cli import FlaskGroup
+
+    started = []
+    monkeypatch.setattr(cli_module, "run_simple", lambda *a, **k: started.append(a))
+    app = hermetic.Hermetic("cli_debug_app")
+    app.config["SECRET_KEY"] = "0cZ9v1-8cGm3V1Xr2yQ6tLk4pN7sW0eB5hJ2uD8fA3q"
+    group = FlaskGroup(create_app=lambda: app)
+    result = CliRunner().invoke(group, ["--debug", "run", "--host", "0.0.0.0"])
+    assert result.exit_code == 2
+    assert "Refusing debug mode" in result.output
+    assert started == []
+    result = CliRunner().invoke(group, ["run", "--host", "127.0.0.1", "--no-reload"])
+    assert result.exit_code == 0, result.output
+    assert len(started) == 1

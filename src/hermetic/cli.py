@@ -875,6 +875,22 @@ def run_command(
     else:
         explicit = True
 
+    # A Hermetic app checks its configuration before serving, and refuses
+    # debug mode off loopback outright.
+    security_check = getattr(app, "security_check", None)
+    if security_check is not None:
+        if debug and not _is_loopback_host(host):
+            raise click.UsageError(
+                f"Refusing debug mode on host {host!r}: the debugger and reloader"
+                " are for a developer's own machine. Bind to 127.0.0.1 or drop --debug."
+            )
+        from .security.errors import ConfigurationError
+
+        try:
+            security_check()
+        except ConfigurationError as e:
+            raise click.ClickException(str(e)) from None
+
     # SECURITY: the Werkzeug debugger is a remote shell; keep it on loopback.
     if debugger and not unsafe_debugger_on_public_host and not _is_loopback_host(host):
         message = _PUBLIC_DEBUGGER_MESSAGE.format(host=host)
