@@ -118,3 +118,30 @@ def test_log_filter_redacts_secret_values(caplog):
     assert "hunter2-db" not in record.getMessage()
     assert STRONG not in record.getMessage()
     assert record.getMessage().count("**********") == 2
+
+
+def test_one_filter_per_logger_serves_every_app():
+    import gc
+
+    from hermetic.security.secrets import redact_secrets_in
+
+    logger = logging.getLogger("hermetic.test.secrets.shared")
+    first = MaskedConfig(".", {"SECRET_KEY": STRONG})
+    second = MaskedConfig(".", {"API_TOKEN": "token-of-the-second-app"})
+    redact_secrets_in(logger, first)
+    redact_secrets_in(logger, second)
+    redact_secrets_in(logger, second)
+    (only,) = [f for f in logger.filters if isinstance(f, SecretsFilter)]
+    record = logging.LogRecord(
+        "x", logging.INFO, "", 0, "%s %s", (STRONG, "token-of-the-second-app"), None
+    )
+    only.filter(record)
+    assert record.getMessage() == "********** **********"
+    # A changed secret is picked up; a discarded app stops being watched.
+    first["SECRET_KEY"] = "a-brand-new-secret-value"
+    record = logging.LogRecord("x", logging.INFO, "", 0, "a-brand-new-secret-value", None, None)
+    only.filter(record)
+    assert record.getMessage() == "**********"
+    del first, second
+    gc.collect()
+    assert only._secrets() == []

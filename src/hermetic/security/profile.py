@@ -9,9 +9,10 @@ from datetime import timedelta
 from werkzeug.datastructures import ImmutableDict
 
 from ..app import Flask
-from . import audit
+from .audit import ensure_handler
+from .audit import logger as audit_logger
 from .errors import ConfigurationError
-from .secrets import MaskedConfig, SecretsFilter, check_secret_keys, load_secret_key
+from .secrets import MaskedConfig, check_secret_keys, load_secret_key, redact_secrets_in
 
 #: The settings ``Hermetic`` changes from Flask's defaults (DESIGN.md,
 #: "Security decisions"). Each can be overridden in the app's config.
@@ -91,10 +92,9 @@ class Hermetic(Flask):
         ):
             shield.init_app(self)
         self.login_manager = LoginManager(self)
-        audit.ensure_handler()
-        secrets_filter = SecretsFilter(self.config)
-        self.logger.addFilter(secrets_filter)
-        audit.logger.addFilter(secrets_filter)
+        ensure_handler()
+        redact_secrets_in(self.logger, self.config)
+        redact_secrets_in(audit_logger, self.config)
 
     def add_url_rule(
         self,

@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import typing as t
+import weakref
 
 from ..config import Config
 
@@ -158,32 +159,78 @@ class MaskedConfig(Config):
 
 
 class SecretsFilter(logging.Filter):
-    """Replace the app's secret values by ``**********`` in log records."""
+    """Replace the secret values of the watched configs by ``**********`` in log records.
 
-    def __init__(self, config: t.Mapping[str, t.Any]) -> None:
+    One filter serves every app logging to the same logger: each app's
+    config is watched through a weak reference, and the secret values are
+    collected again only when a config's secret entries change.
+    """
+
+    def __init__(self, config: t.Mapping[str, t.Any] | None = None) -> None:
         super().__init__()
-        self._config = config
+        self._configs: list[weakref.ReferenceType[t.Any]] = []
+        self._cache: dict[int, tuple[t.Any, list[str]]] = {}
+        if config is not None:
+            self.watch(config)
 
-    def _secrets(self) -> list[str]:
+    def watch(self, config: t.Mapping[str, t.Any]) -> None:
+        """Also redact the secrets of ``config``."""
+        if any(ref() is config for ref in self._configs):
+            return
+        try:
+            ref: t.Callable[[], t.Any] = weakref.ref(config)
+        except TypeError:  # a plain dict: held strongly
+            ref = lambda: config  # noqa: E731
+        self._configs.append(ref)  # type: ignore[arg-type]
+
+    def _values_of(self, config: t.Mapping[str, t.Any]) -> list[str]:
+        names = [k for k in config if is_secret_name(k)] if config else []
+        key = tuple((name, id(config[name])) for name in names)
+        cached = self._cache.get(id(config))
+        if cached is not None and cached[0] == key:
+            return cached[1]
         values = []
-        for key, value in self._config.items():
-            if not is_secret_name(key):
-                continue
+        for name in names:
+            value = config[name]
             items = value if isinstance(value, (list, tuple)) else (value,)
             for item in items:
                 if isinstance(item, bytes):
                     item = item.decode("utf-8", "replace")
                 if isinstance(item, str) and len(item) >= 6:
                     values.append(item)
+        self._cache[id(config)] = (key, values)
+        return values
+
+    def _secrets(self) -> list[str]:
+        values: list[str] = []
+        alive = []
+        for ref in self._configs:
+            config = ref()
+            if config is not None:
+                alive.append(ref)
+                values.extend(self._values_of(config))
+        self._configs = alive
         return values
 
     def filter(self, record: logging.LogRecord) -> bool:
+        secrets = self._secrets()
+        if not secrets:
+            return True
         message = record.getMessage()
         redacted = message
-        for value in self._secrets():
+        for value in secrets:
             if value in redacted:
                 redacted = redacted.replace(value, "**********")
         if redacted != message:
             record.msg = redacted
             record.args = None
         return True
+
+
+def redact_secrets_in(logger: logging.Logger, config: t.Mapping[str, t.Any]) -> None:
+    """Make ``logger`` redact the secrets of ``config`` (one filter per logger)."""
+    for existing in logger.filters:
+        if isinstance(existing, SecretsFilter):
+            existing.watch(config)
+            return
+    logger.addFilter(SecretsFilter(config))
