@@ -9,7 +9,7 @@ import pytest
 import werkzeug.serving
 from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, NotFound
 from werkzeug.http import parse_set_header
-from werkzeug.routing import BuildError
+from werkzeug.routing import BuildError, Rule
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 import hermetic
@@ -25,6 +25,7 @@ from hermetic import (
     send_from_directory,
     url_for,
 )
+from hermetic.globals import request_ctx
 
 
 def allow(rv):
@@ -804,6 +805,17 @@ def test_url_for_in_request(url_app):
         assert url_for("form_get", _method="GET") == "/form"
 
 
+def test_url_for_calls_an_overridden_inject_url_defaults():
+    class App(hermetic.Flask):
+        def inject_url_defaults(self, endpoint, values):
+            values.setdefault("id", 7)
+
+    app = App(__name__)
+    app.get("/item/<int:id>", endpoint="item")(lambda id: "")
+    with app.test_request_context("/"):
+        assert url_for("item") == "/item/7"
+
+
 def test_url_for_scheme_without_external_is_value_error(url_app):
     with url_app.test_request_context("/"):
         with pytest.raises(ValueError, match="_external"):
@@ -883,6 +895,158 @@ def test_url_for_outside_request_without_server_name(url_app):
 def test_url_for_without_app_context():
     with pytest.raises(RuntimeError, match="application context"):
         url_for("index")
+
+
+# --- bound URL adapters (kept per host, scheme and script name) ------------------
+
+
+def _adapter_state(adapter):
+    return {
+        name: getattr(adapter, name)
+        for name in (
+            "map",
+            "server_name",
+            "script_name",
+            "subdomain",
+            "url_scheme",
+            "path_info",
+            "default_method",
+            "query_args",
+            "websocket",
+        )
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "base_url", "method", "headers"),
+    [
+        ("/item/1?a=b", "http://localhost/", "GET", {}),
+        ("/item/2", "https://Example.TEST:443/", "POST", {}),
+        ("/item/3?x=%C3%A9", "http://example.test:8080/app/", "PUT", {}),
+        ("/caf\u00e9/\u00fc", "http://b\u00fccher.test/", "GET", {}),
+        ("/", "http://localhost/", "GET", {"Connection": "Upgrade", "Upgrade": "websocket"}),
+    ],
+)
+def test_cached_bind_matches_werkzeug(url_app, path, base_url, method, headers):
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path, base_url, method=method, headers=headers).get_environ()
+    expected = _adapter_state(url_app.url_map.bind_to_environ(environ, subdomain=""))
+    for _ in range(2):  # the first bind fills the cache, the second reuses it
+        request = url_app.request_class(environ)
+        assert _adapter_state(url_app.create_url_adapter(request)) == expected
+
+
+@pytest.mark.parametrize(
+    ("server_name", "root", "scheme"),
+    [
+        ("example.test", "/", "http"),
+        ("Example.TEST:8443", "/app", "https"),
+        ("b\u00fccher.test", None, "http"),
+    ],
+)
+def test_cached_bind_to_server_name_matches_werkzeug(url_app, server_name, root, scheme):
+    url_app.config.update(
+        SERVER_NAME=server_name, APPLICATION_ROOT=root, PREFERRED_URL_SCHEME=scheme
+    )
+    expected = _adapter_state(
+        url_app.url_map.bind(server_name, script_name=root, url_scheme=scheme)
+    )
+    for _ in range(2):
+        assert _adapter_state(url_app.create_url_adapter(None)) == expected
+
+
+def test_websocket_bind_is_not_reused_for_plain_requests(url_app):
+    from werkzeug.test import EnvironBuilder
+
+    upgrade = {"Connection": "Upgrade", "Upgrade": "websocket"}
+    schemes = []
+    for headers in (upgrade, {}, upgrade, {}):
+        environ = EnvironBuilder("/", headers=headers).get_environ()
+        schemes.append(url_app.create_url_adapter(url_app.request_class(environ)).url_scheme)
+    assert schemes == ["ws", "http", "ws", "http"]
+
+
+def test_each_request_gets_its_own_adapter(url_app):
+    seen = []
+
+    @url_app.post("/record")
+    def record():
+        adapter = request_ctx.url_adapter
+        seen.append((adapter, adapter.path_info, adapter.query_args, adapter.default_method))
+        return url_for("item", id=1, _external=True)
+
+    url_app.get("/record/<name>")(lambda name: record())
+    client = url_app.test_client()
+    assert client.post("/record?a=1").data == b"http://localhost/item/1"
+    assert client.get("/record/x?b=2").data == b"http://localhost/item/1"
+    (first, *state1), (second, *state2) = seen
+    assert first is not second
+    assert state1 == ["/record", "a=1", "POST"]
+    assert state2 == ["/record/x", "b=2", "GET"]
+    # A request's adapter is its own: changing it leaves the next one alone.
+    second.path_info = "/changed"
+    assert client.get("/record/y").status_code == 200
+    assert seen[2][1] == "/record/y"
+
+
+def test_cached_bind_follows_the_host(url_app):
+    client = url_app.test_client()
+    url_app.get("/where")(lambda: url_for("root", _external=True))
+    for host in ("a.test", "b.test:8080", "a.test"):
+        assert client.get("/where", headers={"Host": host}).data == f"http://{host}/".encode()
+    assert client.get("/where", base_url="https://a.test").data == b"https://a.test/"
+
+
+def test_adapter_cache_is_bounded(url_app):
+    from hermetic.app import _ADAPTER_CACHE_SIZE
+
+    url_app.get("/where")(lambda: url_for("root", _external=True))
+    client = url_app.test_client()
+    for i in range(_ADAPTER_CACHE_SIZE * 3):
+        host = f"h{i}.test"
+        assert client.get("/where", headers={"Host": host}).data == f"http://{host}/".encode()
+        assert len(url_app._url_adapters) <= _ADAPTER_CACHE_SIZE
+    long_host = "a." * 150 + "test"
+    assert client.get("/where", headers={"Host": long_host}).data == f"http://{long_host}/".encode()
+    assert all(long_host not in key for key in url_app._url_adapters)
+
+
+def test_trusted_hosts_checked_on_every_request(url_app):
+    url_app.config["TRUSTED_HOSTS"] = ["good.test"]
+    client = url_app.test_client()
+    assert client.get("/item/1", headers={"Host": "good.test"}).status_code == 200
+    assert client.get("/item/1", headers={"Host": "evil.test"}).status_code == 400
+    assert client.get("/item/1", headers={"Host": "good.test"}).status_code == 200
+    assert client.get("/item/1", headers={"Host": "evil.test"}).status_code == 400
+
+
+def test_cached_bind_follows_a_new_url_map_and_config(url_app):
+    with url_app.test_request_context("/"):
+        assert url_for("item", id=1) == "/item/1"
+    url_app.url_map = url_app.url_map_class()
+    url_app.url_map.add(Rule("/other/<int:id>", endpoint="item"))
+    with url_app.test_request_context("/"):
+        assert url_for("item", id=1) == "/other/1"
+
+    url_app.config.update(SERVER_NAME="one.test", PREFERRED_URL_SCHEME="https")
+    with url_app.app_context():
+        assert url_for("item", id=1) == "https://one.test/other/1"
+    url_app.config.update(SERVER_NAME="two.test", APPLICATION_ROOT="/r")
+    with url_app.app_context():
+        assert url_for("item", id=1) == "https://two.test/r/other/1"
+    with url_app.app_context() as first, url_app.app_context() as second:
+        assert first.url_adapter is not second.url_adapter
+
+
+def test_server_name_mismatch_warns_on_every_request():
+    app = hermetic.Flask(__name__, subdomain_matching=True)
+    app.config["SERVER_NAME"] = "example.test"
+    app.get("/")(lambda: "")
+    client = app.test_client()
+    for _ in range(2):
+        with pytest.warns(UserWarning, match="doesn't match configured server name"):
+            assert client.get("/", base_url="http://other.test").status_code == 404
 
 
 # --- setup and dispatch --------------------------------------------------------

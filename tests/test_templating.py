@@ -342,3 +342,129 @@ def test_environment_keeps_given_loader(app):
     env = templating.Environment(app, loader=DictLoader({"a": "b"}))
     assert env.get_template("a").render() == "b"
     assert isinstance(templating.Environment(app).loader, templating.DispatchingJinjaLoader)
+
+
+# --- the render path: no work a template does not need -----------------------------
+
+
+@pytest.fixture
+def counted_sessions(app):
+    """Record each session opening of ``app`` (a lazy interface, like the default)."""
+    from hermetic.sessions import SecureCookieSessionInterface
+
+    opened = []
+
+    class Interface(SecureCookieSessionInterface):
+        open_lazily = True
+
+        def open_session(self, app, request):
+            opened.append(request.path)
+            return super().open_session(app, request)
+
+    app.session_interface = Interface()
+    return opened
+
+
+def test_rendering_does_not_open_an_unused_session(app, counted_sessions):
+    app.get("/plain", endpoint="plain")(
+        lambda: hermetic.render_template_string("{{ request.path }}")
+    )
+    app.get("/uses", endpoint="uses")(
+        lambda: hermetic.render_template_string("{{ session.get('x', 'none') }}")
+    )
+    client = app.test_client()
+    client.set_cookie("session", "anything")
+    assert client.get("/plain").data == b"/plain"
+    assert counted_sessions == []
+    assert client.get("/uses").data == b"none"
+    assert counted_sessions == ["/uses"]
+
+
+def test_context_holds_the_session_itself_once_opened(app, counted_sessions):
+    from werkzeug.local import LocalProxy
+
+    seen = []
+
+    def before(sender, template, context):
+        seen.append((type(context["session"]), context["session"].get("a")))
+
+    @app.get("/")
+    def index():
+        if hermetic.request.args.get("open"):
+            hermetic.session["a"] = 1
+        return hermetic.render_template_string("{{ session.get('a') }}")
+
+    with hermetic.before_render_template.connected_to(before, app):
+        client = app.test_client()
+        assert client.get("/?open=1").data == b"1"
+        assert client.get("/").data == b"1"
+    assert seen[0][0] is not LocalProxy and seen[0][1] == 1
+    # Not opened before rendering: the proxy, which opens it on first read.
+    assert seen[1] == (LocalProxy, 1)
+
+
+def test_overridden_update_template_context_is_called(root):
+    class App(hermetic.Flask):
+        def update_template_context(self, context):
+            super().update_template_context(context)
+            context["extra"] = "sub"
+
+    app = App("templating_test", root_path=str(root))
+    with app.test_request_context("/p"):
+        assert hermetic.render_template_string("{{ extra }}|{{ request.path }}") == "sub|/p"
+        assert hermetic.render_template("ctx.html", value=1) == "1|"
+
+
+def test_update_template_context_set_on_the_app_is_called(app):
+    def update(context):
+        context["extra"] = "instance"
+
+    app.context_processor(lambda: {"from_processor": "yes"})
+    app.update_template_context = update
+    with app.test_request_context():
+        assert hermetic.render_template_string("{{ extra }}|{{ from_processor }}") == "instance|"
+
+
+def test_update_template_context_matches_the_app_method(app, bp):
+    @app.context_processor
+    def app_values():
+        return {"a": "app", "b": "app", "c": "app"}
+
+    @bp.context_processor
+    def bp_values():
+        return {"b": "bp", "c": "bp"}
+
+    @bp.get("/in")
+    def inside():
+        direct = {"c": "caller"}
+        app.update_template_context(direct)
+        fast = {"c": "caller"}
+        templating.update_template_context(app, fast)
+        assert fast == direct
+        return f"{fast['a']} {fast['b']} {fast['c']}"
+
+    app.register_blueprint(bp)
+    assert app.test_client().get("/in").data == b"app bp caller"
+
+
+def test_render_signals_connected_after_a_render(app):
+    seen = []
+    with app.app_context():
+        assert hermetic.render_template("signal.html", whiskey=1) == "<h1>1</h1>"
+        with (
+            hermetic.before_render_template.connected_to(lambda s, **kw: seen.append("b"), app),
+            hermetic.template_rendered.connected_to(lambda s, **kw: seen.append("a"), app),
+        ):
+            hermetic.render_template("signal.html", whiskey=2)
+    assert seen == ["b", "a"]
+
+
+async def _async_processor():
+    return {"from_async": "yes"}
+
+
+def test_async_context_processor(app):
+    pytest.importorskip("asgiref")
+    app.context_processor(_async_processor)
+    with app.test_request_context():
+        assert hermetic.render_template_string("{{ from_async }}") == "yes"

@@ -38,7 +38,7 @@ from .globals import _cv_app, _cv_request, request, request_ctx
 from .helpers import get_debug_flag, get_load_dotenv
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .logging import create_logger
-from .routing import StaticRouter
+from .routing import StaticRouter, VersionedMap
 from .scaffold import Scaffold, _endpoint_from_view_func, find_package, setupmethod
 from .sessions import SecureCookieSessionInterface, SessionInterface
 from .signals import (
@@ -88,7 +88,7 @@ class Flask(Scaffold):
     config_class = Config
     json_provider_class: type[JSONProvider] = DefaultJSONProvider
     url_rule_class = Rule
-    url_map_class = Map
+    url_map_class: type[Map] = VersionedMap
     test_client_class: type[FlaskClient] | None = None
     test_cli_runner_class: type[FlaskCliRunner] | None = None
     session_interface: SessionInterface = SecureCookieSessionInterface()
@@ -306,16 +306,7 @@ class Flask(Scaffold):
 
     def update_template_context(self, context: dict[str, t.Any]) -> None:
         """Add the context processors' variables; the caller's values win."""
-        names: t.Iterable[str | None] = (None,)
-        req = _cv_request.get(None)
-        if req is not None:
-            names = chain(names, reversed(req.request.blueprints))
-        original = context.copy()
-        for name in names:
-            if name in self.template_context_processors:
-                for func in self.template_context_processors[name]:
-                    context.update(self.ensure_sync(func)())
-        context.update(original)
+        templating.update_template_context(self, context)
 
     @setupmethod
     def template_filter(self, name: str | None = None) -> t.Callable[[T], T]:
@@ -547,40 +538,51 @@ class Flask(Scaffold):
     # -- URLs -----------------------------------------------------------
 
     def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
-        """Bind the URL map to a request, or to ``SERVER_NAME`` outside one."""
+        """Bind the URL map to a request, or to ``SERVER_NAME`` outside one.
+
+        The parts of a bind that depend only on the host, scheme and script
+        name are kept per app (see :func:`_bind_to_environ`), so a request
+        pays for its own path, query and method only.
+        """
+        config = self.config
+        url_map = self.url_map
         if request is not None:
-            trusted = self.config["TRUSTED_HOSTS"]
+            trusted = config["TRUSTED_HOSTS"]
             if trusted is not None:
                 request.trusted_hosts = trusted
-                # Reading the host checks it against the trusted list.
+                # SECURITY: reading the host checks it against the trusted
+                # list, on every request, before any cached bind is reused.
                 request.host  # noqa: B018
             subdomain = None
-            server_name = self.config["SERVER_NAME"]
-            if self.url_map.host_matching:
+            server_name = config["SERVER_NAME"]
+            if url_map.host_matching:
                 # The request's own host is what host rules match against.
                 server_name = None
             elif not self.subdomain_matching:
                 # Without subdomain matching, SERVER_NAME does not restrict
                 # which hosts are served (it still names external URLs).
-                subdomain = self.url_map.default_subdomain or ""
+                subdomain = url_map.default_subdomain or ""
             if server_name is None or subdomain is not None:
-                return self.url_map.bind_to_environ(
-                    request.environ, server_name=server_name, subdomain=subdomain
-                )
+                return _bind_to_environ(self, url_map, request.environ, server_name, subdomain)
+            # Werkzeug warns here when the host does not match SERVER_NAME:
+            # not cached, so every such request still warns.
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                adapter = self.url_map.bind_to_environ(
+                adapter = url_map.bind_to_environ(
                     request.environ, server_name=server_name, subdomain=subdomain
                 )
             for item in caught:
                 # Report Werkzeug's warnings from here, as Flask does.
                 warnings.warn_explicit(item.message, item.category, __file__, 0, module="flask.app")
             return adapter
-        if self.config["SERVER_NAME"] is not None:
-            return self.url_map.bind(
-                self.config["SERVER_NAME"],
-                script_name=self.config["APPLICATION_ROOT"],
-                url_scheme=self.config["PREFERRED_URL_SCHEME"],
+        server_name = config["SERVER_NAME"]
+        if server_name is not None:
+            return _bind_to_config(
+                self,
+                url_map,
+                server_name,
+                config["APPLICATION_ROOT"],
+                config["PREFERRED_URL_SCHEME"],
             )
         return None
 
@@ -599,8 +601,8 @@ class Flask(Scaffold):
         req_ctx = _cv_request.get(None)
         if req_ctx is not None:
             url_adapter = req_ctx.url_adapter
-            blueprint_name = req_ctx.request.blueprint
             if endpoint[:1] == ".":
+                blueprint_name = req_ctx.request.blueprint
                 if blueprint_name is not None:
                     endpoint = f"{blueprint_name}{endpoint}"
                 else:
@@ -624,7 +626,8 @@ class Flask(Scaffold):
                 _external = True
         if _scheme is not None and not _external:
             raise ValueError("When specifying '_scheme', '_external' must be True.")
-        self.inject_url_defaults(endpoint, values)
+        if self.url_default_functions or type(self).inject_url_defaults is not _INJECT_URL_DEFAULTS:
+            self.inject_url_defaults(endpoint, values)
         try:
             rv = url_adapter.build(
                 endpoint,
@@ -1067,3 +1070,129 @@ class Flask(Scaffold):
     def __call__(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
         """Call :meth:`wsgi_app`, so middleware can wrap it."""
         return self.wsgi_app(environ, start_response)
+
+
+# -- bound URL adapters ---------------------------------------------------
+
+_INJECT_URL_DEFAULTS = Flask.inject_url_defaults
+
+#: How many binds an app keeps. The Host header is chosen by the client, so
+#: the cache is emptied when full: a flood of made-up hosts costs a bind per
+#: request, as with no cache, and never memory.
+_ADAPTER_CACHE_SIZE = 32
+#: The longest Host header whose bind is kept (longer ones are bound anew).
+_ADAPTER_CACHE_MAX_HOST = 255
+
+
+def _adapter_cache(app: Flask) -> dict[t.Any, tuple[t.Any, ...]]:
+    cache = app.__dict__.get("_url_adapters")
+    if cache is None:
+        cache = app.__dict__["_url_adapters"] = {}
+    return cache  # type: ignore[no-any-return]
+
+
+def _wsgi_str(value: str | None) -> str | None:
+    # Werkzeug's decoding of a WSGI string (latin-1 bytes read as UTF-8).
+    if value is None or value.isascii():
+        return value
+    return value.encode("latin1").decode(errors="replace")
+
+
+def _bind_to_environ(
+    app: Flask,
+    url_map: Map,
+    environ: dict[str, t.Any],
+    server_name: str | None,
+    subdomain: str | None,
+) -> MapAdapter:
+    """Return ``url_map.bind_to_environ(environ, ...)``, reusing earlier binds.
+
+    What a bind computes from the host, scheme and script name (IDNA
+    encoding, port stripping, subdomain) is kept per app, keyed by every
+    environ value and setting it reads; each request gets its own adapter
+    holding its own path, query string and method, so no per-request state
+    is shared between threads.
+    """
+    host = environ.get("HTTP_HOST")
+    if (
+        "HTTP_UPGRADE" in environ  # a WebSocket bind changes the scheme: not kept
+        or type(url_map).bind_to_environ is not Map.bind_to_environ
+        or (host is not None and len(host) > _ADAPTER_CACHE_MAX_HOST)
+    ):
+        return url_map.bind_to_environ(environ, server_name=server_name, subdomain=subdomain)
+    key = (
+        server_name,
+        subdomain,
+        url_map.host_matching,
+        url_map.default_subdomain,
+        environ.get("wsgi.url_scheme"),
+        host,
+        environ.get("SERVER_NAME"),
+        environ.get("SERVER_PORT"),
+        environ.get("SCRIPT_NAME"),
+    )
+    cache = _adapter_cache(app)
+    try:
+        entry = cache.get(key)
+    except TypeError:  # an environ value that cannot be hashed: bind as usual
+        return url_map.bind_to_environ(environ, server_name=server_name, subdomain=subdomain)
+    if entry is None or entry[0] is not url_map:
+        adapter = url_map.bind_to_environ(environ, server_name=server_name, subdomain=subdomain)
+        if len(cache) >= _ADAPTER_CACHE_SIZE:
+            cache.clear()
+        cache[key] = (
+            url_map,
+            type(adapter),
+            adapter.server_name,
+            adapter.script_name,
+            adapter.subdomain,
+            adapter.url_scheme,
+        )
+        return adapter
+    _, cls, bound_server, script_name, bound_subdomain, scheme = entry
+    path_info = _wsgi_str(environ.get("PATH_INFO"))
+    return cls(  # type: ignore[no-any-return]
+        url_map,
+        bound_server,
+        script_name,
+        bound_subdomain,
+        scheme,
+        "/" if path_info is None else path_info,
+        environ["REQUEST_METHOD"],
+        _wsgi_str(environ.get("QUERY_STRING")),
+    )
+
+
+def _bind_to_config(
+    app: Flask, url_map: Map, server_name: str, script_name: str | None, url_scheme: str
+) -> MapAdapter:
+    """Return ``url_map.bind(SERVER_NAME, ...)`` for an app context, reusing earlier binds."""
+    if type(url_map).bind is not Map.bind:
+        return url_map.bind(server_name, script_name=script_name, url_scheme=url_scheme)
+    key = (
+        "",
+        server_name,
+        script_name,
+        url_scheme,
+        url_map.host_matching,
+        url_map.default_subdomain,
+    )
+    cache = _adapter_cache(app)
+    try:
+        entry = cache.get(key)
+    except TypeError:
+        return url_map.bind(server_name, script_name=script_name, url_scheme=url_scheme)
+    if entry is None or entry[0] is not url_map:
+        adapter = url_map.bind(server_name, script_name=script_name, url_scheme=url_scheme)
+        if len(cache) >= _ADAPTER_CACHE_SIZE:
+            cache.clear()
+        cache[key] = (
+            url_map,
+            type(adapter),
+            adapter.server_name,
+            adapter.script_name,
+            adapter.subdomain,
+        )
+        return adapter
+    _, cls, bound_server, bound_script, subdomain = entry
+    return cls(url_map, bound_server, bound_script, subdomain, url_scheme, "/", "GET", None)  # type: ignore[no-any-return]

@@ -13,11 +13,31 @@ from __future__ import annotations
 import typing as t
 from collections import Counter
 
+from werkzeug.routing import Map
+
 if t.TYPE_CHECKING:  # pragma: no cover
-    from werkzeug.routing import Map, Rule
+    from werkzeug.routing import Rule
 
     from .app import Flask
     from .wrappers import Request
+
+
+class VersionedMap(Map):
+    """A Werkzeug ``Map`` that counts its changes, so caches of it know when to refresh."""
+
+    version = 0
+
+    def add(self, rulefactory: t.Any) -> None:
+        """Add a rule (or rule factory) and bump :attr:`version`."""
+        super().add(rulefactory)
+        self.version += 1
+
+
+def _map_version(url_map: Map) -> int:
+    # Werkzeug's Map has no change counter; its rule list is rebuilt on
+    # every read, so plain maps pay for counting their rules.
+    version = getattr(url_map, "version", None)
+    return version if version is not None else len(url_map._rules)
 
 
 def _is_plain(rule: Rule, defaults_per_endpoint: Counter[str]) -> bool:
@@ -58,7 +78,7 @@ class StaticRouter:
                 table[key] = (rule, dict(rule.defaults) if rule.defaults else None)
         self._table = table
         self._defaults = defaults
-        self._key = (id(url_map), len(rules))
+        self._key = (id(url_map), _map_version(url_map))
 
     def match(self, app: Flask, request: Request) -> bool:
         """Set ``url_rule`` and ``view_args`` and return True on an exact hit."""
@@ -71,7 +91,7 @@ class StaticRouter:
         if "HTTP_UPGRADE" in environ:
             # A websocket upgrade must meet Werkzeug's websocket checks.
             return False
-        if self._key != (id(url_map), len(url_map._rules)):
+        if self._key != (id(url_map), _map_version(url_map)):
             self._rebuild(url_map)
         path_info = environ.get("PATH_INFO") or ""
         hit = self._table.get(path_info)

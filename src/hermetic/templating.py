@@ -17,7 +17,12 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
 
 def _default_template_ctx_processor() -> dict[str, t.Any]:
-    """Inject ``g``, and ``request`` and ``session`` when a request is active."""
+    """Inject ``g``, and ``request`` and ``session`` when a request is active.
+
+    A session not opened yet is injected as the ``session`` proxy: it opens
+    when the template reads it, so rendering alone never loads (or decrypts,
+    or refreshes) the session cookie.
+    """
     rv: dict[str, t.Any] = {}
     app_ctx = _cv_app.get(None)
     if app_ctx is not None:
@@ -25,8 +30,54 @@ def _default_template_ctx_processor() -> dict[str, t.Any]:
     req_ctx = _cv_request.get(None)
     if req_ctx is not None:
         rv["request"] = req_ctx.request
-        rv["session"] = req_ctx.session
+        opened = req_ctx._session_obj
+        rv["session"] = session if opened is None else opened
     return rv
+
+
+#: The classes whose ``update_template_context`` is Flask's own (the fast
+#: path below does the same work); an override (in a subclass or set on the
+#: app) is called instead.
+_OWN_UPDATE: dict[type, bool] = {}
+
+
+def update_template_context(app: Flask, context: dict[str, t.Any]) -> None:
+    """Add the context processors' variables to ``context``; the caller's values win.
+
+    The app's processors run first, then those of the request's blueprints,
+    innermost last, as in Flask.
+    """
+    processors = app.template_context_processors
+    names: tuple[str | None, ...] = (None,)
+    if len(processors) > 1 or None not in processors:
+        req_ctx = _cv_request.get(None)
+        if req_ctx is not None:
+            names = (None, *reversed(req_ctx.request.blueprints))
+    original = context.copy() if context else None
+    for name in names:
+        funcs = processors.get(name)
+        if not funcs:
+            continue
+        for func in funcs:
+            if func is _default_template_ctx_processor:
+                context.update(func())
+            else:
+                context.update(app.ensure_sync(func)())
+    if original:
+        context.update(original)
+
+
+def _update_context(app: Flask, context: dict[str, t.Any]) -> None:
+    cls = type(app)
+    own = _OWN_UPDATE.get(cls)
+    if own is None:
+        from .app import Flask
+
+        own = _OWN_UPDATE[cls] = cls.update_template_context is Flask.update_template_context
+    if own and "update_template_context" not in app.__dict__:
+        update_template_context(app, context)
+    else:
+        app.update_template_context(context)
 
 
 class Environment(BaseEnvironment):
@@ -120,37 +171,49 @@ def create_jinja_environment(app: Flask) -> Environment:
 
 def _render(app: Flask, template: Template, context: dict[str, t.Any]) -> str:
     """Render ``template`` with the app's context, sending the render signals."""
-    app.update_template_context(context)
-    before_render_template.send(
-        app, _async_wrapper=app.ensure_sync, template=template, context=context
-    )
+    _update_context(app, context)
+    if before_render_template.receivers:
+        before_render_template.send(
+            app, _async_wrapper=app.ensure_sync, template=template, context=context
+        )
     rv = template.render(context)
-    template_rendered.send(app, _async_wrapper=app.ensure_sync, template=template, context=context)
+    if template_rendered.receivers:
+        template_rendered.send(
+            app, _async_wrapper=app.ensure_sync, template=template, context=context
+        )
     return rv
+
+
+def _app() -> Flask:
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]  # raises
+    return ctx.app
 
 
 def render_template(
     template_name_or_list: str | Template | list[str | Template], **context: t.Any
 ) -> str:
     """Render the named template (or the first that exists of a list) with ``context``."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = _app()
     template = app.jinja_env.get_or_select_template(template_name_or_list)
     return _render(app, template, context)
 
 
 def render_template_string(source: str, **context: t.Any) -> str:
     """Render a template given as source code with ``context``."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = _app()
     template = app.jinja_env.from_string(source)
     return _render(app, template, context)
 
 
 def _stream(app: Flask, template: Template, context: dict[str, t.Any]) -> t.Iterator[str]:
     """Render ``template`` piece by piece, sending the render signals."""
-    app.update_template_context(context)
-    before_render_template.send(
-        app, _async_wrapper=app.ensure_sync, template=template, context=context
-    )
+    _update_context(app, context)
+    if before_render_template.receivers:
+        before_render_template.send(
+            app, _async_wrapper=app.ensure_sync, template=template, context=context
+        )
 
     def generate() -> t.Iterator[str]:
         yield from template.generate(context)
@@ -170,13 +233,13 @@ def stream_template(
     template_name_or_list: str | Template | list[str | Template], **context: t.Any
 ) -> t.Iterator[str]:
     """Render the named template as a stream of strings for a streaming response."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = _app()
     template = app.jinja_env.get_or_select_template(template_name_or_list)
     return _stream(app, template, context)
 
 
 def stream_template_string(source: str, **context: t.Any) -> t.Iterator[str]:
     """Render template source as a stream of strings for a streaming response."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = _app()
     template = app.jinja_env.from_string(source)
     return _stream(app, template, context)

@@ -93,3 +93,38 @@ def test_a_failing_listener_does_not_break_the_caller(records):
     finally:
         audit.listeners.remove(broken)
     assert _events(records)[0]["event"] == "x"
+
+
+def test_records_are_plain_log_records_that_filters_and_disabling_still_stop(records):
+    class Drop(logging.Filter):
+        def filter(self, record):
+            return "drop-me" not in record.getMessage()
+
+    app = Flask(__name__)
+
+    @app.route("/x/<int:n>")
+    def x(n):
+        return ""
+
+    with app.test_request_context("/x/3", environ_base={"hermetic.user_id": "u7"}):
+        audit.audit("kept", tags={"b", "a"}, big=10**30, obj=object())
+    (record,) = [r for r in records.records if r.name == audit.logger.name]
+    assert record.levelno == logging.INFO and record.funcName == "audit"
+    assert record.pathname == audit.__file__
+    event = json.loads(record.getMessage())
+    assert record.audit == event  # the structured record rides along
+    assert event["endpoint"] == "x" and event["path"] == "/x/3"
+    assert event["user"] == "u7" and sorted(event["tags"]) == ["a", "b"]
+    assert event["big"] == 10**30 and event["obj"].startswith("<object")
+    drop = Drop()
+    audit.logger.addFilter(drop)
+    try:
+        audit.audit("drop-me")
+    finally:
+        audit.logger.removeFilter(drop)
+    audit.logger.disabled = True
+    try:
+        audit.audit("disabled")
+    finally:
+        audit.logger.disabled = False
+    assert [json.loads(m)["event"] for m in records.messages] == ["kept"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from jwt.utils import base64url_decode
 
 from hermetic.security.errors import ConfigurationError
 from hermetic.security.jwt import (
@@ -115,3 +117,19 @@ def test_load_key_specs(tmp_path):
         load_key_specs([{"pem": "x"}])
     with pytest.raises(ConfigurationError):
         load_key_specs([{"alg": "EdDSA"}])
+
+
+@pytest.mark.parametrize("alg", ["EdDSA", "ES256", "RS256", "HS256"])
+def test_verify_signature_accepts_only_the_exact_signature(alg):
+    key = generate_signing_key(alg)
+    token = pyjwt.encode({"sub": "a"}, key.key, algorithm=alg)
+    signing_input, _, sig = token.rpartition(".")
+    message, signature = signing_input.encode(), base64url_decode(sig)
+    vk = key.verification_key
+    assert vk.verify_signature(message, signature)
+    flipped = bytes([signature[0] ^ 1]) + signature[1:]
+    for bad in (b"", b"\x00", signature[:-1], signature + b"\x00", flipped, bytes(len(signature))):
+        assert not vk.verify_signature(message, bad)
+    assert not vk.verify_signature(message + b"x", signature)
+    other = generate_signing_key(alg).verification_key
+    assert not other.verify_signature(message, signature)

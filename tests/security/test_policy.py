@@ -556,3 +556,91 @@ def test_privilege_change_refreshes_permissions(app, users):
     client = _as(app, "nobody")
     assert client.post("/promote").json == {"before": False, "stale": False, "after": True}
     assert client.get("/edit").status_code == 200  # still logged in (plain session)
+
+
+# -- the shield's per-route step ----------------------------------------------------
+
+
+def _authz_steps(app, endpoint):
+    return app.shields._steps(endpoint).before
+
+
+def test_routes_needing_no_check_run_no_authz_step(app, users):
+    _setup(app, users)
+
+    @app.get("/plain")
+    def plain():
+        return "x"
+
+    client = _as(app, "reader")
+    for path, endpoint in (("/open", "open_"), ("/plain", "plain"), ("/missing", None)):
+        client.get(path)
+        assert _authz_steps(app, endpoint) == ()
+    client.get("/read")
+    assert len(_authz_steps(app, "read")) == 1
+
+
+def test_the_route_step_enforces_its_own_policy(app, users, monkeypatch):
+    _setup(app, users)
+    checked = []
+    real_check = policy_module.check
+    monkeypatch.setattr(policy_module, "check", lambda p: checked.append(p) or real_check(p))
+    assert _as(app, "reader").get("/read").status_code == 200
+    assert _as(app, "reader").get("/edit").status_code == 403
+    assert [p.describe() for p in checked] == [
+        "requires notes:read",
+        "requires notes:edit, notes:read",
+    ]
+    # The shield's check is not repeated by the decorator.
+    assert _as(app, "reader").get("/open").status_code == 200
+    assert len(checked) == 2
+
+
+def test_a_replaced_view_gets_its_new_policy(app, users):
+    _setup(app, users)
+    client = _as(app, "reader")
+    assert client.get("/open").status_code == 200
+
+    def locked():
+        return "locked"
+
+    app.view_functions["open_"] = requires("admin:all")(locked)
+    assert client.get("/open", headers=JSON).status_code == 403
+    assert len(_authz_steps(app, "open_")) == 1
+
+
+def test_deny_refuses_undeclared_routes_when_set_before_the_first_request(app, users):
+    _setup(app, users)
+
+    @app.get("/plain")
+    def plain():
+        return "x"
+
+    app.config["AUTHZ_DEFAULT"] = "deny"
+    assert _as(app, None).get("/plain", headers=JSON).status_code == 403
+    assert _as(app, None).get("/open").status_code == 200
+
+
+@pytest.mark.parametrize("value", ["Deny", "off", None, True])
+def test_a_bad_authz_default_is_refused(app, value):
+    app.config["AUTHZ_DEFAULT"] = value
+    shield = AuthorizationShield()
+    shield.init_app(app)
+    with pytest.raises(ConfigurationError, match="AUTHZ_DEFAULT must be 'allow' or 'deny'"):
+        shield.configure(app)
+
+
+def test_hermetic_refuses_to_start_with_a_misspelt_authz_default(monkeypatch):
+    app = _hermetic(monkeypatch, AUTHZ_DEFAULT="Deny", SESSION_COOKIE_SECURE=False)
+    with pytest.raises(ConfigurationError, match="AUTHZ_DEFAULT"):
+        app.security_check()
+
+
+def test_the_shield_called_directly_enforces_the_policy(app, users):
+    _setup(app, users)
+    shield = app.shields.get("authz")
+    with app.test_request_context("/read"):
+        with pytest.raises(hermetic.security.errors.AuthenticationRequired):
+            shield.before(request._get_current_object())
+    with app.test_request_context("/open"):
+        assert shield.before(request._get_current_object()) is None

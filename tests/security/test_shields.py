@@ -209,3 +209,86 @@ def test_pipeline_for_creates_once(app):
     first = pipeline_for(app)
     assert pipeline_for(app) is first
     assert app.shields is first
+
+
+# -- per-route steps ------------------------------------------------------------------
+
+
+class Picky(Shield):
+    """Run a step only on views marked ``picky``, bound to the mark's value."""
+
+    name = "picky"
+
+    def __init__(self, log: list[tuple[str | None, str]]) -> None:
+        self.log = log
+        self.asked: list[str | None] = []
+
+    def steps_for(self, endpoint, view):  # type: ignore[override]
+        self.asked.append(endpoint)
+        mark = getattr(view, "picky", None)
+        if mark is None:
+            return None, None
+
+        def before(request):
+            self.log.append((request.endpoint, mark))
+
+        return before, None
+
+
+def test_a_shield_without_a_step_for_a_route_is_not_called(app):
+    log: list[tuple[str | None, str]] = []
+    shield = Picky(log)
+    shield.init_app(app)
+
+    @app.get("/plain")
+    def plain():
+        return "ok"
+
+    def marked():
+        return "ok"
+
+    marked.picky = "m1"  # type: ignore[attr-defined]
+    app.get("/marked")(marked)
+    client = app.test_client()
+    for _ in range(3):
+        client.get("/plain")
+        client.get("/marked")
+        client.get("/missing")
+    assert log == [("marked", "m1")] * 3
+    # Chosen once per endpoint, not per request.
+    assert sorted(shield.asked, key=str) == [None, "marked", "plain"]
+    assert app.shields._steps("plain").before == ()
+
+
+def test_steps_follow_a_replaced_view_and_a_new_configuration(app):
+    log: list[tuple[str | None, str]] = []
+    shield = Picky(log)
+    shield.init_app(app)
+
+    @app.get("/")
+    def index():
+        return "ok"
+
+    client = app.test_client()
+    client.get("/")
+    assert log == []
+
+    def replaced():
+        return "ok"
+
+    replaced.picky = "m2"  # type: ignore[attr-defined]
+    app.view_functions["index"] = replaced
+    client.get("/")
+    assert log == [("index", "m2")]
+    asked = len(shield.asked)
+    app.shields.configure(app)
+    client.get("/")
+    assert len(shield.asked) == asked + 1
+    assert log == [("index", "m2")] * 2
+
+
+def test_steps_for_defaults_to_the_shields_own_steps(app):
+    log: list[str] = []
+    recorder = Recorder("r", 10, log)
+    assert recorder.steps_for("x", None) == (recorder.before, recorder.after)
+    assert Shield().steps_for(None, None) == (None, None)

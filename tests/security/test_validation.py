@@ -507,3 +507,59 @@ def test_json_depth_measure_matches_the_parsed_depth():
         assert json_too_deep(text, limit) is (_depth(value) > limit)
 
     check()
+
+
+# -- what is prepared once per route ------------------------------------------------
+
+
+class DeferredIn(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    name: str
+
+
+class DeferredOut(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    name: str
+
+
+def test_models_built_late_validate_through_their_adapter():
+    app = Flask(__name__)
+
+    @app.post("/d")
+    @validate(response=DeferredOut, status=201)
+    def create(item: DeferredIn):
+        return {"name": item.name, "secret": "x"}
+
+    client = app.test_client()
+    rv = client.post("/d", json={"name": "a"})
+    assert rv.status_code == 201 and rv.get_json() == {"name": "a"}
+    assert client.post("/d", json={"name": 1}).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"),
+    [
+        ("application/json", 201),
+        ("application/json; charset=utf-8", 201),
+        ("APPLICATION/JSON", 201),
+        ("application/problem+json", 201),
+        ("application/json-seq", 415),
+        ("text/json", 415),
+    ],
+)
+def test_content_types_with_and_without_the_fast_path(client, content_type, status):
+    rv = client.post("/orders/1", data='{"items": []}', content_type=content_type)
+    assert rv.status_code == status
+    # The same request again: nothing decided once per route leaks across requests.
+    assert (
+        client.post("/orders/1", data='{"items": []}', content_type=content_type).status_code
+        == status
+    )
+
+
+def test_json_response_headers(client):
+    rv = client.post("/orders/1", data='{"items": []}', content_type="application/json")
+    assert rv.headers["Content-Type"] == "application/json"
+    assert rv.headers["Content-Length"] == str(len(rv.data))

@@ -49,21 +49,25 @@ def _clean(value: t.Any) -> t.Any:
     return text
 
 
-def _request_fields() -> dict[str, t.Any]:
+def _add_request_fields(record: dict[str, t.Any]) -> None:
     ctx = _cv_request.get(None)
     if ctx is None:
-        return {}
+        return
     request = ctx.request
-    fields: dict[str, t.Any] = {
-        "request_id": request_id(request.environ),
-        "ip": request.remote_addr,
-        "method": request.method,
-        "path": request.path,
-        "endpoint": request.endpoint,
-    }
-    user_id = request.environ.get("hermetic.user_id")
+    environ = request.environ
+    record["request_id"] = environ.get(REQUEST_ID_KEY) or request_id(environ)
+    record["ip"] = request.remote_addr
+    record["method"] = request.method
+    record["path"] = request.path
+    record["endpoint"] = request.endpoint
+    user_id = environ.get("hermetic.user_id")
     if user_id is not None:
-        fields["user"] = user_id
+        record["user"] = user_id
+
+
+def _request_fields() -> dict[str, t.Any]:
+    fields: dict[str, t.Any] = {}
+    _add_request_fields(fields)
     return fields
 
 
@@ -71,16 +75,26 @@ def _request_fields() -> dict[str, t.Any]:
 #: logger is enabled (metrics count security events through this).
 listeners: list[t.Callable[[dict[str, t.Any]], None]] = []
 
+# One encoder for every event (json.dumps with options builds one per call).
+_encode = json.JSONEncoder(ensure_ascii=True, default=str, separators=(",", ":")).encode
+_INFO = logging.INFO
+_STR_TYPE = str
+
 
 def audit(event: str, /, **fields: t.Any) -> None:
     """Log the security event ``event`` with ``fields`` and the request's context."""
-    enabled = logger.isEnabledFor(logging.INFO)
+    enabled = logger.isEnabledFor(_INFO)
     if not enabled and not listeners:
         return
     record: dict[str, t.Any] = {"event": event, "ts": round(time.time(), 3)}
-    record.update(_request_fields())
+    _add_request_fields(record)
     for key, value in fields.items():
-        record[str(key)[:64]] = _clean(value)
+        if len(key) > 64:
+            key = key[:64]
+        # Short strings (most values) are kept as they are: no copy, no call.
+        if type(value) is not _STR_TYPE or len(value) > MAX_VALUE_LENGTH:
+            value = _clean(value)
+        record[key] = value
     for listener in listeners:
         try:
             listener(record)
@@ -88,9 +102,16 @@ def audit(event: str, /, **fields: t.Any) -> None:
             logging.getLogger("hermetic.security").exception("audit listener failed")
     if not enabled:
         return
-    line = json.dumps(record, ensure_ascii=True, default=str, separators=(",", ":"))
-    # Never pass request data as the format string.
-    logger.info("%s", line, extra={"audit": record})
+    line = _encode(record)
+    # What logger.info does, without searching the stack for the caller (it
+    # is always this function). Never pass request data as the format string.
+    entry = logger.makeRecord(
+        logger.name, _INFO, __file__, _LINE, "%s", (line,), None, "audit", {"audit": record}
+    )
+    logger.handle(entry)
+
+
+_LINE = audit.__code__.co_firstlineno
 
 
 def ensure_handler() -> None:

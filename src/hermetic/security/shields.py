@@ -14,7 +14,12 @@ The app holds one :class:`ShieldPipeline` (``app.shields``), ordered by each
 shield's ``order`` (DESIGN.md: proxy -> host -> body limits -> rate limit ->
 CSRF -> identity -> authorization -> validation; headers after). A route
 skips a shield with ``@exempt("csrf")`` on its view or ``exempt=["csrf"]`` in
-its route options; the steps that apply are computed once per endpoint.
+its route options.
+
+The steps of each endpoint are computed once (and again when the pipeline,
+the shields' settings or the endpoint's view change): a shield that does
+not apply to a route, or whose :meth:`Shield.steps_for` returns no step for
+it, is not called at all on that route's requests.
 """
 
 from __future__ import annotations
@@ -82,6 +87,21 @@ class Shield:
         """Tell whether the shield runs for ``endpoint`` (beyond ``exempt``)."""
         return True
 
+    def steps_for(
+        self, endpoint: str | None, view: t.Callable[..., t.Any] | None
+    ) -> tuple[
+        t.Callable[[Request], Response | None] | None,
+        t.Callable[[Request, Response], Response] | None,
+    ]:
+        """Return the ``(before, after)`` steps to run for a route it applies to.
+
+        Called once per endpoint (``None``: requests no route matched), after
+        :meth:`configure`. The default is the shield's own steps; return a
+        step specialised for the route (bound to its settings) or ``None``
+        where the route needs no work, so its requests skip the call.
+        """
+        return self.before, self.after
+
     def describe(self, endpoint: str | None, view: t.Callable[..., t.Any] | None) -> str:
         """Return the short label ``hermetic routes`` shows for this route."""
         return self.name
@@ -93,6 +113,8 @@ class Shield:
 
 
 class _RouteSteps(t.NamedTuple):
+    #: The view the steps were computed for: a replaced view gets new steps.
+    view: t.Callable[..., t.Any] | None
     before: tuple[t.Callable[[Request], Response | None], ...]
     after: tuple[t.Callable[[Request, Response], Response], ...]
 
@@ -175,14 +197,21 @@ class ShieldPipeline:
         ]
 
     def _steps(self, endpoint: str | None) -> _RouteSteps:
+        """Return the steps of ``endpoint``, computing them on first use."""
+        view = self._app_views.get(endpoint) if endpoint is not None else None
         steps = self._routes.get(endpoint)
-        if steps is None:
-            shields = self.shields_for(endpoint)
-            steps = _RouteSteps(
-                before=tuple(s.before for s in shields if s.before is not None),
-                after=tuple(s.after for s in reversed(shields) if s.after is not None),
-            )
-            self._routes[endpoint] = steps
+        if steps is not None and steps.view is view:
+            return steps
+        before = []
+        after = []
+        for shield in self.shields_for(endpoint):
+            before_step, after_step = shield.steps_for(endpoint, view)
+            if before_step is not None:
+                before.append(before_step)
+            if after_step is not None:
+                after.append(after_step)
+        steps = _RouteSteps(view, tuple(before), tuple(reversed(after)))
+        self._routes[endpoint] = steps
         return steps
 
     def describe(self, endpoint: str | None) -> str:
@@ -200,7 +229,11 @@ class ShieldPipeline:
     def before(self, request: Request) -> Response | None:
         """Run the ``before`` steps of the matched route; a response ends the request."""
         rule = request.url_rule
-        for step in self._steps(rule.endpoint if rule is not None else None).before:
+        endpoint = rule.endpoint if rule is not None else None
+        steps = self._routes.get(endpoint)
+        if steps is None or steps.view is not self._app_views.get(endpoint):  # type: ignore[arg-type]
+            steps = self._steps(endpoint)
+        for step in steps.before:
             rv = step(request)
             if rv is not None:
                 return rv
@@ -209,7 +242,11 @@ class ShieldPipeline:
     def after(self, request: Request, response: Response) -> Response:
         """Run the ``after`` steps of the matched route, innermost first."""
         rule = request.url_rule
-        for step in self._steps(rule.endpoint if rule is not None else None).after:
+        endpoint = rule.endpoint if rule is not None else None
+        steps = self._routes.get(endpoint)
+        if steps is None or steps.view is not self._app_views.get(endpoint):  # type: ignore[arg-type]
+            steps = self._steps(endpoint)
+        for step in steps.after:
             response = step(request, response)
         return response
 

@@ -16,6 +16,10 @@ Configuration (each read once, in :meth:`JWTAuth.init_app`):
 - ``JWT_ACCESS_TOKEN_TTL``: the lifetime of the tokens we issue, default ``300``.
 - ``JWT_REPLAY_CHECK``: each token is accepted once, default ``True``.
   ``jwt_required(replay=False)`` turns it off for one route.
+- ``JWT_VERIFIED_CACHE_SIZE``: how many verified tokens are remembered so
+  that a token presented again skips its signature check, default ``4096``;
+  ``0`` turns it off. Expiry, revocation, replay, the claims and the key
+  (still trusted, not rotated away) are checked on every request anyway.
 - ``JWT_ALLOW_HS256``: allow shared-secret keys, default ``False``.
 - ``JWT_JWKS_PATH``: default ``"/.well-known/jwks.json"``.
 - ``JWT_JWKS_CACHE_TTL``: default ``300``; ``JWT_JWKS_MIN_REFRESH_INTERVAL``:
@@ -64,6 +68,7 @@ DEFAULTS: dict[str, t.Any] = {
     "JWT_MAX_TTL": 3600,
     "JWT_ACCESS_TOKEN_TTL": 300,
     "JWT_REPLAY_CHECK": True,
+    "JWT_VERIFIED_CACHE_SIZE": 4096,
     "JWT_ALLOW_HS256": False,
     "JWT_JWKS_PATH": "/.well-known/jwks.json",
     "JWT_JWKS_CACHE_TTL": 300,
@@ -133,6 +138,7 @@ class JWTAuth:
                 ledger=self.ledger,
                 replay=bool(c["JWT_REPLAY_CHECK"]),
                 now=self.now,
+                cache_size=c["JWT_VERIFIED_CACHE_SIZE"],
             )
         app.extensions[EXTENSION_KEY] = self
         if self.issuer is not None:

@@ -89,9 +89,9 @@ def parse_jwks(data: bytes | str, *, max_keys: int = 50) -> dict[str, Verificati
         try:
             pyjwk = PyJWK(jwk, alg)
             _check_key_type(alg, pyjwk.key, private=False)
+            keys[kid] = VerificationKey.from_pyjwk(pyjwk, kid)
         except (PyJWTError, ConfigurationError, ValueError, TypeError):
             continue
-        keys[kid] = VerificationKey.from_pyjwk(pyjwk, kid)
     if not keys:
         raise JWKSFetchError("no usable keys")
     return keys

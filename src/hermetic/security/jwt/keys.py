@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt import PyJWK
 from jwt.algorithms import get_default_algorithms
+from jwt.exceptions import PyJWTError
 
 from ..errors import ConfigurationError
 
@@ -106,7 +107,7 @@ class VerificationKey:
     :param allow_hs256: Accept an HS256 secret, default ``False``.
     """
 
-    __slots__ = ("alg", "jwk", "key", "kid")
+    __slots__ = ("_check", "_prepared", "alg", "jwk", "key", "kid")
 
     def __init__(
         self, key: t.Any, alg: str, kid: str | None = None, *, allow_hs256: bool = False
@@ -122,13 +123,37 @@ class VerificationKey:
         self.kid = kid or jwk_thumbprint(data)
         # The PyJWK carries the bound algorithm into PyJWT too (defence in depth).
         self.jwk = PyJWK({**data, "kid": self.kid, "alg": alg}, alg)
+        self._prepare()
 
     @classmethod
     def from_pyjwk(cls, jwk: PyJWK, kid: str) -> VerificationKey:
-        """Wrap a parsed JWK whose algorithm is already bound."""
+        """Wrap a parsed JWK whose algorithm is already bound (raise if it is unusable)."""
         self = object.__new__(cls)
         self.key, self.alg, self.kid, self.jwk = jwk.key, jwk.algorithm_name, kid, jwk
+        self._prepare()
         return self
+
+    def _prepare(self) -> None:
+        # Once per key, what PyJWT's decode does on every token: the bound
+        # algorithm object, the prepared key, the minimum-length check.
+        algorithm = self.jwk.Algorithm
+        try:
+            prepared = algorithm.prepare_key(self.jwk.key)
+        except PyJWTError as e:
+            raise ConfigurationError(f"The {self.alg} key {self.kid!r} is unusable: {e}") from None
+        # SECURITY: a key below the minimum length is an error, never a warning.
+        weak = algorithm.check_key_length(prepared)
+        if weak:
+            raise ConfigurationError(weak)
+        self._prepared = prepared
+        self._check = algorithm.verify
+
+    def verify_signature(self, signing_input: bytes, signature: bytes) -> bool:
+        """Tell whether ``signature`` is this key's signature of ``signing_input``."""
+        try:
+            return bool(self._check(signing_input, self._prepared, signature))
+        except (ValueError, TypeError):
+            return False  # SECURITY: a signature that cannot be checked is refused
 
     def public_jwk(self) -> dict[str, t.Any]:
         """Return the JWK published for this key, with ``kid``, ``alg`` and ``use``."""

@@ -122,7 +122,7 @@ class JWTProvider:
         if scheme.lower() != "bearer":
             return None  # another scheme: another provider's business
         try:
-            claims = self.verifier.verify(token.strip(), replay=_route_replay(request))
+            claims, fresh = self.verifier.authenticate(token.strip(), replay=_route_replay(request))
         except TokenError as e:
             # Cached so a second identify() in this request neither re-audits
             # nor (with replay on) mistakes the same token for a replay.
@@ -131,7 +131,17 @@ class JWTProvider:
         principal = ServicePrincipal(claims)
         environ[PRINCIPAL_KEY] = principal
         environ.setdefault("hermetic.user_id", principal.id)
-        audit("jwt", result="accepted", sub=principal.sub, iss=principal.issuer, provider=self.name)
+        if fresh:
+            # A token is audited as accepted when it is verified in full: on
+            # first use (and again if it left the verified-token cache).
+            # Refusals are audited every time, by the verifier.
+            audit(
+                "jwt",
+                result="accepted",
+                sub=principal.sub,
+                iss=principal.issuer,
+                provider=self.name,
+            )
         return principal
 
 

@@ -6,12 +6,17 @@ The checks, in order (the first failure refuses the token):
    ``x5u``, ``jwk``, ``x5c``) nor ask for extensions (``crit``, ``b64``);
 2. ``alg`` present and not ``none``; ``kid`` present and known to one of
    the trusted issuers; ``alg`` equal to the algorithm bound to that key;
-3. the signature (PyJWT, with the key's one algorithm);
+3. the signature (PyJWT's algorithm object for the key's one algorithm);
 4. the claims: ``exp``, ``iat``, ``iss``, ``aud`` and ``sub`` present with
    the right types; ``iss`` the issuer that publishes the key; ``aud`` one
    of ours; ``exp - iat`` at most ``max_ttl``; ``iat`` and ``nbf`` not in the
    future, ``exp`` not in the past (each with ``leeway``);
 5. revocation (by ``jti`` and by subject) and the ``jti`` replay cache.
+
+The token is parsed once (:mod:`._token`). A token that passed every check
+is remembered by its digest (:mod:`._cache`): presented again, it skips
+steps 1 to 3 only if its key is still the trusted one; steps 4 and 5 run on
+every call.
 """
 
 from __future__ import annotations
@@ -20,11 +25,10 @@ import json
 import time
 import typing as t
 
-from jwt import PyJWS
-from jwt.exceptions import InvalidSignatureError, PyJWTError
-
 from ..audit import audit
 from ..errors import ConfigurationError
+from ._cache import DEFAULT_SIZE, Entry, VerifiedTokens, digest
+from ._token import b64url_decode, loads_claims, parse
 from .errors import (
     TokenCheckUnavailable,
     TokenError,
@@ -48,9 +52,6 @@ TOKEN_TYPES = frozenset({"jwt", "at+jwt", "application/at+jwt"})
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub")
 #: The largest clock skew a configuration may allow, in seconds.
 MAX_LEEWAY = 300
-
-# SECURITY: small minimum lengths become errors, not warnings.
-_JWS = PyJWS(options={"enforce_minimum_key_length": True})
 
 
 class KeySource(t.Protocol):
@@ -113,6 +114,9 @@ class TokenVerifier:
     :param replay: Refuse a ``jti`` seen before (needs ``ledger``), default ``True``.
     :param now: The clock, default :func:`time.time`.
     :param max_token_bytes: Longer tokens are refused unparsed, default ``8192``.
+    :param cache_size: How many verified tokens to remember, so that a token
+        presented again skips its signature check (every other check still
+        runs), default ``4096``; ``0`` turns the cache off.
     """
 
     def __init__(
@@ -126,6 +130,7 @@ class TokenVerifier:
         replay: bool = True,
         now: t.Callable[[], float] = time.time,
         max_token_bytes: int = 8192,
+        cache_size: int = DEFAULT_SIZE,
     ) -> None:
         if not issuers:
             raise ConfigurationError("Name at least one trusted issuer (JWT_TRUSTED_ISSUERS).")
@@ -145,6 +150,12 @@ class TokenVerifier:
         self.replay = replay
         self.now = now
         self.max_token_bytes = max_token_bytes
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
+            raise ConfigurationError(
+                f"JWT_VERIFIED_CACHE_SIZE must be a whole number >= 0, not {cache_size!r}."
+            )
+        #: The verified-token cache, ``None`` when turned off.
+        self.cache = VerifiedTokens(cache_size) if cache_size else None
 
     def _find_key(self, kid: str, now: float) -> tuple[str, VerificationKey]:
         # Cached keys first (no network), then sources that may refresh.
@@ -155,15 +166,7 @@ class TokenVerifier:
                     return issuer, key
         raise UnknownKey()
 
-    def _header(self, token: t.Any) -> dict[str, t.Any]:
-        if not isinstance(token, str) or not token or len(token) > self.max_token_bytes:
-            raise TokenInvalid("bad_size")
-        if not token.isascii():
-            raise TokenInvalid("malformed")
-        try:
-            header = _JWS.get_unverified_header(token)
-        except PyJWTError:
-            raise TokenInvalid("malformed") from None
+    def _check_header(self, header: dict[str, t.Any]) -> None:
         if KEY_HEADERS.intersection(header):
             # SECURITY: never take a key, or where to fetch one, from the token.
             raise TokenInvalid("key_in_header")
@@ -172,12 +175,22 @@ class TokenVerifier:
         typ = header.get("typ")
         if typ is not None and (not isinstance(typ, str) or typ.lower() not in TOKEN_TYPES):
             raise TokenInvalid("bad_typ")
-        return header
 
     def verify(
         self, token: t.Any, *, now: float | None = None, replay: bool | None = None
     ) -> dict[str, t.Any]:
         """Return the claims of ``token``, or raise a :class:`TokenError` (audited)."""
+        return self.authenticate(token, now=now, replay=replay)[0]
+
+    def authenticate(
+        self, token: t.Any, *, now: float | None = None, replay: bool | None = None
+    ) -> tuple[dict[str, t.Any], bool]:
+        """Return the claims of ``token`` and whether it was verified in full just now.
+
+        ``False`` means its signature was checked on an earlier call (the
+        verified-token cache); every other check ran again. Raise a
+        :class:`TokenError` (audited) when a check fails.
+        """
         try:
             return self._verify(token, self.now() if now is None else now, replay)
         except TokenError as e:
@@ -187,8 +200,65 @@ class TokenVerifier:
             audit("jwt", reason="store_unavailable")
             raise
 
-    def _verify(self, token: t.Any, now: float, replay: bool | None) -> dict[str, t.Any]:
-        header = self._header(token)
+    def _verify(
+        self, token: t.Any, now: float, replay: bool | None
+    ) -> tuple[dict[str, t.Any], bool]:
+        if not isinstance(token, str) or not token or len(token) > self.max_token_bytes:
+            raise TokenInvalid("bad_size")
+        if not token.isascii():
+            raise TokenInvalid("malformed")
+        raw = token.encode("ascii")
+        cache = self.cache
+        if cache is None:
+            return self._verify_full(raw, now, replay, None, None), True
+        key = digest(raw)
+        entry = cache.get(key)
+        if entry is not None:
+            claims = self._verify_cached(cache, key, entry, now, replay)
+            if claims is not None:
+                return claims, False
+        return self._verify_full(raw, now, replay, cache, key), True
+
+    def _verify_cached(
+        self,
+        cache: VerifiedTokens,
+        key: bytes,
+        entry: Entry,
+        now: float,
+        replay: bool | None,
+    ) -> dict[str, t.Any] | None:
+        # See the SECURITY comment in _cache.py: the key must still be the
+        # trusted one, and every check that is not a function of the token's
+        # bytes alone runs again.
+        try:
+            issuer, vk = self._find_key(entry.kid, now)
+        except UnknownKey:
+            cache.discard(key)
+            raise
+        if vk is not entry.key or issuer != entry.issuer:
+            cache.discard(key)
+            return None  # the key changed: verify the signature again
+        claims = json.loads(entry.payload)
+        try:
+            self._check_claims(claims, issuer, now)
+        except TokenExpired:
+            cache.discard(key)
+            raise
+        self._check_ledger(claims, now, replay)
+        return t.cast("dict[str, t.Any]", claims)
+
+    def _verify_full(
+        self,
+        token: bytes,
+        now: float,
+        replay: bool | None,
+        cache: VerifiedTokens | None,
+        key: bytes | None,
+    ) -> dict[str, t.Any]:
+        header, signing_input, payload_segment, signature = parse(token)
+        if "kid" in header and not isinstance(header["kid"], str):
+            raise TokenInvalid("malformed")
+        self._check_header(header)
         alg = header.get("alg")
         if not isinstance(alg, str) or not alg or alg.lower() == "none":
             raise TokenInvalid("alg_none")
@@ -197,26 +267,27 @@ class TokenVerifier:
             raise TokenInvalid("missing_kid")
         if len(kid) > 256:
             raise TokenInvalid("malformed")
-        issuer, key = self._find_key(kid, now)
-        if alg != key.alg:
+        issuer, vk = self._find_key(kid, now)
+        if alg != vk.alg:
             # SECURITY: the key decides the algorithm, never the token.
             raise TokenInvalid("alg_mismatch", kid=kid, alg=alg)
-        try:
-            decoded = _JWS.decode_complete(token, key.jwk, algorithms=[key.alg])
-        except InvalidSignatureError:
-            raise TokenInvalid("bad_signature", kid=kid) from None
-        except PyJWTError:
-            raise TokenInvalid("malformed", kid=kid) from None
-        try:
-            claims = json.loads(decoded["payload"])
-        except (ValueError, RecursionError):
-            raise TokenInvalid("malformed_payload", kid=kid) from None
-        if not isinstance(claims, dict):
+        # The key's own PyJWT algorithm object, its key prepared (and its
+        # length checked) once when the key was loaded.
+        if not vk.verify_signature(signing_input, signature):
+            raise TokenInvalid("bad_signature", kid=kid)
+        loaded = loads_claims(b64url_decode(payload_segment))
+        if loaded is None:
             raise TokenInvalid("malformed_payload", kid=kid)
+        claims, text = loaded
         self._check_claims(claims, issuer, now)
+        self._check_ledger(claims, now, replay)
+        if cache is not None:
+            cache.put(t.cast(bytes, key), Entry(kid, issuer, vk, text))
+        return claims
+
+    def _check_ledger(self, claims: dict[str, t.Any], now: float, replay: bool | None) -> None:
         if self.ledger is not None:
             self.ledger.check(claims, now, replay=self.replay if replay is None else replay)
-        return claims
 
     def _check_claims(self, claims: dict[str, t.Any], issuer: str, now: float) -> None:
         for name in REQUIRED_CLAIMS:

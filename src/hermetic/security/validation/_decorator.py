@@ -8,6 +8,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import SchemaSerializer, SchemaValidator
 from werkzeug.wrappers import Response as _BaseResponse
 
 from ...globals import _cv_app, _cv_request
@@ -130,6 +131,18 @@ def _adapter(tp: t.Any, what: str) -> TypeAdapter[t.Any]:
         raise TypeError(f"@validate cannot validate {what} of type {tp!r}: {e}") from None
 
 
+def _built(adapter: TypeAdapter[t.Any]) -> bool:
+    """Tell whether the adapter's core validator and serializer are built (and plain).
+
+    They take the same arguments as the adapter's methods, without its Python
+    wrapper. A model whose build is deferred, or a validator wrapped by a
+    plugin, keeps going through the adapter.
+    """
+    return (
+        type(adapter.validator) is SchemaValidator and type(adapter.serializer) is SchemaSerializer
+    )
+
+
 class _Validator:
     """The per-route work of ``@validate``, prepared once at decoration."""
 
@@ -142,6 +155,9 @@ class _Validator:
         "path_types",
         "multi",
         "status",
+        "_body_json",
+        "_response_validate",
+        "_response_dump",
     )
 
     def __init__(self, models: RouteModels) -> None:
@@ -157,6 +173,21 @@ class _Validator:
             for name, tp in models.path_types.items()
         )
         self.status = models.status
+        # The bound methods used per request, looked up once.
+        body_json = None
+        if self.body is not None:
+            body_json = (
+                self.body.validator.validate_json if _built(self.body) else self.body.validate_json
+            )
+        self._body_json: t.Callable[[bytes], t.Any] | None = body_json
+        out = self.response
+        if out is not None and _built(out):
+            self._response_validate = out.validator.validate_python
+            self._response_dump = out.serializer.to_json
+        elif out is not None:
+            self._response_validate, self._response_dump = out.validate_python, out.dump_json
+        else:
+            self._response_validate = self._response_dump = None
         # Query fields that take a list read every value of their key.
         multi: set[str] = set()
         for name, info in (models.query.model_fields if models.query else {}).items():
@@ -198,9 +229,9 @@ class _Validator:
             except ValidationError as e:
                 errors += field_errors(e, "query")
                 parts.append("query")
-        if self.body is not None:
+        if self._body_json is not None:
             try:
-                kwargs[self.models.body_arg] = self.body.validate_json(read_json(request))  # type: ignore[index]
+                kwargs[self.models.body_arg] = self._body_json(read_json(request))  # type: ignore[index]
             except ValidationError as e:
                 first = e.errors(include_url=False, include_context=False, include_input=False)
                 if first and first[0]["type"] == "json_invalid":
@@ -233,13 +264,14 @@ class _Validator:
         if self.response is None:
             return (rv, status, headers) if headers is not None else (rv, status)
         try:
-            body = self.response.dump_json(self.response.validate_python(rv, from_attributes=True))
+            body = self._response_dump(self._response_validate(rv, from_attributes=True))
         except ValidationError as e:
             raise ResponseValidationError(
                 f"The view returned data that does not match its response model: {e}"
             ) from None
         app = _cv_app.get().app
-        response = app.response_class(body, status=status, mimetype="application/json")
+        # content_type, not mimetype: no charset to work out for JSON.
+        response = app.response_class(body, status=status, content_type="application/json")
         if headers is not None:
             response.headers.update(headers)
         return response
