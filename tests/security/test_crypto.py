@@ -231,3 +231,32 @@ def test_keyring_for_refuses_missing_or_weak_key(key):
     app.config["SECRET_KEY"] = key
     with pytest.raises(ConfigurationError):
         keyring_for(app)
+
+
+# -- the token decoder ----------------------------------------------------------
+
+
+def test_token_decoding_is_as_strict_as_the_standard_library():
+    import binascii
+    import random
+
+    from hermetic.security.crypto import _b64decode
+
+    def reference(text):
+        try:
+            raw = text.encode("ascii")
+            return base64.b64decode(raw + b"=" * (-len(raw) % 4), altchars=b"-_", validate=True)
+        except (UnicodeEncodeError, binascii.Error, ValueError):
+            return None
+
+    rng = random.Random(99)
+    alphabet = "ABCxyz019-_+/= \n.é"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(5000)]
+    texts += [_b64(bytes(range(n))) for n in range(40)]
+    for text in texts:
+        expected = reference(text)
+        if expected is None:
+            with pytest.raises(InvalidToken):
+                _b64decode(text)
+        else:
+            assert _b64decode(text) == expected, text

@@ -643,3 +643,337 @@ def test_saving_another_session_object_adopts_it(app, client):
     (header,) = set_cookies(response)
     client.set_cookie("session", header.split(";")[0].partition("=")[2])
     assert client.get("/get").json["data"] == {"a": "1"}
+
+
+# -- the per-request fast paths give the same answers as the slow ones -------------
+
+
+def _random_cookie_header(rng):
+    pieces = ["session", "sess", "a", "=", "==", " ", "\t", ";", "; ", "v1", "x y", '"', "\\", "é"]
+    return "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+
+
+def test_cookie_lookup_matches_werkzeugs_parser():
+    import random
+
+    from hermetic.security._session_cookie import cookie_value
+    from hermetic.wrappers import Request
+
+    rng = random.Random(1234)
+    headers = [_random_cookie_header(rng) for _ in range(4000)]
+    headers += [
+        "session=abc",
+        "session=abc; session=def",
+        "other=1; session=abc",
+        " session = abc ; x=1",
+        "session=a b; session=second",
+        "session; x=1",
+        "session=",
+        'session="quoted\\"value"; x=1',
+        'x="a;session=b"; session=real',
+        "session=a=b=c",
+        "sess=1;session=2",
+    ]
+    for header in headers:
+        environ = EnvironBuilder(headers={"Cookie": header}).get_environ()
+        for name in ("session", "sess", "a"):
+            expected = Request(environ).cookies.get(name)  # Werkzeug's parser
+            assert cookie_value(Request(environ), name) == expected, (header, name)
+            parsed = Request(environ)
+            parsed.cookies  # noqa: B018 - parsed already: read from there
+            assert cookie_value(parsed, name) == expected, (header, name)
+    # A name Werkzeug never yields (a space in it) is left to Werkzeug too.
+    environ = EnvironBuilder(headers={"Cookie": "a b=1"}).get_environ()
+    assert cookie_value(Request(environ), "a b") is None
+
+
+def test_one_cookie_is_found_without_parsing_the_others(app, client, monkeypatch):
+    from werkzeug.sansio import request as sansio_request
+
+    client.get("/set/a/1")
+    client.set_cookie("theme", "dark")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("all cookies parsed")
+
+    monkeypatch.setattr(sansio_request, "parse_cookie", refuse)
+    assert client.get("/get").json["data"] == {"a": "1"}
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"i": "x" * 20, "c": 1.5, "l": 2, "d": {"a": "1", "n": 3, "f": True, "z": None}},
+        {"a": [1, {"b": "c"}], "s": "x y", "q": 'a"b'},
+        {"k": {" t": [1, 2]}},  # tagged: a tuple
+        {" t": [1, 2]},  # a one-key dict with a tag's key
+        {"k": {" t": [1]}, "tuple": (1, "a"), "uuid": uuid.UUID(int=5)},  # tagged by dumps
+        {"k": {"\u0020t": [1, 2]}},
+        {"k": {" u": "00000000-0000-0000-0000-000000000005"}},
+        {"k": {" b": "/wA="}},
+        {"k": " leading space value"},
+        {"unicode": "café ☕"},
+    ],
+)
+def test_payload_decoding_matches_tagged_json(app, payload):
+    from hermetic.security._session_cookie import loads_payload
+    from hermetic.sessions import session_json_serializer as serializer
+
+    with app.app_context():
+        texts = [serializer.dumps(payload), json.dumps(payload, default=str)]
+        texts.append(json.dumps(payload, default=str, ensure_ascii=False))
+        texts.append(texts[1].replace('" ', '"\\u0020'))  # a space written as an escape
+        for text in texts:
+            assert loads_payload(app, serializer, text) == serializer.loads(text), text
+
+
+def test_payload_without_tags_skips_the_tag_scan(app, monkeypatch):
+    from hermetic.json.tag import TaggedJSONSerializer
+    from hermetic.security._session_cookie import loads_payload
+    from hermetic.sessions import session_json_serializer as serializer
+
+    scanned = []
+    original = TaggedJSONSerializer._untag_scan
+    monkeypatch.setattr(
+        TaggedJSONSerializer,
+        "_untag_scan",
+        lambda self, value: scanned.append(value) or original(self, value),
+    )
+    with app.app_context():
+        # The patched class method is not the one the fast path knows: slow path.
+        assert loads_payload(app, serializer, '{"a": 1}') == {"a": 1}
+        assert scanned
+    monkeypatch.undo()
+    calls = []
+    monkeypatch.setattr(
+        TaggedJSONSerializer, "untag", lambda self, value: calls.append(value) or value
+    )
+    with app.app_context():
+        assert loads_payload(app, serializer, '{"a": {"b": 1}}') == {"a": {"b": 1}}
+        assert calls == []
+        loads_payload(app, serializer, '{"a": {" t": [1]}}')
+        assert calls  # a tag's key: the tagged-JSON path
+
+
+def test_custom_tag_without_leading_space_is_honoured(app, monkeypatch):
+    from hermetic.json.tag import JSONTag, TaggedJSONSerializer
+    from hermetic.security._session_cookie import loads_payload
+
+    class Point:
+        def __init__(self, x):
+            self.x = x
+
+    class TagPoint(JSONTag):
+        __slots__ = ()
+        key = "pt"
+
+        def check(self, value):
+            return isinstance(value, Point)
+
+        def to_json(self, value):
+            return value.x
+
+        def to_python(self, value):
+            return Point(value)
+
+    serializer = TaggedJSONSerializer()
+    with app.app_context():
+        assert loads_payload(app, serializer, '{"a": {"pt": 3}}') == {"a": {"pt": 3}}
+        serializer.register(TagPoint)
+        loaded = loads_payload(app, serializer, '{"a": {"pt": 3}}')
+    assert isinstance(loaded["a"], Point)
+
+
+def test_custom_json_provider_is_used_for_payloads(clock):
+    from hermetic.json.provider import DefaultJSONProvider
+
+    class Provider(DefaultJSONProvider):
+        def loads(self, s, **kwargs):
+            obj = super().loads(s, **kwargs)
+            if isinstance(obj, dict) and isinstance(obj.get("d"), dict):
+                obj["d"]["via"] = "provider"  # a session payload went through here
+            return obj
+
+    app = make_app(clock)
+    app.json = Provider(app)
+    client = app.test_client()
+    client.get("/set/a/1")
+    assert client.get("/get").json["data"] == {"a": "1", "via": "provider"}
+
+
+@pytest.mark.parametrize(
+    "existing",
+    [
+        None,
+        "",
+        "Origin",
+        "origin, Accept-Encoding",
+        "Cookie",
+        "cookie",
+        "Origin,Cookie",
+        "Origin, COOKIE ",
+        '"x"',
+    ],
+)
+def test_vary_cookie_matches_werkzeug(existing):
+    from hermetic.security._session_cookie import vary_cookie
+    from hermetic.wrappers import Response
+
+    ours, theirs = Response(), Response()
+    if existing is not None:
+        ours.headers["Vary"] = theirs.headers["Vary"] = existing
+    vary_cookie(ours)
+    theirs.vary.add("Cookie")
+    assert ours.headers.getlist("Vary") == theirs.headers.getlist("Vary")
+    vary_cookie(ours)
+    assert ours.headers.getlist("Vary") == theirs.headers.getlist("Vary")
+
+
+def test_vary_cookie_added_to_another_vary(app, client):
+    @app.route("/vary")
+    def vary():
+        session.get("a")
+        return "", {"Vary": "Origin"}
+
+    assert client.get("/vary").headers.getlist("Vary") == ["Origin, Cookie"]
+
+
+def test_settings_follow_config_changes(clock, app, client):
+    client.get("/set/a/1")
+    assert cookie(client) is not None
+    app.config["SESSION_COOKIE_NAME"] = "renamed"
+    (header,) = set_cookies(client.get("/set/b/2"))
+    assert header.startswith("renamed=")
+    assert client.get("/get").json["data"] == {"b": "2"}
+    app.config["SESSION_IDLE_TIMEOUT"] = 10
+    clock.now += 11
+    assert client.get("/get").json["data"] == {}
+    app.config["SESSION_COOKIE_SECURE"] = True
+    (header,) = set_cookies(client.get("/set/c/3", base_url="https://localhost/"))
+    assert header.startswith("__Host-renamed=")
+
+
+def test_subclass_cookie_settings_are_read_per_request(clock):
+    class PerTenant(EncryptedSessionInterface):
+        def get_cookie_name(self, app):
+            from hermetic import request
+
+            return "s_" + request.args.get("tenant", "none")
+
+    app = make_app(clock)
+    app.session_interface = PerTenant(now=clock)
+    client = app.test_client()
+    (header,) = set_cookies(client.get("/set/a/1?tenant=red"))
+    assert header.startswith("s_red=")
+    (header,) = set_cookies(client.get("/set/a/1?tenant=blue"))
+    assert header.startswith("s_blue=")
+
+
+def test_subclass_cookie_name_for_is_used(clock):
+    class Named(EncryptedSessionInterface):
+        def cookie_name_for(self, app, request):
+            return "custom"
+
+    app = make_app(clock)
+    app.session_interface = Named(now=clock)
+    client = app.test_client()
+    (header,) = set_cookies(client.get("/set/a/1"))
+    assert header.startswith("custom=")
+    assert client.get("/get").json["data"] == {"a": "1"}
+
+
+# -- opened cookies are remembered, safely ---------------------------------------------
+
+
+def test_a_cookie_sent_again_is_not_decrypted_again(app, client, monkeypatch):
+    client.get("/set/a/1")
+    calls = []
+    original = KeyRing.decrypt
+    monkeypatch.setattr(
+        KeyRing, "decrypt", lambda self, *a, **k: calls.append(a) or original(self, *a, **k)
+    )
+    for _ in range(3):
+        assert client.get("/get").json["data"] == {"a": "1"}
+    assert len(calls) == 1
+
+
+def test_remembered_cookie_is_still_checked_for_expiry_and_revocation(clock, client, audit_log):
+    login(client)
+    assert client.get("/get").json["data"] == {"_user_id": "7"}  # remembered now
+    stolen = cookie(client)
+    client.get("/logout")
+    client.set_cookie("session", stolen)
+    assert client.get("/get").json["data"] == {}
+    assert audit_log() == ["revoked"]
+    client.get("/set/a/1")
+    client.get("/get")
+    clock.now += 2 * HOUR
+    assert client.get("/get").json["data"] == {}
+    assert audit_log()[-1] == "expired"
+
+
+def test_remembered_cookie_dies_with_its_key(clock, audit_log):
+    app = make_app(clock, SECRET_KEY=OLD_KEY)
+    client = app.test_client()
+    client.get("/set/a/1")
+    assert client.get("/get").json["data"] == {"a": "1"}  # remembered under OLD_KEY
+    app.config.update(SECRET_KEY=KEY, SECRET_KEY_FALLBACKS=[OLD_KEY])
+    assert client.get("/get").json["data"] == {"a": "1"}
+    app.config.update(SECRET_KEY_FALLBACKS=[])
+    assert client.get("/get").json["data"] == {}
+    assert audit_log() == ["invalid_cookie"]
+
+
+def test_remembered_cookie_is_bound_to_its_name(clock, audit_log):
+    app = make_app(clock, SESSION_COOKIE_SECURE=True)
+    client = app.test_client()
+    client.get("/set/a/1", base_url="https://localhost/")
+    value = cookie(client, "__Host-session")
+    assert client.get("/get", base_url="https://localhost/").json["data"] == {"a": "1"}
+    client.set_cookie("session", value)  # the same value under the plain name
+    assert client.get("/get").json["data"] == {}
+    assert audit_log() == ["invalid_cookie"]
+
+
+def test_in_place_changes_do_not_leak_into_the_next_request(app, client):
+    @app.route("/nested")
+    def nested():
+        if "cart" not in session:
+            session["cart"] = ["apple"]
+            session["n"] = 1
+        else:
+            session["cart"].append("pear")  # not marked modified: not saved
+            dict.__setitem__(session._get_current_object(), "n", 2)  # behind its back
+        return {"cart": session["cart"], "n": session["n"]}
+
+    @app.route("/scalar")
+    def scalar():
+        dict.__setitem__(session._get_current_object(), "a", "changed")
+        return ""
+
+    client.get("/nested")
+    assert client.get("/nested").json == {"cart": ["apple", "pear"], "n": 2}
+    assert client.get("/nested").json == {"cart": ["apple", "pear"], "n": 2}
+
+    client.get("/clear")
+    client.get("/set/a/1")
+    assert client.get("/get").json["data"] == {"a": "1"}  # remembered now
+    client.get("/scalar")
+    assert client.get("/get").json["data"] == {"a": "1"}
+
+
+def test_opened_cookies_are_bounded():
+    from hermetic.security._session_cookie import OpenedCookies
+
+    ring = object()
+    memo = OpenedCookies(2)
+    for value in ("v1", "v2", "v3"):
+        memo.put(ring, value, ("s" * 20, 1.0, 1.0, {"a": "1"}))
+    assert memo.get(ring, "v1") is None
+    assert memo.get(ring, "v3") is not None
+    assert memo.get(object(), "v3") is None  # another key ring
+    memo.put(ring, "v4", ("s" * 20, 1.0, 1.0, {"a": ["mutable"]}))
+    assert memo.get(ring, "v4") is None
+    off = OpenedCookies(0)
+    off.put(ring, "v1", ("s" * 20, 1.0, 1.0, None))
+    assert off.get(ring, "v1") is None

@@ -326,3 +326,24 @@ def test_store_interface_is_abstract():
     ):
         with pytest.raises(NotImplementedError):
             call()
+
+
+def test_memory_get_many_reads_once_and_drops_expired_keys():
+    clock = Clock()
+    readings = []
+
+    def counting_clock():
+        readings.append(1)
+        return clock()
+
+    store = MemoryStore(now=counting_clock)
+    store.set("a", b"1", ttl=10)
+    store.set("b", b"2")
+    store.sadd("s", "m")
+    clock.now += 11
+    readings.clear()
+    assert store.get_many(["a", "b", "missing", "b"]) == [None, b"2", None, b"2"]
+    assert len(readings) == 1  # one clock reading for the lot
+    assert "a" not in store._data  # expired: dropped when read
+    with pytest.raises(StoreError):
+        store.get_many(["b", "s"])

@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import sys
 import typing as t
 
 from cryptography.exceptions import InvalidTag
@@ -46,11 +47,14 @@ KID_SIZE = 4
 NONCE_SIZE = 12
 _TAG_SIZE = 16
 _HEADER_SIZE = 1 + KID_SIZE
-_MIN_TOKEN_BYTES = _HEADER_SIZE + NONCE_SIZE + _TAG_SIZE
+_BODY_START = _HEADER_SIZE + NONCE_SIZE
+_MIN_TOKEN_BYTES = _BODY_START + _TAG_SIZE
 #: Longest token accepted by :meth:`KeyRing.decrypt`, in characters.
 MAX_TOKEN_CHARS = 64 * 1024
 #: Where :func:`keyring_for` keeps the app's ring.
 EXTENSION_KEY = "hermetic.keyring"
+# binascii.a2b_base64(strict_mode=...) is new in Python 3.11.
+_STRICT_A2B = sys.version_info >= (3, 11)
 
 
 class CryptoError(Exception):
@@ -65,6 +69,10 @@ def _b64encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+_URLSAFE_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+_PADDING = (b"", b"===", b"==", b"=")
+
+
 def _b64decode(text: str) -> bytes:
     # SECURITY: strict alphabet; Python's default decoder skips junk bytes.
     try:
@@ -72,7 +80,13 @@ def _b64decode(text: str) -> bytes:
     except (UnicodeEncodeError, AttributeError):
         raise InvalidToken() from None
     try:
-        return base64.b64decode(raw + b"=" * (-len(raw) % 4), altchars=b"-_", validate=True)
+        if _STRICT_A2B:
+            # base64.b64decode(..., altchars=b"-_", validate=True) without its
+            # per-call translation table.
+            return binascii.a2b_base64(
+                raw.translate(_URLSAFE_TO_STANDARD) + _PADDING[len(raw) % 4], strict_mode=True
+            )
+        return base64.b64decode(raw + _PADDING[len(raw) % 4], altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise InvalidToken() from None
 
@@ -194,15 +208,14 @@ class KeyRing:
         position = self._index.get(raw[1:_HEADER_SIZE])
         if position is None:
             raise InvalidToken()
-        nonce = raw[_HEADER_SIZE : _HEADER_SIZE + NONCE_SIZE]
         cipher = self._derived("aead", purpose, position)
         try:
-            return t.cast(
-                bytes,
-                cipher.decrypt(nonce, raw[_HEADER_SIZE + NONCE_SIZE :], raw[:_HEADER_SIZE] + aad),
+            plaintext: bytes = cipher.decrypt(
+                raw[_HEADER_SIZE:_BODY_START], raw[_BODY_START:], raw[:_HEADER_SIZE] + aad
             )
         except InvalidTag:
             raise InvalidToken() from None
+        return plaintext
 
     def sign(self, purpose: str, data: bytes) -> str:
         """Return a URL-safe HMAC-SHA256 signature of ``data`` for ``purpose``."""

@@ -23,14 +23,26 @@ process: with several workers, set ``HERMETIC_REDIS_URL``.
 
 from __future__ import annotations
 
-import functools
 import time
 import typing as t
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from ..globals import _cv_request
 from ..sessions import SecureCookieSession, SessionInterface, session_json_serializer
 from . import audit
+from ._session_cookie import DEFAULT_ABSOLUTE_TIMEOUT as DEFAULT_ABSOLUTE_TIMEOUT
+from ._session_cookie import DEFAULT_IDLE_TIMEOUT as DEFAULT_IDLE_TIMEOUT
+from ._session_cookie import (
+    SETTING_METHODS,
+    OpenedCookies,
+    SessionSettings,
+    cookie_value,
+    decode_cookie,
+    loads_payload,
+    settings_for,
+    vary_cookie,
+)
+from ._session_cookie import timeouts as _timeouts
 from .crypto import InvalidToken, keyring_for, random_token
 from .errors import SecurityError
 from .stores import StoreError, store_for
@@ -51,12 +63,8 @@ REASON_INVALID = "invalid_cookie"
 REASON_EXPIRED = "expired"
 REASON_REVOKED = "revoked"
 REASON_STORE = "store_unavailable"
-#: Defaults of ``SESSION_IDLE_TIMEOUT`` and ``SESSION_ABSOLUTE_TIMEOUT``.
-DEFAULT_IDLE_TIMEOUT = timedelta(hours=1)
-DEFAULT_ABSOLUTE_TIMEOUT = timedelta(hours=12)
 #: The session data key naming the logged-in user (Flask-Login's convention).
 USER_ID_KEY = "_user_id"
-_HOST_PREFIX = "__Host-"
 
 
 class SessionStoreUnavailable(SecurityError):
@@ -70,28 +78,6 @@ class SessionStoreUnavailable(SecurityError):
 
 def _new_sid() -> str:
     return random_token(18)
-
-
-def _seconds(value: t.Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return float(value)
-
-
-def _timeouts(app: Flask) -> tuple[float | None, float | None]:
-    config = app.config
-    return (
-        _seconds(config.get("SESSION_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT)),
-        _seconds(config.get("SESSION_ABSOLUTE_TIMEOUT", DEFAULT_ABSOLUTE_TIMEOUT)),
-    )
-
-
-def _refresh_interval(idle: float) -> float:
-    # Re-issue the cookie for "last seen" only now and then: a tenth of the
-    # idle timeout (at least a minute, at most half the timeout).
-    return min(max(60.0, idle / 10), idle / 2)
 
 
 def _revocation_ttl(app: Flask) -> float:
@@ -187,6 +173,10 @@ class EncryptedSessionInterface(SessionInterface):
     ``SESSION_REFRESH_EACH_REQUEST`` is not used: the cookie is re-sent when
     the session changes, and for the idle timeout once a tenth of it has
     passed.
+
+    The settings are read once and kept in ``app.extensions`` until one of
+    them changes in ``app.config``. A subclass overriding a
+    ``get_cookie_*`` method has them computed for every request instead.
     """
 
     session_class = HermeticSession
@@ -194,9 +184,27 @@ class EncryptedSessionInterface(SessionInterface):
     #: Opening has no side effect but audit records: the app may open the
     #: session on first use rather than at the start of every request.
     open_lazily = True
+    #: How many recently opened cookies are remembered per cookie name, so
+    #: that a cookie sent again is not decrypted and decoded again (expiry
+    #: and revocation are checked every time); default ``1024``, ``0`` = off.
+    opened_cookies_cache_size = 1024
+    # Set per subclass by __init_subclass__.
+    _settings_cacheable = True
+    _custom_name = False
 
     def __init__(self, now: t.Callable[[], float] = time.time) -> None:
         self.now = now
+
+    def __init_subclass__(cls, **kwargs: t.Any) -> None:
+        super().__init_subclass__(**kwargs)
+        base = EncryptedSessionInterface
+        cls._settings_cacheable = all(
+            getattr(cls, method) is getattr(base, method) for method in SETTING_METHODS
+        )
+        cls._custom_name = cls.cookie_name_for is not base.cookie_name_for
+
+    def _settings(self, app: Flask) -> SessionSettings:
+        return settings_for(self, app, revoke_session)
 
     # -- cookie attributes ---------------------------------------------
 
@@ -206,92 +214,88 @@ class EncryptedSessionInterface(SessionInterface):
 
     def cookie_name_for(self, app: Flask, request: Request | None) -> str:
         """Return the cookie name for ``request``, with ``__Host-`` when it applies."""
-        name = self.get_cookie_name(app)
-        if (
-            request is not None
-            and request.is_secure
-            and self.get_cookie_secure(app)
-            and self.get_cookie_path(app) == "/"
-            and self.get_cookie_domain(app) is None
-            and not name.startswith(("__Host-", "__Secure-"))
-        ):
-            return _HOST_PREFIX + name
-        return name
+        return self._settings(app).names[request is not None and request.is_secure]
+
+    def _name(
+        self, app: Flask, settings: SessionSettings, request: Request | None
+    ) -> tuple[str, bytes, OpenedCookies | None]:
+        # The cookie name for ``request``, the same as associated data, and
+        # the cookies opened under that name.
+        if self._custom_name:
+            name = self.cookie_name_for(app, request)
+            return name, name.encode(), None
+        secure = request is not None and request.is_secure
+        return settings.names[secure], settings.aads[secure], settings.opened[secure]
 
     # -- open ----------------------------------------------------------
 
-    def _fresh(self, app: Flask, name: str, drop: bool = False) -> HermeticSession:
-        session = self.session_class(now=self.now, on_revoke=functools.partial(revoke_session, app))
+    def _fresh(self, settings: SessionSettings, name: str, drop: bool = False) -> HermeticSession:
+        session = self.session_class(now=self.now, on_revoke=settings.on_revoke)
         session._cookie_name = name
         session._drop_cookie = drop
         return session
 
-    def _refuse(self, app: Flask, name: str, reason: str) -> HermeticSession:
+    def _refuse(self, settings: SessionSettings, name: str, reason: str) -> HermeticSession:
         audit.audit("session", reason=reason)
-        return self._fresh(app, name, drop=True)
-
-    def _decode(self, plaintext: bytes) -> tuple[str, float, float, t.Any]:
-        obj = self.serializer.loads(plaintext.decode("utf-8"))
-        sid, created, last_seen = obj["i"], obj["c"], obj["l"]
-        if not (
-            isinstance(sid, str)
-            and 16 <= len(sid) <= 64
-            and type(created) in (int, float)
-            and type(last_seen) in (int, float)
-        ):
-            raise ValueError("malformed session payload")
-        return sid, float(created), float(last_seen), obj.get("d")
+        return self._fresh(settings, name, drop=True)
 
     def open_session(self, app: Flask, request: Request) -> HermeticSession | None:
         """Load the session from the cookie; a bad, expired or revoked one gives a fresh session."""
         if not app.secret_key:
             return None  # Flask's behaviour: a null session that explains itself
-        name = self.cookie_name_for(app, request)
-        value = request.cookies.get(name)
+        settings = self._settings(app)
+        name, aad, memo = self._name(app, settings, request)
+        value = cookie_value(request, name)
         if not value:
-            return self._fresh(app, name)
+            return self._fresh(settings, name)
         ring = keyring_for(app)
-        try:
-            sid, created, last_seen, data = self._decode(
-                ring.decrypt(COOKIE_PURPOSE, value, aad=name.encode())
-            )
-        except (InvalidToken, ValueError, TypeError, KeyError, AttributeError):
-            return self._refuse(app, name, REASON_INVALID)
+        opened = memo.get(ring, value) if memo is not None else None
+        if opened is None:
+            try:
+                opened = decode_cookie(
+                    app, self.serializer, ring.decrypt(COOKIE_PURPOSE, value, aad=aad)
+                )
+            except (InvalidToken, ValueError, TypeError, KeyError, AttributeError):
+                return self._refuse(settings, name, REASON_INVALID)
+            if memo is not None:
+                memo.put(ring, value, opened)
+        sid, created, last_seen, data = opened
 
         now = self.now()
-        idle, absolute = _timeouts(app)
+        idle, absolute = settings.idle, settings.absolute
         if (absolute is not None and now - created > absolute) or (
             idle is not None and now - last_seen > idle
         ):
-            return self._refuse(app, name, REASON_EXPIRED)
+            return self._refuse(settings, name, REASON_EXPIRED)
 
         store = store_for(app)
-        if app.config.get("SESSION_SERVER_SIDE", False):
+        if settings.server_side:
             sealed = _store_call(store.get, DATA_PREFIX + sid)
             if sealed is None:
-                return self._refuse(app, name, REASON_REVOKED)
+                return self._refuse(settings, name, REASON_REVOKED)
             try:
                 plain = ring.decrypt(DATA_PURPOSE, sealed.decode("ascii"), aad=sid.encode())
-                data = self.serializer.loads(plain.decode("utf-8"))
+                data = loads_payload(app, self.serializer, plain.decode("utf-8"))
             except (InvalidToken, ValueError, TypeError):
-                return self._refuse(app, name, REASON_INVALID)
+                return self._refuse(settings, name, REASON_INVALID)
             user_id = data.get(USER_ID_KEY) if isinstance(data, dict) else None
             not_before = (
                 _store_call(store.get, USER_PREFIX + str(user_id)) if user_id is not None else None
             )
         else:
             user_id = data.get(USER_ID_KEY) if isinstance(data, dict) else None
-            keys = [REVOKED_PREFIX + sid]
-            if user_id is not None:
-                keys.append(USER_PREFIX + str(user_id))
-            found = _store_call(store.get_many, keys)
-            if found[0] is not None:
-                return self._refuse(app, name, REASON_REVOKED)
-            not_before = found[1] if len(found) > 1 else None
+            if user_id is None:
+                revoked, not_before = _store_call(store.get, REVOKED_PREFIX + sid), None
+            else:
+                revoked, not_before = _store_call(
+                    store.get_many, (REVOKED_PREFIX + sid, USER_PREFIX + str(user_id))
+                )
+            if revoked is not None:
+                return self._refuse(settings, name, REASON_REVOKED)
         if not isinstance(data, dict):
-            return self._refuse(app, name, REASON_INVALID)
+            return self._refuse(settings, name, REASON_INVALID)
         if not_before is not None and created < float(not_before):
-            return self._refuse(app, name, REASON_REVOKED)
+            return self._refuse(settings, name, REASON_REVOKED)
 
         session = self.session_class(
             data,
@@ -299,7 +303,7 @@ class EncryptedSessionInterface(SessionInterface):
             created=created,
             last_seen=last_seen,
             now=self.now,
-            on_revoke=functools.partial(revoke_session, app),
+            on_revoke=settings.on_revoke,
             issued=True,
         )
         session._cookie_name = name
@@ -324,19 +328,14 @@ class EncryptedSessionInterface(SessionInterface):
     def _save(self, app: Flask, session: t.Any, response: Response, accessed: bool) -> None:
         if not isinstance(session, HermeticSession):
             session = self._adopt(session)
+        settings = self._settings(app)
         name = session._cookie_name
         if name is None:
             ctx = _cv_request.get(None)
-            name = self.cookie_name_for(app, ctx.request if ctx is not None else None)
-        domain = self.get_cookie_domain(app)
-        path = self.get_cookie_path(app)
-        secure = self.get_cookie_secure(app)
-        samesite = self.get_cookie_samesite(app)
-        httponly = self.get_cookie_httponly(app)
-        partitioned = self.get_cookie_partitioned(app)
+            name = self._name(app, settings, ctx.request if ctx is not None else None)[0]
         if accessed:
             # A response built from the session depends on the cookie.
-            response.vary.add("Cookie")
+            vary_cookie(response)
 
         if not session:
             if session.modified or session._drop_cookie:
@@ -345,20 +344,20 @@ class EncryptedSessionInterface(SessionInterface):
                     revoke_session(app, session.sid)
                 response.delete_cookie(
                     name,
-                    domain=domain,
-                    path=path,
-                    secure=secure,
-                    partitioned=partitioned,
-                    samesite=samesite,
-                    httponly=httponly,
+                    domain=settings.domain,
+                    path=settings.path,
+                    secure=settings.secure,
+                    partitioned=settings.partitioned,
+                    samesite=settings.samesite,
+                    httponly=settings.httponly,
                 )
-                response.vary.add("Cookie")
+                vary_cookie(response)
             return
 
         now = self.now()
-        idle, absolute = _timeouts(app)
-        refresh = idle is not None and now - session.last_seen >= _refresh_interval(idle)
-        server_side = app.config.get("SESSION_SERVER_SIDE", False)
+        absolute = settings.absolute
+        refresh = settings.refresh is not None and now - session.last_seen >= settings.refresh
+        server_side = settings.server_side
         if server_side:
             if session.modified:
                 self._store_data(app, session, now, absolute)
@@ -384,14 +383,14 @@ class EncryptedSessionInterface(SessionInterface):
             name,
             value,
             expires=expires,
-            httponly=httponly,
-            domain=domain,
-            path=path,
-            secure=secure,
-            partitioned=partitioned,
-            samesite=samesite,
+            httponly=settings.httponly,
+            domain=settings.domain,
+            path=settings.path,
+            secure=settings.secure,
+            partitioned=settings.partitioned,
+            samesite=settings.samesite,
         )
-        response.vary.add("Cookie")
+        vary_cookie(response)
         session._issued = True
         session._reissue = session._drop_cookie = False
 

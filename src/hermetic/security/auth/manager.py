@@ -37,6 +37,7 @@ from werkzeug.local import LocalProxy
 from ...globals import _cv_request
 from ...helpers import redirect, url_for
 from .. import policy as _policy
+from .._session_cookie import cookie_value
 from ..audit import audit
 from ..errors import AuthenticationRequired, ConfigurationError, prefers_json
 from . import passwords
@@ -243,7 +244,7 @@ class LoginManager:
 
     def _from_cookie(self, ctx: RequestContext) -> t.Any:
         state = self._state(ctx.app)
-        cookie = ctx.request.cookies.get(state.cookie_name)
+        cookie = cookie_value(ctx.request, state.cookie_name)
         if not cookie:
             return None
         from ..stores import StoreError

@@ -1,0 +1,343 @@
+"""The per-request plumbing of encrypted sessions, kept cheap.
+
+- :class:`SessionSettings` holds an app's session settings, read from its
+  config once and kept until one of them changes;
+- :class:`OpenedCookies` remembers the cookies recently opened, so a cookie
+  sent again skips its decryption and decoding;
+- :func:`cookie_value` finds one cookie in the ``Cookie`` header without
+  parsing the others, with exactly Werkzeug's result;
+- :func:`loads_payload` reads a session payload with plain :func:`json.loads`
+  when it holds no tagged value, and with the tagged-JSON serializer
+  otherwise;
+- :func:`vary_cookie` adds ``Cookie`` to ``Vary`` without building
+  Werkzeug's header set when it can.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+import typing as t
+from datetime import timedelta
+
+from ..json.provider import DefaultJSONProvider
+from ..json.tag import TaggedJSONSerializer
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ..app import Flask
+    from ..wrappers import Request, Response
+
+#: Defaults of ``SESSION_IDLE_TIMEOUT`` and ``SESSION_ABSOLUTE_TIMEOUT``.
+DEFAULT_IDLE_TIMEOUT = timedelta(hours=1)
+DEFAULT_ABSOLUTE_TIMEOUT = timedelta(hours=12)
+#: Where an interface keeps an app's :class:`SessionSettings`.
+SETTINGS_KEY = "hermetic.session.settings"
+#: The config keys the settings are computed from: a change is seen at once.
+SETTING_KEYS = (
+    "SESSION_COOKIE_NAME",
+    "SESSION_COOKIE_DOMAIN",
+    "SESSION_COOKIE_PATH",
+    "APPLICATION_ROOT",
+    "SESSION_COOKIE_HTTPONLY",
+    "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_SAMESITE",
+    "SESSION_COOKIE_PARTITIONED",
+    "SESSION_IDLE_TIMEOUT",
+    "SESSION_ABSOLUTE_TIMEOUT",
+    "SESSION_SERVER_SIDE",
+)
+#: The interface methods the settings are computed with: a subclass that
+#: overrides one gets its settings computed afresh for every request.
+SETTING_METHODS = (
+    "get_cookie_name",
+    "get_cookie_domain",
+    "get_cookie_path",
+    "get_cookie_httponly",
+    "get_cookie_secure",
+    "get_cookie_samesite",
+    "get_cookie_partitioned",
+)
+_HOST_PREFIX = "__Host-"
+_MISSING = object()
+_MISSINGS = (_MISSING,) * len(SETTING_KEYS)
+
+
+def seconds(value: t.Any) -> float | None:
+    """Return a duration (seconds or ``timedelta``) in seconds; ``None`` stays ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)
+
+
+def timeouts(app: Flask) -> tuple[float | None, float | None]:
+    """Return ``app``'s idle and absolute session timeouts, in seconds."""
+    config = app.config
+    return (
+        seconds(config.get("SESSION_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT)),
+        seconds(config.get("SESSION_ABSOLUTE_TIMEOUT", DEFAULT_ABSOLUTE_TIMEOUT)),
+    )
+
+
+def refresh_interval(idle: float) -> float:
+    """Return how long a cookie goes without being re-sent for "last seen"."""
+    # A tenth of the idle timeout, at least a minute, at most half the timeout.
+    return min(max(60.0, idle / 10), idle / 2)
+
+
+class SessionSettings:
+    """One app's session settings for one interface, kept until the config changes."""
+
+    __slots__ = (
+        "aads",
+        "absolute",
+        "domain",
+        "httponly",
+        "idle",
+        "names",
+        "opened",
+        "on_revoke",
+        "owner",
+        "partitioned",
+        "path",
+        "refresh",
+        "samesite",
+        "secure",
+        "server_side",
+        "source",
+    )
+
+    def __init__(
+        self,
+        interface: t.Any,
+        app: Flask,
+        source: tuple[t.Any, ...],
+        on_revoke: t.Callable[[str], None],
+    ) -> None:
+        self.owner = interface
+        self.source = source
+        name: str = interface.get_cookie_name(app)
+        self.domain: str | None = interface.get_cookie_domain(app)
+        self.path: str = interface.get_cookie_path(app)
+        self.secure: bool = interface.get_cookie_secure(app)
+        self.samesite: str | None = interface.get_cookie_samesite(app)
+        self.httponly: bool = interface.get_cookie_httponly(app)
+        self.partitioned: bool = interface.get_cookie_partitioned(app)
+        secure_name = name
+        if (
+            self.secure
+            and self.path == "/"
+            and self.domain is None
+            and not name.startswith(("__Host-", "__Secure-"))
+        ):
+            secure_name = _HOST_PREFIX + name
+        #: The cookie name over HTTP and over HTTPS (index: ``request.is_secure``).
+        self.names = (name, secure_name)
+        #: The same names encoded: the associated data of the cookie.
+        self.aads = (name.encode(), secure_name.encode())
+        self.idle, self.absolute = timeouts(app)
+        self.refresh = None if self.idle is None else refresh_interval(self.idle)
+        self.server_side = bool(app.config.get("SESSION_SERVER_SIDE", False))
+        self.on_revoke = on_revoke
+        #: The cookies opened recently, per name (same index as ``names``).
+        size = interface.opened_cookies_cache_size
+        self.opened = (OpenedCookies(size), OpenedCookies(size))
+
+
+#: The values an opened cookie's data may hold for it to be remembered:
+#: immutable, so that no request can change what the next one gets.
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+#: What a cookie opens to: session id, creation time, last seen, data.
+Opened = tuple[str, float, float, t.Any]
+
+
+class OpenedCookies:
+    """Remember what recently opened cookies held, for one cookie name.
+
+    A cookie is a pure function of the key ring, its name and its value:
+    opening the same value again gives the same result. The expiry and
+    revocation checks still run on every request. Entries are kept for one
+    key ring only (a new ring, after a key change, starts afresh), at most
+    ``size`` of them, the oldest dropped first; ``0`` turns this off. Only a
+    cookie whose data holds nothing but strings, numbers, booleans and
+    ``None`` is remembered, since the session copies only the top level.
+    """
+
+    __slots__ = ("_lock", "_state", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        # (key ring, {cookie value: opened}), replaced as a whole.
+        self._state: tuple[t.Any, dict[str, Opened]] = (None, {})
+
+    def get(self, ring: t.Any, value: str) -> Opened | None:
+        """Return what ``value`` opened to under ``ring``, if it is remembered."""
+        state = self._state
+        return state[1].get(value) if state[0] is ring else None
+
+    def put(self, ring: t.Any, value: str, opened: Opened) -> None:
+        """Remember that ``value`` opened to ``opened`` under ``ring``, when that is safe."""
+        data = opened[3]
+        if self.size <= 0 or not (
+            data is None or (type(data) is dict and _SCALARS.issuperset(map(type, data.values())))
+        ):
+            return
+        # SECURITY: only immutable data is shared between requests; a key
+        # change (a new ring) forgets every cookie opened before it.
+        with self._lock:
+            if self._state[0] is not ring:
+                self._state = (ring, {})
+            entries = self._state[1]
+            while len(entries) >= self.size:
+                del entries[next(iter(entries))]
+            entries[value] = opened
+
+
+def settings_for(
+    interface: t.Any, app: Flask, revoke: t.Callable[[Flask, str], None]
+) -> SessionSettings:
+    """Return ``interface``'s settings for ``app``, recomputed when its config changed."""
+    source = tuple(map(app.config.get, SETTING_KEYS, _MISSINGS))
+    settings = app.extensions.get(SETTINGS_KEY)
+    if settings is not None and settings.owner is interface and settings.source == source:
+        return t.cast(SessionSettings, settings)
+    settings = SessionSettings(interface, app, source, functools.partial(revoke, app))
+    if interface._settings_cacheable:
+        app.extensions[SETTINGS_KEY] = settings
+    return settings
+
+
+# Characters Werkzeug's cookie parser never puts in a cookie name.
+_NAME_STOP = frozenset(' \t=";')
+
+
+@functools.lru_cache(maxsize=64)
+def _scannable(name: str) -> bool:
+    # Names come from the config, not from clients: the cache stays tiny.
+    return bool(name) and _NAME_STOP.isdisjoint(name)
+
+
+def _scan(header: str, name: str) -> str | None:
+    # SECURITY: exactly Werkzeug's answer, so that no header (two cookies of
+    # one name, odd spacing) reads one way here and another in the app.
+    # Werkzeug's parser (werkzeug.sansio.http.parse_cookie), for a header
+    # without '"': each ";"-separated part is `key`, or `key=value`, spaces
+    # and tabs allowed around both; a part with a space or tab inside the
+    # key or value is skipped; the first part with the name wins.
+    for part in header.split(";"):
+        key, _, value = part.partition("=")
+        if key.strip(" \t") != name:
+            continue
+        value = value.strip(" \t")  # "" when there is no "="
+        if " " in value or "\t" in value:
+            continue
+        return value
+    return None
+
+
+def cookie_value(request: Request, name: str) -> str | None:
+    """Return the value of the cookie ``name`` of ``request``, as ``request.cookies.get``."""
+    cookies = request.__dict__.get("cookies")
+    if cookies is not None:
+        return t.cast("str | None", cookies.get(name))  # parsed already
+    header = request.environ.get("HTTP_COOKIE")
+    if not header:
+        return None
+    if '"' in header or not _scannable(name):
+        # Quoted values have escapes: let Werkzeug parse them (once, cached).
+        return t.cast("str | None", request.cookies.get(name))
+    return _scan(header, name)
+
+
+# -- the session payload ------------------------------------------------------
+
+_default_loads = DefaultJSONProvider.loads
+_tagged_loads = TaggedJSONSerializer.loads
+_tagged_scan = TaggedJSONSerializer._untag_scan
+
+
+class _TagCheck:
+    """Remember whether a serializer's tag keys all start with a space."""
+
+    __slots__ = ("keys", "ok", "serializer")
+
+    def __init__(self, serializer: t.Any, keys: tuple[str, ...]) -> None:
+        self.serializer = serializer
+        self.keys = keys
+        self.ok = all(key[:1] == " " for key in keys)
+
+
+_last_check: _TagCheck | None = None
+
+
+def _plain_json_ok(serializer: t.Any) -> bool:
+    global _last_check
+    cls = type(serializer)
+    if not (
+        isinstance(serializer, TaggedJSONSerializer)
+        and cls.loads is _tagged_loads
+        and cls._untag_scan is _tagged_scan
+    ):
+        return False
+    keys = tuple(serializer.tags)
+    check = _last_check
+    if check is None or check.serializer is not serializer or check.keys != keys:
+        # Tags registered later (app.session_interface.serializer.register)
+        # change the keys and are seen here.
+        check = _last_check = _TagCheck(serializer, keys)
+    return check.ok
+
+
+def loads_payload(app: Flask, serializer: t.Any, text: str) -> t.Any:
+    """Deserialize a session payload as ``serializer.loads(text)`` would.
+
+    Tagged JSON marks a tagged value with a one-key object whose key starts
+    with a space. A JSON text in which no string starts with a space
+    (written ``" `` or ``"\\u0020``) holds no such object: plain
+    :func:`json.loads` gives the same result, several times faster. That
+    needs the default tags (or tags whose keys all start with a space) and
+    the app's default JSON provider.
+    """
+    if (
+        '" ' not in text
+        and '"\\u0020' not in text
+        and type(app.json).loads is _default_loads
+        and _plain_json_ok(serializer)
+    ):
+        return json.loads(text)
+    return serializer.loads(text)
+
+
+def decode_cookie(app: Flask, serializer: t.Any, plaintext: bytes) -> Opened:
+    """Return the session id, times and data of a decrypted cookie; ``ValueError`` if malformed."""
+    obj = loads_payload(app, serializer, plaintext.decode("utf-8"))
+    sid, created, last_seen = obj["i"], obj["c"], obj["l"]
+    if not (
+        isinstance(sid, str)
+        and 16 <= len(sid) <= 64
+        and type(created) in (int, float)
+        and type(last_seen) in (int, float)
+    ):
+        raise ValueError("malformed session payload")
+    return sid, float(created), float(last_seen), obj.get("d")
+
+
+# -- the response ---------------------------------------------------------------
+
+
+def vary_cookie(response: Response) -> None:
+    """Add ``Cookie`` to the response's ``Vary`` header, as ``response.vary.add("Cookie")``."""
+    headers = response.headers
+    # getlist does not raise and catch a KeyError inside, as get does.
+    values = headers.getlist("Vary")
+    if not values:
+        headers.add("Vary", "Cookie")
+        return
+    if len(values) == 1 and '"' not in values[0]:
+        for item in values[0].split(","):
+            if item.strip().lower() == "cookie":
+                return  # there already
+    response.vary.add("Cookie")  # Werkzeug merges the values
