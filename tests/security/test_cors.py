@@ -433,3 +433,56 @@ def test_works_on_the_hermetic_profile():
     actual = client.get("/api", headers={"Origin": GOOD})
     assert actual.headers["Access-Control-Allow-Origin"] == GOOD
     assert calls == [1]
+
+
+# -- Vary: Origin without Werkzeug's header set, same result ----------------------
+
+
+@pytest.mark.parametrize(
+    "view_headers",
+    [
+        {},
+        {"Vary": "Accept"},
+        {"vary": "Origin"},
+        {"Vary": "*"},
+        {"X-Total": "3", "VARY": "Accept-Encoding, Cookie"},
+    ],
+)
+@pytest.mark.parametrize("origin", [None, GOOD, EVIL])
+def test_vary_origin_is_what_werkzeug_would_make(app, view_headers, origin):
+    from hermetic.security.cors import _STATE_KEY
+
+    install(app, CORS_ORIGINS=[GOOD])
+
+    @app.get("/v")
+    def v():
+        return "ok"
+
+    shield = app.shields.get("cors")
+    environ = {"HTTP_ORIGIN": origin} if origin else {}
+    with app.test_request_context("/v", environ_overrides=environ) as ctx:
+        app.shields._steps("v")  # binds the route's policy
+        shield.before(ctx.request)
+        got = shield.after(ctx.request, app.response_class("ok", headers=view_headers))
+        want = app.response_class("ok", headers=view_headers)
+        want.vary.add("Origin")
+        state = ctx.request.environ.get(_STATE_KEY)
+        if state is not None and state[1] is not None:
+            want.headers["Access-Control-Allow-Origin"] = state[1]
+    assert got.headers.to_wsgi_list() == want.headers.to_wsgi_list()
+    assert ("Access-Control-Allow-Origin" in got.headers) == (origin == GOOD)
+
+
+def test_session_vary_cookie_joins_the_origin(app):
+    install(app, CORS_ORIGINS=[GOOD])
+    app.secret_key = "k" * 32
+
+    @app.get("/s")
+    def s():
+        from hermetic import session
+
+        session["x"] = 1
+        return "ok"
+
+    response = app.test_client().get("/s", headers={"Origin": GOOD})
+    assert response.headers.getlist("Vary") == ["Origin, Cookie"]

@@ -554,3 +554,69 @@ def test_hermetic_route_option_exempt():
     client = app.test_client()
     _token(client)
     assert client.post("/api/hook", headers={"Origin": EVIL}).status_code == 200
+
+
+# -- the masking: binascii and int XOR, checked against base64 ------------------
+
+
+def test_encoding_is_base64url_without_padding():
+    import base64
+
+    from hermetic.security.csrf import _encode
+
+    for size in range(70):
+        data = secrets.token_bytes(size)
+        assert _encode(data) == base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def test_token_is_pad_then_pad_xor_secret(csrf_app):
+    import base64
+
+    with csrf_app.test_request_context():
+        tokens = [csrf_token() for _ in range(20)]
+        secret = base64.urlsafe_b64decode(session[SESSION_KEY] + "=")
+    assert len(secret) == 32
+    pads = set()
+    for token in tokens:
+        assert len(token) == 86
+        raw = base64.urlsafe_b64decode(token + "==")
+        pad, masked = raw[:32], raw[32:]
+        assert bytes(a ^ b for a, b in zip(pad, masked, strict=True)) == secret
+        pads.add(pad)
+    assert len(pads) == 20  # a fresh pad per token
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "é" * 43,  # not ASCII
+        "A" * 42 + "=",  # padding inside
+        "+" * 43,  # standard base64, not base64url: still decodes (as before)
+    ],
+)
+def test_odd_session_secrets_are_replaced_or_used_like_base64(csrf_app, stored):
+    import base64
+
+    with csrf_app.test_request_context():
+        session[SESSION_KEY] = stored
+        token = csrf_token()
+        kept = session[SESSION_KEY]
+        assert validate_csrf_token(token)
+    try:
+        expected = base64.urlsafe_b64decode(stored + "=")
+    except ValueError:
+        expected = None
+    if expected is not None and len(expected) == 32:
+        assert kept == stored  # base64 reads it: the secret is used
+    else:
+        assert kept != stored and len(kept) == 43  # unreadable: a new secret
+
+
+def test_rotation_stores_a_new_random_secret(csrf_app):
+    with csrf_app.test_request_context():
+        seen = set()
+        for _ in range(10):
+            rotate_csrf_token()
+            seen.add(session[SESSION_KEY])
+    assert len(seen) == 10
+    assert all(len(value) == 43 and "=" not in value for value in seen)

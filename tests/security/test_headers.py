@@ -352,3 +352,103 @@ def test_hermetic_sends_headers_with_nonce():
     assert rv.headers["Strict-Transport-Security"].startswith("max-age=")
     assert rv.headers["Referrer-Policy"] == "no-referrer"
     assert rv.headers["X-Frame-Options"] == "DENY"
+
+
+# -- the after step appends the precomputed list: same headers as one by one ---
+
+
+def _one_by_one(plan, request, response):
+    """The headers as adding each one through ``Headers.add`` makes them (the reference)."""
+    from hermetic.security.headers import NONCE_KEY
+
+    headers = response.headers
+    present = {key.lower() for key in headers.keys()}
+    for name, lower, value in plan.static:
+        if lower not in present:
+            headers.add(name, value)
+    if plan.csp_name is not None and plan.csp_lower not in present:
+        nonce = request.environ.get(NONCE_KEY)
+        headers.add(plan.csp_name, nonce.join(plan.csp_parts) if nonce else plan.csp_plain)
+    if plan.hsts is not None and request.is_secure and "strict-transport-security" not in present:
+        headers.add("Strict-Transport-Security", plan.hsts)
+    return response
+
+
+HEADER_CASES = {
+    "none": [],
+    "unrelated": [("X-Request-Id", "1"), ("Vary", "Cookie")],
+    "frame": [("X-Frame-Options", "SAMEORIGIN")],
+    "lower-case csp": [("content-security-policy", "default-src 'none'")],
+    "hsts and referrer": [("STRICT-TRANSPORT-SECURITY", "max-age=1"), ("referrer-policy", "x")],
+    "all static": [
+        ("X-Content-Type-Options", "a"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "b"),
+        ("Permissions-Policy", "c"),
+        ("Cross-Origin-Opener-Policy", "d"),
+        ("Cross-Origin-Resource-Policy", "e"),
+    ],
+}
+CONFIG_CASES = {
+    "defaults": {},
+    "report-only": {"SECURITY_CSP_REPORT_ONLY": True},
+    "no csp, no hsts": {"SECURITY_CSP": None, "SECURITY_HSTS": None},
+    "extra": {"SECURITY_HEADERS_EXTRA": {"X-Extra": "1", "Referrer-Policy": None}},
+    "string csp": {"SECURITY_CSP": "default-src 'self'; script-src 'nonce-{nonce}'"},
+}
+
+
+@pytest.mark.parametrize("config", list(CONFIG_CASES))
+@pytest.mark.parametrize("view", list(HEADER_CASES))
+@pytest.mark.parametrize("scheme", ["http", "https"])
+@pytest.mark.parametrize("with_nonce", [False, True])
+def test_after_adds_exactly_the_headers_of_one_by_one(app, config, view, scheme, with_nonce):
+    app.config.update(CONFIG_CASES[config])
+    shield = HeadersShield()
+    shield.init_app(app)
+    shield.configure(app)
+    with app.test_request_context("/", base_url=f"{scheme}://localhost") as ctx:
+        if with_nonce:
+            csp_nonce()
+        got = shield.after(ctx.request, app.response_class("ok", headers=HEADER_CASES[view]))
+        want = _one_by_one(
+            shield._plan, ctx.request, app.response_class("ok", headers=HEADER_CASES[view])
+        )
+    assert got.headers.to_wsgi_list() == want.headers.to_wsgi_list()
+
+
+def test_nonce_only_in_the_csp_of_a_response_that_made_one(app):
+    client = _shielded(app)
+    plain = client.get("/").headers["Content-Security-Policy"]
+    page = client.get("/page")
+    nonce = re.search(r'nonce="([^"]+)"', page.text).group(1)
+    assert "nonce" not in plain
+    assert page.headers["Content-Security-Policy"].count(f"'nonce-{nonce}'") == 2
+
+
+def test_a_headers_subclass_gets_each_header_through_add(app):
+    from werkzeug.datastructures import Headers
+
+    class Checked(Headers):
+        def add(self, key, value, **kwargs):
+            added.append(key)
+            super().add(key, value, **kwargs)
+
+    added = []
+    shield = HeadersShield()
+    shield.init_app(app)
+    with app.test_request_context("/", base_url="https://localhost") as ctx:
+        response = app.response_class("ok")
+        response.headers = Checked(response.headers)
+        added.clear()
+        shield.after(ctx.request, response)
+    assert added == [
+        "X-Content-Type-Options",
+        "X-Frame-Options",
+        "Referrer-Policy",
+        "Permissions-Policy",
+        "Cross-Origin-Opener-Policy",
+        "Cross-Origin-Resource-Policy",
+        "Content-Security-Policy",
+        "Strict-Transport-Security",
+    ]

@@ -458,3 +458,44 @@ def test_request_without_body_is_left_alone(client, events):
         InputLimitsShield.before(InputLimitsShield(), req)
         assert not isinstance(req.json_module, _DepthLimitedJSON)
         assert "form_data_parser_class" not in vars(req)
+
+
+# -- the bodyless fast path -------------------------------------------------------
+
+
+@pytest.mark.parametrize("length", [None, "", "0"])
+def test_bodyless_request_stops_early_without_installing_parsers(app, length):
+    shield = next(s for s in app.shields if s.name == "limits")
+    environ = EnvironBuilder(method="GET", path="/search", query_string="a=1").get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    if length is not None:
+        environ["CONTENT_LENGTH"] = length
+    with app.request_context(environ) as ctx:
+        shield.before(ctx.request)
+        # No body will be read: the limited parsers are not even installed.
+        assert not isinstance(ctx.request.json_module, _DepthLimitedJSON)
+        assert "form_data_parser_class" not in ctx.request.__dict__
+
+
+def test_get_with_a_body_is_still_limited(app, events):
+    r = app.test_client().open("/search", method="GET", data=b"x" * 10_001)
+    assert_refused(r, 413, "MAX_CONTENT_LENGTH", events, "body_too_large")
+
+
+@pytest.mark.parametrize("length", ["abc", "-5", " 7"])
+def test_odd_content_lengths_take_the_werkzeug_path(app, events, length):
+    # Not a plain length: decided by Werkzeug's own reading, as before.
+    environ = EnvironBuilder(method="POST", path="/raw", data=b"x" * 7).get_environ()
+    environ["CONTENT_LENGTH"] = length
+    r = Response.from_app(app, environ, buffered=True)
+    assert r.status_code == 200
+    assert limit_events(events) == []
+
+
+def test_query_checks_still_run_on_bodyless_requests(client, events):
+    r = client.get("/search?" + "&".join(f"p{i}=1" for i in range(201)))
+    assert_refused(r, 400, "LIMITS_MAX_QUERY_PARAMS", events, "too_many_query_params")
+    assert client.get("/search?q=%FF").status_code == 200
+    bad = EnvironBuilder(method="GET", path="/search").get_environ()
+    bad["QUERY_STRING"] = b"q=\xff".decode("latin-1")
+    assert Response.from_app(client.application, bad, buffered=True).status_code == 400

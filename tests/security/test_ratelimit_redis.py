@@ -18,6 +18,7 @@ import uuid
 import pytest
 
 redis = pytest.importorskip("redis")
+limits = pytest.importorskip("limits")
 
 from hermetic import Flask  # noqa: E402
 from hermetic.security.ratelimit import RateLimitShield, limiter_for, rate_limit  # noqa: E402
@@ -92,6 +93,42 @@ def test_headers_and_keys_live_under_the_prefix(prefix):
     keys = list(conn.scan_iter(match=f"{prefix}:*"))
     conn.close()
     assert len(keys) == 1
+
+
+@needs_redis
+def test_fixed_window_is_one_round_trip_with_the_librarys_key_and_ttl(prefix):
+    app = make_app(SHARED_URI, prefix)
+    limiter = limiter_for(app)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a second storage call")
+
+    strategy = limiter.strategy("fixed-window")
+    strategy.hit = strategy.get_window_stats = forbidden
+    limiter.storage.incr = limiter.storage.get_expiry = forbidden
+    client = app.test_client()
+    seen = [client.get("/") for _ in range(4)]
+    assert [(r.status_code, r.headers["RateLimit-Remaining"]) for r in seen] == [
+        (200, "2"),
+        (200, "1"),
+        (200, "0"),
+        (429, "0"),
+    ]
+    # The key is the library's, with the TTL the library's script sets.
+    item = limits.parse("3/minute")
+    key = f"{prefix}:{item.key_for('index', '*', 'ip:127.0.0.1')}"
+    conn = redis.Redis(port=6379)
+    try:
+        assert int(conn.get(key)) == 4
+        ttl = conn.ttl(key)
+    finally:
+        conn.close()
+    assert 58 <= ttl <= 60
+    assert abs(int(seen[-1].headers["Retry-After"]) - ttl) <= 1
+    assert seen[-1].headers["RateLimit-Reset"] == seen[-1].headers["Retry-After"]
+    del strategy.hit, strategy.get_window_stats, limiter.storage.incr, limiter.storage.get_expiry
+    stats = strategy.get_window_stats(item, "index", "*", "ip:127.0.0.1")
+    assert stats.remaining == 0
 
 
 @needs_redis

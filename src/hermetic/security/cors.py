@@ -24,6 +24,8 @@ import dataclasses
 import re
 import typing as t
 
+from werkzeug.datastructures import Headers
+
 from ..globals import _cv_request
 from .audit import audit
 from .errors import ConfigurationError, SecurityError
@@ -364,12 +366,17 @@ class CORSShield(Shield):
 
     def after(self, request: Request, response: Response) -> Response:  # type: ignore[override]
         """Add ``Vary: Origin`` and, for an allowed origin, the CORS headers."""
-        response.vary.add("Origin")
+        headers = response.headers
+        if type(headers) is Headers and all(name.lower() != "vary" for name, _ in headers._list):
+            # What ``response.vary.add`` does without a Vary header, minus
+            # parsing and re-serialising Werkzeug's header set.
+            headers._list.append(("Vary", "Origin"))
+        else:
+            response.vary.add("Origin")
         state = request.environ.get(_STATE_KEY)
         if state is None or state[1] is None:
             return response
         policy, origin = state
-        headers = response.headers
         if policy.any_origin:
             headers["Access-Control-Allow-Origin"] = "*"
         else:

@@ -23,11 +23,11 @@ to compression side channels (BREACH).
 
 from __future__ import annotations
 
-import base64
 import hmac
 import re
-import secrets
 import typing as t
+from binascii import a2b_base64, b2a_base64
+from os import urandom
 
 from ..globals import _cv_request
 from .audit import audit
@@ -71,8 +71,14 @@ _DESCRIPTIONS = {
 }
 
 
+# base64url <-> base64, for binascii (what base64.urlsafe_b64* do, minus two calls).
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
 def _encode(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    """Return ``data`` as base64url without padding."""
+    return b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode("ascii")
 
 
 def _xor(a: bytes, b: bytes) -> bytes:
@@ -94,10 +100,19 @@ def _session_secret(session: SessionMixin) -> bytes | None:
     if not isinstance(value, str) or len(value) != 43:
         return None
     try:
-        secret = base64.urlsafe_b64decode(value + "=")
+        # Non-ASCII text raises UnicodeEncodeError, bad base64 binascii.Error:
+        # both ValueErrors. Like base64.urlsafe_b64decode, without validation.
+        secret = a2b_base64(value.encode("ascii").translate(_FROM_URLSAFE) + b"=")
     except ValueError:
         return None
     return secret if len(secret) == _SECRET_SIZE else None
+
+
+def _new_secret(session: SessionMixin) -> bytes:
+    """Store a fresh random secret in ``session`` and return it."""
+    secret = urandom(_SECRET_SIZE)  # what secrets.token_bytes reads
+    session[SESSION_KEY] = _encode(secret)
+    return secret
 
 
 def rotate_csrf_token() -> None:
@@ -106,7 +121,7 @@ def rotate_csrf_token() -> None:
     The login manager calls this at login, so a token planted before the
     login (session fixation) is useless after it.
     """
-    _current_session()[SESSION_KEY] = _encode(secrets.token_bytes(_SECRET_SIZE))
+    _new_secret(_current_session())
 
 
 def csrf_token() -> str:
@@ -118,16 +133,16 @@ def csrf_token() -> str:
     session = _current_session()
     secret = _session_secret(session)
     if secret is None:
-        rotate_csrf_token()
-        secret = t.cast(bytes, _session_secret(session))
-    pad = secrets.token_bytes(_SECRET_SIZE)
+        secret = _new_secret(session)
+    # SECURITY: a fresh one-time pad per token (BREACH); pad || pad XOR secret.
+    pad = urandom(_SECRET_SIZE)
     return _encode(pad + _xor(pad, secret))
 
 
 def _token_matches(token: str, secret: bytes) -> bool:
     if not _TOKEN_RE.fullmatch(token):
         return False
-    raw = base64.urlsafe_b64decode(token + "==")
+    raw = a2b_base64(token.encode("ascii").translate(_FROM_URLSAFE) + b"==")
     # SECURITY: constant-time compare, so timing tells nothing of the secret.
     return hmac.compare_digest(_xor(raw[:_SECRET_SIZE], raw[_SECRET_SIZE:]), secret)
 

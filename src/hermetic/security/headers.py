@@ -22,6 +22,8 @@ import re
 import secrets
 import typing as t
 
+from werkzeug.datastructures import Headers
+
 from ..globals import _cv_request
 from .errors import ConfigurationError
 from .shields import ORDER_HEADERS, Shield
@@ -74,6 +76,8 @@ _TOKEN_RE = re.compile(r"[a-z][a-z0-9-]*")
 _HEADER_NAME_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _FRAME_OPTIONS = {"DENY", "SAMEORIGIN"}
 _UNSET = object()
+#: The schemes ``request.is_secure`` counts as secure (read without the property).
+_SECURE_SCHEMES = ("https", "wss")
 _OWN_KEYS = {
     "content-security-policy": "SECURITY_CSP",
     "content-security-policy-report-only": "SECURITY_CSP",
@@ -217,6 +221,10 @@ class HeadersPlan(t.NamedTuple):
     csp_plain: str
     #: The ``Strict-Transport-Security`` value, or ``None``.
     hsts: str | None
+    #: ``(name, value)`` of :attr:`static`, in order, ready to extend a header list.
+    pairs: tuple[tuple[str, str], ...] = ()
+    #: The lower-case names of :attr:`static`.
+    names: frozenset[str] = frozenset()
 
 
 def plan_headers(config: t.Mapping[str, t.Any]) -> HeadersPlan:
@@ -280,7 +288,14 @@ def plan_headers(config: t.Mapping[str, t.Any]) -> HeadersPlan:
         if value is not None
     )
     return HeadersPlan(
-        static, csp_name, (csp_name or "").lower(), csp_parts or ("",), csp_plain or "", hsts
+        static,
+        csp_name,
+        (csp_name or "").lower(),
+        csp_parts or ("",),
+        csp_plain or "",
+        hsts,
+        tuple((name, value) for name, _, value in static),
+        frozenset(lower for _, lower, _ in static),
     )
 
 
@@ -339,6 +354,38 @@ class HeadersShield(Shield):
         if not self._configured:
             self.configure()
         plan = t.cast(HeadersPlan, self._plan)
+        headers = response.headers
+        if type(headers) is not Headers:
+            return self._add_one_by_one(plan, request, response)
+        items = headers._list
+        # One pass over the response's header names; usually none is ours and
+        # the precomputed list is appended whole. Every value was checked
+        # when the plan was made (no CR or LF) and a nonce is base64url, so
+        # appending skips nothing Werkzeug's ``add`` would check.
+        present = {name.lower() for name, _ in items}
+        if present.isdisjoint(plan.names):
+            items.extend(plan.pairs)
+        else:
+            items.extend(
+                (name, value) for name, lower, value in plan.static if lower not in present
+            )
+        environ = request.environ
+        csp_name = plan.csp_name
+        if csp_name is not None and plan.csp_lower not in present:
+            nonce = environ.get(NONCE_KEY)
+            items.append((csp_name, nonce.join(plan.csp_parts) if nonce else plan.csp_plain))
+        hsts = plan.hsts
+        if (
+            hsts is not None
+            and request.scheme in _SECURE_SCHEMES
+            and "strict-transport-security" not in present
+        ):
+            items.append(("Strict-Transport-Security", hsts))
+        return response
+
+    @staticmethod
+    def _add_one_by_one(plan: HeadersPlan, request: Request, response: Response) -> Response:
+        """Add the headers through ``add`` (for a ``Headers`` subclass that checks them)."""
         headers = response.headers
         present = {key.lower() for key in headers.keys()}
         for name, lower, value in plan.static:

@@ -379,22 +379,9 @@ class InputLimitsShield(Shield):
             app.extensions[_EXTENSION_KEY] = settings
         return settings
 
-    def before(self, request: Request) -> None:  # type: ignore[override]
-        """Refuse an oversized URL or body; install the parsing limits."""
-        settings = self._settings(_cv_app.get().app)
-        environ = request.environ
-        query = environ.get("QUERY_STRING", "")
-        max_url = settings.max_url_length
-        if max_url is not None:
-            length = len(environ.get("PATH_INFO", "")) + len(query)
-            if length > max_url:
-                _reject(
-                    URLTooLong,
-                    REASON_URL,
-                    "LIMITS_MAX_URL_LENGTH",
-                    max_url,
-                    f"The URL is too long (LIMITS_MAX_URL_LENGTH is {max_url}).",
-                )
+    @staticmethod
+    def _check_query(query: str, max_params: int | None) -> None:
+        """Refuse a query string that is not UTF-8 or has too many parameters."""
         if not query.isascii():
             try:
                 query.encode("latin-1").decode("utf-8")
@@ -406,8 +393,7 @@ class InputLimitsShield(Shield):
                     "The query string is not valid UTF-8; percent-encode it.",
                     reason=REASON_QUERY_ENCODING,
                 ) from None
-        max_params = settings.max_query_params
-        if query and max_params is not None and query.count("&") >= max_params:
+        if max_params is not None and query.count("&") >= max_params:
             if sum(1 for piece in query.split("&") if piece) > max_params:
                 _reject(
                     BadInput,
@@ -418,6 +404,27 @@ class InputLimitsShield(Shield):
                     f" (LIMITS_MAX_QUERY_PARAMS is {max_params}).",
                 )
 
+    def before(self, request: Request) -> None:  # type: ignore[override]
+        """Refuse an oversized URL or body; install the parsing limits."""
+        app = _cv_app.get().app
+        settings = app.extensions.get(_EXTENSION_KEY) or self._settings(app)
+        environ = request.environ
+        query = environ.get("QUERY_STRING", "")
+        max_url = settings.max_url_length
+        if max_url is not None and len(environ.get("PATH_INFO", "")) + len(query) > max_url:
+            _reject(
+                URLTooLong,
+                REASON_URL,
+                "LIMITS_MAX_URL_LENGTH",
+                max_url,
+                f"The URL is too long (LIMITS_MAX_URL_LENGTH is {max_url}).",
+            )
+        if query:
+            self._check_query(query, settings.max_query_params)
+        if "wsgi.input_terminated" not in environ and not environ.get("CONTENT_LENGTH"):
+            # No Content-Length (or an empty one) and no server-ended stream:
+            # Werkzeug reads no body at all. The usual GET stops here.
+            return None
         content_length = request.content_length
         terminated = "wsgi.input_terminated" in environ
         if not content_length and not terminated:

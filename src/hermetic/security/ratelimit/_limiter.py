@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 import typing as t
 
 from limits.errors import ConfigurationError as _LimitsConfigurationError
 from limits.errors import StorageError
-from limits.storage import Storage, storage_from_string
+from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_string
 from limits.strategies import STRATEGIES, RateLimiter
 
 from ...globals import current_app
@@ -32,6 +33,24 @@ FAIL_CLOSED = "closed"
 FAIL_OPEN = "open"
 #: Seconds a Redis call may take before the storage counts as down.
 DEFAULT_STORAGE_TIMEOUT = 1.0
+
+#: Seconds between two sweeps of expired counters in the memory storage.
+MEMORY_SWEEP_INTERVAL = 1.0
+
+#: ``limits``' own fixed-window script (``incr_expire.lua``: count the hit,
+#: start the window's TTL on its first hit), also returning the TTL, so one
+#: round trip gives both the count and the reset. Keys stay the library's.
+_INCR_EXPIRE_TTL = """
+local amount = tonumber(ARGV[2])
+local current = redis.call("incrby", KEYS[1], amount)
+if tonumber(current) == amount then
+    redis.call("expire", KEYS[1], ARGV[1])
+end
+return {current, redis.call("ttl", KEYS[1])}
+"""
+
+#: Count one hit under a storage key: ``(hits in the window, seconds until it resets)``.
+Counter = t.Callable[[str], tuple[int, float]]
 
 
 class RateLimitExceeded(SecurityError):
@@ -73,6 +92,39 @@ def _on_storage_error(config: t.Mapping[str, t.Any]) -> str:
             f" 'open' (allow), got {value!r}."
         )
     return t.cast(str, value)
+
+
+def _sweep_memory_less_often(storage: MemoryStorage) -> None:
+    """Make the memory storage sweep expired counters every second, not every 10 ms.
+
+    ``limits`` starts a new timer thread 10 ms after any hit to drop expired
+    counters; its wake-ups take the GIL from the requests being served (a
+    few microseconds per request on a busy server). Counting does not depend
+    on the sweep (every read checks the expiry itself); the sweep only
+    bounds memory, and a one-second delay keeps it bounded. The library's
+    own sweep still does the work, on a daemon thread.
+    """
+    # SECURITY: memory stays bounded (the library's sweep, once a second);
+    # with another ``limits`` layout nothing is changed.
+    expire = getattr(storage, "_MemoryStorage__expire_events", None)
+    if expire is None or not isinstance(getattr(storage, "timer", None), threading.Timer):
+        return
+    next_sweep = [0.0]
+    monotonic = time.monotonic
+
+    def schedule_sweep() -> None:
+        now = monotonic()
+        if now < next_sweep[0]:
+            return  # A sweep is already on its way.
+        next_sweep[0] = now + MEMORY_SWEEP_INTERVAL
+        timer = threading.Timer(MEMORY_SWEEP_INTERVAL, expire)
+        timer.daemon = True
+        storage.timer = timer
+        timer.start()
+
+    # The storage calls ``self.__schedule_expiry()`` on every hit: an
+    # instance attribute of that (mangled) name takes its place.
+    storage._MemoryStorage__schedule_expiry = schedule_sweep  # type: ignore[attr-defined]
 
 
 def check_config(config: t.Mapping[str, t.Any]) -> None:
@@ -129,6 +181,8 @@ class Limiter:
                 f"RATELIMIT_STORAGE_URI cannot be used: {exc}. Use 'memory://' or"
                 " 'redis://host:port/db' (the redis package must be installed)."
             ) from None
+        if type(self.storage) is MemoryStorage:
+            _sweep_memory_less_often(self.storage)
         base = self.storage.base_exceptions
         #: The exceptions that mean "the storage is down".
         self.storage_errors: tuple[type[BaseException], ...] = (
@@ -163,6 +217,42 @@ class Limiter:
         if limiter is None:
             limiter = self._strategies[name] = STRATEGIES[name](self.storage)
         return limiter
+
+    def fixed_window_counter(self, expiry: int) -> Counter | None:
+        """Return a one-call fixed-window counter for windows of ``expiry`` seconds.
+
+        The ``limits`` strategy needs a second storage call
+        (``get_window_stats``) for the remaining count and the reset; the
+        count is what ``incr`` returns, and the reset is the window's end,
+        which the memory storage keeps in a dict and Redis returns with the
+        count. ``None`` for storages without such a path (the caller then
+        uses the library's calls).
+        """
+        storage = self.storage
+        clock = self.clock
+        if type(storage) is MemoryStorage and isinstance(
+            getattr(storage, "expirations", None), dict
+        ):
+            memory = storage
+
+            def count_in_memory(key: str) -> tuple[int, float]:
+                hits = memory.incr(key, expiry)
+                # The window's end, as ``get_expiry`` reads it (no expiry: now).
+                end = memory.expirations.get(key)
+                return hits, 0.0 if end is None else end - clock()
+
+            return count_in_memory
+        if type(storage) is RedisStorage and hasattr(storage, "prefixed_key"):
+            script = storage.get_connection().register_script(_INCR_EXPIRE_TTL)
+            prefixed = storage.prefixed_key
+
+            def count_in_redis(key: str) -> tuple[int, float]:
+                hits, ttl = script([prefixed(key)], [expiry, 1])
+                # A TTL below 0 (no key, no expiry) reads as "now", like the library.
+                return int(hits), float(max(int(ttl), 0))
+
+            return count_in_redis
+        return None
 
     # -- outages ----------------------------------------------------------
 

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import typing as t
+from operator import itemgetter
 
 from limits import RateLimitItem
-from limits.strategies import RateLimiter
+from limits.strategies import FixedWindowRateLimiter, RateLimiter
+from werkzeug.datastructures import Headers
 
 from ..audit import audit
 from ..shields import ORDER_RATE_LIMIT, Shield
 from ._declare import KEY_IP, LIMITS_ATTR, RateLimitSpec, key_func, make_spec
-from ._limiter import REASON_EXCEEDED, Limiter, RateLimitExceeded, check_config, limiter_for
+from ._limiter import (
+    REASON_EXCEEDED,
+    Counter,
+    Limiter,
+    RateLimitExceeded,
+    check_config,
+    limiter_for,
+)
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ...app import Flask
     from ...wrappers import Request, Response
 
-#: The environ key carrying ``(limit, remaining, reset)`` to the after step.
+#: The environ key carrying the ``RateLimit-*`` headers to the after step.
 STATE_KEY = "hermetic.ratelimit"
 #: Endpoints the default limit leaves alone.
 _DEFAULT_SKIPS = frozenset({"static"})
@@ -31,6 +41,47 @@ class _Bound(t.NamedTuple):
     scope: str
     per_method: bool
     strategy: RateLimiter
+    #: ``str(item.amount)``, for the ``RateLimit-Limit`` header.
+    limit: str
+    #: The one-call counter (fixed window), else ``None``: the library's calls.
+    count: Counter | None
+    #: The library's storage key around the method and the key value.
+    prefix: str
+    suffix: str
+
+
+#: The ``RateLimit-*`` header names, and their common lower-case prefix.
+_LIMIT, _REMAINING, _RESET = "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"
+_HEADER_PREFIX = "ratelimit-"
+_name_of = itemgetter(0)
+
+
+def _bind(limiter: Limiter, spec: RateLimitSpec, item: RateLimitItem, endpoint: str) -> _Bound:
+    """Prepare one limit of a route: its key, strategy and (when possible) one-call counter."""
+    scope = spec.scope or endpoint
+    strategy = limiter.strategy(spec.strategy)
+    prefix = f"{item.namespace}/{scope}/"
+    suffix = f"/{item.amount}/{item.multiples}/{item.GRANULARITY.name}"
+    count = None
+    # The storage key is built here as ``limits`` builds it (so counts,
+    # ``reset`` and the library's own calls all meet on one key); the
+    # shortcut is used only when both give the same key.
+    if (
+        type(strategy) is FixedWindowRateLimiter
+        and item.key_for(scope, "GET", "ip:probe") == f"{prefix}GET/ip:probe{suffix}"
+    ):
+        count = limiter.fixed_window_counter(item.get_expiry())
+    return _Bound(
+        item,
+        key_func(spec.key),
+        scope,
+        spec.per_method,
+        strategy,
+        str(item.amount),
+        count,
+        prefix,
+        suffix,
+    )
 
 
 class RateLimitShield(Shield):
@@ -117,13 +168,7 @@ class RateLimitShield(Shield):
         if not specs:
             return False
         self._routes[t.cast(str, endpoint)] = tuple(
-            _Bound(
-                item,
-                key_func(spec.key),
-                spec.scope or t.cast(str, endpoint),
-                spec.per_method,
-                limiter.strategy(spec.strategy),
-            )
+            _bind(limiter, spec, item, t.cast(str, endpoint))
             for spec in specs
             for item in spec.items
         )
@@ -136,57 +181,101 @@ class RateLimitShield(Shield):
         specs = self._specs(endpoint, view)
         return f"{self.name}({'; '.join(s.label() for s in specs)})" if specs else self.name
 
+    def steps_for(
+        self, endpoint: str | None, view: t.Callable[..., t.Any] | None
+    ) -> tuple[
+        t.Callable[[Request], Response | None] | None,
+        t.Callable[[Request, Response], Response] | None,
+    ]:
+        """Return a ``before`` bound to the route's limits, and ``after`` when headers are on."""
+        bounds = self._routes.get(endpoint) if endpoint is not None else None
+        if not bounds:
+            return None, None
+        return functools.partial(self._count, bounds), self.after if self._headers else None
+
     def before(self, request: Request) -> Response | None:  # type: ignore[override]
         """Count the request against each of the route's limits; refuse the excess."""
         rule = request.url_rule
         bounds = self._routes.get(rule.endpoint) if rule is not None else None
         if not bounds:
             return None
-        limiter = t.cast(Limiter, self._limiter)
+        return self._count(bounds, request)
+
+    def _count(self, bounds: tuple[_Bound, ...], request: Request) -> Response | None:
+        """Count the request against ``bounds``; raise :class:`RateLimitExceeded` past one."""
+        limiter: Limiter = self._limiter  # type: ignore[assignment]  # set by configure
         headers = self._headers
         method = request.method
-        tightest: tuple[int, float, int] | None = None  # remaining, reset time, limit
-        refused: tuple[RateLimitItem, str, float] | None = None
+        # The tightest limit so far: remaining, seconds to its reset, the bound.
+        tightest: tuple[int, float, _Bound] | None = None
+        refused: tuple[_Bound, str, float] | None = None
         for bound in bounds:
             # Keys are computed outside the storage's try: an error in a key
             # function is a bug to see, not a storage outage.
             value = bound.key(request)
-            ids = (bound.scope, method if bound.per_method else "*", value)
-            item = bound.item
+            count = bound.count
             try:
-                allowed = bound.strategy.hit(item, *ids)
-                stats = (
-                    bound.strategy.get_window_stats(item, *ids) if headers or not allowed else None
-                )
+                if count is not None:
+                    # One storage call: the hit's count and the window's reset.
+                    hits, reset_in = count(
+                        f"{bound.prefix}{method if bound.per_method else '*'}/{value}{bound.suffix}"
+                    )
+                    remaining = bound.item.amount - hits
+                    allowed = remaining >= 0
+                else:
+                    ids = (bound.scope, method if bound.per_method else "*", value)
+                    allowed = bound.strategy.hit(bound.item, *ids)
+                    if allowed and not headers:
+                        continue  # No header to make: skip the stats call.
+                    stats = bound.strategy.get_window_stats(bound.item, *ids)
+                    remaining, reset_in = stats.remaining, stats.reset_time - limiter.clock()
             except limiter.storage_errors as exc:
                 # Open: allow (no headers: nothing was counted); closed: 503.
                 limiter.storage_failed(exc)
                 return None
             if not allowed:
-                refused = (item, value, t.cast(t.Any, stats).reset_time)
+                refused = (bound, value, reset_in)
                 break
-            if stats is not None and (tightest is None or stats.remaining < tightest[0]):
-                tightest = (stats.remaining, stats.reset_time, item.amount)
+            if headers and (tightest is None or remaining < tightest[0]):
+                tightest = (remaining, reset_in, bound)
         limiter.storage_ok()
         if refused is not None:
-            item, value, reset_time = refused
-            retry = limiter.retry_after(reset_time)
-            request.environ[STATE_KEY] = (item.amount, 0, retry)
+            bound, value, reset_in = refused
+            retry = str(max(1, math.ceil(reset_in)))
+            if headers:
+                request.environ[STATE_KEY] = (
+                    (_LIMIT, bound.limit),
+                    (_REMAINING, "0"),
+                    (_RESET, retry),
+                )
+            item = bound.item
             audit("ratelimit", reason=REASON_EXCEEDED, limit=str(item), key=value)
-            raise RateLimitExceeded(headers={"Retry-After": str(retry)}, limit=str(item), key=value)
+            raise RateLimitExceeded(headers={"Retry-After": retry}, limit=str(item), key=value)
         if tightest is not None:
-            remaining, reset_time, amount = tightest
-            reset = max(0, math.ceil(reset_time - limiter.clock()))
-            request.environ[STATE_KEY] = (amount, remaining, reset)
+            remaining, reset_in, bound = tightest
+            request.environ[STATE_KEY] = (
+                (_LIMIT, bound.limit),
+                (_REMAINING, str(remaining)),
+                (_RESET, str(max(0, math.ceil(reset_in)))),
+            )
         return None
 
     def after(self, request: Request, response: Response) -> Response:  # type: ignore[override]
-        """Add the ``RateLimit-*`` headers of the tightest limit."""
+        """Add the ``RateLimit-*`` headers of the tightest limit (a view's own win)."""
         state = request.environ.get(STATE_KEY)
-        if state is not None and self._headers:
-            amount, remaining, reset = state
-            headers = response.headers
-            headers.setdefault("RateLimit-Limit", str(amount))
-            headers.setdefault("RateLimit-Remaining", str(remaining))
-            headers.setdefault("RateLimit-Reset", str(reset))
+        if state is None or not self._headers:
+            return response
+        headers = response.headers
+        if type(headers) is not Headers:
+            for name, value in state:
+                headers.setdefault(name, value)
+            return response
+        # The values are digits made in ``before``: appended without checks.
+        items = headers._list
+        # One look at the names: a view rarely sets these itself.
+        if _HEADER_PREFIX not in "".join(map(_name_of, items)).lower():
+            items.extend(state)
+        else:
+            present = {name.lower() for name, _ in items}
+            items.extend(pair for pair in state if pair[0].lower() not in present)
         return response
