@@ -39,7 +39,7 @@ MODULE_ALIASES = {
     "flask.typing": "hermetic.typing",
     "flask.views": "hermetic.views",
     "flask.wrappers": "hermetic.wrappers",
-    "flask.sansio.app": "hermetic.app",
+    "flask.sansio.app": "hermetic._app_base",
     "flask.sansio.blueprints": "hermetic.blueprints",
     "flask.sansio.scaffold": "hermetic.scaffold",
 }
