@@ -1,4 +1,4 @@
-"""Tests for the ``hermetic`` command line (hermetic/cli.py)."""
+"""Tests for the ``hermetic`` command line (hermetic/cli/)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from hermetic.cli import (
     prepare_import,
     run_command,
 )
+from hermetic.cli import commands as cli_commands
 
 ENV_VARS = (
     "FLASK_APP",
@@ -476,7 +477,7 @@ def served(monkeypatch):
     def fake_run_simple(host, port, app, **options):
         calls.append({"host": host, "port": port, "app": app, **options})
 
-    monkeypatch.setattr(cli_module, "run_simple", fake_run_simple)
+    monkeypatch.setattr(cli_commands, "run_simple", fake_run_simple)
     return calls
 
 
@@ -618,7 +619,7 @@ def test_run_refuses_a_hermetic_app_with_a_weak_key(monkeypatch):
     from hermetic.cli import FlaskGroup
 
     started = []
-    monkeypatch.setattr(cli_module, "run_simple", lambda *a, **k: started.append(a))
+    monkeypatch.setattr(cli_commands, "run_simple", lambda *a, **k: started.append(a))
     app = hermetic.Hermetic("cli_weak_key_app")
     app.config["SECRET_KEY"] = "dev"
     result = CliRunner().invoke(FlaskGroup(create_app=lambda: app), ["run"])
@@ -634,7 +635,7 @@ def test_run_refuses_debug_mode_of_a_hermetic_app_off_loopback(monkeypatch):
     from hermetic.cli import FlaskGroup
 
     started = []
-    monkeypatch.setattr(cli_module, "run_simple", lambda *a, **k: started.append(a))
+    monkeypatch.setattr(cli_commands, "run_simple", lambda *a, **k: started.append(a))
     app = hermetic.Hermetic("cli_debug_app")
     app.config["SECRET_KEY"] = "0cZ9v1-8cGm3V1Xr2yQ6tLk4pN7sW0eB5hJ2uD8fA3q"
     group = FlaskGroup(create_app=lambda: app)
