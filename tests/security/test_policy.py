@@ -303,11 +303,11 @@ def test_shield_describes_each_route(app, users):
 
     shield = app.shields.get("authz")
     labels = {ep: shield.describe(ep, app.view_functions[ep]) for ep in app.view_functions}
-    assert labels["open_"] == "public"
-    assert labels["members"] == "login"
-    assert labels["read"] == "requires notes:read"
-    assert labels["any_of"] == "requires any of notes:delete, notes:edit"
-    assert labels["plain"] == "none"
+    assert labels["open_"] == "policy: public"
+    assert labels["members"] == "policy: login"
+    assert labels["read"] == "policy: requires notes:read"
+    assert labels["any_of"] == "policy: requires any of notes:delete, notes:edit"
+    assert labels["plain"] == "policy: none"
 
 
 def test_cors_preflight_is_not_refused(app, users):

@@ -382,9 +382,9 @@ class AuthorizationShield(Shield):
         return t.cast(bool, self._deny)
 
     def describe(self, endpoint: str | None, view: t.Callable[..., t.Any] | None) -> str:
-        """Return the route's policy label, or ``none``."""
+        """Return ``policy: <label>`` (``public``, ``login``, ``requires ...``, ``none``)."""
         declared = policy_of(view)
-        return declared.describe() if declared is not None else "none"
+        return "policy: " + (declared.describe() if declared is not None else "none")
 
     def steps_for(
         self, endpoint: str | None, view: t.Callable[..., t.Any] | None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import _requirement as _requirement  # says which extra is missing
 from .errors import BearerTokenRequired as BearerTokenRequired
 from .errors import InsufficientScope as InsufficientScope
 from .errors import TokenCheckUnavailable as TokenCheckUnavailable

@@ -18,6 +18,7 @@ last, so its timing covers every other shield:
 
 from __future__ import annotations
 
+from . import _requirement as _requirement  # says which extra is missing
 from ._metrics import DEFAULT_ALLOWED_NETWORKS as DEFAULT_ALLOWED_NETWORKS
 from ._metrics import DEFAULT_BUCKETS as DEFAULT_BUCKETS
 from ._metrics import EXTENSION_KEY as EXTENSION_KEY

@@ -31,6 +31,7 @@ body too large, JSON too deep -- is audited, as every limit is).
 
 from __future__ import annotations
 
+from . import _requirement as _requirement  # says which extra is missing
 from ._body import json_too_deep as json_too_deep
 from ._decorator import VALIDATION_ATTR as VALIDATION_ATTR
 from ._decorator import RouteModels as RouteModels
