@@ -712,3 +712,42 @@ def test_blueprint_repr_and_root_path():
     bp = Blueprint("bp", __name__)
     assert repr(bp) == "<Blueprint 'bp'>"
     assert bp.root_path == os.path.dirname(__file__)
+
+
+@pytest.mark.parametrize("on_blueprint", [False, True])
+def test_template_decorators_work_bare_empty_and_named(on_blueprint):
+    app = hermetic.Flask(__name__)
+    owner = hermetic.Blueprint("bp", __name__) if on_blueprint else app
+    prefix = "app_" if on_blueprint else ""
+    filter_ = getattr(owner, f"{prefix}template_filter")
+    test = getattr(owner, f"{prefix}template_test")
+    global_ = getattr(owner, f"{prefix}template_global")
+
+    @filter_
+    def shout(s):
+        return s.upper()
+
+    @filter_()
+    def whisper(s):
+        return s.lower()
+
+    @filter_("twice")
+    def double(s):
+        return s * 2
+
+    @test
+    def short(s):
+        return len(s) < 3
+
+    @global_("answer")
+    def forty_two():
+        return 42
+
+    assert shout("x") == "X"  # the decorators return the function itself
+    if on_blueprint:
+        app.register_blueprint(owner)
+    with app.app_context():
+        rendered = hermetic.render_template_string(
+            "{{ 'a'|shout }}{{ 'B'|whisper }}{{ 'c'|twice }}{{ 'ab' is short }}{{ answer() }}"
+        )
+    assert rendered == "AbccTrue42"

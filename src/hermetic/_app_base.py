@@ -33,7 +33,13 @@ from .helpers import get_debug_flag
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .logging import create_logger
 from .routing import StaticRouter, VersionedMap
-from .scaffold import Scaffold, _endpoint_from_view_func, find_package, setupmethod
+from .scaffold import (
+    Scaffold,
+    _endpoint_from_view_func,
+    find_package,
+    registering_decorator,
+    setupmethod,
+)
 from .templating import Environment
 from .wrappers import Request
 
@@ -267,15 +273,7 @@ class App(Scaffold):
     @setupmethod
     def template_filter(self, name: str | None = None) -> t.Callable[[T], T]:
         """Register the decorated function as a Jinja filter."""
-        if callable(name):
-            self.add_template_filter(name)
-            return name  # type: ignore[return-value]
-
-        def decorator(f: T) -> T:
-            self.add_template_filter(f, name=name)
-            return f
-
-        return decorator
+        return registering_decorator(self.add_template_filter, name)
 
     @setupmethod
     def add_template_filter(self, f: t.Callable[..., t.Any], name: str | None = None) -> None:
@@ -285,15 +283,7 @@ class App(Scaffold):
     @setupmethod
     def template_test(self, name: str | None = None) -> t.Callable[[T], T]:
         """Register the decorated function as a Jinja test."""
-        if callable(name):
-            self.add_template_test(name)
-            return name  # type: ignore[return-value]
-
-        def decorator(f: T) -> T:
-            self.add_template_test(f, name=name)
-            return f
-
-        return decorator
+        return registering_decorator(self.add_template_test, name)
 
     @setupmethod
     def add_template_test(self, f: t.Callable[..., bool], name: str | None = None) -> None:
@@ -303,15 +293,7 @@ class App(Scaffold):
     @setupmethod
     def template_global(self, name: str | None = None) -> t.Callable[[T], T]:
         """Register the decorated function as a Jinja global."""
-        if callable(name):
-            self.add_template_global(name)
-            return name  # type: ignore[return-value]
-
-        def decorator(f: T) -> T:
-            self.add_template_global(f, name=name)
-            return f
-
-        return decorator
+        return registering_decorator(self.add_template_global, name)
 
     @setupmethod
     def add_template_global(self, f: t.Callable[..., t.Any], name: str | None = None) -> None:

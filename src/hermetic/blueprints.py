@@ -7,7 +7,7 @@ import typing as t
 from collections import defaultdict
 from functools import update_wrapper
 
-from .scaffold import Scaffold, _endpoint_from_view_func, setupmethod
+from .scaffold import Scaffold, _endpoint_from_view_func, registering_decorator, setupmethod
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .app import Flask
@@ -272,15 +272,7 @@ class Blueprint(Scaffold):
     @setupmethod
     def app_template_filter(self, name: str | None = None) -> t.Callable[[T], T]:
         """Register a Jinja filter on the app."""
-        if callable(name):
-            self.add_app_template_filter(name)
-            return name  # type: ignore[return-value]
-
-        def decorator(f: T) -> T:
-            self.add_app_template_filter(f, name=name)
-            return f
-
-        return decorator
+        return registering_decorator(self.add_app_template_filter, name)
 
     @setupmethod
     def add_app_template_filter(self, f: t.Callable[..., t.Any], name: str | None = None) -> None:
@@ -290,15 +282,7 @@ class Blueprint(Scaffold):
     @setupmethod
     def app_template_test(self, name: str | None = None) -> t.Callable[[T], T]:
         """Register a Jinja test on the app."""
-        if callable(name):
-            self.add_app_template_test(name)
-            return name  # type: ignore[return-value]
-
-        def decorator(f: T) -> T:
-            self.add_app_template_test(f, name=name)
-            return f
-
-        return decorator
+        return registering_decorator(self.add_app_template_test, name)
 
     @setupmethod
     def add_app_template_test(self, f: t.Callable[..., bool], name: str | None = None) -> None:
@@ -308,15 +292,7 @@ class Blueprint(Scaffold):
     @setupmethod
     def app_template_global(self, name: str | None = None) -> t.Callable[[T], T]:
         """Register a Jinja global on the app."""
-        if callable(name):
-            self.add_app_template_global(name)
-            return name  # type: ignore[return-value]
-
-        def decorator(f: T) -> T:
-            self.add_app_template_global(f, name=name)
-            return f
-
-        return decorator
+        return registering_decorator(self.add_app_template_global, name)
 
     @setupmethod
     def add_app_template_global(self, f: t.Callable[..., t.Any], name: str | None = None) -> None:

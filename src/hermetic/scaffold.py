@@ -39,6 +39,19 @@ def setupmethod(f: F) -> F:
     return t.cast(F, update_wrapper(wrapper, f))
 
 
+def registering_decorator(register: t.Callable[..., None], name: t.Any) -> t.Any:
+    """Serve ``@deco``, ``@deco()`` and ``@deco("name")`` with one ``register(f, name=)``."""
+    if callable(name):  # used bare: ``name`` is the decorated function
+        register(name)
+        return name
+
+    def decorator(f: F) -> F:
+        register(f, name=name)
+        return f
+
+    return decorator
+
+
 class Scaffold:
     """What an app and a blueprint share: views, hooks, handlers, files.
 
