@@ -25,8 +25,9 @@ Layout:
     ``FAIL name`` plus the traceback, and ``WARN`` for any unexpected warning
     (a check fails on those too). The first check of every app is ``alias``:
     ``flask.Flask is hermetic.Flask``.
-``test_<extension>.py``
-    Runs the app module once (``sys.executable``) and turns each reported
-    check into a pytest test, so a failure names the feature that broke.
-    Skipped, with the install command, when the extension is not installed.
+``test_extensions.py``
+    Lists each extension's checks; runs every app module once
+    (``sys.executable``) and turns each reported check into a pytest test, so
+    a failure names the feature that broke. An extension that is not
+    installed is skipped, with the install command.
 """

@@ -6,8 +6,6 @@ import dataclasses
 import importlib.util
 import pathlib
 
-import pytest
-
 HERE = pathlib.Path(__file__).parent
 INSTALL = "pip install --no-deps -r requirements/extensions.txt"
 
@@ -40,13 +38,13 @@ def parse_report(stdout: str) -> dict[str, tuple[bool, str]]:
     return {name: (ok, "\n".join(lines)) for name, (ok, lines) in checks.items()}
 
 
-def require(modules: dict[str, str]) -> None:
-    """Skip the calling test module unless every distribution's module is importable."""
+def missing_distributions(modules: dict[str, str]) -> str | None:
+    """Return why an extension can't be tested (what to install), or ``None``."""
     # find_spec only locates top-level modules: importing them here would need flask.
     missing = [dist for dist, module in modules.items() if importlib.util.find_spec(module) is None]
     if missing:
-        reason = f"{', '.join(missing)} not installed: run `{INSTALL}`"
-        pytest.skip(reason, allow_module_level=True)
+        return f"{', '.join(missing)} not installed: run `{INSTALL}`"
+    return None
 
 
 def assert_check(run: AppRun, name: str) -> None:
