@@ -42,6 +42,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_us: float
 
 
 def free_port() -> int:
@@ -122,6 +123,25 @@ def parse_wrk(output: str) -> tuple[float, float, float, int]:
     return rps, p50, p99, errors
 
 
+def session_cpu_seconds(session: int) -> float:
+    """Return the CPU time (user + system) of every process in a session."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the parenthesised command: state is field 3, session 6,
+        # utime 14, stime 15 (1-based, as in proc(5)).
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[3]) == session:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def load(port: int, path: str, duration: float, connections: int, threads: int) -> str:
     command = [
         "wrk", "--latency", "-t", str(threads), "-c", str(connections),
@@ -150,10 +170,13 @@ def run_one(server: str, framework: str, args: argparse.Namespace) -> list[Resul
         for name in args.routes:
             path = ROUTES[name].path
             load(port, path, min(1.0, args.duration), args.connections, args.threads)  # warm-up
-            rps, p50, p99, errors = parse_wrk(
-                load(port, path, args.duration, args.connections, args.threads)
-            )
-            results.append(Result(server, framework, name, rps, p50, p99, errors))
+            cpu_before = session_cpu_seconds(process.pid)
+            output = load(port, path, args.duration, args.connections, args.threads)
+            cpu = session_cpu_seconds(process.pid) - cpu_before
+            rps, p50, p99, errors = parse_wrk(output)
+            served = rps * args.duration
+            cpu_us = cpu / served * 1e6 if served else float("nan")
+            results.append(Result(server, framework, name, rps, p50, p99, errors, cpu_us))
             print(f"  {server:17} {framework:16} {name:6} {rps:9.0f} req/s", file=sys.stderr)
         return results
     finally:
@@ -166,17 +189,18 @@ def run_one(server: str, framework: str, args: argparse.Namespace) -> list[Resul
 
 
 def render(results: list[Result]) -> str:
-    flask = {(r.server, r.route): r.rps for r in results if r.framework == "flask"}
+    flask = {(r.server, r.route): r for r in results if r.framework == "flask"}
     lines = [
         f"{'server':17} {'route':6} {'framework':16} {'req/s':>9} {'p50 ms':>8}"
-        f" {'p99 ms':>8} {'errors':>6} {'vs flask':>8}"
+        f" {'p99 ms':>8} {'errors':>6} {'vs flask':>8} {'cpu us/req':>10} {'cpu vs flask':>12}"
     ]
     for r in results:
         base = flask.get((r.server, r.route))
-        ratio = f"{r.rps / base:8.2f}" if base else f"{'-':>8}"
+        ratio = f"{r.rps / base.rps:8.2f}" if base else f"{'-':>8}"
+        cpu_ratio = f"{r.cpu_us / base.cpu_us:12.2f}" if base and base.cpu_us else f"{'-':>12}"
         lines.append(
             f"{r.server:17} {r.route:6} {r.framework:16} {r.rps:9.0f} {r.p50_ms:8.2f}"
-            f" {r.p99_ms:8.2f} {r.errors:6d} {ratio}"
+            f" {r.p99_ms:8.2f} {r.errors:6d} {ratio} {r.cpu_us:10.1f} {cpu_ratio}"
         )
     return "\n".join(lines)
 
