@@ -6,24 +6,8 @@ a fresh interpreter.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 
-
-def run_python(code: str) -> str:
-    """Run ``code`` in a new interpreter; fail with its output if it fails."""
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-    return proc.stdout
-
-
-def test_no_flask_distribution_without_install():
+def test_no_flask_distribution_without_install(run_python):
     # The checks below would prove nothing if a real Flask were importable.
     out = run_python(
         """
@@ -38,7 +22,7 @@ def test_no_flask_distribution_without_install():
     assert out.split() == ["None", "no", "metadata"]
 
 
-def test_install_as_flask_aliases_every_module():
+def test_install_as_flask_aliases_every_module(run_python):
     out = run_python(
         """
         import importlib, importlib.metadata, sys
@@ -91,7 +75,7 @@ def test_install_as_flask_aliases_every_module():
     assert out == "ok\n"
 
 
-def test_install_as_flask_twice_is_harmless():
+def test_install_as_flask_twice_is_harmless(run_python):
     out = run_python(
         """
         import importlib.metadata, sys
@@ -116,7 +100,7 @@ def test_install_as_flask_twice_is_harmless():
     assert out == "ok\n"
 
 
-def test_removing_later_flask_modules_does_not_load_a_second_copy():
+def test_removing_later_flask_modules_does_not_load_a_second_copy(run_python):
     # What a test fixture that restores sys.modules after each test does.
     out = run_python(
         """
@@ -161,7 +145,7 @@ def test_removing_later_flask_modules_does_not_load_a_second_copy():
     assert out == "ok\n"
 
 
-def test_flask_app_under_alias_handles_requests():
+def test_flask_app_under_alias_handles_requests(run_python):
     out = run_python(
         """
         from hermetic import compat
@@ -186,7 +170,7 @@ def test_flask_app_under_alias_handles_requests():
     assert out == "ok\n"
 
 
-def test_session_cookie_readable_with_itsdangerous_and_flask_parameters():
+def test_session_cookie_readable_with_itsdangerous_and_flask_parameters(run_python):
     # Flask signs its session cookie with URLSafeTimedSerializer, salt
     # "cookie-session", HMAC key derivation, SHA-1 and the tagged JSON
     # serializer; a cookie hermetic writes must decode with exactly those.

@@ -53,6 +53,8 @@ def _flask_package() -> AliasModule:
     # Flask's package only re-exports, as hermetic's does: a copy of its
     # namespace answers `flask.request` without a lookup through the alias.
     package.__dict__.update({k: v for k, v in vars(hermetic).items() if not k.startswith("__")})
+    # ... and names set on it stay on it, as on Flask's package.
+    package.__dict__["__hermetic_names__"] = frozenset()
     package.__dict__["__version__"] = FLASK_VERSION
     package.__dict__["__hermetic__"] = True
     return package

@@ -27,10 +27,12 @@ class AliasModule(types.ModuleType):
     submodules, and names set on it), at the hermetic module, then at
     ``extra`` (name -> ``"module:attribute"`` or a module name, see
     ``_names.py``), resolved on each access so that the alias never holds a
-    stale copy. A hermetic module found there is answered with its alias. Setting or deleting a name the hermetic module defines acts on
-    the hermetic module, so ``monkeypatch.setattr(flask.app, ...)`` reaches the
-    code that uses it; any other name is set on the alias only, and the
-    hermetic module's namespace stays its own.
+    stale copy. A hermetic module found there is answered with its alias.
+
+    Setting or deleting a name the hermetic module had when the alias was made
+    acts on the hermetic module, so ``monkeypatch.setattr(flask.app, ...)``
+    reaches the code that uses it; any other name is set on the alias only, and
+    the hermetic module's namespace stays its own.
     """
 
     def __init__(self, name: str, module: types.ModuleType, extra: dict[str, str]) -> None:
@@ -38,6 +40,11 @@ class AliasModule(types.ModuleType):
         namespace = self.__dict__
         namespace["__hermetic_module__"] = module
         namespace["__hermetic_extra__"] = extra
+        # The names that belong to the hermetic module: setting one through the
+        # alias (even after deleting it) acts on the module, where its code looks.
+        namespace["__hermetic_names__"] = frozenset(
+            name for name in vars(module) if not name.startswith("__")
+        )
         namespace["__file__"] = getattr(module, "__file__", None)
         is_package = hasattr(module, "__path__")
         namespace["__spec__"] = importlib.machinery.ModuleSpec(name, None, is_package=is_package)
@@ -64,17 +71,18 @@ class AliasModule(types.ModuleType):
         raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
 
     def __setattr__(self, name: str, value: t.Any) -> None:
-        module = self.__dict__["__hermetic_module__"]
-        if name not in self.__dict__ and name in vars(module):
-            setattr(module, name, value)
+        namespace = self.__dict__
+        if name in namespace["__hermetic_names__"]:
+            setattr(namespace["__hermetic_module__"], name, value)
         else:
             super().__setattr__(name, value)
 
     def __delattr__(self, name: str) -> None:
-        if name in self.__dict__:
-            super().__delattr__(name)
+        namespace = self.__dict__
+        if name in namespace["__hermetic_names__"]:
+            delattr(namespace["__hermetic_module__"], name)
         else:
-            delattr(self.__dict__["__hermetic_module__"], name)
+            super().__delattr__(name)
 
     def __dir__(self) -> list[str]:
         namespace = self.__dict__
