@@ -151,3 +151,24 @@ def test_names_set_on_the_flask_package_stay_there(run_python):
         """
     )
     assert out == "ok\n"
+
+
+def test_the_imports_of_issue_9(run_python):
+    # Two well-known Flask extensions failed at import on these lines.
+    out = run_python(
+        """
+        import click
+        import werkzeug.routing
+
+        from hermetic import compat
+
+        compat.install_as_flask()
+        from flask.cli import click as flask_click
+        from flask.app import Rule
+
+        assert flask_click is click
+        assert Rule is werkzeug.routing.Rule
+        print("ok")
+        """
+    )
+    assert out == "ok\n"
