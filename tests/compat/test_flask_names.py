@@ -24,6 +24,11 @@ from pathlib import Path
 
 import pytest
 
+try:
+    import fcntl
+except ImportError:  # Windows: no lock, one run at a time
+    fcntl = None  # type: ignore[assignment]
+
 from hermetic.compat import FLASK_VERSION, MODULE_ALIASES
 
 HERE = Path(__file__).parent
@@ -44,9 +49,10 @@ def requirements() -> list[str]:
 
 def flask_python() -> Path:
     """The Python of a venv with real Flask, created once per Python and versions."""
-    cache = Path(os.environ.get("HERMETIC_TEST_CACHE") or tempfile.gettempdir())
-    if not os.environ.get("HERMETIC_TEST_CACHE"):
-        cache = cache / "hermetic-test-cache"
+    cache = Path(
+        os.environ.get("HERMETIC_TEST_CACHE")
+        or os.path.join(tempfile.gettempdir(), "hermetic-test-cache")
+    )
     wanted = requirements()
     key = hashlib.sha256("\n".join([sys.version, *wanted]).encode()).hexdigest()[:12]
     venv = cache / f"flask-{FLASK_VERSION}-{key}"
@@ -54,8 +60,19 @@ def flask_python() -> Path:
     done = venv / "hermetic-installed.txt"
     if done.exists():
         return python
-    shutil.rmtree(venv, ignore_errors=True)
     venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f"{venv.name}.lock", "w") as lock:
+        if fcntl is not None:  # another test run may be building the same venv
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            build_venv(venv, python, wanted)
+        done.write_text("\n".join(wanted) + "\n", encoding="utf-8")
+    return python
+
+
+def build_venv(venv: Path, python: Path, wanted: list[str]) -> None:
+    """Create ``venv`` with ``wanted`` installed; skip the test if pip cannot."""
+    shutil.rmtree(venv, ignore_errors=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     proc = subprocess.run(
@@ -71,8 +88,6 @@ def flask_python() -> Path:
             f"cannot install real Flask {FLASK_VERSION} from the package index "
             f"(unreachable?): pip install {' '.join(wanted)} failed: {tail}"
         )
-    done.write_text("\n".join(wanted) + "\n", encoding="utf-8")
-    return python
 
 
 def dump_real_flask() -> dict:
