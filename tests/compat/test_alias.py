@@ -99,6 +99,12 @@ def test_alias_answers_hermetic_modules_with_their_aliases(run_python):
         assert repr(flask.app) == "<module 'flask.app' (alias of 'hermetic.app')>"
         assert flask.__version__ == compat.FLASK_VERSION
         assert flask.t is sys.modules["typing"]
+        # Installed afresh (someone removed `flask`): the new aliases answer.
+        del sys.modules["flask"]
+        compat.install_as_flask()
+        import flask.wrappers as wrappers
+        assert wrappers is not flask.wrappers
+        assert wrappers.json is sys.modules["flask.json"] is not flask.json
         try:
             flask.app.not_a_name
         except AttributeError as error:

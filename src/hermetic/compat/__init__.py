@@ -69,12 +69,15 @@ def install_as_flask() -> None:
     sansio.__path__ = []  # a package: its submodules are the aliases below
     sys.modules["flask.sansio"] = sansio
     sys.modules["flask"].__dict__["sansio"] = sansio
+    alias_of: dict[str, types.ModuleType] = {}
     for alias, real in MODULE_ALIASES.items():
         module = AliasModule(alias, importlib.import_module(real), FLASK_NAMES.get(alias, {}))
         sys.modules[alias] = module
-        ALIAS_OF.setdefault(real, module)
+        alias_of.setdefault(real, module)
         parent, _, child = alias.rpartition(".")
         # Into the parent alias's own namespace: never onto the hermetic module.
         sys.modules[parent].__dict__[child] = module
+    ALIAS_OF.clear()
+    ALIAS_OF.update(alias_of)
     if not any(isinstance(f, FlaskDistributionFinder) for f in sys.meta_path):
         sys.meta_path.append(FlaskDistributionFinder())
