@@ -99,6 +99,11 @@ def test_alias_answers_hermetic_modules_with_their_aliases(run_python):
         assert repr(flask.app) == "<module 'flask.app' (alias of 'hermetic.app')>"
         assert flask.__version__ == compat.FLASK_VERSION
         assert flask.t is sys.modules["typing"]
+        # Private names are read through, so hermetic's lazily set state shows.
+        import flask.testing, hermetic.testing
+        hermetic.testing._werkzeug_version = "read through"
+        assert flask.testing._werkzeug_version == "read through"
+        assert "_werkzeug_version" not in vars(flask.testing)
         # Installed afresh (someone removed `flask`): the new aliases answer.
         del sys.modules["flask"]
         compat.install_as_flask()

@@ -14,7 +14,7 @@ import importlib
 import sys
 import types
 
-from ._alias import ALIAS_OF, AliasModule
+from ._alias import AliasModule, alias_module, mirror
 from ._metadata import FlaskDistributionFinder
 from ._names import FLASK_NAMES
 from ._version import FLASK_VERSION as FLASK_VERSION
@@ -49,12 +49,7 @@ MODULE_ALIASES = {
 def _flask_package() -> AliasModule:
     import hermetic
 
-    package = AliasModule("flask", hermetic, FLASK_NAMES["flask"])
-    # Flask's package only re-exports, as hermetic's does: a copy of its
-    # namespace answers `flask.request` without a lookup through the alias.
-    package.__dict__.update({k: v for k, v in vars(hermetic).items() if not k.startswith("__")})
-    # ... and names set on it stay on it, as on Flask's package.
-    package.__dict__["__hermetic_names__"] = frozenset()
+    package = alias_module("flask", hermetic, FLASK_NAMES["flask"], writes_through=False)
     package.__dict__["__version__"] = FLASK_VERSION
     package.__dict__["__hermetic__"] = True
     return package
@@ -64,20 +59,23 @@ def install_as_flask() -> None:
     """Register hermetic as ``flask`` in ``sys.modules`` (idempotent)."""
     if getattr(sys.modules.get("flask"), "__hermetic__", False):
         return
-    sys.modules["flask"] = _flask_package()
+    package = _flask_package()
     sansio = types.ModuleType("flask.sansio")
     sansio.__path__ = []  # a package: its submodules are the aliases below
-    sys.modules["flask.sansio"] = sansio
-    sys.modules["flask"].__dict__["sansio"] = sansio
-    alias_of: dict[str, types.ModuleType] = {}
+    aliases: dict[str, types.ModuleType] = {"flask": package, "flask.sansio": sansio}
+    package.__dict__["sansio"] = sansio
+    # hermetic module name -> its alias (the first: flask.blueprints, not flask.sansio's).
+    alias_of: dict[str, types.ModuleType] = {"hermetic": package}
     for alias, real in MODULE_ALIASES.items():
-        module = AliasModule(alias, importlib.import_module(real), FLASK_NAMES.get(alias, {}))
-        sys.modules[alias] = module
-        alias_of.setdefault(real, module)
+        module = importlib.import_module(real)
+        aliases[alias] = alias_module(alias, module, FLASK_NAMES.get(alias, {}))
+        alias_of.setdefault(real, aliases[alias])
         parent, _, child = alias.rpartition(".")
         # Into the parent alias's own namespace: never onto the hermetic module.
-        sys.modules[parent].__dict__[child] = module
-    ALIAS_OF.clear()
-    ALIAS_OF.update(alias_of)
+        aliases[parent].__dict__[child] = aliases[alias]
+    for module in aliases.values():
+        if isinstance(module, AliasModule):
+            mirror(module, alias_of)
+    sys.modules.update(aliases)
     if not any(isinstance(f, FlaskDistributionFinder) for f in sys.meta_path):
         sys.meta_path.append(FlaskDistributionFinder())
