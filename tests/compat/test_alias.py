@@ -95,7 +95,8 @@ def test_alias_answers_hermetic_modules_with_their_aliases(run_python):
         assert flask.app.cli is sys.modules["flask.cli"]
         assert flask.app.ft is sys.modules["flask.typing"]
         assert flask.json.__path__ == []  # no second copy from hermetic's files
-        assert importlib.util.find_spec("flask.app").name == "flask.app"
+        for name in ("flask", "flask.app", "flask.sansio", "flask.json.tag"):
+            assert importlib.util.find_spec(name).name == name
         assert repr(flask.app) == "<module 'flask.app' (alias of 'hermetic.app')>"
         assert flask.__version__ == compat.FLASK_VERSION
         assert flask.t is sys.modules["typing"]

@@ -11,6 +11,7 @@ hermetic's own modules do not import.
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import sys
 import types
 
@@ -60,8 +61,9 @@ def install_as_flask() -> None:
     if getattr(sys.modules.get("flask"), "__hermetic__", False):
         return
     package = _flask_package()
-    sansio = types.ModuleType("flask.sansio")
+    sansio = types.ModuleType("flask.sansio", "Flask's IO-free core: app, blueprints, scaffold.")
     sansio.__path__ = []  # a package: its submodules are the aliases below
+    sansio.__spec__ = importlib.machinery.ModuleSpec("flask.sansio", None, is_package=True)
     aliases: dict[str, types.ModuleType] = {"flask": package, "flask.sansio": sansio}
     package.__dict__["sansio"] = sansio
     # hermetic module name -> its alias (the first: flask.blueprints, not flask.sansio's).
