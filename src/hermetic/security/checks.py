@@ -19,7 +19,7 @@ import typing as t
 
 import click
 
-from .secrets import check_secret_keys
+from .secrets import check_secret_keys, settle_secret_key
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
@@ -106,7 +106,10 @@ def _hop_counts(value: t.Any) -> list[int]:
 
 
 def _check_secrets(app: Flask) -> t.Iterator[Finding]:
-    for problem in check_secret_keys(app.config):
+    origins = getattr(app, "secret_origins", None)
+    if origins is not None:
+        origins = app.secret_origins = settle_secret_key(app.config, origins)  # type: ignore[attr-defined]
+    for problem in check_secret_keys(app.config, origins):
         yield Finding(ERROR, "secret_key", problem)
 
 

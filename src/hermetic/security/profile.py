@@ -12,7 +12,13 @@ from ..app import Flask
 from .audit import ensure_handler
 from .audit import logger as audit_logger
 from .errors import ConfigurationError
-from .secrets import MaskedConfig, check_secret_keys, load_secret_key, redact_secrets_in
+from .secrets import (
+    MaskedConfig,
+    check_secret_keys,
+    load_secret_key,
+    redact_secrets_in,
+    settle_secret_key,
+)
 
 #: The settings ``Hermetic`` changes from Flask's defaults (DESIGN.md,
 #: "Security decisions"). Each can be overridden in the app's config.
@@ -64,7 +70,8 @@ class Hermetic(Flask):
 
     def __init__(self, import_name: str, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(import_name, *args, **kwargs)
-        load_secret_key(self.config)
+        #: Where the loaded secrets came from (start-up messages name it).
+        self.secret_origins = load_secret_key(self.config)
         self._security_checked = False
         self._install_security()
 
@@ -113,7 +120,8 @@ class Hermetic(Flask):
 
     def security_problems(self) -> list[str]:
         """Return what stops this app from starting safely (empty when all is well)."""
-        problems = check_secret_keys(self.config)
+        self.secret_origins = settle_secret_key(self.config, self.secret_origins)
+        problems = check_secret_keys(self.config, self.secret_origins)
         if self.shields is not None:
             problems.extend(self.shields.configure(self))
         from .policy import routes_without_policy
