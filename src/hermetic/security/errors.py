@@ -17,6 +17,7 @@ from werkzeug.wrappers import Request as _BaseRequest
 from werkzeug.wrappers import Response as _BaseResponse
 
 from ._error_pages import PROBLEM_JSON, debug_on, problem_document, render_error
+from ._hints import hint_for
 
 _OFFERS = ("text/html", "application/json", PROBLEM_JSON)
 
@@ -89,7 +90,7 @@ class SecurityError(HTTPException):
         """
         if isinstance(environ, _BaseRequest):
             environ = environ.environ
-        hint = self.hint if debug_on() else None
+        hint = (self.hint or hint_for(self.reason)) if debug_on() else None
         document = self.problem()
         response = render_error(
             t.cast(int, self.code),

@@ -7,11 +7,13 @@ import typing as t
 from datetime import timedelta
 
 from werkzeug.datastructures import ImmutableDict
+from werkzeug.exceptions import HTTPException
 
 from ..app import Flask
+from ._error_pages import render_error
 from .audit import ensure_handler
 from .audit import logger as audit_logger
-from .errors import ConfigurationError
+from .errors import ConfigurationError, SecurityError
 from .secrets import (
     MaskedConfig,
     check_secret_keys,
@@ -117,6 +119,26 @@ class Hermetic(Flask):
         if skipped:
             name = endpoint or (view_func.__name__ if view_func is not None else rule)
             self.shields.exempt_route(name, [skipped] if isinstance(skipped, str) else skipped)  # type: ignore[union-attr]
+
+    def handle_http_exception(self, e: HTTPException) -> t.Any:
+        """Hand an HTTP error to the app's handler; without one, render Hermetic's page.
+
+        Browsers get a small HTML page, API clients (``Accept`` JSON, a JSON
+        body, a bearer token) ``application/problem+json``. Security
+        refusals render themselves the same way.
+        """
+        rv = super().handle_http_exception(e)
+        if rv is not e or isinstance(e, SecurityError) or e.response is not None:
+            return rv
+        if e.code is None or e.code < 400:
+            return rv
+        from ..globals import request
+
+        response = render_error(e.code, e.name, e.description, request.environ)
+        for key, value in e.get_headers(request.environ):
+            if key.lower() != "content-type":
+                response.headers.add(key, value)
+        return response
 
     def security_problems(self) -> list[str]:
         """Return what stops this app from starting safely (empty when all is well)."""
