@@ -18,6 +18,7 @@ CODES = [401, 403, 404, 405, 413, 429, 503]
 def happ():
     app = Hermetic(__name__)
     app.config.update(SECRET_KEY=STRONG, TRUSTED_HOSTS=["localhost"])
+    app.login_manager.user_loader(lambda user_id: None)
 
     @app.route("/abort/<int:code>", methods=["GET", "POST"])
     def aborting(code):

@@ -208,6 +208,19 @@ def _check_policies(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
         )
 
 
+def _check_user_source(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
+    if "AuthorizationShield" not in shields:
+        return
+    from .auth._startup import user_source_problem
+
+    try:
+        problem = user_source_problem(app)
+    except ImportError:  # pragma: no cover - policy is part of the package
+        return
+    if problem:
+        yield Finding(ERROR, "no_user_loader", problem)
+
+
 def _check_store(app: Flask, environ: t.Mapping[str, str]) -> t.Iterator[Finding]:
     workers = configured_workers(app, environ)
     if workers > 1 and _uses_memory_store(app, environ):
@@ -265,6 +278,7 @@ def run_checks(app: Flask, environ: t.Mapping[str, str] | None = None) -> list[F
         *_check_hosts_and_proxies(app),
         *_check_cors(app),
         *_check_policies(app, shields),
+        *_check_user_source(app, shields),
         *_check_store(app, environ),
         *_check_limits(app),
         *_check_csrf(app, shields),

@@ -146,7 +146,12 @@ class Hermetic(Flask):
         problems = check_secret_keys(self.config, self.secret_origins)
         if self.shields is not None:
             problems.extend(self.shields.configure(self))
+        from .auth._startup import user_source_problem
         from .policy import routes_without_policy
+
+        no_users = user_source_problem(self)
+        if no_users:
+            problems.append(no_users)
 
         if self.config["AUTHZ_DEFAULT"] == "deny":
             missing = routes_without_policy(self)
