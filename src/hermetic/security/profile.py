@@ -75,6 +75,8 @@ class Hermetic(Flask):
         #: Where the loaded secrets came from (start-up messages name it).
         self.secret_origins = load_secret_key(self.config)
         self._security_checked = False
+        # Until a Secure cookie on plain HTTP has been logged (_dev_server.py).
+        self._watch_insecure_cookies = True
         self._install_security()
 
     def _install_security(self) -> None:
@@ -140,6 +142,17 @@ class Hermetic(Flask):
                 response.headers.add(key, value)
         return response
 
+    def process_response(self, response: t.Any) -> t.Any:
+        """Save the session as Flask does; log once a Secure cookie sent over plain HTTP."""
+        response = super().process_response(response)
+        if self._watch_insecure_cookies and "Set-Cookie" in response.headers:
+            from ..globals import request
+            from ._dev_server import warn_secure_cookie_on_http
+
+            if warn_secure_cookie_on_http(self, request, response):
+                self._watch_insecure_cookies = False
+        return response
+
     def security_problems(self) -> list[str]:
         """Return what stops this app from starting safely (empty when all is well)."""
         self.secret_origins = settle_secret_key(self.config, self.secret_origins)
@@ -198,6 +211,11 @@ class Hermetic(Flask):
 
             server_name = self.config.get("SERVER_NAME") or ""
             bind = host or server_name.partition(":")[0] or "127.0.0.1"
+            from ._dev_server import insecure_cookie_notice
+
+            notice = insecure_cookie_notice(self, bind, ssl=bool(options.get("ssl_context")))
+            if notice:
+                self.logger.warning(notice)
             wants_debug = self.debug if debug is None else debug
             if wants_debug and not _is_loopback_host(bind):
                 raise ConfigurationError(
