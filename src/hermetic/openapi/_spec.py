@@ -13,7 +13,7 @@ from werkzeug.routing.converters import (
     UUIDConverter,
 )
 
-from ._status import annotated_status, description, is_model
+from ._status import declared_responses, declared_success
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
@@ -158,40 +158,6 @@ class _Schemas:
         return schema
 
 
-def _declared_success(view: t.Any, models: t.Any) -> tuple[int, t.Any]:
-    """Return the success status and the body type to document (or ``None``)."""
-    if models is not None:
-        body = models.response
-        if body is None:
-            found = annotated_status(view)
-            body = found[1] if found is not None and is_model(found[1]) else None
-        return models.status, body
-    found = annotated_status(view)
-    if found is None:
-        return 200, None
-    return found[0], found[1] if is_model(found[1]) else None
-
-
-def _declared_responses(
-    models: t.Any, keys: dict[str, t.Any], schemas: _Schemas
-) -> dict[str, t.Any]:
-    """Return the success response and the ones ``@validate(responses=...)`` declares."""
-    declared = dict(models.responses) if models is not None else {}
-    status = keys["status"]
-    out: dict[str, t.Any] = {}
-    for code in sorted({status, *declared}):
-        value = declared.get(code)
-        item: dict[str, t.Any] = {
-            "description": description(code, value) if value is not None else "Success."
-        }
-        key = keys["response"] if code == status and "response" in keys else None
-        key = keys["declared"].get(code, key)
-        if key is not None:
-            item["content"] = {"application/json": {"schema": schemas.get(key)}}
-        out[str(code)] = item
-    return out
-
-
 def _problem(name: str, code: str) -> dict[str, t.Any]:
     return {
         "description": _ERRORS[code],
@@ -280,7 +246,7 @@ def openapi_spec(
     for rule, view in rules:
         models = validation.route_models(view) if validation is not None else None
         keys: dict[str, t.Any] = {"declared": {}}
-        status, body_type = _declared_success(view, models)
+        status, body_type = declared_success(view, models)
         keys["status"] = status
         if body_type is not None:
             keys["response"] = schemas.add(body_type, "serialization")
@@ -323,7 +289,7 @@ def openapi_spec(
                 op["description"] = description.strip()
             if parameters:
                 op["parameters"] = parameters
-            responses = _declared_responses(models, keys, schemas)
+            responses = declared_responses(models, keys, schemas)
             if "body" in keys:
                 op["requestBody"] = {
                     "required": True,

@@ -73,3 +73,35 @@ def description(code: int, value: t.Any) -> str:
         return http.HTTPStatus(code).phrase + "."
     except ValueError:
         return "Response."
+
+
+def declared_success(view: t.Any, models: t.Any) -> tuple[int, t.Any]:
+    """Return the success status and the body type to document (or ``None``)."""
+    if models is not None:
+        body = models.response
+        if body is None:
+            found = annotated_status(view)
+            body = found[1] if found is not None and is_model(found[1]) else None
+        return models.status, body
+    found = annotated_status(view)
+    if found is None:
+        return 200, None
+    return found[0], found[1] if is_model(found[1]) else None
+
+
+def declared_responses(models: t.Any, keys: dict[str, t.Any], schemas: t.Any) -> dict[str, t.Any]:
+    """Return the success response and the ones ``@validate(responses=...)`` declares."""
+    declared = dict(models.responses) if models is not None else {}
+    status = keys["status"]
+    out: dict[str, t.Any] = {}
+    for code in sorted({status, *declared}):
+        value = declared.get(code)
+        item: dict[str, t.Any] = {
+            "description": description(code, value) if value is not None else "Success."
+        }
+        key = keys["response"] if code == status and "response" in keys else None
+        key = keys["declared"].get(code, key)
+        if key is not None:
+            item["content"] = {"application/json": {"schema": schemas.get(key)}}
+        out[str(code)] = item
+    return out
