@@ -181,6 +181,9 @@ class CSRFShield(Shield):
       (``"https://app.example.com"``) allowed to post here.
     - ``CSRF_FIELD_NAME`` -- default ``"csrf_token"``.
     - ``CSRF_HEADER_NAME`` -- default ``"X-CSRF-Token"``.
+    - ``CSRF_ENFORCE_IN_TESTS`` -- default ``False``: requests made by
+      ``app.test_client()`` pass the token check (the origin check still
+      runs); ``app.test_client(enforce_csrf=True)`` overrides it per client.
     - ``REMEMBER_COOKIE_NAME`` -- default ``"remember_token"``; like the
       session cookie, it makes a request cookie-authenticated.
 

@@ -51,6 +51,8 @@ SECURE_DEFAULTS: dict[str, t.Any] = {
     "CSRF_TRUSTED_ORIGINS": (),
     "CSRF_FIELD_NAME": "csrf_token",
     "CSRF_HEADER_NAME": "X-CSRF-Token",
+    # app.test_client() passes the token check unless this is True (hermetic.testing).
+    "CSRF_ENFORCE_IN_TESTS": False,
     # Authorization: "allow" routes without a policy, or "deny" them at start-up.
     "AUTHZ_DEFAULT": "allow",
     "AUTHZ_ROLES": {},
