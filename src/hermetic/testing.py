@@ -71,6 +71,30 @@ class EnvironBuilder(werkzeug.test.EnvironBuilder):
         return self.app.json.dumps(obj, **kwargs)
 
 
+#: The environ key by which the test client's requests pass the CSRF token check.
+CSRF_BYPASS_KEY = "hermetic.test_client.csrf_bypass"  # = security.csrf.CSRF_BYPASS_KEY
+
+
+class _TestClientMark:
+    """The value under :data:`CSRF_BYPASS_KEY`; only this object counts."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<hermetic test client>"
+
+
+# SECURITY: the bypass is an object identity, not a string: a WSGI server only
+# puts strings in the environ, so no header or environ value sent from the
+# outside can equal it. Only FlaskClient (in this process) sets it.
+_CSRF_BYPASS = _TestClientMark()
+
+
+def passes_csrf_token_check(environ: t.Mapping[str, t.Any]) -> bool:
+    """Tell whether ``environ`` is a test client's request that skips the token check."""
+    return environ.get(CSRF_BYPASS_KEY) is _CSRF_BYPASS
+
+
 _werkzeug_version = ""
 
 
@@ -90,12 +114,21 @@ class FlaskClient(Client):
     Inside a ``with client:`` block, the contexts of the last request stay
     pushed until the next request or the end of the block, so ``request``,
     ``session`` and ``g`` can be inspected after the response.
+
+    CSRF: like Django's test client, requests made by this client pass the
+    CSRF *token* check (tests need not fetch tokens); the ``Origin`` /
+    ``Sec-Fetch-Site`` check still applies. To test CSRF itself, pass
+    ``enforce_csrf=True`` (``app.test_client(enforce_csrf=True)``), or set
+    ``CSRF_ENFORCE_IN_TESTS = True`` in the config for every client whose
+    ``enforce_csrf`` is not given (default ``None``: the config decides, and
+    its default is ``False``).
     """
 
     application: Flask
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+    def __init__(self, *args: t.Any, enforce_csrf: bool | None = None, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
+        self.enforce_csrf = enforce_csrf
         self.preserve_context = False
         # Contexts the app hands over during a request, then the stack that
         # keeps them pushed until the next request or the end of the block.
@@ -148,6 +181,11 @@ class FlaskClient(Client):
         hand over its contexts if they are to be preserved.
         """
         out = {**self.environ_base, **other}
+        enforce = self.enforce_csrf
+        if enforce is None:
+            enforce = bool(self.application.config.get("CSRF_ENFORCE_IN_TESTS", False))
+        if not enforce:
+            out[CSRF_BYPASS_KEY] = _CSRF_BYPASS
 
         if self.preserve_context:
             out["werkzeug.debug.preserve_context"] = self._new_contexts.append

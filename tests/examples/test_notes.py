@@ -72,7 +72,8 @@ def _token(page: str) -> str:
     return page[start : page.index('"', start)]
 
 
-def test_form_needs_the_csrf_token_once_a_session_exists(client):
+def test_form_needs_the_csrf_token_once_a_session_exists():
+    client = create_app({"TESTING": True}).test_client(enforce_csrf=True)
     client.post("/", data={"title": "first"})  # starts a session (flash)
     refused = client.post("/", data={"title": "forged"})
     assert refused.status_code == 403

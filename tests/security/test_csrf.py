@@ -76,7 +76,7 @@ def csrf_app(app):
 
 @pytest.fixture
 def csrf_client(csrf_app):
-    return csrf_app.test_client()
+    return csrf_app.test_client(enforce_csrf=True)
 
 
 def _token(client):
@@ -146,8 +146,8 @@ def test_unmasked_secret_is_not_a_token(csrf_app, csrf_client, audit_records):
 
 
 def test_token_from_another_session_refused(csrf_app, audit_records):
-    attacker = csrf_app.test_client()
-    victim = csrf_app.test_client()
+    attacker = csrf_app.test_client(enforce_csrf=True)
+    victim = csrf_app.test_client(enforce_csrf=True)
     attacker_token = _token(attacker)
     _token(victim)
     rv = victim.post("/submit", data={"csrf_token": attacker_token})
@@ -188,11 +188,11 @@ def test_custom_cookie_names(app, audit_records):
     app.config.update(SESSION_COOKIE_NAME="sid", REMEMBER_COOKIE_NAME="keep")
     CSRFShield().init_app(app)
     _routes(app)
-    client = app.test_client()
+    client = app.test_client(enforce_csrf=True)
     client.set_cookie("keep", "x")
     _assert_refused(client.post("/submit"), audit_records, REASON_NO_TOKEN)
     # The default name is no longer a session cookie: anonymous, passes.
-    other = app.test_client()
+    other = app.test_client(enforce_csrf=True)
     other.set_cookie("session", "x")
     assert other.post("/submit").status_code == 200
 
@@ -315,7 +315,7 @@ def test_custom_field_and_header_names(app):
     app.config.update(CSRF_FIELD_NAME="_xsrf", CSRF_HEADER_NAME="X-XSRF-Token")
     CSRFShield().init_app(app)
     _routes(app)
-    client = app.test_client()
+    client = app.test_client(enforce_csrf=True)
     token = _token(client)
     assert client.post("/submit", data={"_xsrf": token}).status_code == 200
     assert client.post("/submit", headers={"X-XSRF-Token": token}).status_code == 200
@@ -367,7 +367,7 @@ def test_trusted_origin_allowed(app, audit_records):
     app.config["CSRF_TRUSTED_ORIGINS"] = ["https://Admin.example/", "http://localhost:3000"]
     CSRFShield().init_app(app)
     _routes(app)
-    client = app.test_client()
+    client = app.test_client(enforce_csrf=True)
     token = _token(client)
     for headers in (
         {"Origin": "https://admin.example"},
@@ -447,7 +447,7 @@ def test_disabled(app):
     app.config["CSRF_ENABLED"] = False
     CSRFShield().init_app(app)
     _routes(app)
-    client = app.test_client()
+    client = app.test_client(enforce_csrf=True)
     _token(client)
     assert client.post("/submit", headers={"Origin": EVIL}).status_code == 200
 
@@ -509,7 +509,7 @@ def test_behind_trusted_proxy_origin_is_the_public_one(app):
     ProxyShield().init_app(app)
     CSRFShield().init_app(app)
     _routes(app)
-    client = app.test_client()
+    client = app.test_client(enforce_csrf=True)
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "public.example"}
     rv = client.post("/submit", headers={**forwarded, "Origin": "https://public.example"})
     assert rv.status_code == 200
@@ -536,7 +536,7 @@ def _hermetic_app():
 
 def test_hermetic_installs_csrf(audit_records):
     app = _hermetic_app()
-    client = app.test_client()
+    client = app.test_client(enforce_csrf=True)
     token = _token(client)
     _assert_refused(client.post("/submit"), audit_records, REASON_NO_TOKEN)
     assert client.post("/submit", data={"csrf_token": token}).status_code == 200
@@ -551,7 +551,7 @@ def test_hermetic_route_option_exempt():
     def api_hook():
         return "ok"
 
-    client = app.test_client()
+    client = app.test_client(enforce_csrf=True)
     _token(client)
     assert client.post("/api/hook", headers={"Origin": EVIL}).status_code == 200
 

@@ -527,6 +527,7 @@ def test_hermetic_default_deny_starts_when_all_declared(monkeypatch):
 
 def test_hermetic_enforces_policies(monkeypatch):
     app = _hermetic(monkeypatch)
+    app.login_manager.user_loader(lambda user_id: None)  # a login route needs one
     assert app.shields.get("authz") is not None
 
     @app.get("/secret")

@@ -1,4 +1,4 @@
-"""The ``--env-file``, ``--app`` and ``--debug`` options of the ``hermetic`` group."""
+"""The ``--env-file``, ``--flask-alias``, ``--app`` and ``--debug`` options of ``hermetic``."""
 
 from __future__ import annotations
 
@@ -65,6 +65,28 @@ _env_file_option = click.Option(
     callback=_env_file_callback,
 )
 
+
+def _set_flask_alias(ctx: click.Context, param: click.Option, value: bool) -> bool:
+    if value:
+        from ..compat import install_as_flask
+
+        install_as_flask()
+    return value
+
+
+# Eager, so `import flask` in the app works whenever the app is loaded.
+_flask_alias_option = click.Option(
+    ["--flask-alias/--no-flask-alias"],
+    envvar="HERMETIC_FLASK_ALIAS",
+    default=False,
+    help="Install hermetic as 'flask' (hermetic.compat.install_as_flask()) before"
+    " loading the app, so an unchanged Flask project and its extensions work."
+    " Also set by HERMETIC_FLASK_ALIAS=1.",
+    is_eager=True,
+    expose_value=False,
+    callback=_set_flask_alias,
+)
+
 _app_option = click.Option(
     ["-A", "--app"],
     metavar="IMPORT",
@@ -96,4 +118,5 @@ def _process_env_options(ctx: click.Context) -> None:
     if ctx.meta.get(_ENV_OPTIONS_DONE):
         return
     _env_file_option.handle_parse_result(ctx, {}, [])
+    _flask_alias_option.handle_parse_result(ctx, {}, [])
     _app_option.handle_parse_result(ctx, {}, [])

@@ -253,6 +253,11 @@ def run_command(
             security_check()
         except ConfigurationError as e:
             raise click.ClickException(str(e)) from None
+        from ..security._dev_server import insecure_cookie_notice
+
+        notice = insecure_cookie_notice(app, host, ssl=cert is not None)
+        if notice and not is_running_from_reloader():
+            click.secho(f" * {notice}", fg="yellow", err=True)
 
     # SECURITY: the Werkzeug debugger is a remote shell; keep it on loopback.
     if debugger and not unsafe_debugger_on_public_host and not _is_loopback_host(host):

@@ -176,6 +176,19 @@ def locate_app(
 ) -> Flask | None: ...
 
 
+_FLASK_ALIAS_MESSAGE = (
+    "While importing {module!r}, 'import flask' failed: the app imports Flask, which is"
+    " not installed next to hermetic. Fix: run `hermetic --flask-alias --app {module} ...`"
+    " or set HERMETIC_FLASK_ALIAS=1, which installs hermetic as 'flask'"
+    " (hermetic.compat.install_as_flask()) before the app loads; or change the app's"
+    " imports to `from hermetic import ...`."
+)
+
+
+def _is_flask(name: str | None) -> bool:
+    return name == "flask" or (name or "").startswith("flask.")
+
+
 def locate_app(
     module_name: str, app_name: str | None, raise_if_not_found: bool = True
 ) -> Flask | None:
@@ -191,6 +204,8 @@ def locate_app(
         missing = isinstance(e, ModuleNotFoundError) and (
             e.name == module_name or module_name.startswith(f"{e.name}.")
         )
+        if not missing and isinstance(e, ModuleNotFoundError) and _is_flask(e.name):
+            raise NoAppException(_FLASK_ALIAS_MESSAGE.format(module=module_name)) from None
         if not missing:
             raise NoAppException(
                 f"While importing {module_name!r}, an ImportError was"

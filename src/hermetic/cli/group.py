@@ -11,7 +11,13 @@ import click
 
 from ..app import Flask
 from ..globals import current_app
-from ._options import _app_option, _debug_option, _env_file_option, _process_env_options
+from ._options import (
+    _app_option,
+    _debug_option,
+    _env_file_option,
+    _flask_alias_option,
+    _process_env_options,
+)
 from .commands import routes_command, run_command, shell_command
 from .discovery import NoAppException
 from .script_info import AppGroup, ScriptInfo, version_option
@@ -43,7 +49,7 @@ class FlaskGroup(AppGroup):
         **extra: t.Any,
     ) -> None:
         params = list(extra.pop("params", None) or ())
-        params.extend((_env_file_option, _app_option, _debug_option))
+        params.extend((_env_file_option, _flask_alias_option, _app_option, _debug_option))
         if add_version_option:
             params.append(version_option)
         # FLASK_RUN_PORT etc. keep working, as they do with the flask command.

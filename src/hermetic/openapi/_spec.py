@@ -13,6 +13,8 @@ from werkzeug.routing.converters import (
     UUIDConverter,
 )
 
+from ._status import declared_responses, declared_success
+
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
 
@@ -243,7 +245,14 @@ def openapi_spec(
     plans = []
     for rule, view in rules:
         models = validation.route_models(view) if validation is not None else None
-        keys: dict[str, t.Any] = {}
+        keys: dict[str, t.Any] = {"declared": {}}
+        status, body_type = declared_success(view, models)
+        keys["status"] = status
+        if body_type is not None:
+            keys["response"] = schemas.add(body_type, "serialization")
+        for code, value in (models.responses if models is not None else {}).items():
+            if value is not None and not isinstance(value, str):
+                keys["declared"][code] = schemas.add(value, "serialization")
         if models is not None:
             if models.body is not None:
                 keys["body"] = schemas.add(models.body, "validation")
@@ -251,8 +260,6 @@ def openapi_spec(
                 keys["query"] = schemas.add(models.query, "validation")
             if models.path is not None:
                 keys["path"] = schemas.add(models.path, "validation")
-            if models.response is not None:
-                keys["response"] = schemas.add(models.response, "serialization")
             keys["path_types"] = {
                 name: schemas.add(tp, "validation") for name, tp in models.path_types.items()
             }
@@ -282,11 +289,7 @@ def openapi_spec(
                 op["description"] = description.strip()
             if parameters:
                 op["parameters"] = parameters
-            status = str(models.status) if models is not None else "200"
-            success: dict[str, t.Any] = {"description": "Success."}
-            if "response" in keys:
-                success["content"] = {"application/json": {"schema": schemas.get(keys["response"])}}
-            responses: dict[str, t.Any] = {status: success}
+            responses = declared_responses(models, keys, schemas)
             if "body" in keys:
                 op["requestBody"] = {
                     "required": True,

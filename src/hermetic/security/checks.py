@@ -19,7 +19,7 @@ import typing as t
 
 import click
 
-from .secrets import check_secret_keys
+from .secrets import check_secret_keys, settle_secret_key
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
@@ -106,7 +106,10 @@ def _hop_counts(value: t.Any) -> list[int]:
 
 
 def _check_secrets(app: Flask) -> t.Iterator[Finding]:
-    for problem in check_secret_keys(app.config):
+    origins = getattr(app, "secret_origins", None)
+    if origins is not None:
+        origins = app.secret_origins = settle_secret_key(app.config, origins)  # type: ignore[attr-defined]
+    for problem in check_secret_keys(app.config, origins):
         yield Finding(ERROR, "secret_key", problem)
 
 
@@ -205,6 +208,19 @@ def _check_policies(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
         )
 
 
+def _check_user_source(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
+    if "AuthorizationShield" not in shields:
+        return
+    from .auth._startup import user_source_problem
+
+    try:
+        problem = user_source_problem(app)
+    except ImportError:  # pragma: no cover - policy is part of the package
+        return
+    if problem:
+        yield Finding(ERROR, "no_user_loader", problem)
+
+
 def _check_store(app: Flask, environ: t.Mapping[str, str]) -> t.Iterator[Finding]:
     workers = configured_workers(app, environ)
     if workers > 1 and _uses_memory_store(app, environ):
@@ -262,6 +278,7 @@ def run_checks(app: Flask, environ: t.Mapping[str, str] | None = None) -> list[F
         *_check_hosts_and_proxies(app),
         *_check_cors(app),
         *_check_policies(app, shields),
+        *_check_user_source(app, shields),
         *_check_store(app, environ),
         *_check_limits(app),
         *_check_csrf(app, shields),

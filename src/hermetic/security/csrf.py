@@ -30,6 +30,7 @@ from binascii import a2b_base64, b2a_base64
 from os import urandom
 
 from ..globals import _cv_request
+from ._csrf_hints import csrf_hint
 from .audit import audit
 from .errors import ConfigurationError, CSRFError
 from .shields import ORDER_CSRF, Shield
@@ -50,6 +51,8 @@ REASON_BAD_TOKEN = "bad_token"
 #: A token sent, but the session has no secret (new or expired session).
 REASON_NO_SESSION_TOKEN = "no_session_token"
 
+#: Set by ``app.test_client()`` (``hermetic.testing``); only its own marker object counts.
+CSRF_BYPASS_KEY = "hermetic.test_client.csrf_bypass"
 #: The session key of the (unmasked) secret.
 SESSION_KEY = "_csrf"
 #: The methods that must not change state, never checked.
@@ -163,8 +166,9 @@ def _normalise_origin(value: t.Any) -> str:
 
 
 def _reject(reason: str, **fields: t.Any) -> t.NoReturn:
-    audit("csrf", reason=reason, **fields)
-    raise CSRFError(_DESCRIPTIONS[reason], reason=reason)
+    hint = csrf_hint(reason)
+    audit("csrf", reason=reason, hint=hint, **fields)
+    raise CSRFError(_DESCRIPTIONS[reason], reason=reason, hint=hint)
 
 
 class CSRFShield(Shield):
@@ -177,6 +181,9 @@ class CSRFShield(Shield):
       (``"https://app.example.com"``) allowed to post here.
     - ``CSRF_FIELD_NAME`` -- default ``"csrf_token"``.
     - ``CSRF_HEADER_NAME`` -- default ``"X-CSRF-Token"``.
+    - ``CSRF_ENFORCE_IN_TESTS`` -- default ``False``: requests made by
+      ``app.test_client()`` pass the token check (the origin check still
+      runs); ``app.test_client(enforce_csrf=True)`` overrides it per client.
     - ``REMEMBER_COOKIE_NAME`` -- default ``"remember_token"``; like the
       session cookie, it makes a request cookie-authenticated.
 
@@ -276,6 +283,11 @@ class CSRFShield(Shield):
         _reject(REASON_BAD_ORIGIN, origin=origin)
 
     def _check_token(self, request: Request, environ: dict[str, t.Any]) -> None:
+        if CSRF_BYPASS_KEY in environ:
+            from ..testing import passes_csrf_token_check
+
+            if passes_csrf_token_check(environ):
+                return  # app.test_client() without enforce_csrf (hermetic.testing)
         token = environ.get(self._header_key)
         if token is None and request.mimetype in _FORM_TYPES:
             # Parsed under the app's body limits (the limits shield ran first).

@@ -8,28 +8,42 @@ it asked for JSON, a small HTML page otherwise.
 
 from __future__ import annotations
 
-import json
 import typing as t
 
-from markupsafe import escape
+from werkzeug.datastructures import MIMEAccept
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Request as _BaseRequest
 from werkzeug.wrappers import Response as _BaseResponse
 
-PROBLEM_JSON = "application/problem+json"
+from ._error_pages import PROBLEM_JSON, debug_on, problem_document, render_error
+from ._hints import hint_for
+
+_OFFERS = ("text/html", "application/json", PROBLEM_JSON)
 
 
 def prefers_json(environ: t.Mapping[str, t.Any] | None) -> bool:
-    """Tell whether the client asked for JSON rather than HTML."""
+    """Tell whether the client wants JSON rather than HTML.
+
+    ``Accept`` decides when it names JSON or HTML (with its q-values);
+    otherwise a JSON request body or an ``Authorization: Bearer`` header
+    marks an API client.
+    """
     if not environ:
         return False
     accept = environ.get("HTTP_ACCEPT", "")
-    if "json" in accept and "html" not in accept:
+    if "json" in accept:
+        best = parse_accept_header(accept, MIMEAccept).best_match(_OFFERS)
+        return best is not None and best != "text/html"
+    if "html" in accept:
+        return False
+    if "json" in environ.get("CONTENT_TYPE", ""):
         return True
-    return "json" in environ.get("CONTENT_TYPE", "") and "html" not in accept
+    return environ.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer "
 
 
 _prefers_json = prefers_json  # the older private name
+_BASE_KEYS = frozenset({"type", "title", "status", "detail", "reason"})
 
 
 class SecurityError(HTTPException):
@@ -41,50 +55,52 @@ class SecurityError(HTTPException):
     #: The short reason constant; a stable identifier for logs and clients.
     reason = "rejected"
     description = "The request was refused."
+    #: What the developer can change; shown in debug mode and logged.
+    hint: str | None = None
 
     def __init__(
         self,
         description: str | None = None,
         *,
         reason: str | None = None,
+        hint: str | None = None,
         headers: t.Mapping[str, str] | None = None,
         **context: t.Any,
     ) -> None:
         super().__init__(description)
         if reason is not None:
             self.reason = reason
+        if hint is not None:
+            self.hint = hint
         self.extra_headers = dict(headers or {})
         self.context = context
 
     def problem(self) -> dict[str, t.Any]:
         """Return the RFC 9457 problem document sent to JSON clients."""
-        return {
-            "type": "about:blank",
-            "title": self.name,
-            "status": self.code,
-            "detail": self.description,
-            "reason": self.reason,
-        }
+        return problem_document(self.code, self.name, self.description, self.reason)
 
     def get_response(
         self,
         environ: t.Any = None,
         scope: t.Any = None,
     ) -> _BaseResponse:
-        """Render as problem+json or HTML, by what the client accepts."""
+        """Render as problem+json or HTML, by what the client accepts.
+
+        In debug mode both carry the :attr:`hint` (what the developer can do).
+        """
         if isinstance(environ, _BaseRequest):
             environ = environ.environ
-        if prefers_json(environ):
-            body = json.dumps(self.problem())
-            mimetype = PROBLEM_JSON
-        else:
-            body = (
-                "<!doctype html>\n<html lang=en>\n"
-                f"<title>{self.code} {escape(self.name)}</title>\n"
-                f"<h1>{escape(self.name)}</h1>\n<p>{escape(self.description)}</p>\n"
-            )
-            mimetype = "text/html"
-        response = _BaseResponse(body, self.code, mimetype=mimetype)
+        hint = (self.hint or hint_for(self.reason)) if debug_on() else None
+        document = self.problem()
+        response = render_error(
+            t.cast(int, self.code),
+            self.name,
+            self.description,
+            environ,
+            reason=self.reason,
+            hint=hint,
+            extra={k: v for k, v in document.items() if k not in _BASE_KEYS},
+        )
         for key, value in self.extra_headers.items():
             response.headers[key] = value
         return response

@@ -7,12 +7,20 @@ import typing as t
 from datetime import timedelta
 
 from werkzeug.datastructures import ImmutableDict
+from werkzeug.exceptions import HTTPException
 
 from ..app import Flask
+from ._error_pages import render_error
 from .audit import ensure_handler
 from .audit import logger as audit_logger
-from .errors import ConfigurationError
-from .secrets import MaskedConfig, check_secret_keys, load_secret_key, redact_secrets_in
+from .errors import ConfigurationError, SecurityError
+from .secrets import (
+    MaskedConfig,
+    check_secret_keys,
+    load_secret_key,
+    redact_secrets_in,
+    settle_secret_key,
+)
 
 #: The settings ``Hermetic`` changes from Flask's defaults (DESIGN.md,
 #: "Security decisions"). Each can be overridden in the app's config.
@@ -43,6 +51,8 @@ SECURE_DEFAULTS: dict[str, t.Any] = {
     "CSRF_TRUSTED_ORIGINS": (),
     "CSRF_FIELD_NAME": "csrf_token",
     "CSRF_HEADER_NAME": "X-CSRF-Token",
+    # app.test_client() passes the token check unless this is True (hermetic.testing).
+    "CSRF_ENFORCE_IN_TESTS": False,
     # Authorization: "allow" routes without a policy, or "deny" them at start-up.
     "AUTHZ_DEFAULT": "allow",
     "AUTHZ_ROLES": {},
@@ -64,8 +74,11 @@ class Hermetic(Flask):
 
     def __init__(self, import_name: str, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(import_name, *args, **kwargs)
-        load_secret_key(self.config)
+        #: Where the loaded secrets came from (start-up messages name it).
+        self.secret_origins = load_secret_key(self.config)
         self._security_checked = False
+        # Until a Secure cookie on plain HTTP has been logged (_dev_server.py).
+        self._watch_insecure_cookies = True
         self._install_security()
 
     def _install_security(self) -> None:
@@ -111,12 +124,49 @@ class Hermetic(Flask):
             name = endpoint or (view_func.__name__ if view_func is not None else rule)
             self.shields.exempt_route(name, [skipped] if isinstance(skipped, str) else skipped)  # type: ignore[union-attr]
 
+    def handle_http_exception(self, e: HTTPException) -> t.Any:
+        """Hand an HTTP error to the app's handler; without one, render Hermetic's page.
+
+        Browsers get a small HTML page, API clients (``Accept`` JSON, a JSON
+        body, a bearer token) ``application/problem+json``. Security
+        refusals render themselves the same way.
+        """
+        rv = super().handle_http_exception(e)
+        if rv is not e or isinstance(e, SecurityError) or e.response is not None:
+            return rv
+        if e.code is None or e.code < 400:
+            return rv
+        from ..globals import request
+
+        response = render_error(e.code, e.name, e.description, request.environ)
+        for key, value in e.get_headers(request.environ):
+            if key.lower() != "content-type":
+                response.headers.add(key, value)
+        return response
+
+    def process_response(self, response: t.Any) -> t.Any:
+        """Save the session as Flask does; log once a Secure cookie sent over plain HTTP."""
+        response = super().process_response(response)
+        if self._watch_insecure_cookies and "Set-Cookie" in response.headers:
+            from ..globals import request
+            from ._dev_server import warn_secure_cookie_on_http
+
+            if warn_secure_cookie_on_http(self, request, response):
+                self._watch_insecure_cookies = False
+        return response
+
     def security_problems(self) -> list[str]:
         """Return what stops this app from starting safely (empty when all is well)."""
-        problems = check_secret_keys(self.config)
+        self.secret_origins = settle_secret_key(self.config, self.secret_origins)
+        problems = check_secret_keys(self.config, self.secret_origins)
         if self.shields is not None:
             problems.extend(self.shields.configure(self))
+        from .auth._startup import user_source_problem
         from .policy import routes_without_policy
+
+        no_users = user_source_problem(self)
+        if no_users:
+            problems.append(no_users)
 
         if self.config["AUTHZ_DEFAULT"] == "deny":
             missing = routes_without_policy(self)
@@ -163,6 +213,11 @@ class Hermetic(Flask):
 
             server_name = self.config.get("SERVER_NAME") or ""
             bind = host or server_name.partition(":")[0] or "127.0.0.1"
+            from ._dev_server import insecure_cookie_notice
+
+            notice = insecure_cookie_notice(self, bind, ssl=bool(options.get("ssl_context")))
+            if notice:
+                self.logger.warning(notice)
             wants_debug = self.debug if debug is None else debug
             if wants_debug and not _is_loopback_host(bind):
                 raise ConfigurationError(

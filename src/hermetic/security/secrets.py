@@ -10,6 +10,7 @@ file ``secret_key``). Old keys for rotation come the same way from
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -66,17 +67,40 @@ def _read_file(path: str) -> str:
         return f.read().strip()
 
 
+class KeyOrigin(t.NamedTuple):
+    """Where a loaded secret came from; a digest (never the value) tells it apart."""
+
+    #: The source, in words ("the HERMETIC_SECRET_KEY environment variable").
+    source: str
+    digest: bytes
+
+    def holds(self, value: t.Any) -> bool:
+        """Tell whether ``value`` is still the value that was loaded."""
+        return _digest(value) == self.digest
+
+    def __repr__(self) -> str:
+        return f"KeyOrigin({self.source!r})"
+
+
+def _digest(value: t.Any) -> bytes:
+    if isinstance(value, (list, tuple)):
+        value = "\n".join(str(v) for v in value)
+    raw = value if isinstance(value, bytes) else str(value).encode("utf-8", "replace")
+    return hashlib.sha256(raw).digest()
+
+
 def _from_sources(
     name: str, config: t.Mapping[str, t.Any], environ: t.Mapping[str, str], secrets_dir: str
-) -> str | None:
+) -> tuple[str, str] | None:
+    """Return ``(value, where)`` from the first source that has ``name``."""
     for var in (f"HERMETIC_{name}", name):
         if environ.get(var):
-            return environ[var]
+            return environ[var], f"the {var} environment variable"
     for var in (f"HERMETIC_{name}_FILE", f"{name}_FILE"):
         path = config.get(var) or environ.get(var)
         if path:
             try:
-                return _read_file(path)
+                return _read_file(path), f"the file named by {var} ({path})"
             except OSError as e:
                 from .errors import ConfigurationError
 
@@ -85,7 +109,7 @@ def _from_sources(
                 ) from None
     candidate = os.path.join(secrets_dir, name.lower())
     if os.path.isfile(candidate):
-        return _read_file(candidate)
+        return _read_file(candidate), f"the secrets folder ({candidate})"
     return None
 
 
@@ -93,24 +117,39 @@ def load_secret_key(
     config: t.MutableMapping[str, t.Any],
     environ: t.Mapping[str, str] | None = None,
     secrets_dir: str | None = None,
-) -> None:
+) -> dict[str, KeyOrigin]:
     """Fill ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` in ``config`` from their sources.
 
-    Values already in the config win; nothing is invented.
+    Values already in the config win; nothing is invented. Return where each
+    filled value came from, for :func:`check_secret_keys` to tell a loaded
+    key from one the app's own config put there later.
     """
     if environ is None:
         environ = os.environ
     if secrets_dir is None:
         secrets_dir = environ.get("HERMETIC_SECRETS_DIR", "/run/secrets")
+    origins: dict[str, KeyOrigin] = {}
     if not config.get("SECRET_KEY"):
-        key = _from_sources("SECRET_KEY", config, environ, secrets_dir)
-        if key:
-            config["SECRET_KEY"] = key
+        found = _from_sources("SECRET_KEY", config, environ, secrets_dir)
+        if found and found[0]:
+            config["SECRET_KEY"] = found[0]
+            origins["SECRET_KEY"] = KeyOrigin(found[1], _digest(found[0]))
     if not config.get("SECRET_KEY_FALLBACKS"):
-        raw = _from_sources("SECRET_KEY_FALLBACKS", config, environ, secrets_dir)
-        if raw:
-            parts = re.split(r"[,\n]", raw)
-            config["SECRET_KEY_FALLBACKS"] = [p.strip() for p in parts if p.strip()]
+        found = _from_sources("SECRET_KEY_FALLBACKS", config, environ, secrets_dir)
+        if found and found[0]:
+            parts = [p.strip() for p in re.split(r"[,\n]", found[0]) if p.strip()]
+            config["SECRET_KEY_FALLBACKS"] = parts
+            origins["SECRET_KEY_FALLBACKS"] = KeyOrigin(found[1], _digest(parts))
+    return origins
+
+
+def preview(value: t.Any) -> str:
+    """Return a hint of a weak secret that does not give it away (``'d***'``)."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str):
+        return f"of type {type(value).__name__}"
+    return f"'{value[:1]}***'" if value else "''"
 
 
 def weak_key_reason(key: t.Any) -> str | None:
@@ -129,12 +168,48 @@ def weak_key_reason(key: t.Any) -> str | None:
     return None
 
 
-def check_secret_keys(config: t.Mapping[str, t.Any]) -> list[str]:
-    """Return the problems with ``SECRET_KEY`` and its fallbacks, each with the fix."""
+#: What a developer changes when the app's own config sets a weak key.
+_CONFIG_FIX = (
+    "Fix: remove SECRET_KEY from the app's config (from_mapping, from_object, from_pyfile,"
+    " app.secret_key = ...) so the key loaded at start-up is used"
+)
+
+
+def _key_problem(value: t.Any, reason: str, origin: KeyOrigin | None) -> str:
+    if origin is not None and origin.holds(value):
+        return f"{reason} It was loaded from {origin.source}. {KEY_FIX}"
+    if origin is not None:
+        return (
+            f"SECRET_KEY was loaded from {origin.source}, then replaced by the app's config"
+            f" with a weak value {preview(value)}: {reason} {_CONFIG_FIX}, or set it there"
+            " from a strong source (SECRET_KEY = os.environ['HERMETIC_SECRET_KEY'])."
+        )
+    if value:
+        return (
+            f"{reason} It was set by the app's config to {preview(value)}, and nothing was"
+            " loaded from HERMETIC_SECRET_KEY, HERMETIC_SECRET_KEY_FILE or the secrets"
+            f" folder. {_CONFIG_FIX} (it would replace the loaded key), and: {KEY_FIX}"
+        )
+    return (
+        f"{reason} It was looked for in HERMETIC_SECRET_KEY, SECRET_KEY,"
+        f" HERMETIC_SECRET_KEY_FILE, SECRET_KEY_FILE and the secrets folder. {KEY_FIX}"
+    )
+
+
+def check_secret_keys(
+    config: t.Mapping[str, t.Any], origins: t.Mapping[str, KeyOrigin] | None = None
+) -> list[str]:
+    """Return the problems with ``SECRET_KEY`` and its fallbacks, each with the fix.
+
+    ``origins`` (from :func:`load_secret_key`) lets each message say where
+    the weak value came from; the value itself is never shown.
+    """
+    origins = origins or {}
     problems = []
-    reason = weak_key_reason(config.get("SECRET_KEY"))
+    value = config.get("SECRET_KEY")
+    reason = weak_key_reason(value)
     if reason:
-        problems.append(f"{reason} {KEY_FIX}")
+        problems.append(_key_problem(value, reason, origins.get("SECRET_KEY")))
     for index, old in enumerate(config.get("SECRET_KEY_FALLBACKS") or ()):
         reason = weak_key_reason(old)
         if reason:
@@ -142,6 +217,20 @@ def check_secret_keys(config: t.Mapping[str, t.Any]) -> list[str]:
                 f"SECRET_KEY_FALLBACKS[{index}]: {reason.replace('SECRET_KEY ', 'the key ')}"
             )
     return problems
+
+
+def settle_secret_key(
+    config: t.MutableMapping[str, t.Any], origins: dict[str, KeyOrigin]
+) -> dict[str, KeyOrigin]:
+    """Load again what the app's config emptied after start (``SECRET_KEY = None``).
+
+    A config class with ``SECRET_KEY = os.environ.get("SECRET_KEY")`` sets
+    ``None`` when only ``HERMETIC_SECRET_KEY`` is set: the key is then taken
+    from its sources as if the config had not touched it.
+    """
+    if config.get("SECRET_KEY") and config.get("SECRET_KEY_FALLBACKS"):
+        return origins
+    return {**origins, **load_secret_key(config)}
 
 
 def mask(value: t.Any) -> str:

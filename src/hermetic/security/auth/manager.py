@@ -223,7 +223,9 @@ class LoginManager:
             for provider in self.providers:
                 user = provider.identify(ctx.request)
                 if user is not None and user.is_active:
-                    fresh = True  # the credential came with this very request
+                    # The credential came with this very request (unless the
+                    # provider reads the session, like SessionUserIdProvider).
+                    fresh = getattr(provider, "fresh", True)
                     break
                 user = None
         if user is None:

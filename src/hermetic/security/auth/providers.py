@@ -112,3 +112,41 @@ class ApiKeyProvider:
             # Never log the key itself.
             audit("failed_login", reason="unknown_api_key", provider=self.name)
         return user
+
+
+class SessionUserIdProvider:
+    """Identify the user from a session key the app's own login code sets.
+
+    For apps moved from Flask that keep ``session["user_id"] = user.id`` in
+    their login view (like Flask's tutorial app): ``load`` turns the stored
+    id into a user (with ``is_authenticated``, ``is_active``, ``get_id()``),
+    or ``None``.
+
+    :param load: called with the stored id; returns the user or ``None``.
+    :param key: the session key, default ``"user_id"``.
+
+    .. warning::
+        A login that only writes ``session["user_id"]`` keeps the session id
+        it had before the login (session fixation) and does not rotate the
+        CSRF token. Prefer ``login_user(user)`` in the login view, which does
+        both, once the app is moved.
+    """
+
+    __slots__ = ("key", "load")
+
+    #: The session existed before this request: the login is not "fresh".
+    fresh = False
+
+    def __init__(self, load: t.Callable[[t.Any], t.Any | None], key: str = "user_id") -> None:
+        self.load = load
+        self.key = key
+
+    def identify(self, request: Request) -> t.Any | None:
+        """Return the user whose id the session holds, or ``None``."""
+        from ...globals import _cv_request
+
+        ctx = _cv_request.get(None)
+        if ctx is None or ctx.request is not request:
+            return None
+        user_id = ctx.session.get(self.key)
+        return None if user_id is None else self.load(user_id)

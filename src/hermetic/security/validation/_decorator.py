@@ -40,6 +40,8 @@ class RouteModels:
     path: type[BaseModel] | None = None
     response: t.Any = None
     status: int = 200
+    #: Other declared responses: status -> description (str), type, or ``None``.
+    responses: t.Mapping[int, t.Any] = field(default_factory=dict)
     #: Annotated URL variables coerced one by one: name -> type.
     path_types: t.Mapping[str, t.Any] = field(default_factory=dict)
     body_arg: str | None = None
@@ -83,8 +85,18 @@ def _plan(
     query: type[BaseModel] | None,
     path: type[BaseModel] | None,
     response: t.Any,
-    status: int,
+    status: int | None,
+    responses: t.Any = None,
 ) -> RouteModels:
+    from ...openapi._status import annotated_status, check_responses, success_status
+
+    declared = check_responses(responses, f"@validate on {view.__qualname__}")
+    status = success_status(status, declared, view)
+    if response is None:
+        # -> tuple[NoteOut, Literal[201]] declares the response model too.
+        found = annotated_status(view)
+        if found is not None and _is_model(found[1]):
+            response = found[1]
     params = inspect.signature(view).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     hints = _resolve_hints(view, (body, query, path, response))
@@ -117,6 +129,7 @@ def _plan(
         path=path,
         response=response,
         status=status,
+        responses=declared,
         path_types=path_types,
         body_arg=body_arg or ("body" if body is not None else None),
         query_arg=query_arg or ("query" if query is not None else None),
@@ -285,7 +298,8 @@ def validate(
     query: type[BaseModel] | None = None,
     path: type[BaseModel] | None = None,
     response: t.Any = None,
-    status: int = 200,
+    status: int | None = None,
+    responses: t.Mapping[int, t.Any] | None = None,
 ) -> t.Any:
     """Validate a view's body, query and URL variables, and filter its response.
 
@@ -295,13 +309,19 @@ def validate(
     :param path: a model for the URL variables; default ``None`` (annotated
         parameters are coerced one by one).
     :param response: the type the return value is validated and serialized
-        with; fields it does not declare are dropped; default ``None``
-        (the return value is left alone).
-    :param status: the success status; default ``200``.
+        with; fields it does not declare are dropped; default ``None``: the
+        model of a return annotation ``-> tuple[Model, Literal[201]]``, else
+        the return value is left alone.
+    :param status: the success status; default: the lowest 2xx code of
+        ``responses``, else the ``Literal`` status of a return annotation
+        ``-> tuple[Body, Literal[201]]``, else ``200``. The OpenAPI document
+        shows the same status.
+    :param responses: more responses for the OpenAPI document: ``{status:
+        description, model class or None}``; default ``None``.
     """
 
     def decorator(view: F) -> F:
-        models = _plan(view, body, query, path, response, status)
+        models = _plan(view, body, query, path, response, status, responses)
         validator = _Validator(models)
         if inspect.iscoroutinefunction(view):
 

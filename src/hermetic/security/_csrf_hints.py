@@ -1,0 +1,50 @@
+"""What a developer changes when the CSRF shield refuses a request (one hint per reason)."""
+
+from __future__ import annotations
+
+from ..globals import _cv_request
+
+_HINTS = {
+    "no_token": (
+        "{route} got a cookie-authenticated {method} without a CSRF token. Fix: put"
+        ' <input type="hidden" name="{field}" value="{{{{ csrf_token() }}}}"> in the form,'
+        " or send the {header} header from fetch() with a token from csrf_token() (e.g."
+        ' rendered in <meta name="csrf-token">). Tests: app.test_client() passes this'
+        " check unless enforce_csrf=True."
+    ),
+    "bad_token": (
+        "{route}: the CSRF token does not belong to this session (rendered for another"
+        " session, altered, or from before a login, which rotates it). Fix: render the"
+        " form after login and send the token from csrf_token() of the same session."
+    ),
+    "no_session_token": (
+        "{route}: a CSRF token was sent but the session holds no CSRF secret: the session"
+        " cookie was not sent back or has expired (browsers drop a Secure cookie on plain"
+        " HTTP; for local HTTP development set SESSION_COOKIE_SECURE = False)."
+    ),
+    "cross_site": (
+        "{route}: Sec-Fetch-Site says the request came from another site. Fix: if that"
+        " origin is yours, add it to CSRF_TRUSTED_ORIGINS."
+    ),
+    "bad_origin": (
+        "{route}: the Origin header is neither this site nor in CSRF_TRUSTED_ORIGINS."
+        " Fix: add the origin if it is yours; behind a proxy set TRUSTED_PROXY_HOPS so"
+        " the host this app sees is the one the browser used."
+    ),
+}
+
+
+def csrf_hint(reason: str) -> str | None:
+    """Return what to change for a refusal of ``reason`` on the current request."""
+    template = _HINTS.get(reason)
+    ctx = _cv_request.get(None)
+    if template is None or ctx is None:
+        return None
+    request = ctx.request
+    config = ctx.app.config
+    return template.format(
+        route=f"Route {request.endpoint!r} ({request.method} {request.path[:100]})",
+        method=request.method,
+        field=config.get("CSRF_FIELD_NAME", "csrf_token"),
+        header=config.get("CSRF_HEADER_NAME", "X-CSRF-Token"),
+    )

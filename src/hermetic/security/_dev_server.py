@@ -1,0 +1,66 @@
+"""``Secure`` cookies on plain HTTP: browsers drop them, so logins silently fail.
+
+Said once when the development server starts on a non-loopback host without
+TLS, and logged once the first time such a cookie is set on a plain-HTTP,
+non-loopback request.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from urllib.parse import urlsplit
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ..app import Flask
+    from ..wrappers import Request, Response
+
+_FIX = (
+    "Fix: browse via http://127.0.0.1 (browsers keep Secure cookies on localhost),"
+    " serve HTTPS (hermetic run --cert adhoc), or, for development only, set"
+    " SESSION_COOKIE_SECURE = False (and REMEMBER_COOKIE_SECURE = False)."
+)
+
+
+def _is_loopback(host: str) -> bool:
+    from ..cli.commands import _is_loopback_host
+
+    return _is_loopback_host(host)
+
+
+def insecure_cookie_notice(app: Flask, host: str, *, ssl: bool = False) -> str | None:
+    """Return the start-up notice for serving ``Secure`` cookies over HTTP on ``host``."""
+    if ssl or not app.config.get("SESSION_COOKIE_SECURE") or _is_loopback(host):
+        return None
+    return (
+        f"The session cookie is Secure (SESSION_COOKIE_SECURE = True) but this server"
+        f" speaks plain HTTP on {host!r}: a browser that opens http://<this machine's"
+        " address>:<port> drops the cookie, so sessions and logins silently fail. " + _FIX
+    )
+
+
+def warn_secure_cookie_on_http(app: Flask, request: Request, response: Response) -> bool:
+    """Log once if ``response`` sets a ``Secure`` cookie on a plain-HTTP LAN request.
+
+    Return ``True`` when it logged (the caller then stops watching).
+    """
+    if request.is_secure:
+        return False
+    host = urlsplit("//" + request.host).hostname or ""
+    if _is_loopback(host):
+        return False
+    names = [
+        value.partition("=")[0].strip()
+        for value in response.headers.getlist("Set-Cookie")
+        if "; secure" in value.lower()
+    ]
+    if not names:
+        return False
+    # Names and host only: never a cookie value. %r escapes control characters.
+    app.logger.warning(
+        "A Secure cookie (%s) was set on a plain-HTTP request to %r: the browser drops"
+        " it, so the session or login will not stick. %s (Logged once.)",
+        ", ".join(repr(n[:64]) for n in names),
+        host[:100],
+        _FIX,
+    )
+    return True

@@ -1,0 +1,37 @@
+"""The documentation stands alone and states the defaults the code has."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from hermetic.security.profile import SECURE_DEFAULTS
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+EXAMPLES = sorted((ROOT / "examples").rglob("*.*"))
+
+
+@pytest.mark.parametrize("path", DOCS + EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_reference_outside_the_repository(path):
+    if path.suffix not in {".md", ".py", ".html", ".txt", ".toml", ".cfg"}:
+        return
+    text = path.read_text(encoding="utf-8")
+    assert "../shared" not in text and "shared/" not in text
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_resolve(path):
+    text = path.read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+        if "://" in target or target.startswith("mailto:"):
+            continue
+        assert (path.parent / target).exists(), f"{path.name} links to missing {target}"
+
+
+def test_readme_states_the_authz_default():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    default = SECURE_DEFAULTS["AUTHZ_DEFAULT"]
+    assert f'`AUTHZ_DEFAULT` is `"{default}"` by default' in readme
