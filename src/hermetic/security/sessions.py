@@ -44,7 +44,7 @@ from ._session_cookie import (
 )
 from ._session_cookie import timeouts as _timeouts
 from .crypto import InvalidToken, keyring_for, random_token
-from .errors import SecurityError
+from .errors import StoreUnavailableError
 from .stores import StoreError, store_for
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -67,10 +67,9 @@ REASON_STORE = "store_unavailable"
 USER_ID_KEY = "_user_id"
 
 
-class SessionStoreUnavailable(SecurityError):
-    """The store behind sessions is down: fail closed with 503."""
+class SessionStoreUnavailable(StoreUnavailableError):
+    """The store behind sessions is down: fail closed with 503 and ``Retry-After``."""
 
-    code = 503
     kind = "session"
     reason = REASON_STORE
     description = "Sessions are unavailable for a moment. Please try again shortly."
@@ -89,11 +88,11 @@ def _revocation_ttl(app: Flask) -> float:
 def _store_call(fn: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
     try:
         return fn(*args)
-    except StoreError:
+    except StoreError as e:
         # SECURITY: fail closed; a revocation we cannot check or record is
         # not silently skipped.
         audit.audit("session", reason=REASON_STORE)
-        raise SessionStoreUnavailable() from None
+        raise SessionStoreUnavailable(retry_after=getattr(e, "retry_after", None)) from None
 
 
 class HermeticSession(SecureCookieSession):
