@@ -371,3 +371,22 @@ def test_memory_get_many_reads_once_and_drops_expired_keys():
     assert "a" not in store._data  # expired: dropped when read
     with pytest.raises(StoreError):
         store.get_many(["b", "s"])
+
+
+def test_hermetic_says_once_at_start_up_that_redis_url_is_not_its_own(caplog):
+    app = hermetic.Hermetic(__name__)
+    app.config.update(
+        SECRET_KEY="Zq3-start-up-key-9fKx2LmP7wRt4YbN8cVh1JdS6gUe5", REDIS_URL=REDIS_URL
+    )
+
+    @app.get("/")
+    def index():
+        hermetic.session["x"] = 1  # the store is used too: still one warning
+        return "ok"
+
+    with caplog.at_level(logging.WARNING, logger="hermetic.security.store"):
+        client = app.test_client()
+        assert [client.get("/").status_code for _ in range(3)] == [200] * 3
+    warnings = [r.getMessage() for r in caplog.records if "REDIS_URL is set" in r.getMessage()]
+    assert len(warnings) == 1
+    assert isinstance(store_for(app), MemoryStore)

@@ -239,6 +239,16 @@ IGNORED_REDIS_URL = (
 )
 
 
+def warn_ignored_redis_url(app: Flask) -> None:
+    """Log :data:`IGNORED_REDIS_URL` once per app when it applies (at start-up)."""
+    if ignored_redis_url(app) and not app.extensions.get(_WARNED_KEY):
+        app.extensions[_WARNED_KEY] = True
+        logger.warning(IGNORED_REDIS_URL)
+
+
+_WARNED_KEY = "hermetic.store.redis_url_warned"
+
+
 def store_for(app: Flask) -> Store:
     """Return ``app``'s store, made on first use and kept in ``app.extensions``.
 
@@ -258,8 +268,7 @@ def store_for(app: Flask) -> Store:
             timeout = float(_setting(app, "HERMETIC_STORE_TIMEOUT") or DEFAULT_TIMEOUT)
             store = RedisStore(url, prefix=prefix, timeout=timeout, breaker=breaker_for(app, url))
         else:
-            if ignored_redis_url(app):
-                logger.warning(IGNORED_REDIS_URL)
+            warn_ignored_redis_url(app)
             store = MemoryStore()
         app.extensions[EXTENSION_KEY] = store
     return t.cast(Store, store)
