@@ -414,6 +414,33 @@ def test_rate_limit_storage_down_fails_fast_then_probes(errors):
     assert errors() == []
 
 
+def test_rate_limit_storage_saying_no_does_not_open_the_breaker():
+    import redis
+
+    clock = ManualClock()
+    app = hermetic.Flask(__name__)
+    app.config.update(PROPAGATE_EXCEPTIONS=False, RATELIMIT_ON_STORAGE_ERROR="open")
+    RateLimitShield(clock=clock).init_app(app)
+
+    @app.get("/")
+    @rate_limit("5/minute")
+    def index():
+        return "ok"
+
+    with limits_clock(clock):
+        client = app.test_client()
+        assert client.get("/").status_code == 200
+        limiter = limiter_for(app)
+
+        def full(*args, **kwargs):
+            raise StorageError(redis.exceptions.OutOfMemoryError("OOM command not allowed"))
+
+        limiter.storage.incr = full
+        assert client.get("/").status_code == 200  # fails open, as configured
+        # Redis answered (it is up): the breaker the sessions share stays closed.
+        assert limiter.breaker.state == "closed"
+
+
 def test_jwt_replay_store_down_is_a_503_with_retry_after():
     store = FlakyStore()
     store.down.add("read")

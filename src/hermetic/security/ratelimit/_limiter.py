@@ -132,6 +132,14 @@ def _sweep_memory_less_often(storage: MemoryStorage) -> None:
     storage._MemoryStorage__schedule_expiry = schedule_sweep  # type: ignore[attr-defined]
 
 
+def _unreachable(cause: BaseException) -> bool:
+    """Tell whether a storage error means "cannot reach it" (not "it said no")."""
+    # redis-py's ConnectionError and TimeoutError are not the builtin ones.
+    return isinstance(cause, OSError) or any(
+        c.__name__ in ("ConnectionError", "TimeoutError") for c in type(cause).__mro__
+    )
+
+
 def check_config(config: t.Mapping[str, t.Any]) -> None:
     """Raise :class:`ConfigurationError` for a bad ``RATELIMIT_*`` setting."""
     default = config.get("RATELIMIT_DEFAULT")
@@ -298,9 +306,11 @@ class Limiter:
 
     def storage_failed(self, exc: BaseException) -> None:
         """Apply the outage policy: return to allow, raise 503 to refuse."""
-        if not isinstance(exc, CircuitOpenError):
-            self.breaker.failure()
         cause = getattr(exc, "storage_error", exc)
+        if not isinstance(exc, CircuitOpenError) and _unreachable(cause):
+            # Only "unreachable" opens the breaker: a Redis that answers "no"
+            # (read-only, out of memory) is up, and fast.
+            self.breaker.failure()
         first = self._outage_since is None
         if first:
             self._outage_since = self.clock()
