@@ -451,3 +451,32 @@ def test_jwt_replay_store_down_is_a_503_with_retry_after():
     response = info.value.get_response({"HTTP_ACCEPT": "application/json"})
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "3"
+
+
+def test_store_settings_come_from_the_config_then_the_environment(monkeypatch):
+    from hermetic.security.stores import store_for
+
+    monkeypatch.setenv("HERMETIC_REDIS_URL", "redis://127.0.0.1:1/9")
+    monkeypatch.setenv("HERMETIC_STORE_TIMEOUT", "0.25")
+    monkeypatch.setenv("HERMETIC_STORE_COOLDOWN", "3")
+    app = hermetic.Flask(__name__)
+    store = store_for(app)
+    kwargs = store.client.connection_pool.connection_kwargs
+    assert kwargs["socket_timeout"] == 0.25 and kwargs["socket_connect_timeout"] == 0.25
+    assert store.breaker.cooldown == 3.0
+    limiter = limiter_for(app)
+    assert limiter.breaker is store.breaker  # one Redis, one breaker
+    options = limiter.storage.storage.connection_pool.connection_kwargs
+    assert options["socket_timeout"] == 0.25
+
+
+def test_default_timeouts_are_short():
+    from hermetic.security.stores import store_for
+
+    app = hermetic.Flask(__name__)
+    app.config["HERMETIC_REDIS_URL"] = "redis://127.0.0.1:1/9"
+    kwargs = store_for(app).client.connection_pool.connection_kwargs
+    assert kwargs["socket_timeout"] == 0.5  # was 5
+    assert store_for(app).breaker.cooldown == 5.0
+    options = limiter_for(app).storage.storage.connection_pool.connection_kwargs
+    assert options["socket_timeout"] == 0.5  # was 1

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import typing as t
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ..app import Flask
+
+
+def setting(app: Flask, name: str) -> t.Any:
+    """Return the store setting ``name``: the app's config first, then the environment."""
+    value = app.config.get(name)
+    return value if value else os.environ.get(name)
 
 
 class StoreError(RuntimeError):

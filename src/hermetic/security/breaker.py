@@ -133,11 +133,15 @@ def breaker_for(
 
     The session store and the rate limiter use one breaker when they use one
     Redis: when it goes down, both fail fast from the first failure of either.
+    The cool-down is ``HERMETIC_STORE_COOLDOWN`` (app config, then the
+    environment; default ``5`` seconds).
     """
     breakers: dict[str, CircuitBreaker] = app.extensions.setdefault(EXTENSION_KEY, {})
     breaker = breakers.get(url)
     if breaker is None:
-        cooldown = app.config.get("HERMETIC_STORE_COOLDOWN") or DEFAULT_COOLDOWN
+        from ._store_base import setting
+
+        cooldown = setting(app, "HERMETIC_STORE_COOLDOWN") or DEFAULT_COOLDOWN
         kwargs = {} if now is None else {"now": now}
         breaker = breakers[url] = CircuitBreaker(float(cooldown), name="Redis store", **kwargs)
     return breaker

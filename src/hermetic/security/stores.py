@@ -18,7 +18,6 @@ reached.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import typing as t
@@ -28,7 +27,7 @@ from ._redis_store import RedisStore as RedisStore
 from ._store_base import Store as Store
 from ._store_base import StoreError as StoreError
 from ._store_base import StoreUnavailable as StoreUnavailable
-from ._store_base import _check_ttl
+from ._store_base import _check_ttl, setting
 from .breaker import breaker_for
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -210,9 +209,7 @@ class MemoryStore(Store):
                 del self._data[key]
 
 
-def _setting(app: Flask, name: str) -> t.Any:
-    value = app.config.get(name)
-    return value if value else os.environ.get(name)
+_setting = setting
 
 
 def redis_url(app: Flask) -> str | None:

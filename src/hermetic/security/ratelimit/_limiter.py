@@ -235,7 +235,7 @@ class Limiter:
         """Build the limiter that the ``RATELIMIT_*`` settings describe."""
         check_config(config)
         options = dict(config.get("RATELIMIT_STORAGE_OPTIONS", {}))
-        timeout = config.get("HERMETIC_STORE_TIMEOUT")
+        timeout = config.get("HERMETIC_STORE_TIMEOUT") or os.environ.get("HERMETIC_STORE_TIMEOUT")
         if timeout:
             options.setdefault("socket_connect_timeout", float(timeout))
             options.setdefault("socket_timeout", float(timeout))
