@@ -1,8 +1,9 @@
-"""Anonymous pages with server-side sessions: a CSRF token without the store.
+"""Anonymous pages: a CSRF token without the store, in both session modes.
 
 A visitor's session holding nothing but its CSRF secret lives in the
-encrypted cookie alone (no store read or write), so a public page with a
-form keeps working while the store is down. The attacks first: a token is
+encrypted cookie alone (no store read or write; with cookie sessions, no
+revocation lookup either), so a public page with a form keeps working while
+the store is down. The attacks first: a token is
 bound to its visitor's cookie, dies at login, and a cookie from before the
 login is worth nothing after it.
 """
@@ -58,8 +59,13 @@ def store():
     return FlakyStore()
 
 
+@pytest.fixture(params=["server-side", "cookie"])
+def server_side(request):
+    return request.param == "server-side"
+
+
 @pytest.fixture(params=["flask", "hermetic"])
-def app(request, store):
+def app(request, store, server_side):
     if request.param == "flask":
         from hermetic.security.auth import LoginManager
         from hermetic.security.csrf import CSRFShield
@@ -72,7 +78,10 @@ def app(request, store):
     else:
         app = hermetic.Hermetic(__name__)
     app.config.update(
-        SECRET_KEY=KEY, SESSION_COOKIE_SECURE=False, SESSION_SERVER_SIDE=True, TESTING=True
+        SECRET_KEY=KEY,
+        SESSION_COOKIE_SECURE=False,
+        SESSION_SERVER_SIDE=server_side,
+        TESTING=True,
     )
     app.extensions["hermetic.store"] = store
     app.extensions["hermetic.login"].user_loader(lambda uid: User(uid))
@@ -172,7 +181,9 @@ def test_a_tampered_anonymous_cookie_is_refused(app):
     assert client.post("/comment", data={"csrf_token": token}).status_code == 403
 
 
-def test_a_cookie_only_session_cannot_carry_other_data(app, store):
+def test_a_cookie_only_session_cannot_carry_other_data(app, store, server_side):
+    if not server_side:
+        pytest.skip("a cookie session's data is in its cookie by design")
     # Only the CSRF secret may live in the cookie of a server-side session:
     # a cookie holding anything else (made under the key, e.g. by an older
     # version in cookie mode) is refused, not trusted.
@@ -184,7 +195,9 @@ def test_a_cookie_only_session_cannot_carry_other_data(app, store):
     assert client.get("/me").get_json() == {"user": None, "data": []}
 
 
-def test_data_beyond_the_token_goes_to_the_store_under_a_new_id(app, store):
+def test_data_beyond_the_token_goes_to_the_store_under_a_new_id(app, store, server_side):
+    if not server_side:
+        pytest.skip("server-side sessions only")
     client, token = visit(app)
     anonymous_sid = client.get("/sid").get_json()["sid"]
     old_cookie = client.get_cookie("session").value
@@ -201,6 +214,7 @@ def test_data_beyond_the_token_goes_to_the_store_under_a_new_id(app, store):
 
 
 def test_logout_still_revokes_the_logged_in_cookie(app):
+    # (Both modes: the logged-in cookie holds a user, so its revocation is checked.)
     client, token = visit(app)
     client.post("/login", data={"csrf_token": token})
     logged_in = client.get_cookie("session").value
@@ -222,7 +236,7 @@ def test_anonymous_page_with_a_form_needs_no_store(app, store):
     assert len(client.get_cookie("session").value) < 300
 
 
-def test_anonymous_pages_and_forms_work_while_the_store_is_down(app, store, caplog):
+def test_anonymous_pages_and_forms_work_while_the_store_is_down(app, store, server_side, caplog):
     caplog.set_level(logging.ERROR)
     store.down = True
     client = app.test_client()
@@ -231,8 +245,10 @@ def test_anonymous_pages_and_forms_work_while_the_store_is_down(app, store, capl
     token = token_from(first)
     assert client.get("/").status_code == 200  # with the cookie now
     assert client.post("/comment", data={"csrf_token": token}).status_code == 200
-    # What needs the store still fails closed.
-    assert client.post("/login", data={"csrf_token": token}).status_code == 503
+    # What needs the store still fails closed: a server-side session's data.
+    # (A cookie session logs in without it: the pre-login id had nothing to revoke.)
+    login = client.post("/login", data={"csrf_token": token}).status_code
+    assert login == (503 if server_side else 200)
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
@@ -241,3 +257,27 @@ def test_a_logged_in_page_still_needs_the_store(app, store):
     client.post("/login", data={"csrf_token": token})
     store.down = True
     assert client.get("/me").status_code == 503
+
+
+def test_anonymous_data_beyond_the_token_is_still_checked_for_revocation(app, store):
+    # Only a session with nothing but the CSRF secret skips the store: one
+    # with other data (a cart) is looked up, and fails closed while it is down.
+    client, token = visit(app)
+    assert client.post("/cart/book", data={"csrf_token": token}).status_code == 200
+    store.calls.clear()
+    assert client.get("/me").get_json()["data"] == ["_csrf", "cart"]
+    assert store.calls  # read (revocation, or the data itself)
+    store.down = True
+    assert client.get("/me").status_code == 503
+
+
+def test_a_cart_cookie_revoked_at_logout_stays_revoked(app, store):
+    client, token = visit(app)
+    client.post("/cart/book", data={"csrf_token": token})
+    with_cart = client.get_cookie("session").value
+    client.post("/login", data={"csrf_token": token})
+    token = token_from(client.get("/"))
+    client.post("/logout", data={"csrf_token": token})
+    replay = app.test_client()
+    replay.set_cookie("session", with_cart)
+    assert replay.get("/me").get_json()["data"] == []

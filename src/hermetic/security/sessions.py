@@ -17,8 +17,9 @@ and a last-seen time, which give:
   data lives in the app's store (``hermetic.security.stores``), encrypted,
   and the cookie carries only the id and times. A session holding nothing
   but an anonymous visitor's CSRF secret (:data:`COOKIE_ONLY_KEYS`) stays in
-  its encrypted cookie instead: public pages with forms need no store, and
-  keep working while it is down.
+  its encrypted cookie instead; with cookie sessions, such a session's
+  revocation is not looked up. Either way public pages with forms need no
+  store, and keep working while it is down.
 
 Revocations live in the app's store. The default store is in memory and per
 process: with several workers, set ``HERMETIC_REDIS_URL``.
@@ -231,6 +232,12 @@ class EncryptedSessionInterface(SessionInterface):
             not_before = (
                 _store_call(store.get, USER_PREFIX + str(user_id)) if user_id is not None else None
             )
+        elif isinstance(data, dict) and COOKIE_ONLY_KEYS.issuperset(data):
+            # SECURITY: an anonymous visitor's CSRF secret and nothing else:
+            # a revoked copy of such a cookie grants nothing (no user, no
+            # data), so its revocation is not looked up -- anonymous pages
+            # need no store, and keep working while it is down.
+            in_store, not_before = False, None
         else:
             store = store_for(app)
             user_id = data.get(USER_ID_KEY) if isinstance(data, dict) else None
