@@ -480,3 +480,14 @@ def test_default_timeouts_are_short():
     assert store_for(app).breaker.cooldown == 5.0
     options = limiter_for(app).storage.storage.connection_pool.connection_kwargs
     assert options["socket_timeout"] == 0.5  # was 1
+
+
+def test_a_browser_gets_an_html_503_page(kind):
+    store = FlakyStore()
+    app = make_app(kind, store)
+    store.down.add("write")
+    response = app.test_client().get("/set", headers={"Accept": "text/html"})
+    assert response.status_code == 503
+    assert response.mimetype == "text/html"
+    assert response.headers["Retry-After"] == "3"
+    assert "Traceback" not in response.get_data(as_text=True)
