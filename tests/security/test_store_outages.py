@@ -491,3 +491,30 @@ def test_a_browser_gets_an_html_503_page(kind):
     assert response.mimetype == "text/html"
     assert response.headers["Retry-After"] == "3"
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_a_login_page_with_an_unchecked_remember_me_cookie_is_a_503(kind, errors):
+    # The visitor may well be logged in (a remember-me cookie the store cannot
+    # check): "try again shortly", not "log in", on pages that need a user.
+    from hermetic.security.auth import login_required
+
+    store = FlakyStore()
+    app = make_app(kind, store)
+
+    @app.get("/private")
+    @login_required
+    def private():
+        return "secret"
+
+    client = app.test_client()
+    assert client.get("/login").status_code == 200
+    remember = client.get_cookie("remember_token").value
+    fresh = app.test_client()
+    fresh.set_cookie("remember_token", remember)
+    no_cookie = app.test_client()
+    store.down.update(("read", "write"))
+    assert_outage(fresh.get("/private", headers=JSON))
+    assert fresh.get_cookie("remember_token").value == remember  # kept
+    # Without a remember-me cookie there is nothing to check: the usual 401.
+    assert no_cookie.get("/private", headers=JSON).status_code == 401
+    assert errors() == []
