@@ -376,12 +376,14 @@ class Flask(App):
             e.show_exception = True
         if isinstance(e, HTTPException) and not self.trap_http_exception(e):
             return self.handle_http_exception(e)
-        handler = self._find_error_handler(e, request.blueprints)
-        if handler is None:
+        if not isinstance(e, HTTPException):
             refusal = _late_refusal(e)
             if refusal is not None:
-                # A store outage in a view or hook: the 503, not a 500.
+                # A store outage in a view or hook: the 503 (which the app's 503
+                # handler may render), not a 500 -- even with a handler of Exception.
                 return self.handle_http_exception(refusal)
+        handler = self._find_error_handler(e, request.blueprints)
+        if handler is None:
             raise
         return self.ensure_sync(handler)(e)
 

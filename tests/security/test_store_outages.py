@@ -11,6 +11,7 @@ import logging
 
 import pytest
 from limits.errors import StorageError
+from werkzeug.exceptions import HTTPException
 
 import hermetic
 from hermetic import session
@@ -518,3 +519,32 @@ def test_a_login_page_with_an_unchecked_remember_me_cookie_is_a_503(kind, errors
     # Without a remember-me cookie there is nothing to check: the usual 401.
     assert no_cookie.get("/private", headers=JSON).status_code == 401
     assert errors() == []
+
+
+def test_a_catch_all_error_handler_does_not_turn_an_outage_into_a_500(kind, errors):
+    store = FlakyStore()
+    app = make_app(kind, store)
+
+    @app.errorhandler(Exception)
+    def oops(e):
+        # Flask's documented catch-all: HTTP errors pass through.
+        if isinstance(e, HTTPException):
+            return e
+        return "something broke", 500
+
+    @app.get("/bug")
+    def bug():
+        raise KeyError("a real bug")
+
+    @app.get("/raw")
+    def raw():
+        # The app's own use of the store: a StoreError, not an HTTP error.
+        store.set("mine", b"1")
+        return "ok"
+
+    client = app.test_client()
+    store.down.add("write")
+    assert_outage(client.get("/raw", headers=JSON), reason="store_unavailable")
+    assert_outage(client.get("/revoke-all", headers=JSON))
+    # Other errors still reach the app's handler.
+    assert client.get("/bug").get_data(as_text=True) == "something broke"
