@@ -265,7 +265,6 @@ class Gunicorn:
             FAULT_SECRET_KEY=secrets.token_urlsafe(48),
             FAULT_REDIS_URL=redis_url,
             FAULT_JWT_PEM=pem,
-            PYTHONWARNINGS="error",
         )
         env.pop("REDIS_URL", None)
         env.pop("HERMETIC_REDIS_URL", None)
