@@ -253,10 +253,24 @@ class Flask(App):
             response = self.process_response(response)
             if request_finished.receivers:
                 request_finished.send(self, _async_wrapper=self.ensure_sync, response=response)
-        except Exception:
+        except Exception as e:
+            refusal = _late_refusal(e)
+            if refusal is not None:
+                return self._refusal_response(refusal)
             if not from_error_handler:
                 raise
             self.logger.exception("Request finalizing failed with an error while handling an error")
+        return response
+
+    def _refusal_response(self, refusal: HTTPException) -> Response:
+        # A shield refused while the response was being finished (the session
+        # store went down as the session was saved, or was first opened by an
+        # after_request hook): its own answer (a 503) replaces the response.
+        # The app's handler for that status may render it; the session is not
+        # saved again, the shields' after steps (headers) still run.
+        response = self.make_response(self.handle_http_exception(refusal))
+        if self.shields is not None:
+            response = self.shields.after(_cv_request.get().request, response)
         return response
 
     def make_default_options_response(self) -> Response:
@@ -344,7 +358,15 @@ class Flask(App):
         handler = self._find_error_handler(e, request.blueprints)
         if handler is None:
             return e
-        return self.ensure_sync(handler)(e)
+        try:
+            return self.ensure_sync(handler)(e)
+        except Exception as late:
+            # A handler that needs a store that is down (it reads the
+            # session): the outage's own 503 rather than a 500.
+            refusal = _late_refusal(late)
+            if refusal is None:
+                raise
+            return refusal
 
     def handle_user_exception(self, e: Exception) -> t.Any:
         """Handle an error raised by a hook or view, or re-raise it."""
@@ -354,6 +376,12 @@ class Flask(App):
             e.show_exception = True
         if isinstance(e, HTTPException) and not self.trap_http_exception(e):
             return self.handle_http_exception(e)
+        if not isinstance(e, HTTPException):
+            refusal = _late_refusal(e)
+            if refusal is not None:
+                # A store outage in a view or hook: the 503 (which the app's 503
+                # handler may render), not a 500 -- even with a handler of Exception.
+                return self.handle_http_exception(refusal)
         handler = self._find_error_handler(e, request.blueprints)
         if handler is None:
             raise
@@ -531,3 +559,27 @@ class Flask(App):
     def __call__(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
         """Call :meth:`wsgi_app`, so middleware can wrap it."""
         return self.wsgi_app(environ, start_response)
+
+
+def _late_refusal(e: BaseException) -> HTTPException | None:
+    """Return the security layer's answer to ``e``, or ``None`` when it is a plain error.
+
+    A shield's refusal (a :class:`~hermetic.security.errors.SecurityError`,
+    such as the 503 of a session store outage) stays itself; an error of the
+    security layer's store (:class:`~hermetic.security.stores.StoreError`)
+    becomes the 503 of a store outage, with ``Retry-After``.
+    """
+    # Imported here: only error paths get this far, and plain Flask apps
+    # need not load the security layer.
+    from .security.errors import SecurityError, StoreUnavailableError
+    from .security.stores import StoreError
+
+    if isinstance(e, SecurityError):
+        return e
+    if isinstance(e, StoreError):
+        from .security.audit import audit
+
+        # SECURITY: fail closed: what needed the store is refused, with 503.
+        audit("store", reason="store_unavailable", error=type(e).__name__)
+        return StoreUnavailableError(retry_after=getattr(e, "retry_after", None))
+    return None

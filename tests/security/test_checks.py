@@ -181,8 +181,30 @@ def test_memory_store_with_one_worker_passes():
 
 def test_redis_from_the_environment_passes():
     app = safe_app(HERMETIC_REDIS_URL=None)
-    environ = {"WEB_CONCURRENCY": "4", "REDIS_URL": "redis://127.0.0.1"}
+    environ = {"WEB_CONCURRENCY": "4", "HERMETIC_REDIS_URL": "redis://127.0.0.1"}
     assert run_checks(app, environ=environ) == []
+
+
+@pytest.mark.parametrize("where", ["config", "environment"])
+def test_the_apps_own_redis_url_is_not_hermetics(where):
+    # REDIS_URL names the app's job queue: Hermetic's state stays in memory, and
+    # the check says so and how to share it.
+    app = safe_app(HERMETIC_REDIS_URL=None)
+    environ = {"WEB_CONCURRENCY": "4"}
+    if where == "config":
+        app.config["REDIS_URL"] = "redis://127.0.0.1"
+    else:
+        environ["REDIS_URL"] = "redis://127.0.0.1"
+    findings = run_checks(app, environ=environ)
+    assert ids(findings, ERROR) == {"memory_store"}
+    assert ids(findings, WARNING) == {"redis_url_ignored"}
+    message = next(f.message for f in findings if f.id == "redis_url_ignored")
+    assert "process memory" in message and "HERMETIC_REDIS_URL" in message
+
+
+def test_redis_url_next_to_hermetic_redis_url_is_fine():
+    app = safe_app(REDIS_URL="redis://127.0.0.1/5")
+    assert run_checks(app, environ={"WEB_CONCURRENCY": "4"}) == []
 
 
 @pytest.mark.parametrize("environ", [{"WEB_CONCURRENCY": "many"}, {"GUNICORN_CMD_ARGS": "'"}])

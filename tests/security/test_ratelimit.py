@@ -9,6 +9,7 @@ import socket
 import pytest
 
 from hermetic import Flask, request
+from hermetic.security.breaker import breaker_for
 from hermetic.security.errors import ConfigurationError
 from hermetic.security.ratelimit import (
     Limiter,
@@ -660,12 +661,28 @@ def test_hit_in_a_view_follows_the_outage_policy(clock, dead_redis_uri):
     assert limiter_for(opened).in_outage
 
 
-def test_redis_url_is_the_default_storage():
+def test_hermetic_redis_url_is_the_default_storage():
     app = Flask("shared")
-    app.config["REDIS_URL"] = "redis://127.0.0.1:1/3"
+    app.config["HERMETIC_REDIS_URL"] = "redis://127.0.0.1:1/3"
     limiter = limiter_for(app)
     assert type(limiter.storage).__name__ == "RedisStorage"
     assert limiter.storage.key_prefix == "hermetic-ratelimit"
+    # One breaker for the one Redis: the app's store gets the same.
+    assert limiter.breaker is breaker_for(app, "redis://127.0.0.1:1/3")
+
+
+def test_the_apps_own_redis_url_is_not_taken_over(monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/4")
+    app = Flask("queue")
+    app.config["REDIS_URL"] = "redis://127.0.0.1:1/3"
+    assert type(limiter_for(app).storage).__name__ == "MemoryStorage"
+
+
+def test_storage_uri_overrides_for_the_limiter_only():
+    app = Flask("split")
+    app.config["HERMETIC_REDIS_URL"] = "redis://127.0.0.1:1/3"
+    app.config["RATELIMIT_STORAGE_URI"] = "memory://"
+    assert type(limiter_for(app).storage).__name__ == "MemoryStorage"
 
 
 # -- identities from the auth and JWT layers ------------------------------------

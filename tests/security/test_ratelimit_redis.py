@@ -21,6 +21,7 @@ redis = pytest.importorskip("redis")
 limits = pytest.importorskip("limits")
 
 from hermetic import Flask  # noqa: E402
+from hermetic.security.breaker import CircuitBreaker  # noqa: E402
 from hermetic.security.ratelimit import RateLimitShield, limiter_for, rate_limit  # noqa: E402
 
 SHARED_URI = "redis://127.0.0.1:6379/0"
@@ -273,17 +274,35 @@ def own_redis():
         server.stop()
 
 
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_outage_fails_closed_with_503_then_recovers(own_redis):
     app = make_app(own_redis.uri, "hermetic-outage")
+    clock = _Clock()
+    breaker = CircuitBreaker(5.0, now=clock)
+    app.extensions["hermetic.breakers"] = {own_redis.uri: breaker}
     client = app.test_client()
     assert client.get("/").status_code == 200
     own_redis.stop()
     down = [client.get("/", headers={"Accept": "application/json"}) for _ in range(2)]
     assert [r.status_code for r in down] == [503, 503]
     assert down[0].get_json()["reason"] == "storage_unavailable"
+    assert down[1].headers["Retry-After"] == "5"
+    assert breaker.state == "open"
     own_redis.start()  # same port, empty data
+    # The breaker holds for its cool-down (no request reaches Redis) ...
+    assert client.get("/").status_code == 503
+    clock.now += 5
+    # ... then one probe finds Redis back and closes it.
     assert [client.get("/").status_code for _ in range(4)] == [200, 200, 200, 429]
     assert not limiter_for(app).in_outage
+    assert breaker.state == "closed"
 
 
 def test_outage_fails_open_when_configured(own_redis):

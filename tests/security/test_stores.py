@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import uuid
 
 import pytest
 
 import hermetic
+from hermetic.security.breaker import breaker_for
 from hermetic.security.stores import (
     MemoryStore,
     RedisStore,
@@ -298,18 +300,40 @@ def test_store_for_uses_a_store_put_in_extensions(bare_app):
     assert store_for(bare_app) is mine
 
 
-@pytest.mark.parametrize("name", ["HERMETIC_REDIS_URL", "REDIS_URL"])
-def test_store_for_redis_from_config(bare_app, name):
-    bare_app.config[name] = REDIS_URL
+def test_store_for_redis_from_config(bare_app):
+    bare_app.config["HERMETIC_REDIS_URL"] = REDIS_URL
     bare_app.config["HERMETIC_STORE_PREFIX"] = "myapp:"
     store = store_for(bare_app)
     assert isinstance(store, RedisStore) and store.prefix == "myapp:"
 
 
 def test_store_for_redis_from_environment(bare_app, monkeypatch):
-    monkeypatch.setenv("REDIS_URL", REDIS_URL)
+    monkeypatch.setenv("HERMETIC_REDIS_URL", REDIS_URL)
     store = store_for(bare_app)
     assert isinstance(store, RedisStore) and store.prefix == "hermetic:"
+
+
+@pytest.mark.parametrize("where", ["config", "environment"])
+def test_the_apps_own_redis_url_is_not_taken_over(bare_app, monkeypatch, caplog, where):
+    # The app's REDIS_URL names its job queue: Hermetic keeps off it, and says so once.
+    if where == "config":
+        bare_app.config["REDIS_URL"] = REDIS_URL
+    else:
+        monkeypatch.setenv("REDIS_URL", REDIS_URL)
+    with caplog.at_level(logging.WARNING, logger="hermetic.security.store"):
+        store = store_for(bare_app)
+        assert store_for(bare_app) is store
+    assert isinstance(store, MemoryStore)
+    warnings = [r.getMessage() for r in caplog.records if "REDIS_URL" in r.getMessage()]
+    assert len(warnings) == 1 and "HERMETIC_REDIS_URL" in warnings[0]
+
+
+def test_store_for_shares_one_breaker_per_url(bare_app):
+    bare_app.config["HERMETIC_REDIS_URL"] = REDIS_URL
+    bare_app.config["HERMETIC_STORE_COOLDOWN"] = 2
+    store = store_for(bare_app)
+    assert store.breaker is breaker_for(bare_app, REDIS_URL)
+    assert store.breaker.cooldown == 2.0
 
 
 def test_store_interface_is_abstract():
@@ -347,3 +371,22 @@ def test_memory_get_many_reads_once_and_drops_expired_keys():
     assert "a" not in store._data  # expired: dropped when read
     with pytest.raises(StoreError):
         store.get_many(["b", "s"])
+
+
+def test_hermetic_says_once_at_start_up_that_redis_url_is_not_its_own(caplog):
+    app = hermetic.Hermetic(__name__)
+    app.config.update(
+        SECRET_KEY="Zq3-start-up-key-9fKx2LmP7wRt4YbN8cVh1JdS6gUe5", REDIS_URL=REDIS_URL
+    )
+
+    @app.get("/")
+    def index():
+        hermetic.session["x"] = 1  # the store is used too: still one warning
+        return "ok"
+
+    with caplog.at_level(logging.WARNING, logger="hermetic.security.store"):
+        client = app.test_client()
+        assert [client.get("/").status_code for _ in range(3)] == [200] * 3
+    warnings = [r.getMessage() for r in caplog.records if "REDIS_URL is set" in r.getMessage()]
+    assert len(warnings) == 1
+    assert isinstance(store_for(app), MemoryStore)

@@ -93,9 +93,9 @@ def _uses_memory_store(app: Flask, environ: t.Mapping[str, str]) -> bool:
     store = app.extensions.get("hermetic.store")
     if store is not None:
         return type(store).__name__ == "MemoryStore"
-    for name in ("HERMETIC_REDIS_URL", "REDIS_URL"):
-        if app.config.get(name) or environ.get(name):
-            return False
+    # Only HERMETIC_REDIS_URL: REDIS_URL is the app's own Redis, not Hermetic's.
+    if app.config.get("HERMETIC_REDIS_URL") or environ.get("HERMETIC_REDIS_URL"):
+        return False
     # Without a Redis URL, the security layer's store is a MemoryStore.
     return getattr(app, "shields", None) is not None
 
@@ -222,15 +222,20 @@ def _check_user_source(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
 
 
 def _check_store(app: Flask, environ: t.Mapping[str, str]) -> t.Iterator[Finding]:
+    from .stores import IGNORED_REDIS_URL
+
     workers = configured_workers(app, environ)
-    if workers > 1 and _uses_memory_store(app, environ):
+    memory = _uses_memory_store(app, environ)
+    if workers > 1 and memory:
         yield Finding(
             ERROR,
             "memory_store",
             f"{workers} workers share no state: sessions revoked, rate limits and replay"
-            " caches live in each process's memory. Fix: set HERMETIC_REDIS_URL (or"
-            " REDIS_URL) to a Redis server.",
+            " caches live in each process's memory. Fix: set HERMETIC_REDIS_URL to a"
+            " Redis server.",
         )
+    if memory and (app.config.get("REDIS_URL") or environ.get("REDIS_URL")):
+        yield Finding(WARNING, "redis_url_ignored", IGNORED_REDIS_URL)
 
 
 def _check_limits(app: Flask) -> t.Iterator[Finding]:

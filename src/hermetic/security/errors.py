@@ -8,10 +8,11 @@ it asked for JSON, a small HTML page otherwise.
 
 from __future__ import annotations
 
+import math
 import typing as t
 
 from werkzeug.datastructures import MIMEAccept
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Request as _BaseRequest
 from werkzeug.wrappers import Response as _BaseResponse
@@ -155,6 +156,31 @@ class PermissionDenied(SecurityError):
     kind = "authz"
     reason = "forbidden"
     description = "You don't have the permission to do this."
+
+
+class StoreUnavailableError(SecurityError, ServiceUnavailable):
+    """A store a shield needs is down, or its circuit breaker is open: 503.
+
+    The one answer of every shield to a store outage (sessions, CSRF,
+    remember-me, rate limits, the JWT replay cache): fail closed, fast, with
+    ``Retry-After`` (``retry_after`` seconds, default ``5``: the breaker's
+    cool-down). Subclasses keep a shield's own ``kind`` and ``reason``. An
+    app's ``@app.errorhandler(503)`` renders it.
+    """
+
+    code = 503
+    kind = "store"
+    reason = "store_unavailable"
+    description = "The service is unavailable for a moment. Please try again shortly."
+    #: ``Retry-After`` seconds when the raiser gives none.
+    default_retry_after = 5
+
+    def __init__(
+        self, description: str | None = None, *, retry_after: float | None = None, **kwargs: t.Any
+    ) -> None:
+        super().__init__(description, **kwargs)
+        seconds = self.default_retry_after if retry_after is None else retry_after
+        self.extra_headers.setdefault("Retry-After", str(max(1, math.ceil(seconds))))
 
 
 class ConfigurationError(RuntimeError):

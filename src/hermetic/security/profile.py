@@ -186,6 +186,9 @@ class Hermetic(Flask):
             raise ConfigurationError(
                 "hermetic refuses to start:\n" + "\n".join(f"- {p}" for p in problems)
             )
+        from .stores import warn_ignored_redis_url
+
+        warn_ignored_redis_url(self)
         self._security_checked = True
 
     def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:

@@ -15,7 +15,11 @@ and a last-seen time, which give:
   every session of a user (:func:`revoke_user_sessions`);
 - server-side data (``SESSION_SERVER_SIDE = True``, default ``False``): the
   data lives in the app's store (``hermetic.security.stores``), encrypted,
-  and the cookie carries only the id and times.
+  and the cookie carries only the id and times. A session holding nothing
+  but an anonymous visitor's CSRF secret (:data:`COOKIE_ONLY_KEYS`) stays in
+  its encrypted cookie instead; with cookie sessions, such a session's
+  revocation is not looked up. Either way public pages with forms need no
+  store, and keep working while it is down.
 
 Revocations live in the app's store. The default store is in memory and per
 process: with several workers, set ``HERMETIC_REDIS_URL``.
@@ -28,8 +32,10 @@ import typing as t
 from datetime import datetime, timezone
 
 from ..globals import _cv_request
-from ..sessions import SecureCookieSession, SessionInterface, session_json_serializer
+from ..sessions import SessionInterface, session_json_serializer
 from . import audit
+from ._hermetic_session import HermeticSession as HermeticSession
+from ._hermetic_session import _new_sid
 from ._session_cookie import DEFAULT_ABSOLUTE_TIMEOUT as DEFAULT_ABSOLUTE_TIMEOUT
 from ._session_cookie import DEFAULT_IDLE_TIMEOUT as DEFAULT_IDLE_TIMEOUT
 from ._session_cookie import (
@@ -43,8 +49,8 @@ from ._session_cookie import (
     vary_cookie,
 )
 from ._session_cookie import timeouts as _timeouts
-from .crypto import InvalidToken, keyring_for, random_token
-from .errors import SecurityError
+from .crypto import InvalidToken, keyring_for
+from .errors import StoreUnavailableError
 from .stores import StoreError, store_for
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -65,19 +71,17 @@ REASON_REVOKED = "revoked"
 REASON_STORE = "store_unavailable"
 #: The session data key naming the logged-in user (Flask-Login's convention).
 USER_ID_KEY = "_user_id"
+#: With server-side sessions, a session holding only these keys (an
+#: anonymous visitor's CSRF secret) is kept in its encrypted cookie alone.
+COOKIE_ONLY_KEYS = frozenset({"_csrf", "_permanent"})
 
 
-class SessionStoreUnavailable(SecurityError):
-    """The store behind sessions is down: fail closed with 503."""
+class SessionStoreUnavailable(StoreUnavailableError):
+    """The store behind sessions is down: fail closed with 503 and ``Retry-After``."""
 
-    code = 503
     kind = "session"
     reason = REASON_STORE
     description = "Sessions are unavailable for a moment. Please try again shortly."
-
-
-def _new_sid() -> str:
-    return random_token(18)
 
 
 def _revocation_ttl(app: Flask) -> float:
@@ -89,74 +93,11 @@ def _revocation_ttl(app: Flask) -> float:
 def _store_call(fn: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
     try:
         return fn(*args)
-    except StoreError:
+    except StoreError as e:
         # SECURITY: fail closed; a revocation we cannot check or record is
         # not silently skipped.
         audit.audit("session", reason=REASON_STORE)
-        raise SessionStoreUnavailable() from None
-
-
-class HermeticSession(SecureCookieSession):
-    """A session with an id, timestamps, :meth:`regenerate` and :meth:`end`.
-
-    Reads and writes are tracked like Flask's cookie session (``accessed``,
-    ``modified``).
-    """
-
-    def __init__(
-        self,
-        initial: t.Any = None,
-        *,
-        sid: str | None = None,
-        created: float | None = None,
-        last_seen: float | None = None,
-        now: t.Callable[[], float] = time.time,
-        on_revoke: t.Callable[[str], None] | None = None,
-        issued: bool = False,
-    ) -> None:
-        super().__init__(initial)
-        stamp = round(now(), 3) if created is None or last_seen is None else 0.0
-        #: The random session id.
-        self.sid: str = sid or _new_sid()
-        #: When the session started (epoch seconds).
-        self.created: float = stamp if created is None else created
-        #: When the cookie was last issued (epoch seconds).
-        self.last_seen: float = stamp if last_seen is None else last_seen
-        self.new = not issued
-        self._now = now
-        self._on_revoke = on_revoke
-        self._issued = issued  # the sid came from a client's cookie
-        self._reissue = False  # the cookie must be sent again (new sid)
-        self._drop_cookie = False  # a bad cookie came in: delete it
-        self._cookie_name: str | None = None
-
-    def _revoke_current(self) -> None:
-        if self._issued and self._on_revoke is not None:
-            self._on_revoke(self.sid)
-        self.sid = _new_sid()
-        self.created = self.last_seen = round(self._now(), 3)
-        self._issued = False
-        self._reissue = True
-        self.modified = True
-
-    def regenerate(self) -> None:
-        """Give the session a new id, keep its data, and revoke the old id.
-
-        Call it at login and at every privilege change: a copy of the cookie
-        taken before (planted by an attacker, or leaked) stops working. The
-        absolute timeout starts again.
-        """
-        self._revoke_current()
-
-    def end(self) -> None:
-        """Revoke this session on the server and clear it (call it at logout).
-
-        The cookie is deleted, and a copy of it replayed later is refused.
-        Data written afterwards goes into a new session.
-        """
-        self._revoke_current()
-        self.clear()
-        self.modified = True
+        raise SessionStoreUnavailable(retry_after=getattr(e, "retry_after", None)) from None
 
 
 class EncryptedSessionInterface(SessionInterface):
@@ -268,8 +209,17 @@ class EncryptedSessionInterface(SessionInterface):
         ):
             return self._refuse(settings, name, REASON_EXPIRED)
 
-        store = store_for(app)
-        if settings.server_side:
+        in_store: bool | None = None
+        if settings.server_side and data is not None:
+            # SECURITY: a cookie-only session (nothing in the store) may hold
+            # an anonymous visitor's CSRF secret and nothing else: no user,
+            # so no revocation to check. Anything more is refused.
+            if not isinstance(data, dict) or not COOKIE_ONLY_KEYS.issuperset(data):
+                return self._refuse(settings, name, REASON_INVALID)
+            in_store, not_before = False, None
+        elif settings.server_side:
+            store = store_for(app)
+            in_store = True
             sealed = _store_call(store.get, DATA_PREFIX + sid)
             if sealed is None:
                 return self._refuse(settings, name, REASON_REVOKED)
@@ -282,7 +232,14 @@ class EncryptedSessionInterface(SessionInterface):
             not_before = (
                 _store_call(store.get, USER_PREFIX + str(user_id)) if user_id is not None else None
             )
+        elif isinstance(data, dict) and COOKIE_ONLY_KEYS.issuperset(data):
+            # SECURITY: an anonymous visitor's CSRF secret and nothing else:
+            # a revoked copy of such a cookie grants nothing (no user, no
+            # data), so its revocation is not looked up -- anonymous pages
+            # need no store, and keep working while it is down.
+            in_store, not_before = False, None
         else:
+            store = store_for(app)
             user_id = data.get(USER_ID_KEY) if isinstance(data, dict) else None
             if user_id is None:
                 revoked, not_before = _store_call(store.get, REVOKED_PREFIX + sid), None
@@ -307,6 +264,7 @@ class EncryptedSessionInterface(SessionInterface):
             issued=True,
         )
         session._cookie_name = name
+        session._in_store = in_store
         return session
 
     # -- save ----------------------------------------------------------
@@ -339,7 +297,7 @@ class EncryptedSessionInterface(SessionInterface):
 
         if not session:
             if session.modified or session._drop_cookie:
-                if session._issued:
+                if session._issued and session._in_store is not False:
                     # An emptied session is over: a copy of its cookie must not work.
                     revoke_session(app, session.sid)
                 response.delete_cookie(
@@ -358,10 +316,26 @@ class EncryptedSessionInterface(SessionInterface):
         absolute = settings.absolute
         refresh = settings.refresh is not None and now - session.last_seen >= settings.refresh
         server_side = settings.server_side
+        cookie_only = False
         if server_side:
-            if session.modified:
+            cookie_only = session._in_store is not True and COOKIE_ONLY_KEYS.issuperset(session)
+            if cookie_only:
+                session._in_store = False
+            elif session.modified:
+                if session._in_store is False and session._issued:
+                    # SECURITY: an id handed out in a cookie-only cookie never
+                    # names stored data: a copy of that cookie stays anonymous.
+                    session.sid = _new_sid()
+                    session._issued = False
                 self._store_data(app, session, now, absolute)
-            send = refresh or session._reissue or not session._issued or session._drop_cookie
+                session._in_store = True
+            send = (
+                refresh
+                or session._reissue
+                or not session._issued
+                or session._drop_cookie
+                or (cookie_only and session.modified)
+            )
         else:
             send = refresh or session.modified
         if not send:
@@ -369,7 +343,7 @@ class EncryptedSessionInterface(SessionInterface):
 
         session.last_seen = round(now, 3)
         payload: dict[str, t.Any] = {"i": session.sid, "c": session.created, "l": session.last_seen}
-        if not server_side:
+        if cookie_only or not server_side:
             payload["d"] = dict(session)
         plaintext = self.serializer.dumps(payload).encode("utf-8")
         value = keyring_for(app).encrypt(COOKIE_PURPOSE, plaintext, aad=name.encode())

@@ -7,79 +7,36 @@ store comes from :func:`store_for`; put your own :class:`Store` in
 ``app.extensions["hermetic.store"]`` to replace it.
 
 Errors from the backend are raised, never swallowed: a caller that guards
-something with the store decides how to fail (closed, usually).
+something with the store decides how to fail (closed, usually; the shields
+answer 503 with ``Retry-After``). A :class:`RedisStore` gives up on a call
+after ``HERMETIC_STORE_TIMEOUT`` seconds (default ``0.5``) and, through its
+circuit breaker (:mod:`hermetic.security.breaker`), fails fast for
+``HERMETIC_STORE_COOLDOWN`` seconds (default ``5``) after Redis could not be
+reached.
 """
 
 from __future__ import annotations
 
-import math
-import os
+import logging
 import threading
 import time
 import typing as t
 
+from ._redis_store import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
+from ._redis_store import RedisStore as RedisStore
+from ._store_base import Store as Store
+from ._store_base import StoreError as StoreError
+from ._store_base import StoreUnavailable as StoreUnavailable
+from ._store_base import _check_ttl, setting
+from .breaker import breaker_for
+
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
 
+logger = logging.getLogger("hermetic.security.store")
+
 #: Where :func:`store_for` keeps the app's store.
 EXTENSION_KEY = "hermetic.store"
-
-
-class StoreError(RuntimeError):
-    """The root of the store errors (also a wrong-type operation on a key)."""
-
-
-class StoreUnavailable(StoreError):
-    """The store cannot be reached (connection refused, timeout)."""
-
-
-def _check_ttl(ttl: float | None) -> None:
-    if ttl is not None and not ttl > 0:
-        raise ValueError(f"ttl must be a positive number of seconds or None, not {ttl!r}.")
-
-
-class Store:
-    """The interface of a key-value store with expiry (seconds, ``None`` = never)."""
-
-    def get(self, key: str) -> bytes | None:
-        """Return the value of ``key``, or ``None`` when it is missing or expired."""
-        raise NotImplementedError
-
-    def get_many(self, keys: t.Sequence[str]) -> list[bytes | None]:
-        """Return the values of ``keys``, in order (one round trip when possible)."""
-        return [self.get(key) for key in keys]
-
-    def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
-        """Set ``key`` to ``value``, expiring after ``ttl`` seconds."""
-        raise NotImplementedError
-
-    def delete(self, key: str) -> None:
-        """Remove ``key`` (nothing happens when it is missing)."""
-        raise NotImplementedError
-
-    def add(self, key: str, value: bytes, ttl: float | None = None) -> bool:
-        """Set ``key`` only if it is missing, atomically; tell whether it was set."""
-        raise NotImplementedError
-
-    def incr(self, key: str, ttl: float | None = None) -> int:
-        """Add one to the counter ``key`` atomically and return it.
-
-        A new counter starts at 1 and expires after ``ttl`` seconds; later
-        increments keep that expiry (a fixed window).
-        """
-        raise NotImplementedError
-
-    def sadd(self, key: str, member: str, ttl: float | None = None) -> None:
-        """Add ``member`` to the set ``key``; the set expires ``ttl`` seconds after the last add."""
-        raise NotImplementedError
-
-    def smembers(self, key: str) -> set[str]:
-        """Return the members of the set ``key`` (empty when missing)."""
-        raise NotImplementedError
-
-    def srem(self, key: str, member: str) -> None:
-        """Remove ``member`` from the set ``key``."""
-        raise NotImplementedError
 
 
 class MemoryStore(Store):
@@ -252,137 +209,63 @@ class MemoryStore(Store):
                 del self._data[key]
 
 
-# INCR, and set the expiry only when the key was just created: atomic in Redis.
-_INCR_LUA = """
-local n = redis.call('INCR', KEYS[1])
-if n == 1 and tonumber(ARGV[1]) > 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-end
-return n
-"""
+_setting = setting
 
 
-def _ms(ttl: float) -> int:
-    return max(1, math.ceil(ttl * 1000))
+def redis_url(app: Flask) -> str | None:
+    """Return the Redis URL of Hermetic's state: ``HERMETIC_REDIS_URL`` (config, then environment).
 
-
-class RedisStore(Store):
-    """A store on Redis (redis-py), shared by every process that uses the same server.
-
-    :param url_or_client: A ``redis://`` URL, or a ``redis.Redis`` client.
-    :param prefix: Put before every key, default ``"hermetic:"``; give each
-        application its own.
-
-    Connection failures raise :class:`StoreUnavailable`; other Redis errors
-    raise :class:`StoreError`.
+    ``REDIS_URL`` is never used: it usually names the app's own Redis (a job
+    queue, a cache), whose outages and memory policy are not Hermetic's.
     """
-
-    def __init__(self, url_or_client: t.Any, prefix: str = "hermetic:") -> None:
-        import redis  # the hermetic[redis] extra
-
-        self._errors = redis.exceptions
-        if isinstance(url_or_client, str):
-            url_or_client = redis.Redis.from_url(
-                url_or_client, socket_timeout=5, socket_connect_timeout=5
-            )
-        self.client = url_or_client
-        self.prefix = prefix
-        self._incr = self.client.register_script(_INCR_LUA)
-
-    def __repr__(self) -> str:
-        # The URL may hold a password: never show it.
-        return f"<{type(self).__name__} prefix={self.prefix!r}>"
-
-    def _call(self, fn: t.Callable[..., t.Any], *args: t.Any, **kwargs: t.Any) -> t.Any:
-        errors = self._errors
-        try:
-            return fn(*args, **kwargs)
-        except (errors.ConnectionError, errors.TimeoutError) as e:
-            raise StoreUnavailable(f"Redis is unreachable ({type(e).__name__}).") from e
-        except errors.RedisError as e:
-            raise StoreError(f"Redis refused the operation ({type(e).__name__}).") from e
-
-    def get(self, key: str) -> bytes | None:
-        """Return the value of ``key``, or ``None`` when it is missing or expired."""
-        return t.cast("bytes | None", self._call(self.client.get, self.prefix + key))
-
-    def get_many(self, keys: t.Sequence[str]) -> list[bytes | None]:
-        """Return the values of ``keys``, in order, with one ``MGET``."""
-        if not keys:
-            return []
-        prefix = self.prefix
-        return t.cast(
-            "list[bytes | None]", self._call(self.client.mget, [prefix + k for k in keys])
-        )
-
-    def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
-        """Set ``key`` to ``value``, expiring after ``ttl`` seconds."""
-        _check_ttl(ttl)
-        px = None if ttl is None else _ms(ttl)
-        self._call(self.client.set, self.prefix + key, value, px=px)
-
-    def delete(self, key: str) -> None:
-        """Remove ``key`` (nothing happens when it is missing)."""
-        self._call(self.client.delete, self.prefix + key)
-
-    def add(self, key: str, value: bytes, ttl: float | None = None) -> bool:
-        """Set ``key`` only if it is missing (``SET NX``); tell whether it was set."""
-        _check_ttl(ttl)
-        px = None if ttl is None else _ms(ttl)
-        return bool(self._call(self.client.set, self.prefix + key, value, nx=True, px=px))
-
-    def incr(self, key: str, ttl: float | None = None) -> int:
-        """Add one to the counter ``key`` atomically (a Lua script) and return it."""
-        _check_ttl(ttl)
-        px = 0 if ttl is None else _ms(ttl)
-        return int(self._call(self._incr, keys=[self.prefix + key], args=[px]))
-
-    def sadd(self, key: str, member: str, ttl: float | None = None) -> None:
-        """Add ``member`` to the set ``key`` and refresh its expiry, in one transaction."""
-        _check_ttl(ttl)
-        name = self.prefix + key
-
-        def run() -> None:
-            pipe = self.client.pipeline(transaction=True)
-            pipe.sadd(name, member)
-            if ttl is None:
-                pipe.persist(name)
-            else:
-                pipe.pexpire(name, _ms(ttl))
-            pipe.execute()
-
-        self._call(run)
-
-    def smembers(self, key: str) -> set[str]:
-        """Return the members of the set ``key`` (empty when missing)."""
-        raw = self._call(self.client.smembers, self.prefix + key)
-        return {m.decode() if isinstance(m, bytes) else m for m in raw}
-
-    def srem(self, key: str, member: str) -> None:
-        """Remove ``member`` from the set ``key``."""
-        self._call(self.client.srem, self.prefix + key, member)
+    url = _setting(app, "HERMETIC_REDIS_URL")
+    return str(url) if url else None
 
 
-def _setting(app: Flask, name: str) -> t.Any:
-    value = app.config.get(name)
-    return value if value else os.environ.get(name)
+def ignored_redis_url(app: Flask) -> bool:
+    """Tell whether the app sets ``REDIS_URL`` but not ``HERMETIC_REDIS_URL``."""
+    return redis_url(app) is None and bool(_setting(app, "REDIS_URL"))
+
+
+#: The message of :func:`ignored_redis_url`, for the log and ``hermetic check``.
+IGNORED_REDIS_URL = (
+    "REDIS_URL is set, but Hermetic keeps its state (session revocations, rate limits,"
+    " replay caches) in process memory: each worker has its own copy. Fix: to share it"
+    " between workers, set HERMETIC_REDIS_URL (it may be the same URL, best with its own"
+    " database number, e.g. redis://host:6379/1)."
+)
+
+
+def warn_ignored_redis_url(app: Flask) -> None:
+    """Log :data:`IGNORED_REDIS_URL` once per app when it applies (at start-up)."""
+    if ignored_redis_url(app) and not app.extensions.get(_WARNED_KEY):
+        app.extensions[_WARNED_KEY] = True
+        logger.warning(IGNORED_REDIS_URL)
+
+
+_WARNED_KEY = "hermetic.store.redis_url_warned"
 
 
 def store_for(app: Flask) -> Store:
     """Return ``app``'s store, made on first use and kept in ``app.extensions``.
 
-    A :class:`RedisStore` when ``HERMETIC_REDIS_URL`` or ``REDIS_URL`` is
-    set (app config first, then the environment), with the key prefix
-    ``HERMETIC_STORE_PREFIX`` (default ``"hermetic:"``); otherwise a
-    :class:`MemoryStore`.
+    A :class:`RedisStore` when ``HERMETIC_REDIS_URL`` is set (app config
+    first, then the environment), with the key prefix
+    ``HERMETIC_STORE_PREFIX`` (default ``"hermetic:"``), the timeout
+    ``HERMETIC_STORE_TIMEOUT`` (default ``0.5`` seconds) and the breaker
+    cool-down ``HERMETIC_STORE_COOLDOWN`` (default ``5`` seconds);
+    otherwise a :class:`MemoryStore`. ``REDIS_URL`` is not read: when only
+    it is set, a warning says so once.
     """
     store = app.extensions.get(EXTENSION_KEY)
     if store is None:
-        url = _setting(app, "HERMETIC_REDIS_URL") or _setting(app, "REDIS_URL")
+        url = redis_url(app)
         if url:
             prefix = _setting(app, "HERMETIC_STORE_PREFIX") or "hermetic:"
-            store = RedisStore(url, prefix=prefix)
+            timeout = float(_setting(app, "HERMETIC_STORE_TIMEOUT") or DEFAULT_TIMEOUT)
+            store = RedisStore(url, prefix=prefix, timeout=timeout, breaker=breaker_for(app, url))
         else:
+            warn_ignored_redis_url(app)
             store = MemoryStore()
         app.extensions[EXTENSION_KEY] = store
     return t.cast(Store, store)

@@ -39,7 +39,12 @@ from ...helpers import redirect, url_for
 from .. import policy as _policy
 from .._session_cookie import cookie_value
 from ..audit import audit
-from ..errors import AuthenticationRequired, ConfigurationError, prefers_json
+from ..errors import (
+    AuthenticationRequired,
+    ConfigurationError,
+    StoreUnavailableError,
+    prefers_json,
+)
 from . import passwords
 from ._remember import OK, THEFT, RememberTokens
 from ._users import AnonymousUser
@@ -62,6 +67,7 @@ _USER_KEY = "hermetic.user"
 _FRESH_KEY = "hermetic.user_fresh"
 _COOKIE_KEY = "hermetic.remember_cookie"
 _AFTER_KEY = "hermetic.login.after_done"
+_REMEMBER_DOWN_KEY = "hermetic.remember_unchecked"
 #: Session keys.
 SESSION_USER_ID = "_user_id"
 SESSION_FRESH = "_fresh"
@@ -254,9 +260,11 @@ class LoginManager:
         environ = ctx.request.environ
         try:
             result = state.remember_tokens(ctx.app, self.clock).check(cookie)
-        except StoreError:
+        except StoreError as e:
             # SECURITY: fail closed; keep the cookie, the outage may be brief.
+            # A page that needs a user answers 503, not "log in" (unauthorized).
             audit("remember_refused", reason="store_unavailable")
+            environ[_REMEMBER_DOWN_KEY] = getattr(e, "retry_after", None)
             return None
         if result.status != OK:
             environ[_COOKIE_KEY] = (None, 0)
@@ -288,6 +296,11 @@ class LoginManager:
         login view) raises :class:`AuthenticationRequired` (401).
         """
         ctx = _cv_request.get()
+        if _REMEMBER_DOWN_KEY in ctx.request.environ:
+            # The visitor may be logged in (a remember-me cookie the store
+            # could not check): still refused, with "try again", not "log in".
+            retry_after = ctx.request.environ[_REMEMBER_DOWN_KEY]
+            raise StoreUnavailableError(retry_after=retry_after)
         audit("authn", reason=reason)
         if self._unauthorized is not None:
             return ctx.app.make_response(self._unauthorized(reason))

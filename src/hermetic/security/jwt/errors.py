@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ..errors import AuthenticationRequired, PermissionDenied, SecurityError
+from ..errors import AuthenticationRequired, PermissionDenied, StoreUnavailableError
 
 #: The challenge sent with every refused token (RFC 6750, section 3).
 INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"'
@@ -100,10 +100,9 @@ class InsufficientScope(PermissionDenied):
         )
 
 
-class TokenCheckUnavailable(SecurityError):
-    """The replay or revocation store is down: fail closed with 503."""
+class TokenCheckUnavailable(StoreUnavailableError):
+    """The replay or revocation store is down: fail closed with 503 and ``Retry-After``."""
 
-    code = 503
     kind = "jwt"
     reason = "temporarily_unavailable"
     description = "The access token cannot be checked right now. Try again later."

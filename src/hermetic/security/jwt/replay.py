@@ -78,7 +78,9 @@ class TokenLedger:
                     raise TokenReplayed()
         except (StoreError, ValueError) as e:
             # SECURITY: fail closed when the lists cannot be read.
-            raise TokenCheckUnavailable(store_error=type(e).__name__) from None
+            raise TokenCheckUnavailable(
+                store_error=type(e).__name__, retry_after=getattr(e, "retry_after", None)
+            ) from None
 
     def revoke_jti(self, jti: str, until: float | None = None, *, now: float | None = None) -> None:
         """Refuse the token ``jti`` until ``until`` (its ``exp``; default the longest lifetime)."""

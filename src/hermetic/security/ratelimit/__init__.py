@@ -6,7 +6,7 @@ default with ``RATELIMIT_DEFAULT``, and install :class:`RateLimitShield`
 problem with ``Retry-After``; every limited response carries
 ``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset``
 (IETF draft, seconds). The storage is ``memory://`` (one process) or Redis
-(``RATELIMIT_STORAGE_URI``, or ``REDIS_URL``): every process then shares the
+(``HERMETIC_REDIS_URL``, or the override ``RATELIMIT_STORAGE_URI``): every process shares the
 same counts. When the storage is down, limits fail closed (503) or open, as
 ``RATELIMIT_ON_STORAGE_ERROR`` says -- never a 500.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 import typing as t
@@ -14,8 +15,10 @@ from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_st
 from limits.strategies import STRATEGIES, RateLimiter
 
 from ...globals import current_app
+from .._redis_store import DEFAULT_TIMEOUT
 from ..audit import audit
-from ..errors import ConfigurationError, SecurityError
+from ..breaker import CircuitBreaker, CircuitOpenError, breaker_for
+from ..errors import ConfigurationError, SecurityError, StoreUnavailableError
 from ._declare import bounded, check_strategy, parse_limits
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -31,8 +34,9 @@ REASON_STORAGE_UNAVAILABLE = "storage_unavailable"
 #: ``RATELIMIT_ON_STORAGE_ERROR`` values.
 FAIL_CLOSED = "closed"
 FAIL_OPEN = "open"
-#: Seconds a Redis call may take before the storage counts as down.
-DEFAULT_STORAGE_TIMEOUT = 1.0
+#: Seconds a Redis call may take before the storage counts as down
+#: (``HERMETIC_STORE_TIMEOUT``, like the app's store).
+DEFAULT_STORAGE_TIMEOUT = DEFAULT_TIMEOUT
 
 #: Seconds between two sweeps of expired counters in the memory storage.
 MEMORY_SWEEP_INTERVAL = 1.0
@@ -62,10 +66,9 @@ class RateLimitExceeded(SecurityError):
     description = "Too many requests. Wait before trying again."
 
 
-class RateLimitUnavailable(SecurityError):
-    """The rate limit storage is down and limits fail closed: 503."""
+class RateLimitUnavailable(StoreUnavailableError):
+    """The rate limit storage is down and limits fail closed: 503 with ``Retry-After``."""
 
-    code = 503
     kind = "ratelimit"
     reason = REASON_STORAGE_UNAVAILABLE
     description = "The service cannot take this request right now. Try again later."
@@ -74,8 +77,10 @@ class RateLimitUnavailable(SecurityError):
 def _storage_uri(config: t.Mapping[str, t.Any]) -> str:
     uri = config.get("RATELIMIT_STORAGE_URI")
     if uri is None:
-        # Scaling out: one REDIS_URL makes sessions, limits and caches shared.
-        uri = config.get("HERMETIC_REDIS_URL") or config.get("REDIS_URL") or "memory://"
+        # Scaling out: HERMETIC_REDIS_URL makes sessions, limits and caches
+        # shared; REDIS_URL is the app's own Redis, never taken over.
+        uri = config.get("HERMETIC_REDIS_URL") or os.environ.get("HERMETIC_REDIS_URL")
+        uri = uri or "memory://"
     if not isinstance(uri, str) or "://" not in uri:
         raise ConfigurationError(
             "RATELIMIT_STORAGE_URI must be a storage URI such as 'memory://' or"
@@ -127,6 +132,14 @@ def _sweep_memory_less_often(storage: MemoryStorage) -> None:
     storage._MemoryStorage__schedule_expiry = schedule_sweep  # type: ignore[attr-defined]
 
 
+def _unreachable(cause: BaseException) -> bool:
+    """Tell whether a storage error means "cannot reach it" (not "it said no")."""
+    # redis-py's ConnectionError and TimeoutError are not the builtin ones.
+    return isinstance(cause, OSError) or any(
+        c.__name__ in ("ConnectionError", "TimeoutError") for c in type(cause).__mro__
+    )
+
+
 def check_config(config: t.Mapping[str, t.Any]) -> None:
     """Raise :class:`ConfigurationError` for a bad ``RATELIMIT_*`` setting."""
     default = config.get("RATELIMIT_DEFAULT")
@@ -148,8 +161,14 @@ class Limiter:
     :param strategy: the default strategy, default ``"fixed-window"``.
     :param on_storage_error: ``"closed"`` (default: refuse with 503) or
         ``"open"`` (allow) while the storage is down.
-    :param storage_options: passed to the storage (``key_prefix``, timeouts).
+    :param storage_options: passed to the storage (``key_prefix``, timeouts;
+        for Redis the defaults are a ``0.5`` second timeout and no retry).
     :param clock: epoch seconds, default :func:`time.time`.
+    :param breaker: the storage's
+        :class:`~hermetic.security.breaker.CircuitBreaker` (shared with the
+        app's store when both use one Redis), default a new one on ``clock``:
+        after a storage failure, requests get the outage policy at once for
+        its cool-down, then one request probes the storage.
 
     .. warning::
         ``on_storage_error="open"`` turns every limit off while the storage
@@ -164,6 +183,7 @@ class Limiter:
         on_storage_error: str = FAIL_CLOSED,
         storage_options: t.Mapping[str, t.Any] | None = None,
         clock: t.Callable[[], float] = time.time,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         options = dict(storage_options or {})
         if storage_uri.startswith(("redis", "rediss", "valkey")):
@@ -172,6 +192,12 @@ class Limiter:
             # a short timeout turns "Redis is unreachable" into the policy.
             options.setdefault("socket_connect_timeout", DEFAULT_STORAGE_TIMEOUT)
             options.setdefault("socket_timeout", DEFAULT_STORAGE_TIMEOUT)
+            if storage_uri.startswith("redis"):
+                # A retried timeout multiplies the stall; the breaker retries.
+                from redis.backoff import NoBackoff
+                from redis.retry import Retry
+
+                options.setdefault("retry", Retry(NoBackoff(), 0))
         try:
             self.storage: Storage = t.cast(
                 Storage, storage_from_string(storage_uri, wrap_exceptions=True, **options)
@@ -186,6 +212,7 @@ class Limiter:
         base = self.storage.base_exceptions
         #: The exceptions that mean "the storage is down".
         self.storage_errors: tuple[type[BaseException], ...] = (
+            CircuitOpenError,
             StorageError,
             OSError,
             *(base if isinstance(base, tuple) else (base,)),
@@ -193,21 +220,32 @@ class Limiter:
         self.default_strategy = check_strategy(strategy, "RATELIMIT_STRATEGY") or "fixed-window"
         self.fail_open = on_storage_error == FAIL_OPEN
         self.clock = clock
+        #: Fails fast while the storage is down (see :mod:`hermetic.security.breaker`).
+        self.breaker = breaker if breaker is not None else CircuitBreaker(now=clock)
         self._strategies: dict[str, RateLimiter] = {}
         self._outage_since: float | None = None
 
     @classmethod
     def from_config(
-        cls, config: t.Mapping[str, t.Any], clock: t.Callable[[], float] = time.time
+        cls,
+        config: t.Mapping[str, t.Any],
+        clock: t.Callable[[], float] = time.time,
+        breaker: CircuitBreaker | None = None,
     ) -> Limiter:
         """Build the limiter that the ``RATELIMIT_*`` settings describe."""
         check_config(config)
+        options = dict(config.get("RATELIMIT_STORAGE_OPTIONS", {}))
+        timeout = config.get("HERMETIC_STORE_TIMEOUT") or os.environ.get("HERMETIC_STORE_TIMEOUT")
+        if timeout:
+            options.setdefault("socket_connect_timeout", float(timeout))
+            options.setdefault("socket_timeout", float(timeout))
         return cls(
             _storage_uri(config),
             strategy=config.get("RATELIMIT_STRATEGY", "fixed-window"),
             on_storage_error=_on_storage_error(config),
-            storage_options=config.get("RATELIMIT_STORAGE_OPTIONS", {}),
+            storage_options=options,
             clock=clock,
+            breaker=breaker,
         )
 
     def strategy(self, name: str | None = None) -> RateLimiter:
@@ -256,9 +294,23 @@ class Limiter:
 
     # -- outages ----------------------------------------------------------
 
+    def check_breaker(self) -> None:
+        """Raise :class:`~hermetic.security.breaker.CircuitOpenError` while the breaker is open.
+
+        Call it inside the ``try`` that catches :attr:`storage_errors`, before
+        the storage calls: an open breaker then gets the outage policy
+        without a network round trip.
+        """
+        if not self.breaker.allow():
+            raise CircuitOpenError("The rate limit storage's circuit breaker is open.")
+
     def storage_failed(self, exc: BaseException) -> None:
         """Apply the outage policy: return to allow, raise 503 to refuse."""
         cause = getattr(exc, "storage_error", exc)
+        if not isinstance(exc, CircuitOpenError) and _unreachable(cause):
+            # Only "unreachable" opens the breaker: a Redis that answers "no"
+            # (read-only, out of memory) is up, and fast.
+            self.breaker.failure()
         first = self._outage_since is None
         if first:
             self._outage_since = self.clock()
@@ -275,10 +327,11 @@ class Limiter:
         audit("ratelimit", reason=REASON_STORAGE_UNAVAILABLE, action="refuse")
         # SECURITY: fail closed by default; a limit that cannot count
         # does not let requests through.
-        raise RateLimitUnavailable()
+        raise RateLimitUnavailable(retry_after=self.breaker.retry_after())
 
     def storage_ok(self) -> None:
         """Note that the storage answered (ends an outage)."""
+        self.breaker.success()
         if self._outage_since is not None:
             self._outage_since = None
             logger.warning("Rate limit storage available again; limits apply.")
@@ -300,6 +353,7 @@ class Limiter:
         items = parse_limits(limit)
         limiter = self.strategy(check_strategy(strategy))
         try:
+            self.check_breaker()
             for item in items:
                 if not limiter.hit(item, scope, "*", "k:" + bounded(key)):
                     self.storage_ok()
@@ -317,6 +371,7 @@ class Limiter:
         """Tell whether one more hit of ``key`` would be allowed, without counting it."""
         limiter = self.strategy(check_strategy(strategy))
         try:
+            self.check_breaker()
             allowed = all(
                 limiter.test(item, scope, "*", "k:" + bounded(key)) for item in parse_limits(limit)
             )
@@ -332,6 +387,7 @@ class Limiter:
         """Forget the hits of ``key`` against ``limit`` (after a successful login)."""
         limiter = self.strategy(check_strategy(strategy))
         try:
+            self.check_breaker()
             for item in parse_limits(limit):
                 limiter.clear(item, scope, "*", "k:" + bounded(key))
         except self.storage_errors as exc:
@@ -346,7 +402,10 @@ def limiter_for(app: Flask, *, clock: t.Callable[[], float] | None = None) -> Li
     """Return ``app``'s :class:`Limiter`, building it from the config on first use."""
     limiter = app.extensions.get(EXTENSION_KEY)
     if limiter is None:
-        limiter = Limiter.from_config(app.config, clock or time.time)
+        uri = _storage_uri(app.config)
+        # One breaker per Redis: shared with the app's store when the URLs match.
+        breaker = None if uri.startswith("memory") else breaker_for(app, uri, now=clock)
+        limiter = Limiter.from_config(app.config, clock or time.time, breaker)
         app.extensions[EXTENSION_KEY] = limiter
     return t.cast(Limiter, limiter)
 

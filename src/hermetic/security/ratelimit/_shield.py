@@ -97,10 +97,14 @@ class RateLimitShield(Shield):
     - ``RATELIMIT_STRATEGY`` -- default ``"fixed-window"``; or
       ``"moving-window"``, ``"sliding-window-counter"``.
     - ``RATELIMIT_STORAGE_URI`` -- default ``None``: ``HERMETIC_REDIS_URL``
-      or ``REDIS_URL`` when set, else ``"memory://"`` (one process).
+      when set, else ``"memory://"`` (one process). Set it only to keep the
+      counters somewhere else than the rest of Hermetic's state (the
+      limiter's own override); ``REDIS_URL`` is never read.
     - ``RATELIMIT_STORAGE_OPTIONS`` -- default ``{}``; passed to the storage
       (``key_prefix``, default ``"hermetic-ratelimit"`` for Redis; timeouts,
-      default 1 second).
+      default ``HERMETIC_STORE_TIMEOUT``, 0.5 seconds, with no retry). The
+      storage has a circuit breaker (``HERMETIC_STORE_COOLDOWN``, default 5
+      seconds), shared with the app's store when both use one Redis.
     - ``RATELIMIT_ON_STORAGE_ERROR`` -- default ``"closed"``: 503 while the
       storage is down; ``"open"`` allows requests (audited once per outage).
     - ``RATELIMIT_HEADERS`` -- default ``True``: ``RateLimit-Limit``,
@@ -215,6 +219,7 @@ class RateLimitShield(Shield):
             value = bound.key(request)
             count = bound.count
             try:
+                limiter.check_breaker()
                 if count is not None:
                     # One storage call: the hit's count and the window's reset.
                     hits, reset_in = count(

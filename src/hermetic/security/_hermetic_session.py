@@ -1,0 +1,81 @@
+"""The session object of encrypted sessions (re-exported by :mod:`.sessions`)."""
+
+from __future__ import annotations
+
+import time
+import typing as t
+
+from ..sessions import SecureCookieSession
+from .crypto import random_token
+
+
+def _new_sid() -> str:
+    return random_token(18)
+
+
+class HermeticSession(SecureCookieSession):
+    """A session with an id, timestamps, :meth:`regenerate` and :meth:`end`.
+
+    Reads and writes are tracked like Flask's cookie session (``accessed``,
+    ``modified``).
+    """
+
+    def __init__(
+        self,
+        initial: t.Any = None,
+        *,
+        sid: str | None = None,
+        created: float | None = None,
+        last_seen: float | None = None,
+        now: t.Callable[[], float] = time.time,
+        on_revoke: t.Callable[[str], None] | None = None,
+        issued: bool = False,
+    ) -> None:
+        super().__init__(initial)
+        stamp = round(now(), 3) if created is None or last_seen is None else 0.0
+        #: The random session id.
+        self.sid: str = sid or _new_sid()
+        #: When the session started (epoch seconds).
+        self.created: float = stamp if created is None else created
+        #: When the cookie was last issued (epoch seconds).
+        self.last_seen: float = stamp if last_seen is None else last_seen
+        self.new = not issued
+        self._now = now
+        self._on_revoke = on_revoke
+        self._issued = issued  # the sid came from a client's cookie
+        self._reissue = False  # the cookie must be sent again (new sid)
+        self._drop_cookie = False  # a bad cookie came in: delete it
+        self._cookie_name: str | None = None
+        # Server-side sessions: True when the data is in the store, False when
+        # the cookie holds it all (COOKIE_ONLY_KEYS); None otherwise.
+        self._in_store: bool | None = None
+
+    def _revoke_current(self) -> None:
+        if self._issued and self._on_revoke is not None and self._in_store is not False:
+            # (A cookie-only session has nothing on the server to revoke.)
+            self._on_revoke(self.sid)
+        self._in_store = None
+        self.sid = _new_sid()
+        self.created = self.last_seen = round(self._now(), 3)
+        self._issued = False
+        self._reissue = True
+        self.modified = True
+
+    def regenerate(self) -> None:
+        """Give the session a new id, keep its data, and revoke the old id.
+
+        Call it at login and at every privilege change: a copy of the cookie
+        taken before (planted by an attacker, or leaked) stops working. The
+        absolute timeout starts again.
+        """
+        self._revoke_current()
+
+    def end(self) -> None:
+        """Revoke this session on the server and clear it (call it at logout).
+
+        The cookie is deleted, and a copy of it replayed later is refused.
+        Data written afterwards goes into a new session.
+        """
+        self._revoke_current()
+        self.clear()
+        self.modified = True
