@@ -18,6 +18,8 @@ policy without any nonce.
 
 from __future__ import annotations
 
+import collections.abc as cabc
+import dataclasses
 import re
 import secrets
 import typing as t
@@ -25,7 +27,7 @@ import typing as t
 from werkzeug.datastructures import Headers
 
 from ..globals import _cv_request
-from .errors import ConfigurationError
+from ..settings import Settings, SettingsError, setting
 from .shields import ORDER_HEADERS, Shield
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -74,8 +76,7 @@ DEFAULT_PERMISSIONS_POLICY: dict[str, list[str]] = dict.fromkeys(
 
 _TOKEN_RE = re.compile(r"[a-z][a-z0-9-]*")
 _HEADER_NAME_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_FRAME_OPTIONS = {"DENY", "SAMEORIGIN"}
-_UNSET = object()
+_FRAME_OPTIONS = {"DENY", "SAMEORIGIN", "AUTO"}
 #: The schemes ``request.is_secure`` counts as secure (read without the property).
 _SECURE_SCHEMES = ("https", "wss")
 _OWN_KEYS = {
@@ -103,12 +104,32 @@ def csp_nonce() -> str:
 
 def _check_value(key: str, value: t.Any) -> str:
     if not isinstance(value, str):
-        raise ConfigurationError(f"{key} must be a string, got {value!r}.")
+        raise SettingsError(f"{key} must be a string, got {value!r}.")
     # SECURITY: a CR or LF in a header value would let configuration (or
     # whoever controls it) inject headers; refuse every control character.
     if any(ch < " " or ch == "\x7f" for ch in value):
-        raise ConfigurationError(f"{key} contains a control character (CR, LF, ...): {value!r}.")
+        raise SettingsError(f"{key} contains a control character (CR, LF, ...): {value!r}.")
     return value
+
+
+def _header_value(key: str) -> t.Callable[[str | None], str | None]:
+    """Return the parser of a header-value setting (``None`` leaves the header out)."""
+
+    def parse(value: str | None) -> str | None:
+        return None if value is None else _check_value(key, value)
+
+    return parse
+
+
+#: Checked CSP directives: ``(name, (source, ...))`` in order.
+Directives = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _parse_csp(value: t.Any) -> Directives | None:
+    """Parse ``SECURITY_CSP`` into checked directives (``None`` or empty: no CSP)."""
+    if not value:
+        return None
+    return tuple((name, tuple(sources)) for name, sources in _csp_directives(value))
 
 
 def _csp_directives(value: t.Any) -> list[tuple[str, list[str]]]:
@@ -121,14 +142,14 @@ def _csp_directives(value: t.Any) -> list[tuple[str, list[str]]]:
     elif isinstance(value, t.Mapping):
         items = value.items()
     else:
-        raise ConfigurationError(
+        raise SettingsError(
             f"SECURITY_CSP must be a dict, a string or None, got {type(value).__name__}."
         )
     directives = []
     for name, sources in items:
         name = _check_value("SECURITY_CSP", name).lower()
         if not _TOKEN_RE.fullmatch(name):
-            raise ConfigurationError(f"SECURITY_CSP has an invalid directive name {name!r}.")
+            raise SettingsError(f"SECURITY_CSP has an invalid directive name {name!r}.")
         if sources is None:
             sources = []
         elif isinstance(sources, str):
@@ -139,7 +160,7 @@ def _csp_directives(value: t.Any) -> list[tuple[str, list[str]]]:
             # SECURITY: ";" or "," inside a source would add a directive or
             # a second policy; whitespace would add sources.
             if not source or any(ch in source for ch in ";, \t"):
-                raise ConfigurationError(
+                raise SettingsError(
                     f"SECURITY_CSP[{name!r}] has an invalid source {source!r};"
                     " give each source as its own list item."
                 )
@@ -148,7 +169,7 @@ def _csp_directives(value: t.Any) -> list[tuple[str, list[str]]]:
     return directives
 
 
-def _render_csp(directives: list[tuple[str, list[str]]], *, with_nonce: bool) -> str:
+def _render_csp(directives: Directives, *, with_nonce: bool) -> str:
     parts = []
     for name, sources in directives:
         kept = sources if with_nonce else [s for s in sources if NONCE_PLACEHOLDER not in s]
@@ -159,47 +180,53 @@ def _render_csp(directives: list[tuple[str, list[str]]], *, with_nonce: bool) ->
     return "; ".join(parts)
 
 
-def _frame_options(config: t.Mapping[str, t.Any], ancestors: list[str] | None) -> str | None:
-    derived = None
-    if ancestors is None or ancestors == ["'none'"]:
-        derived = "DENY"
-    elif ancestors == ["'self'"]:
-        derived = "SAMEORIGIN"
-    value = config.get("SECURITY_FRAME_OPTIONS", _UNSET)
-    if value is _UNSET:
-        return derived
+def _frame_options_value(value: str | None) -> str | None:
     if value is None:
         return None
     value = _check_value("SECURITY_FRAME_OPTIONS", value).upper()
     if value not in _FRAME_OPTIONS:
-        raise ConfigurationError(
-            f"SECURITY_FRAME_OPTIONS must be 'DENY', 'SAMEORIGIN' or None, got {value!r}."
+        raise SettingsError(
+            f"SECURITY_FRAME_OPTIONS must be 'DENY', 'SAMEORIGIN', 'auto' or None, got {value!r}.",
+            key="SECURITY_FRAME_OPTIONS",
         )
-    if ancestors is not None and derived is not None and value != derived:
-        raise ConfigurationError(
+    return value
+
+
+def _frame_options(value: str | None, ancestors: tuple[str, ...] | None) -> str | None:
+    """Return the ``X-Frame-Options`` value, checked against ``frame-ancestors``."""
+    derived = None
+    if ancestors is None or ancestors == ("'none'",):
+        derived = "DENY"
+    elif ancestors == ("'self'",):
+        derived = "SAMEORIGIN"
+    if value == "AUTO":
+        return derived
+    if value is not None and ancestors is not None and derived is not None and value != derived:
+        raise SettingsError(
             f"SECURITY_FRAME_OPTIONS is {value!r} but the CSP says frame-ancestors"
-            f" {' '.join(ancestors)}; make them agree (frame-ancestors 'none' is DENY,"
-            " 'self' is SAMEORIGIN), or leave SECURITY_FRAME_OPTIONS unset."
+            f" {' '.join(ancestors)}. Fix: make them agree (frame-ancestors 'none' is DENY,"
+            " 'self' is SAMEORIGIN), or leave SECURITY_FRAME_OPTIONS unset.",
+            key="SECURITY_FRAME_OPTIONS",
         )
     return value
 
 
 def _permissions_policy(value: t.Any) -> str | None:
     if value is None or isinstance(value, str):
-        return value
+        return None if value is None else _check_value("SECURITY_PERMISSIONS_POLICY", value)
     if not isinstance(value, t.Mapping):
-        raise ConfigurationError("SECURITY_PERMISSIONS_POLICY must be a dict, a string or None.")
+        raise SettingsError("SECURITY_PERMISSIONS_POLICY must be a dict, a string or None.")
     parts = []
     for feature, allow in value.items():
         if not isinstance(feature, str) or not _TOKEN_RE.fullmatch(feature):
-            raise ConfigurationError(f"SECURITY_PERMISSIONS_POLICY: bad feature {feature!r}.")
+            raise SettingsError(f"SECURITY_PERMISSIONS_POLICY: bad feature {feature!r}.")
         members = []
         for origin in [allow] if isinstance(allow, str) else allow or ():
             origin = _check_value(f"SECURITY_PERMISSIONS_POLICY[{feature!r}]", origin)
             if origin in ("self", "*", "src"):
                 members.append(origin)
             elif '"' in origin or " " in origin or "," in origin:
-                raise ConfigurationError(f"SECURITY_PERMISSIONS_POLICY: bad origin {origin!r}.")
+                raise SettingsError(f"SECURITY_PERMISSIONS_POLICY: bad origin {origin!r}.")
             else:
                 members.append(f'"{origin}"')
         parts.append(f"{feature}=({' '.join(members)})")
@@ -227,65 +254,139 @@ class HeadersPlan(t.NamedTuple):
     names: frozenset[str] = frozenset()
 
 
-def plan_headers(config: t.Mapping[str, t.Any]) -> HeadersPlan:
-    """Compute and check the security headers from ``config``."""
-    csp = config.get("SECURITY_CSP", DEFAULT_CSP)
+def _extra_headers(value: t.Mapping[str, str | None] | None) -> tuple[tuple[str, str | None], ...]:
+    """Check ``SECURITY_HEADERS_EXTRA``: header names, values, none of the own keys."""
+    checked = []
+    for name, item in (value or {}).items():
+        if not _HEADER_NAME_RE.fullmatch(name):
+            raise SettingsError(f"SECURITY_HEADERS_EXTRA: invalid header name {name!r}.")
+        lower = name.lower()
+        if lower in _OWN_KEYS:
+            raise SettingsError(
+                f"Set {name} with {_OWN_KEYS[lower]}, not SECURITY_HEADERS_EXTRA.",
+                key="SECURITY_HEADERS_EXTRA",
+            )
+        if item is not None:
+            _check_value(f"SECURITY_HEADERS_EXTRA[{name!r}]", item)
+        checked.append((name, item))
+    return tuple(checked)
+
+
+@dataclasses.dataclass(frozen=True)
+class HeadersSettings(
+    Settings, feature="headers", title="Security headers", prefixes=("SECURITY_",)
+):
+    """The settings of :class:`HeadersShield`."""
+
+    csp: Directives | None = setting(
+        "SECURITY_CSP",
+        default=DEFAULT_CSP,
+        accepts=cabc.Mapping[str, t.Any] | str | None,
+        parse=_parse_csp,
+        default_doc="same-origin sources; inline script and style only with the"
+        " request's nonce; no plugins, no framing (`DEFAULT_CSP`)",
+        doc="The Content-Security-Policy: a dict of directive to sources, a policy string,"
+        " or `None` for none. A source `'nonce-{nonce}'` becomes the request's `csp_nonce()`.",
+    )
+    csp_report_only: bool = setting(
+        "SECURITY_CSP_REPORT_ONLY",
+        default=False,
+        doc="Send the CSP as `Content-Security-Policy-Report-Only` (reports, no blocking).",
+    )
+    hsts: str | None = setting(
+        "SECURITY_HSTS",
+        default=DEFAULT_HSTS,
+        parse=_header_value("SECURITY_HSTS"),
+        doc="The `Strict-Transport-Security` value, sent on HTTPS requests only; `None`: none."
+        " Browsers then refuse plain HTTP for the domain for that long.",
+    )
+    frame_options: str | None = setting(
+        "SECURITY_FRAME_OPTIONS",
+        default="auto",
+        parse=_frame_options_value,
+        doc="`X-Frame-Options`: `'DENY'`, `'SAMEORIGIN'`, `None`, or `'auto'`: derived from the"
+        " CSP's `frame-ancestors` (`DENY` for `'none'` or no CSP).",
+    )
+    referrer_policy: str | None = setting(
+        "SECURITY_REFERRER_POLICY",
+        default=DEFAULT_REFERRER_POLICY,
+        parse=_header_value("SECURITY_REFERRER_POLICY"),
+        doc="The `Referrer-Policy` value; `None`: none.",
+    )
+    permissions_policy: str | None = setting(
+        "SECURITY_PERMISSIONS_POLICY",
+        default=DEFAULT_PERMISSIONS_POLICY,
+        accepts=cabc.Mapping[str, t.Any] | str | None,
+        parse=_permissions_policy,
+        default_doc="camera, microphone, geolocation, payment, USB and other powerful"
+        " features off (`DEFAULT_PERMISSIONS_POLICY`)",
+        doc="The `Permissions-Policy`: a dict of feature to allowed origins (`self`, `*` or"
+        " origins; empty: off), a header string, or `None`.",
+    )
+    coop: str | None = setting(
+        "SECURITY_COOP",
+        default="same-origin",
+        parse=_header_value("SECURITY_COOP"),
+        doc="The `Cross-Origin-Opener-Policy` value; `None`: none.",
+    )
+    corp: str | None = setting(
+        "SECURITY_CORP",
+        default="same-origin",
+        parse=_header_value("SECURITY_CORP"),
+        doc="The `Cross-Origin-Resource-Policy` value; `None`: none.",
+    )
+    headers_extra: tuple[tuple[str, str | None], ...] = setting(
+        "SECURITY_HEADERS_EXTRA",
+        default=None,
+        accepts=cabc.Mapping[str, str | None] | None,
+        parse=_extra_headers,
+        doc="More headers (name to value), or `None` values to leave out one of the above.",
+    )
+
+    def check(self) -> None:
+        """Check ``SECURITY_FRAME_OPTIONS`` against the CSP's ``frame-ancestors``."""
+        _frame_options(self.frame_options, self.frame_ancestors)
+
+    @property
+    def frame_ancestors(self) -> tuple[str, ...] | None:
+        """The CSP's ``frame-ancestors`` sources, ``None`` without that directive."""
+        for name, sources in self.csp or ():
+            if name == "frame-ancestors":
+                return sources
+        return None
+
+
+def plan_headers(config: t.Mapping[str, t.Any] | HeadersSettings) -> HeadersPlan:
+    """Compute the security headers from ``config`` (or checked settings)."""
+    settings = (
+        config if isinstance(config, HeadersSettings) else HeadersSettings.from_config(config)
+    )
+    directives = settings.csp
     csp_name = csp_parts = csp_plain = None
-    ancestors = None
-    if csp:
-        directives = _csp_directives(csp)
+    if directives:
         csp_name = (
             "Content-Security-Policy-Report-Only"
-            if config.get("SECURITY_CSP_REPORT_ONLY", False)
+            if settings.csp_report_only
             else "Content-Security-Policy"
         )
         csp_parts = tuple(_render_csp(directives, with_nonce=True).split(NONCE_PLACEHOLDER))
         csp_plain = _render_csp(directives, with_nonce=False)
-        for name, sources in directives:
-            if name == "frame-ancestors":
-                ancestors = sources
-    hsts = config.get("SECURITY_HSTS", DEFAULT_HSTS)
-    if hsts is not None:
-        _check_value("SECURITY_HSTS", hsts)
-    defaults: dict[str, tuple[str, t.Any]] = {
+    defaults: dict[str, tuple[str, str | None]] = {
         "x-content-type-options": ("X-Content-Type-Options", "nosniff"),
-        "x-frame-options": ("X-Frame-Options", _frame_options(config, ancestors)),
-        "referrer-policy": (
-            "Referrer-Policy",
-            config.get("SECURITY_REFERRER_POLICY", DEFAULT_REFERRER_POLICY),
+        "x-frame-options": (
+            "X-Frame-Options",
+            _frame_options(settings.frame_options, settings.frame_ancestors),
         ),
-        "permissions-policy": (
-            "Permissions-Policy",
-            _permissions_policy(
-                config.get("SECURITY_PERMISSIONS_POLICY", DEFAULT_PERMISSIONS_POLICY)
-            ),
-        ),
-        "cross-origin-opener-policy": (
-            "Cross-Origin-Opener-Policy",
-            config.get("SECURITY_COOP", "same-origin"),
-        ),
-        "cross-origin-resource-policy": (
-            "Cross-Origin-Resource-Policy",
-            config.get("SECURITY_CORP", "same-origin"),
-        ),
+        "referrer-policy": ("Referrer-Policy", settings.referrer_policy),
+        "permissions-policy": ("Permissions-Policy", settings.permissions_policy),
+        "cross-origin-opener-policy": ("Cross-Origin-Opener-Policy", settings.coop),
+        "cross-origin-resource-policy": ("Cross-Origin-Resource-Policy", settings.corp),
     }
-    extra = config.get("SECURITY_HEADERS_EXTRA") or {}
-    if not isinstance(extra, t.Mapping):
-        raise ConfigurationError("SECURITY_HEADERS_EXTRA must be a dict of header -> value.")
-    for name, value in extra.items():
-        if not isinstance(name, str) or not _HEADER_NAME_RE.fullmatch(name):
-            raise ConfigurationError(f"SECURITY_HEADERS_EXTRA: invalid header name {name!r}.")
-        lower = name.lower()
-        if lower in _OWN_KEYS:
-            raise ConfigurationError(
-                f"Set {name} with {_OWN_KEYS[lower]}, not SECURITY_HEADERS_EXTRA."
-            )
+    for name, value in settings.headers_extra:
         # A None value removes one of the defaults.
-        defaults[lower] = (name, value)
+        defaults[name.lower()] = (name, value)
     static = tuple(
-        (name, lower, _check_value(f"the {name} header", value))
-        for lower, (name, value) in defaults.items()
-        if value is not None
+        (name, lower, value) for lower, (name, value) in defaults.items() if value is not None
     )
     return HeadersPlan(
         static,
@@ -293,7 +394,7 @@ def plan_headers(config: t.Mapping[str, t.Any]) -> HeadersPlan:
         (csp_name or "").lower(),
         csp_parts or ("",),
         csp_plain or "",
-        hsts,
+        settings.hsts,
         tuple((name, value) for name, _, value in static),
         frozenset(lower for _, lower, _ in static),
     )
@@ -302,8 +403,7 @@ def plan_headers(config: t.Mapping[str, t.Any]) -> HeadersPlan:
 class HeadersShield(Shield):
     """Add the security headers to every response (a view's own headers win).
 
-    Options, read from the config once (on the first request, or by
-    :meth:`configure`):
+    Settings (:class:`HeadersSettings`, read once per app by the pipeline):
 
     - ``SECURITY_CSP`` -- default :data:`DEFAULT_CSP`; a dict of directive to
       sources, a policy string, or ``None`` for no CSP. A source
@@ -312,7 +412,7 @@ class HeadersShield(Shield):
     - ``SECURITY_CSP_REPORT_ONLY`` -- default ``False``.
     - ``SECURITY_HSTS`` -- default ``"max-age=63072000; includeSubDomains"``,
       sent on HTTPS requests only; ``None`` disables.
-    - ``SECURITY_FRAME_OPTIONS`` -- default derived from the CSP's
+    - ``SECURITY_FRAME_OPTIONS`` -- default ``"auto"``: derived from the CSP's
       ``frame-ancestors`` (``DENY`` for ``'none'`` or no CSP).
     - ``SECURITY_REFERRER_POLICY`` -- default ``"strict-origin-when-cross-origin"``.
     - ``SECURITY_PERMISSIONS_POLICY`` -- default: camera, microphone,
@@ -328,32 +428,25 @@ class HeadersShield(Shield):
 
     name = "headers"
     order = ORDER_HEADERS
+    settings_class = HeadersSettings
+    settings: HeadersSettings
 
     def __init__(self) -> None:
-        self._app: Flask | None = None
-        self._plan: HeadersPlan | None = None
-        self._configured = False
+        #: The precomputed headers (set when the pipeline configures the shield).
+        self.plan: HeadersPlan | None = None
 
     def init_app(self, app: Flask) -> None:
-        """Join ``app``'s pipeline, check the config and add ``csp_nonce`` to templates."""
-        if self._app is not None and self._app is not app:
-            raise RuntimeError("This HeadersShield already serves another app; make one per app.")
-        self._app = app
-        self.configure(app)
-        self._configured = False
-        app.add_template_global(csp_nonce, "csp_nonce")
+        """Join ``app``'s pipeline and add ``csp_nonce`` to its templates."""
         super().init_app(app)
+        app.add_template_global(csp_nonce, "csp_nonce")
 
-    def configure(self, app: Flask | None = None) -> None:
-        """Compute the headers now (otherwise done on the first request)."""
-        self._plan = plan_headers((app or t.cast("Flask", self._app)).config)
-        self._configured = True
+    def setup(self, app: Flask, settings: HeadersSettings) -> None:
+        """Compute and check the headers once."""
+        self.plan = plan_headers(settings)
 
     def after(self, request: Request, response: Response) -> Response:  # type: ignore[override]
         """Add the headers the response does not set itself."""
-        if not self._configured:
-            self.configure()
-        plan = t.cast(HeadersPlan, self._plan)
+        plan = t.cast(HeadersPlan, self.plan)
         headers = response.headers
         if type(headers) is not Headers:
             return self._add_one_by_one(plan, request, response)
