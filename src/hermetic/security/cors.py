@@ -401,7 +401,7 @@ class CORSShield(Shield):
         )
         return f"{self.name}({count}{', credentials' if policy.allow_credentials else ''})"
 
-    def before(self, request: Request) -> Response | None:  # type: ignore[override]
+    def before(self, request: Request) -> Response | None:
         """Answer a preflight; note whether an actual request's origin is allowed."""
         environ = request.environ
         origin = environ.get("HTTP_ORIGIN")
@@ -451,7 +451,7 @@ class CORSShield(Shield):
         audit("cors", reason=reason, **fields)
         raise CORSRefused(reason=reason)
 
-    def after(self, request: Request, response: Response) -> Response:  # type: ignore[override]
+    def after(self, request: Request, response: Response) -> Response:
         """Add ``Vary: Origin`` and, for an allowed origin, the CORS headers."""
         headers = response.headers
         if type(headers) is Headers and all(name.lower() != "vary" for name, _ in headers._list):

@@ -444,7 +444,7 @@ class HeadersShield(Shield):
         """Compute and check the headers once."""
         self.plan = plan_headers(settings)
 
-    def after(self, request: Request, response: Response) -> Response:  # type: ignore[override]
+    def after(self, request: Request, response: Response) -> Response:
         """Add the headers the response does not set itself."""
         plan = t.cast(HeadersPlan, self.plan)
         headers = response.headers

@@ -41,7 +41,7 @@ def _no_app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
     return []
 
 
-def _no_start_response(status: str, headers: t.Any, exc_info: t.Any = None) -> None:
+def _no_start_response(status: str, headers: t.Any, exc_info: t.Any = None) -> t.Any:
     return None
 
 
@@ -167,7 +167,7 @@ class ProxyShield(Shield):
         else:
             self._fix = None
 
-    def prepare(self, environ: dict[str, t.Any]) -> None:  # type: ignore[override]
+    def prepare(self, environ: dict[str, t.Any]) -> None:
         """Apply the trusted ``X-Forwarded-*`` values to ``environ``."""
         fix = self._fix
         if fix is not None:
@@ -203,7 +203,7 @@ class HostShield(Shield):
         """Run no step at all while every host is trusted (``TRUSTED_HOSTS = None``)."""
         return (self.before if self.settings.trusted_hosts is not None else None), None
 
-    def before(self, request: Request) -> Response | None:  # type: ignore[override]
+    def before(self, request: Request) -> Response | None:
         """Refuse the request when its host is not trusted."""
         trusted = self.settings.trusted_hosts
         if trusted is None:

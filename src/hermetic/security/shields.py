@@ -66,7 +66,7 @@ def exempt(*names: str) -> t.Callable[[F], F]:
         raise TypeError("Name the shields to skip, for example @exempt('csrf').")
 
     def decorator(view: F) -> F:
-        current = getattr(view, EXEMPT_ATTR, frozenset())
+        current: frozenset[str] = getattr(view, EXEMPT_ATTR, frozenset())
         setattr(view, EXEMPT_ATTR, frozenset(current) | frozenset(names))
         return view
 

@@ -101,7 +101,7 @@ class ObservabilityShield(Shield):
         if settings.access_log_enabled:
             _enable_access_log()
 
-    def prepare(self, environ: dict[str, t.Any]) -> None:  # type: ignore[override]
+    def prepare(self, environ: dict[str, t.Any]) -> None:
         """Stamp the start time; take a trusted, well-formed request id."""
         environ[START_KEY] = time.perf_counter()
         if self._trust_header and REQUEST_ID_KEY not in environ:
@@ -111,7 +111,7 @@ class ObservabilityShield(Shield):
             if value and REQUEST_ID_PATTERN.fullmatch(value):
                 environ[REQUEST_ID_KEY] = value
 
-    def after(self, request: Request, response: Response) -> Response:  # type: ignore[override]
+    def after(self, request: Request, response: Response) -> Response:
         """Echo the request id, count the request, write the access log line."""
         environ = request.environ
         settings = self.settings
@@ -146,9 +146,10 @@ class ObservabilityShield(Shield):
         """Answer ``METRICS_PATH``: the exposition text, for allowed readers only."""
         from ...globals import _cv_request
 
-        self._guard.check(_cv_request.get().request)
+        ctx = _cv_request.get()
+        self._guard.check(ctx.request)
         body, content_type = self.metrics.render()
-        return self._app.response_class(body, content_type=content_type)
+        return ctx.app.response_class(body, content_type=content_type)
 
 
 class Observability:
