@@ -33,6 +33,7 @@ setting stops the app with the key named.
 
 from __future__ import annotations
 
+import threading
 import typing as t
 
 from ..settings import Settings, SettingsError
@@ -180,6 +181,8 @@ class ShieldPipeline:
         self._shields: list[Shield] = []
         #: The shields not configured yet (configured at the first request).
         self._pending: list[Shield] = []
+        # Concurrent first requests configure the shields once.
+        self._configuring = threading.Lock()
         self._prepare: tuple[t.Callable[[dict[str, t.Any]], None], ...] = ()
         self._routes: dict[str | None, _RouteSteps] = {}
 
@@ -230,13 +233,17 @@ class ShieldPipeline:
         plain ``Flask`` app's pipeline configures its shields at the first
         request (:meth:`configure_pending`).
         """
-        return self._configure(list(self._shields), app if app is not None else self._app)
+        with self._configuring:
+            return self._configure(list(self._shields), app if app is not None else self._app)
 
     def configure_pending(self) -> None:
         """Configure the shields not configured yet; raise ``ConfigurationError`` on problems."""
         if not self._pending:
             return
-        problems = self._configure(list(self._pending), self._app)
+        with self._configuring:
+            if not self._pending:
+                return  # another thread did it meanwhile
+            problems = self._configure(list(self._pending), self._app)
         if problems:
             raise ConfigurationError(
                 "hermetic refuses to start:\n" + "\n".join(f"- {p}" for p in problems)

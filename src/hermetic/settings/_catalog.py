@@ -14,8 +14,8 @@ from ._declare import UNSET, Setting, Settings, registry
 MODULES = (
     "hermetic.settings.core",
     "hermetic.security.proxies",
-    "hermetic.security.cors",
-    "hermetic.security.headers",
+    "hermetic.security._cors_settings",
+    "hermetic.security._header_settings",
     "hermetic.security.observability._settings",
 )
 
