@@ -337,3 +337,27 @@ def test_check_suggests_the_closest_key_and_reports_bad_values():
     assert invalid.level == "error"
     assert invalid.message.startswith("headers: SECURITY_HSTS must be a string or None")
     assert [f.id for f in run_checks(app, {})].count("unknown_setting") == 1  # not JWT_ yet
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        ({}, "DENY"),
+        ({"SECURITY_FRAME_OPTIONS": "auto"}, "DENY"),
+        ({"SECURITY_CSP": {"frame-ancestors": ["'self'"]}}, "SAMEORIGIN"),
+        (
+            {
+                "SECURITY_CSP": {"frame-ancestors": ["'self'"]},
+                "SECURITY_FRAME_OPTIONS": "sameorigin",
+            },
+            "SAMEORIGIN",
+        ),
+        ({"SECURITY_CSP": None, "SECURITY_FRAME_OPTIONS": "SAMEORIGIN"}, "SAMEORIGIN"),
+        ({"SECURITY_FRAME_OPTIONS": None}, None),
+    ],
+)
+def test_frame_options_follow_the_csp_unless_set(config, expected):
+    from hermetic.security.headers import plan_headers
+
+    static = {lower: value for _, lower, value in plan_headers(config).static}
+    assert static.get("x-frame-options") == expected
