@@ -305,3 +305,14 @@ def test_the_reference_command(tmp_path, capsys):
     assert reference_main([]) == 0
     assert capsys.readouterr().out == reference()
     assert reference_main(["--check"]) == 2
+
+
+def test_a_default_is_checked_like_a_configured_value():
+    @dataclasses.dataclass(frozen=True)
+    class Listed(Settings):
+        names: tuple[str, ...] = setting("LISTED_NAMES", default=["a"], doc="Names.")
+        broken: int = setting("LISTED_BROKEN", default="3", doc="A wrong default.")
+
+    assert Listed.from_config({"LISTED_BROKEN": 3}).names == ("a",)  # a tuple, as configured
+    with pytest.raises(SettingsError, match="LISTED_BROKEN must be an integer"):
+        Listed.defaults()

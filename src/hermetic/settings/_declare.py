@@ -61,7 +61,11 @@ class Setting:
     default_doc: str | None = None
 
     def initial(self) -> t.Any:
-        """Return the attribute's value for the default (a fresh copy)."""
+        """Return the attribute's value for the default (a fresh copy; unchecked).
+
+        The dataclass's default, for a settings object built directly;
+        :meth:`Settings.from_config` checks the default like a configured value.
+        """
         value = copy.deepcopy(self.default)
         return self.parse(value) if self.parse is not None else value
 
@@ -194,10 +198,9 @@ class Settings:
         types = cls._accepted_types()
         values = {}
         for attr, decl in cls.declarations():
-            if decl.key in config:
-                values[attr] = _read(decl, types[attr], config[decl.key])
-            else:
-                values[attr] = decl.initial()
+            # A default goes through the same checks as a configured value.
+            raw = config[decl.key] if decl.key in config else copy.deepcopy(decl.default)
+            values[attr] = _read(decl, types[attr], raw)
         settings = cls(**values)
         settings.check()
         return settings
