@@ -311,10 +311,14 @@ class App(Scaffold):
         provide_automatic_options: bool | None = None,
         **options: t.Any,
     ) -> None:
-        """Connect a URL rule to an endpoint, and the endpoint to ``view_func``."""
+        """Connect a URL rule to an endpoint, and the endpoint to ``view_func``.
+
+        ``exempt=["csrf", ...]`` skips the named shields on this route.
+        """
         if endpoint is None:
             endpoint = _endpoint_from_view_func(view_func)
         options["endpoint"] = endpoint
+        skipped = options.pop("exempt", None)
         methods = options.pop("methods", None)
         if methods is None:
             methods = getattr(view_func, "methods", None) or ("GET",)
@@ -337,6 +341,10 @@ class App(Scaffold):
         rule_obj = self.url_rule_class(rule, methods=methods, **options)
         rule_obj.provide_automatic_options = provide_automatic_options  # type: ignore[attr-defined]
         self.url_map.add(rule_obj)
+        if skipped is not None:
+            from .security.shields import pipeline_for
+
+            pipeline_for(self).exempt_route(endpoint, skipped)  # type: ignore[arg-type]
         if view_func is not None:
             old = self.view_functions.get(endpoint)
             if old is not None and old != view_func:

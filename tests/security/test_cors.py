@@ -220,10 +220,11 @@ def test_star_allows_any_origin_without_credentials(app):
 
 
 @pytest.mark.parametrize("origins", ["*", ["*"], [GOOD, "*"]])
-def test_star_with_credentials_stops_init_app(app, origins):
+def test_star_with_credentials_stops_the_first_request(app, origins):
     app.config.update(CORS_ORIGINS=origins, CORS_ALLOW_CREDENTIALS=True)
+    CORSShield().init_app(app)
     with pytest.raises(ConfigurationError, match="credentials"):
-        CORSShield().init_app(app)
+        app.test_client().get("/")
 
 
 @pytest.mark.parametrize(
@@ -236,17 +237,19 @@ def test_star_with_credentials_stops_init_app(app, origins):
         [42],
     ],
 )
-def test_malformed_origin_settings_stop_init_app(app, origins):
+def test_malformed_origin_settings_stop_the_first_request(app, origins):
     app.config["CORS_ORIGINS"] = origins
-    with pytest.raises(ConfigurationError):
-        CORSShield().init_app(app)
+    CORSShield().init_app(app)
+    with pytest.raises(ConfigurationError, match="CORS_ORIGINS"):
+        app.test_client().get("/")
 
 
 @pytest.mark.parametrize("max_age", [-1, "600", True])
-def test_bad_max_age_stops_init_app(app, max_age):
+def test_bad_max_age_stops_the_first_request(app, max_age):
     app.config.update(CORS_ORIGINS=[GOOD], CORS_MAX_AGE=max_age)
-    with pytest.raises(ConfigurationError):
-        CORSShield().init_app(app)
+    CORSShield().init_app(app)
+    with pytest.raises(ConfigurationError, match="CORS_MAX_AGE"):
+        app.test_client().get("/")
 
 
 def test_allow_headers_star_accepts_any_requested_header(app):

@@ -296,10 +296,11 @@ BAD_CONFIG = [
 
 
 @pytest.mark.parametrize("config", BAD_CONFIG)
-def test_bad_config_fails_at_init(app, config):
+def test_bad_config_stops_the_first_request(app, config):
     app.config.update(config)
-    with pytest.raises(ConfigurationError):
-        HeadersShield().init_app(app)
+    HeadersShield().init_app(app)
+    with pytest.raises(ConfigurationError, match="SECURITY_"):
+        app.test_client().get("/")
 
 
 @pytest.mark.parametrize("config", BAD_CONFIG[:3])
@@ -412,7 +413,7 @@ def test_after_adds_exactly_the_headers_of_one_by_one(app, config, view, scheme,
             csp_nonce()
         got = shield.after(ctx.request, app.response_class("ok", headers=HEADER_CASES[view]))
         want = _one_by_one(
-            shield._plan, ctx.request, app.response_class("ok", headers=HEADER_CASES[view])
+            shield.plan, ctx.request, app.response_class("ok", headers=HEADER_CASES[view])
         )
     assert got.headers.to_wsgi_list() == want.headers.to_wsgi_list()
 
@@ -437,6 +438,7 @@ def test_a_headers_subclass_gets_each_header_through_add(app):
     added = []
     shield = HeadersShield()
     shield.init_app(app)
+    shield.configure(app)
     with app.test_request_context("/", base_url="https://localhost") as ctx:
         response = app.response_class("ok")
         response.headers = Checked(response.headers)

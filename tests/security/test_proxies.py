@@ -135,10 +135,11 @@ def test_config_after_init_app_is_read_on_first_request(app):
     "value",
     [-1, True, 1.5, "1", {"for": -1}, {"for": "1"}, {"forwarded": 1}, {"for": None}],
 )
-def test_bad_hop_config_fails_at_init(app, value):
+def test_bad_hop_config_stops_the_first_request(app, value):
     app.config["TRUSTED_PROXY_HOPS"] = value
+    ProxyShield().init_app(app)
     with pytest.raises(ConfigurationError, match="TRUSTED_PROXY_HOPS"):
-        ProxyShield().init_app(app)
+        app.test_client().get("/")
 
 
 def test_parse_proxy_hops():
@@ -257,10 +258,11 @@ def test_host_shield_without_trusted_hosts_allows_any(app):
 
 
 @pytest.mark.parametrize("value", ["good.example", b"good.example", [""], [None], []])
-def test_bad_trusted_hosts_fail_at_init(app, value):
+def test_bad_trusted_hosts_stop_the_first_request(app, value):
     app.config["TRUSTED_HOSTS"] = value
+    HostShield().init_app(app)
     with pytest.raises(ConfigurationError, match="TRUSTED_HOSTS"):
-        HostShield().init_app(app)
+        app.test_client().get("/")
 
 
 def test_bad_trusted_hosts_set_after_init_fail_on_configure(app):

@@ -270,6 +270,22 @@ def _check_profile(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
         )
 
 
+def _check_settings(app: Flask) -> t.Iterator[Finding]:
+    """Report invalid settings of the installed shields, and keys nothing reads."""
+    from ..settings import unknown_keys
+
+    shields = getattr(app, "shields", None)
+    for problem in shields.configure(app) if shields is not None else ():
+        yield Finding(ERROR, "invalid_setting", problem)
+    for unknown in unknown_keys(app.config):
+        yield Finding(
+            WARNING,
+            "unknown_setting",
+            unknown.message + " Fix: correct or remove the key (docs/configuration.md lists"
+            " every setting); ignore this if a Flask extension reads it.",
+        )
+
+
 def run_checks(app: Flask, environ: t.Mapping[str, str] | None = None) -> list[Finding]:
     """Return the findings for ``app``, errors first (``environ`` defaults to ``os.environ``)."""
     if environ is None:
@@ -277,6 +293,7 @@ def run_checks(app: Flask, environ: t.Mapping[str, str] | None = None) -> list[F
     shields = _shield_classes(app)
     findings = [
         *_check_secrets(app),
+        *_check_settings(app),
         *_check_debug(app),
         *_check_cookies(app),
         *_check_headers(app, shields),

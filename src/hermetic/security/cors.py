@@ -27,6 +27,12 @@ import typing as t
 from werkzeug.datastructures import Headers
 
 from ..globals import _cv_request
+from ..settings import SettingsError
+from ._cors_settings import _ORIGIN_RE, _names, _origins
+from ._cors_settings import DEFAULT_HEADERS as DEFAULT_HEADERS
+from ._cors_settings import DEFAULT_MAX_AGE as DEFAULT_MAX_AGE
+from ._cors_settings import DEFAULT_METHODS as DEFAULT_METHODS
+from ._cors_settings import CORSSettings as CORSSettings
 from .audit import audit
 from .errors import ConfigurationError, SecurityError
 
@@ -47,12 +53,7 @@ REASON_ORIGIN = "origin_not_allowed"
 REASON_METHOD = "method_not_allowed"
 REASON_HEADERS = "headers_not_allowed"
 
-DEFAULT_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
-DEFAULT_HEADERS = ("Content-Type",)
-DEFAULT_MAX_AGE = 600
-
 _STATE_KEY = "hermetic.cors"
-_ORIGIN_RE = re.compile(r"[a-z][a-z0-9+.\-]*://[^/\s?#@\\]+")
 _UNSET: t.Any = object()
 
 
@@ -66,44 +67,6 @@ class CORSRefused(SecurityError):
 
 
 # -- policies -------------------------------------------------------------------
-
-
-def _origins(value: t.Any, option: str) -> tuple[bool, frozenset[str], tuple[re.Pattern[str], ...]]:
-    if value == "*":
-        return True, frozenset(), ()
-    if isinstance(value, (str, bytes, re.Pattern)) or not isinstance(value, t.Iterable):
-        raise ConfigurationError(
-            f"{option} must be a list of origins (or '*'), got {value!r}."
-            ' Write ["https://app.example.com"].'
-        )
-    exact: set[str] = set()
-    patterns: list[re.Pattern[str]] = []
-    for entry in value:
-        if isinstance(entry, re.Pattern):
-            patterns.append(entry)
-        elif entry == "*":
-            return True, frozenset(), ()
-        elif isinstance(entry, str) and entry.lower() == "null":
-            # SECURITY: "null" is the origin of sandboxed frames and local
-            # files; allowing it lets any such page in.
-            raise ConfigurationError(f"{option} must not allow the 'null' origin.")
-        elif isinstance(entry, str) and _ORIGIN_RE.fullmatch(entry.lower()):
-            exact.add(entry.lower())
-        else:
-            raise ConfigurationError(
-                f"{option} holds {entry!r}, which is not an origin. Write"
-                " scheme://host[:port] with no path or trailing slash"
-                " ('https://app.example.com'), or a re.compile() pattern."
-            )
-    return False, frozenset(exact), tuple(patterns)
-
-
-def _names(value: t.Any, option: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [v.strip() for v in value.split(",") if v.strip()]
-    if not isinstance(value, t.Iterable) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigurationError(f"{option} must be a list of names, got {value!r}.")
-    return tuple(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,19 +130,24 @@ class CORSPolicy:
         return [h for h in requested if h not in allowed]
 
     @classmethod
-    def from_config(cls, config: t.Mapping[str, t.Any]) -> CORSPolicy:
-        """Build the app-wide policy from the ``CORS_*`` settings."""
-        any_origin, origins, patterns = _origins(config.get("CORS_ORIGINS") or (), "CORS_ORIGINS")
+    def from_settings(cls, settings: CORSSettings) -> CORSPolicy:
+        """Build the app-wide policy from the checked ``CORS_*`` settings."""
+        any_origin, origins, patterns = _origins(settings.origins, "CORS_ORIGINS")
         return cls(
             any_origin,
             origins,
             patterns,
-            bool(config.get("CORS_ALLOW_CREDENTIALS", False)),
-            _names(config.get("CORS_ALLOW_METHODS", DEFAULT_METHODS), "CORS_ALLOW_METHODS"),
-            _names(config.get("CORS_ALLOW_HEADERS", DEFAULT_HEADERS), "CORS_ALLOW_HEADERS"),
-            _names(config.get("CORS_EXPOSE_HEADERS", ()), "CORS_EXPOSE_HEADERS"),
-            config.get("CORS_MAX_AGE", DEFAULT_MAX_AGE),
+            settings.allow_credentials,
+            settings.allow_methods,
+            settings.allow_headers,
+            settings.expose_headers,
+            settings.max_age,
         )
+
+    @classmethod
+    def from_config(cls, config: t.Mapping[str, t.Any]) -> CORSPolicy:
+        """Build the app-wide policy from the ``CORS_*`` keys of ``config``."""
+        return cls.from_settings(CORSSettings.from_config(config))
 
 
 def cors(
@@ -196,6 +164,28 @@ def cors(
     Allowing credentials needs the origins named here: a route cannot
     combine credentials with origins it inherits or with ``"*"``.
     """
+    try:
+        fields = _override(
+            origins, allow_credentials, allow_methods, allow_headers, expose_headers, max_age
+        )
+    except SettingsError as e:
+        raise ConfigurationError(str(e)) from None
+
+    def decorator(view: F) -> F:
+        setattr(view, CORS_ATTR, fields)
+        return view
+
+    return decorator
+
+
+def _override(
+    origins: t.Any,
+    allow_credentials: bool | None,
+    allow_methods: t.Iterable[str] | None,
+    allow_headers: t.Iterable[str] | None,
+    expose_headers: t.Iterable[str] | None,
+    max_age: t.Any,
+) -> dict[str, t.Any]:
     fields: dict[str, t.Any] = {}
     if origins is not None:
         any_origin, exact, patterns = _origins(origins, "cors(origins=)")
@@ -223,12 +213,7 @@ def cors(
             fields[name] = _names(value, f"cors({name}=)")
     if max_age is not _UNSET:
         fields["max_age"] = max_age
-
-    def decorator(view: F) -> F:
-        setattr(view, CORS_ATTR, fields)
-        return view
-
-    return decorator
+    return fields
 
 
 # -- the shield -------------------------------------------------------------------
@@ -237,13 +222,13 @@ def cors(
 class CORSShield(Shield):
     """Answer CORS preflights and mark responses readable by allowed origins.
 
-    Configuration, read on the first request (or :meth:`configure`):
+    Settings (:class:`CORSSettings`, read once per app by the pipeline):
 
     - ``CORS_ORIGINS`` -- default ``()``: no origin (deny). A list of exact
       origins (``"https://app.example.com"``) and ``re.compile()`` patterns
       (matched in full), or ``"*"`` for any origin without credentials.
     - ``CORS_ALLOW_CREDENTIALS`` -- default ``False``; ``True`` with ``"*"``
-      stops ``init_app``.
+      stops the app.
     - ``CORS_ALLOW_METHODS`` -- default ``GET, HEAD, POST, PUT, PATCH, DELETE``.
     - ``CORS_ALLOW_HEADERS`` -- default ``("Content-Type",)``; ``"*"`` allows
       any requested header.
@@ -259,33 +244,20 @@ class CORSShield(Shield):
 
     name = "cors"
     order = ORDER_CORS
+    settings_class = CORSSettings
+    settings: CORSSettings
 
     def __init__(self) -> None:
-        self._app: Flask | None = None
-        self._configured = False
         self._policy: CORSPolicy | None = None
         self._routes: dict[str, CORSPolicy] = {}
 
-    def init_app(self, app: Flask) -> None:
-        """Check the ``CORS_*`` settings (``*`` with credentials fails) and join the pipeline."""
-        if self._app is not None and self._app is not app:
-            raise RuntimeError("This CORSShield already serves another app; make one per app.")
-        self._app = app
-        CORSPolicy.from_config(app.config)
-        self._configured = False
-        super().init_app(app)
-
-    def configure(self, app: Flask | None = None) -> None:
-        """Read the configuration now (otherwise done on the first request)."""
-        app = app or t.cast("Flask", self._app)
-        self._policy = CORSPolicy.from_config(app.config)
+    def setup(self, app: Flask, settings: CORSSettings) -> None:
+        """Build the app-wide policy."""
+        self._policy = CORSPolicy.from_settings(settings)
         self._routes.clear()
-        self._configured = True
 
     def policy_for(self, endpoint: str | None, view: t.Any) -> CORSPolicy | None:
         """Return the CORS policy of a route, ``None`` when CORS is off for it."""
-        if not self._configured:
-            self.configure()
         if endpoint is None or view is None:
             return None
         policy = t.cast(CORSPolicy, self._policy)
@@ -314,7 +286,7 @@ class CORSShield(Shield):
         )
         return f"{self.name}({count}{', credentials' if policy.allow_credentials else ''})"
 
-    def before(self, request: Request) -> Response | None:  # type: ignore[override]
+    def before(self, request: Request) -> Response | None:
         """Answer a preflight; note whether an actual request's origin is allowed."""
         environ = request.environ
         origin = environ.get("HTTP_ORIGIN")
@@ -364,7 +336,7 @@ class CORSShield(Shield):
         audit("cors", reason=reason, **fields)
         raise CORSRefused(reason=reason)
 
-    def after(self, request: Request, response: Response) -> Response:  # type: ignore[override]
+    def after(self, request: Request, response: Response) -> Response:
         """Add ``Vary: Origin`` and, for an allowed origin, the CORS headers."""
         headers = response.headers
         if type(headers) is Headers and all(name.lower() != "vary" for name, _ in headers._list):

@@ -18,14 +18,18 @@ policy without any nonce.
 
 from __future__ import annotations
 
-import re
 import secrets
 import typing as t
 
 from werkzeug.datastructures import Headers
 
 from ..globals import _cv_request
-from .errors import ConfigurationError
+from ._header_settings import DEFAULT_CSP as DEFAULT_CSP
+from ._header_settings import DEFAULT_HSTS as DEFAULT_HSTS
+from ._header_settings import DEFAULT_PERMISSIONS_POLICY as DEFAULT_PERMISSIONS_POLICY
+from ._header_settings import DEFAULT_REFERRER_POLICY as DEFAULT_REFERRER_POLICY
+from ._header_settings import Directives, _frame_options
+from ._header_settings import HeadersSettings as HeadersSettings
 from .shields import ORDER_HEADERS, Shield
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -37,52 +41,8 @@ NONCE_KEY = "hermetic.csp_nonce"
 #: The placeholder a CSP source uses for the request's nonce.
 NONCE_PLACEHOLDER = "{nonce}"
 
-#: The default ``SECURITY_CSP``: same-origin everything, inline script and
-#: style only with the request's nonce, no plugins, no framing.
-DEFAULT_CSP: dict[str, list[str]] = {
-    "default-src": ["'self'"],
-    "script-src": ["'self'", "'nonce-{nonce}'"],
-    "style-src": ["'self'", "'nonce-{nonce}'"],
-    "object-src": ["'none'"],
-    "base-uri": ["'self'"],
-    "frame-ancestors": ["'none'"],
-    "form-action": ["'self'"],
-}
-#: The default ``SECURITY_HSTS``: two years, subdomains included.
-DEFAULT_HSTS = "max-age=63072000; includeSubDomains"
-#: The default ``SECURITY_REFERRER_POLICY``.
-DEFAULT_REFERRER_POLICY = "strict-origin-when-cross-origin"
-#: The default ``SECURITY_PERMISSIONS_POLICY``: powerful features off.
-DEFAULT_PERMISSIONS_POLICY: dict[str, list[str]] = dict.fromkeys(
-    (
-        "accelerometer",
-        "camera",
-        "display-capture",
-        "geolocation",
-        "gyroscope",
-        "hid",
-        "magnetometer",
-        "microphone",
-        "midi",
-        "payment",
-        "serial",
-        "usb",
-        "xr-spatial-tracking",
-    ),
-    [],
-)
-
-_TOKEN_RE = re.compile(r"[a-z][a-z0-9-]*")
-_HEADER_NAME_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_FRAME_OPTIONS = {"DENY", "SAMEORIGIN"}
-_UNSET = object()
 #: The schemes ``request.is_secure`` counts as secure (read without the property).
 _SECURE_SCHEMES = ("https", "wss")
-_OWN_KEYS = {
-    "content-security-policy": "SECURITY_CSP",
-    "content-security-policy-report-only": "SECURITY_CSP",
-    "strict-transport-security": "SECURITY_HSTS",
-}
 
 
 def csp_nonce() -> str:
@@ -101,54 +61,7 @@ def csp_nonce() -> str:
     return t.cast(str, nonce)
 
 
-def _check_value(key: str, value: t.Any) -> str:
-    if not isinstance(value, str):
-        raise ConfigurationError(f"{key} must be a string, got {value!r}.")
-    # SECURITY: a CR or LF in a header value would let configuration (or
-    # whoever controls it) inject headers; refuse every control character.
-    if any(ch < " " or ch == "\x7f" for ch in value):
-        raise ConfigurationError(f"{key} contains a control character (CR, LF, ...): {value!r}.")
-    return value
-
-
-def _csp_directives(value: t.Any) -> list[tuple[str, list[str]]]:
-    """Parse ``SECURITY_CSP`` (a dict or a string) into checked directives."""
-    if isinstance(value, str):
-        _check_value("SECURITY_CSP", value)
-        items: t.Iterable[tuple[t.Any, t.Any]] = [
-            (part.split()[0], part.split()[1:]) for part in value.split(";") if part.strip()
-        ]
-    elif isinstance(value, t.Mapping):
-        items = value.items()
-    else:
-        raise ConfigurationError(
-            f"SECURITY_CSP must be a dict, a string or None, got {type(value).__name__}."
-        )
-    directives = []
-    for name, sources in items:
-        name = _check_value("SECURITY_CSP", name).lower()
-        if not _TOKEN_RE.fullmatch(name):
-            raise ConfigurationError(f"SECURITY_CSP has an invalid directive name {name!r}.")
-        if sources is None:
-            sources = []
-        elif isinstance(sources, str):
-            sources = sources.split()
-        checked = []
-        for source in sources:
-            source = _check_value(f"SECURITY_CSP[{name!r}]", source)
-            # SECURITY: ";" or "," inside a source would add a directive or
-            # a second policy; whitespace would add sources.
-            if not source or any(ch in source for ch in ";, \t"):
-                raise ConfigurationError(
-                    f"SECURITY_CSP[{name!r}] has an invalid source {source!r};"
-                    " give each source as its own list item."
-                )
-            checked.append(source)
-        directives.append((name, checked))
-    return directives
-
-
-def _render_csp(directives: list[tuple[str, list[str]]], *, with_nonce: bool) -> str:
+def _render_csp(directives: Directives, *, with_nonce: bool) -> str:
     parts = []
     for name, sources in directives:
         kept = sources if with_nonce else [s for s in sources if NONCE_PLACEHOLDER not in s]
@@ -157,53 +70,6 @@ def _render_csp(directives: list[tuple[str, list[str]]], *, with_nonce: bool) ->
             kept = ["'none'"]
         parts.append(" ".join([name, *kept]))
     return "; ".join(parts)
-
-
-def _frame_options(config: t.Mapping[str, t.Any], ancestors: list[str] | None) -> str | None:
-    derived = None
-    if ancestors is None or ancestors == ["'none'"]:
-        derived = "DENY"
-    elif ancestors == ["'self'"]:
-        derived = "SAMEORIGIN"
-    value = config.get("SECURITY_FRAME_OPTIONS", _UNSET)
-    if value is _UNSET:
-        return derived
-    if value is None:
-        return None
-    value = _check_value("SECURITY_FRAME_OPTIONS", value).upper()
-    if value not in _FRAME_OPTIONS:
-        raise ConfigurationError(
-            f"SECURITY_FRAME_OPTIONS must be 'DENY', 'SAMEORIGIN' or None, got {value!r}."
-        )
-    if ancestors is not None and derived is not None and value != derived:
-        raise ConfigurationError(
-            f"SECURITY_FRAME_OPTIONS is {value!r} but the CSP says frame-ancestors"
-            f" {' '.join(ancestors)}; make them agree (frame-ancestors 'none' is DENY,"
-            " 'self' is SAMEORIGIN), or leave SECURITY_FRAME_OPTIONS unset."
-        )
-    return value
-
-
-def _permissions_policy(value: t.Any) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if not isinstance(value, t.Mapping):
-        raise ConfigurationError("SECURITY_PERMISSIONS_POLICY must be a dict, a string or None.")
-    parts = []
-    for feature, allow in value.items():
-        if not isinstance(feature, str) or not _TOKEN_RE.fullmatch(feature):
-            raise ConfigurationError(f"SECURITY_PERMISSIONS_POLICY: bad feature {feature!r}.")
-        members = []
-        for origin in [allow] if isinstance(allow, str) else allow or ():
-            origin = _check_value(f"SECURITY_PERMISSIONS_POLICY[{feature!r}]", origin)
-            if origin in ("self", "*", "src"):
-                members.append(origin)
-            elif '"' in origin or " " in origin or "," in origin:
-                raise ConfigurationError(f"SECURITY_PERMISSIONS_POLICY: bad origin {origin!r}.")
-            else:
-                members.append(f'"{origin}"')
-        parts.append(f"{feature}=({' '.join(members)})")
-    return ", ".join(parts)
 
 
 class HeadersPlan(t.NamedTuple):
@@ -227,65 +93,37 @@ class HeadersPlan(t.NamedTuple):
     names: frozenset[str] = frozenset()
 
 
-def plan_headers(config: t.Mapping[str, t.Any]) -> HeadersPlan:
-    """Compute and check the security headers from ``config``."""
-    csp = config.get("SECURITY_CSP", DEFAULT_CSP)
+def plan_headers(config: t.Mapping[str, t.Any] | HeadersSettings) -> HeadersPlan:
+    """Compute the security headers from ``config`` (or checked settings)."""
+    settings = (
+        config if isinstance(config, HeadersSettings) else HeadersSettings.from_config(config)
+    )
+    directives = settings.csp
     csp_name = csp_parts = csp_plain = None
-    ancestors = None
-    if csp:
-        directives = _csp_directives(csp)
+    if directives:
         csp_name = (
             "Content-Security-Policy-Report-Only"
-            if config.get("SECURITY_CSP_REPORT_ONLY", False)
+            if settings.csp_report_only
             else "Content-Security-Policy"
         )
         csp_parts = tuple(_render_csp(directives, with_nonce=True).split(NONCE_PLACEHOLDER))
         csp_plain = _render_csp(directives, with_nonce=False)
-        for name, sources in directives:
-            if name == "frame-ancestors":
-                ancestors = sources
-    hsts = config.get("SECURITY_HSTS", DEFAULT_HSTS)
-    if hsts is not None:
-        _check_value("SECURITY_HSTS", hsts)
-    defaults: dict[str, tuple[str, t.Any]] = {
+    defaults: dict[str, tuple[str, str | None]] = {
         "x-content-type-options": ("X-Content-Type-Options", "nosniff"),
-        "x-frame-options": ("X-Frame-Options", _frame_options(config, ancestors)),
-        "referrer-policy": (
-            "Referrer-Policy",
-            config.get("SECURITY_REFERRER_POLICY", DEFAULT_REFERRER_POLICY),
+        "x-frame-options": (
+            "X-Frame-Options",
+            _frame_options(settings.frame_options, settings.frame_ancestors),
         ),
-        "permissions-policy": (
-            "Permissions-Policy",
-            _permissions_policy(
-                config.get("SECURITY_PERMISSIONS_POLICY", DEFAULT_PERMISSIONS_POLICY)
-            ),
-        ),
-        "cross-origin-opener-policy": (
-            "Cross-Origin-Opener-Policy",
-            config.get("SECURITY_COOP", "same-origin"),
-        ),
-        "cross-origin-resource-policy": (
-            "Cross-Origin-Resource-Policy",
-            config.get("SECURITY_CORP", "same-origin"),
-        ),
+        "referrer-policy": ("Referrer-Policy", settings.referrer_policy),
+        "permissions-policy": ("Permissions-Policy", settings.permissions_policy),
+        "cross-origin-opener-policy": ("Cross-Origin-Opener-Policy", settings.coop),
+        "cross-origin-resource-policy": ("Cross-Origin-Resource-Policy", settings.corp),
     }
-    extra = config.get("SECURITY_HEADERS_EXTRA") or {}
-    if not isinstance(extra, t.Mapping):
-        raise ConfigurationError("SECURITY_HEADERS_EXTRA must be a dict of header -> value.")
-    for name, value in extra.items():
-        if not isinstance(name, str) or not _HEADER_NAME_RE.fullmatch(name):
-            raise ConfigurationError(f"SECURITY_HEADERS_EXTRA: invalid header name {name!r}.")
-        lower = name.lower()
-        if lower in _OWN_KEYS:
-            raise ConfigurationError(
-                f"Set {name} with {_OWN_KEYS[lower]}, not SECURITY_HEADERS_EXTRA."
-            )
+    for name, value in settings.headers_extra:
         # A None value removes one of the defaults.
-        defaults[lower] = (name, value)
+        defaults[name.lower()] = (name, value)
     static = tuple(
-        (name, lower, _check_value(f"the {name} header", value))
-        for lower, (name, value) in defaults.items()
-        if value is not None
+        (name, lower, value) for lower, (name, value) in defaults.items() if value is not None
     )
     return HeadersPlan(
         static,
@@ -293,7 +131,7 @@ def plan_headers(config: t.Mapping[str, t.Any]) -> HeadersPlan:
         (csp_name or "").lower(),
         csp_parts or ("",),
         csp_plain or "",
-        hsts,
+        settings.hsts,
         tuple((name, value) for name, _, value in static),
         frozenset(lower for _, lower, _ in static),
     )
@@ -302,8 +140,7 @@ def plan_headers(config: t.Mapping[str, t.Any]) -> HeadersPlan:
 class HeadersShield(Shield):
     """Add the security headers to every response (a view's own headers win).
 
-    Options, read from the config once (on the first request, or by
-    :meth:`configure`):
+    Settings (:class:`HeadersSettings`, read once per app by the pipeline):
 
     - ``SECURITY_CSP`` -- default :data:`DEFAULT_CSP`; a dict of directive to
       sources, a policy string, or ``None`` for no CSP. A source
@@ -312,7 +149,7 @@ class HeadersShield(Shield):
     - ``SECURITY_CSP_REPORT_ONLY`` -- default ``False``.
     - ``SECURITY_HSTS`` -- default ``"max-age=63072000; includeSubDomains"``,
       sent on HTTPS requests only; ``None`` disables.
-    - ``SECURITY_FRAME_OPTIONS`` -- default derived from the CSP's
+    - ``SECURITY_FRAME_OPTIONS`` -- default ``"auto"``: derived from the CSP's
       ``frame-ancestors`` (``DENY`` for ``'none'`` or no CSP).
     - ``SECURITY_REFERRER_POLICY`` -- default ``"strict-origin-when-cross-origin"``.
     - ``SECURITY_PERMISSIONS_POLICY`` -- default: camera, microphone,
@@ -328,32 +165,25 @@ class HeadersShield(Shield):
 
     name = "headers"
     order = ORDER_HEADERS
+    settings_class = HeadersSettings
+    settings: HeadersSettings
 
     def __init__(self) -> None:
-        self._app: Flask | None = None
-        self._plan: HeadersPlan | None = None
-        self._configured = False
+        #: The precomputed headers (set when the pipeline configures the shield).
+        self.plan: HeadersPlan | None = None
 
     def init_app(self, app: Flask) -> None:
-        """Join ``app``'s pipeline, check the config and add ``csp_nonce`` to templates."""
-        if self._app is not None and self._app is not app:
-            raise RuntimeError("This HeadersShield already serves another app; make one per app.")
-        self._app = app
-        self.configure(app)
-        self._configured = False
-        app.add_template_global(csp_nonce, "csp_nonce")
+        """Join ``app``'s pipeline and add ``csp_nonce`` to its templates."""
         super().init_app(app)
+        app.add_template_global(csp_nonce, "csp_nonce")
 
-    def configure(self, app: Flask | None = None) -> None:
-        """Compute the headers now (otherwise done on the first request)."""
-        self._plan = plan_headers((app or t.cast("Flask", self._app)).config)
-        self._configured = True
+    def setup(self, app: Flask, settings: HeadersSettings) -> None:
+        """Compute and check the headers once."""
+        self.plan = plan_headers(settings)
 
-    def after(self, request: Request, response: Response) -> Response:  # type: ignore[override]
+    def after(self, request: Request, response: Response) -> Response:
         """Add the headers the response does not set itself."""
-        if not self._configured:
-            self.configure()
-        plan = t.cast(HeadersPlan, self._plan)
+        plan = t.cast(HeadersPlan, self.plan)
         headers = response.headers
         if type(headers) is not Headers:
             return self._add_one_by_one(plan, request, response)

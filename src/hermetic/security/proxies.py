@@ -7,19 +7,24 @@ on the environ before the request object exists. :class:`HostShield` refuses
 a ``Host`` that is not in ``TRUSTED_HOSTS`` (Flask's key; default ``None``:
 any host).
 
-Both read their configuration once, on the first request (or when
-:meth:`configure` is called), so settings made after ``init_app`` count.
+Their settings are declared by :class:`ProxySettings` and
+:class:`HostSettings` and read once per app by the shields pipeline (at the
+first request or ``security_check``), so settings made after ``init_app``
+count.
 """
 
 from __future__ import annotations
 
+import collections.abc as cabc
+import dataclasses
 import typing as t
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.sansio.utils import get_host, host_is_trusted
 
+from ..settings import Settings, SettingsError, setting
 from .audit import audit
-from .errors import ConfigurationError, HostNotAllowed
+from .errors import HostNotAllowed
 from .shields import ORDER_HOST, ORDER_PROXY, Shield
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -36,15 +41,16 @@ def _no_app(environ: dict[str, t.Any], start_response: t.Any) -> list[bytes]:
     return []
 
 
-def _no_start_response(status: str, headers: t.Any, exc_info: t.Any = None) -> None:
+def _no_start_response(status: str, headers: t.Any, exc_info: t.Any = None) -> t.Any:
     return None
 
 
 def _hop_count(value: t.Any, key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigurationError(
+        raise SettingsError(
             f"TRUSTED_PROXY_HOPS{key} must be a whole number >= 0, got {value!r}."
-            " Set it to the number of reverse proxies in front of the app (0 for none)."
+            " Fix: set it to the number of reverse proxies in front of the app (0 for none).",
+            key="TRUSTED_PROXY_HOPS",
         )
     return value
 
@@ -54,20 +60,71 @@ def parse_proxy_hops(value: t.Any) -> dict[str, int]:
 
     ``value`` is an int (the same count for every header) or a dict with
     the keys ``for``, ``proto``, ``host``, ``port``, ``prefix`` (missing
-    keys count ``0``). ``None`` counts as ``0``.
+    keys count ``0``). ``None`` counts as ``0``. Raise
+    :class:`~hermetic.settings.SettingsError` for anything else.
     """
     if value is None:
         return dict.fromkeys(_HOP_KEYS, 0)
     if isinstance(value, t.Mapping):
         unknown = set(value) - set(_HOP_KEYS)
         if unknown:
-            raise ConfigurationError(
+            raise SettingsError(
                 f"TRUSTED_PROXY_HOPS has unknown keys {sorted(map(str, unknown))};"
-                f" use {list(_HOP_KEYS)}."
+                f" Fix: use {list(_HOP_KEYS)}.",
+                key="TRUSTED_PROXY_HOPS",
             )
         return {key: _hop_count(value.get(key, 0), f"[{key!r}]") for key in _HOP_KEYS}
     count = _hop_count(value, "")
     return dict.fromkeys(_HOP_KEYS, count)
+
+
+def _trusted_hosts(value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not value:
+        # SECURITY: Werkzeug reads an empty list as "trust every host";
+        # an empty list is more likely a mistake than that wish.
+        raise SettingsError(
+            "TRUSTED_HOSTS is an empty list, which would trust every host."
+            " Fix: list the hosts this app serves, or set it to None to accept any.",
+            key="TRUSTED_HOSTS",
+        )
+    if not all(value):
+        raise SettingsError(
+            f"TRUSTED_HOSTS holds an empty host name: {list(value)!r}."
+            ' Fix: write TRUSTED_HOSTS = ["example.com", ".example.com"].',
+            key="TRUSTED_HOSTS",
+        )
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class ProxySettings(Settings, feature="proxies", title="Trusted proxies", prefixes=("TRUSTED_",)):
+    """The settings of :class:`ProxyShield`."""
+
+    #: The trusted hop count per header (``for``, ``proto``, ``host``, ``port``, ``prefix``).
+    proxy_hops: dict[str, int] = setting(
+        "TRUSTED_PROXY_HOPS",
+        default=0,
+        secure_default=0,
+        accepts=int | cabc.Mapping[str, t.Any] | None,
+        parse=parse_proxy_hops,
+        doc="How many reverse proxies' `X-Forwarded-*` values to believe: an int, or a dict"
+        " per header (`for`, `proto`, `host`, `port`, `prefix`); 0: none.",
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class HostSettings(Settings, feature="hosts", title="Trusted hosts", prefixes=("TRUSTED_",)):
+    """The settings of :class:`HostShield` (Flask's ``TRUSTED_HOSTS``, checked)."""
+
+    trusted_hosts: tuple[str, ...] | None = setting(
+        "TRUSTED_HOSTS",
+        default=None,
+        parse=_trusted_hosts,
+        doc="The host names served (`.example.com` includes subdomains); another `Host`"
+        " is a 400. `None`: any host. Flask's URL adapter checks it too.",
+    )
 
 
 class ProxyShield(Shield):
@@ -89,25 +146,15 @@ class ProxyShield(Shield):
     name = "proxy"
     order = ORDER_PROXY
     exemptable = False
+    settings_class = ProxySettings
+    settings: ProxySettings
 
     def __init__(self) -> None:
-        self._app: Flask | None = None
-        self._configured = False
         self._fix: ProxyFix | None = None
 
-    def init_app(self, app: Flask) -> None:
-        """Join ``app``'s pipeline and check the current configuration."""
-        _bind(self, app)
-        self._configure(app)
-        self._configured = False
-        super().init_app(app)
-
-    def configure(self, app: Flask | None = None) -> None:
-        """Read the configuration now (otherwise done on the first request)."""
-        self._configure(app or t.cast("Flask", self._app))
-
-    def _configure(self, app: Flask) -> None:
-        hops = parse_proxy_hops(app.config.get("TRUSTED_PROXY_HOPS", 0))
+    def setup(self, app: Flask, settings: ProxySettings) -> None:
+        """Build the ``ProxyFix`` for the trusted hop counts (none when all are 0)."""
+        hops = settings.proxy_hops
         if any(hops.values()):
             self._fix = ProxyFix(
                 _no_app,
@@ -119,12 +166,9 @@ class ProxyShield(Shield):
             )
         else:
             self._fix = None
-        self._configured = True
 
-    def prepare(self, environ: dict[str, t.Any]) -> None:  # type: ignore[override]
+    def prepare(self, environ: dict[str, t.Any]) -> None:
         """Apply the trusted ``X-Forwarded-*`` values to ``environ``."""
-        if not self._configured:
-            self.configure()
         fix = self._fix
         if fix is not None:
             # ProxyFix rewrites the environ in place, then calls the no-op app.
@@ -150,50 +194,18 @@ class HostShield(Shield):
     name = "host"
     order = ORDER_HOST
     exemptable = False
+    settings_class = HostSettings
+    settings: HostSettings
 
-    def __init__(self) -> None:
-        self._app: Flask | None = None
-        self._configured = False
-        self._trusted: tuple[str, ...] | None = None
+    def steps_for(
+        self, endpoint: str | None, view: t.Callable[..., t.Any] | None
+    ) -> tuple[t.Callable[[Request], Response | None] | None, None]:
+        """Run no step at all while every host is trusted (``TRUSTED_HOSTS = None``)."""
+        return (self.before if self.settings.trusted_hosts is not None else None), None
 
-    def init_app(self, app: Flask) -> None:
-        """Join ``app``'s pipeline and check the current configuration."""
-        _bind(self, app)
-        self._configure(app)
-        self._configured = False
-        super().init_app(app)
-
-    def configure(self, app: Flask | None = None) -> None:
-        """Read the configuration now (otherwise done on the first request)."""
-        self._configure(app or t.cast("Flask", self._app))
-
-    def _configure(self, app: Flask) -> None:
-        trusted = app.config.get("TRUSTED_HOSTS")
-        if trusted is None:
-            self._trusted = None
-        elif isinstance(trusted, (str, bytes)) or not all(
-            isinstance(h, str) and h for h in trusted
-        ):
-            raise ConfigurationError(
-                f"TRUSTED_HOSTS must be a list of host names, got {trusted!r}."
-                ' Write TRUSTED_HOSTS = ["example.com", ".example.com"].'
-            )
-        elif not trusted:
-            # SECURITY: Werkzeug reads an empty list as "trust every host";
-            # an empty list is more likely a mistake than that wish.
-            raise ConfigurationError(
-                "TRUSTED_HOSTS is an empty list, which would trust every host."
-                " List the hosts this app serves, or set it to None to accept any."
-            )
-        else:
-            self._trusted = tuple(trusted)
-        self._configured = True
-
-    def before(self, request: Request) -> Response | None:  # type: ignore[override]
+    def before(self, request: Request) -> Response | None:
         """Refuse the request when its host is not trusted."""
-        if not self._configured:
-            self.configure()
-        trusted = self._trusted
+        trusted = self.settings.trusted_hosts
         if trusted is None:
             return None
         # Recompute the host without ``trusted_hosts`` so Werkzeug does not
@@ -204,12 +216,3 @@ class HostShield(Shield):
         raw = request.headers.get("host", "")
         audit("host", reason=REASON_UNTRUSTED_HOST, host=raw)
         raise HostNotAllowed(reason=REASON_UNTRUSTED_HOST)
-
-
-def _bind(shield: ProxyShield | HostShield, app: Flask) -> None:
-    if shield._app is not None and shield._app is not app:
-        raise RuntimeError(
-            f"This {type(shield).__name__} already serves another app;"
-            f" make one {type(shield).__name__}() per app."
-        )
-    shield._app = app

@@ -20,11 +20,24 @@ The steps of each endpoint are computed once (and again when the pipeline,
 the shields' settings or the endpoint's view change): a shield that does
 not apply to a route, or whose :meth:`Shield.steps_for` returns no step for
 it, is not called at all on that route's requests.
+
+One lifecycle for every shield, on ``Flask`` and ``Hermetic`` alike: the
+pipeline configures each shield once per app -- at the first request, or
+earlier when :meth:`ShieldPipeline.configure` is called (``Hermetic``'s
+``security_check`` does) -- so settings made after ``init_app`` count. A
+shield with a :attr:`Shield.settings_class` gets its settings read and
+checked by that class (:mod:`hermetic.settings`) into
+:attr:`Shield.settings`, then its :meth:`Shield.setup` hook runs; a wrong
+setting stops the app with the key named.
 """
 
 from __future__ import annotations
 
+import threading
 import typing as t
+
+from ..settings import Settings, SettingsError
+from .errors import ConfigurationError
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
@@ -54,7 +67,7 @@ def exempt(*names: str) -> t.Callable[[F], F]:
         raise TypeError("Name the shields to skip, for example @exempt('csrf').")
 
     def decorator(view: F) -> F:
-        current = getattr(view, EXEMPT_ATTR, frozenset())
+        current: frozenset[str] = getattr(view, EXEMPT_ATTR, frozenset())
         setattr(view, EXEMPT_ATTR, frozenset(current) | frozenset(names))
         return view
 
@@ -70,17 +83,56 @@ class Shield:
     order: t.ClassVar[int] = 50
     #: Whether routes may skip this shield with ``exempt``.
     exemptable: t.ClassVar[bool] = True
+    #: The declaration of the shield's settings; ``None`` for a shield that
+    #: reads its config itself in :meth:`configure`.
+    settings_class: t.ClassVar[type[Settings] | None] = None
+    #: The settings read for the shield's app (set by :meth:`configure`).
+    settings: Settings | None = None
+    #: The app this shield serves (a shield with settings serves one app).
+    _app: Flask | None = None
 
     def init_app(self, app: Flask) -> None:
-        """Add this shield to ``app``'s pipeline (making the pipeline if needed)."""
+        """Add this shield to ``app``'s pipeline (making the pipeline if needed).
+
+        The pipeline configures it before the first request. A shield with
+        a :attr:`settings_class` serves one app: its settings are that
+        app's, so ``init_app`` with a second app raises ``RuntimeError``.
+        """
+        if self.settings_class is not None:
+            if self._app is not None and self._app is not app:
+                kind = type(self).__name__
+                raise RuntimeError(
+                    f"This {kind} already serves another app; make one {kind}() per app."
+                )
+            self._app = app
         pipeline_for(app).add(self)
 
     def configure(self, app: Flask | None = None) -> None:
-        """Read (again) the shield's settings from the app config.
+        """Read and check the shield's settings from the app config, then :meth:`setup`.
 
-        Shields read their config in ``init_app`` and again before the first
-        request, so settings made after the app was created count. Raise
+        Called by the pipeline once per app (again only when
+        :meth:`ShieldPipeline.configure` is called). Raise
         :class:`~hermetic.security.errors.ConfigurationError` for a bad value.
+        A shield without :attr:`settings_class` overrides this method.
+        """
+        cls = self.settings_class
+        if cls is None:
+            return
+        app = app if app is not None else self._app
+        if app is None:
+            raise RuntimeError(f"Call {type(self).__name__}().init_app(app) first.")
+        try:
+            settings = cls.from_config(app.config)
+            self.setup(app, settings)
+        except SettingsError as e:
+            raise ConfigurationError(str(e)) from e
+        self.settings = settings
+
+    def setup(self, app: Flask, settings: t.Any) -> None:
+        """Prepare what the steps need from the checked ``settings`` (once per app).
+
+        Raise :class:`~hermetic.settings.SettingsError` (naming the key) for
+        a value the declaration could not check on its own.
         """
 
     def applies_to(self, endpoint: str | None, view: t.Callable[..., t.Any] | None) -> bool:
@@ -123,9 +175,14 @@ class ShieldPipeline:
     """The ordered shields of one app, with the steps of each route cached."""
 
     def __init__(self, app: Flask) -> None:
+        self._app = app
         self._app_views = app.view_functions
         self._route_exempt: dict[str, frozenset[str]] = {}
         self._shields: list[Shield] = []
+        #: The shields not configured yet (configured at the first request).
+        self._pending: list[Shield] = []
+        # Concurrent first requests configure the shields once.
+        self._configuring = threading.Lock()
         self._prepare: tuple[t.Callable[[dict[str, t.Any]], None], ...] = ()
         self._routes: dict[str | None, _RouteSteps] = {}
 
@@ -149,33 +206,77 @@ class ShieldPipeline:
         self._shields = [s for s in self._shields if s.name != shield.name]
         self._shields.append(shield)
         self._shields.sort(key=lambda s: s.order)
-        self._prepare = tuple(s.prepare for s in self._shields if s.prepare is not None)
-        self._routes.clear()
+        self._pending = [s for s in self._pending if s.name != shield.name]
+        self._pending.append(shield)
+        self._changed()
 
     def remove(self, name: str) -> None:
         """Take the shield called ``name`` out of the pipeline."""
         self._shields = [s for s in self._shields if s.name != name]
-        self._prepare = tuple(s.prepare for s in self._shields if s.prepare is not None)
+        self._pending = [s for s in self._pending if s.name != name]
+        self._changed()
+
+    def _changed(self) -> None:
+        """Recompute the ``prepare`` steps and forget the routes' steps."""
+        if self._pending:
+            # Until every shield is configured, the one prepare step
+            # configures them first: afterwards a request pays nothing for it.
+            self._prepare = (self._configure_then_prepare,)
+        else:
+            self._prepare = tuple(s.prepare for s in self._shields if s.prepare is not None)
         self._routes.clear()
 
-    def configure(self, app: Flask) -> list[str]:
-        """Let every shield read its settings; return the configuration problems."""
-        from .errors import ConfigurationError
+    def configure(self, app: Flask | None = None) -> list[str]:
+        """Configure every shield now (again); return the configuration problems.
 
+        ``Hermetic.security_check`` calls it before the first request; a
+        plain ``Flask`` app's pipeline configures its shields at the first
+        request (:meth:`configure_pending`).
+        """
+        with self._configuring:
+            return self._configure(list(self._shields), app if app is not None else self._app)
+
+    def configure_pending(self) -> None:
+        """Configure the shields not configured yet; raise ``ConfigurationError`` on problems."""
+        if not self._pending:
+            return
+        with self._configuring:
+            if not self._pending:
+                return  # another thread did it meanwhile
+            problems = self._configure(list(self._pending), self._app)
+        if problems:
+            raise ConfigurationError(
+                "hermetic refuses to start:\n" + "\n".join(f"- {p}" for p in problems)
+            )
+
+    def _configure(self, shields: list[Shield], app: Flask) -> list[str]:
         problems = []
-        for shield in self._shields:
+        failed = []
+        for shield in shields:
             try:
                 shield.configure(app)
-            except ConfigurationError as e:
+            except (ConfigurationError, SettingsError) as e:
                 problems.append(f"{shield.name}: {e}")
-        self._routes.clear()
+                failed.append(shield)
+        self._pending = failed
+        self._changed()
         return problems
 
-    def exempt_route(self, endpoint: str, names: t.Iterable[str]) -> None:
+    def _configure_then_prepare(self, environ: dict[str, t.Any]) -> None:
+        self.configure_pending()
+        for step in self._prepare:
+            step(environ)
+
+    def exempt_route(self, endpoint: str, names: str | t.Iterable[str]) -> None:
         """Skip the named shields for ``endpoint`` (the ``exempt=`` route option)."""
-        self._route_exempt[endpoint] = self._route_exempt.get(endpoint, frozenset()) | frozenset(
-            names
-        )
+        if isinstance(names, str):
+            names = [names]
+        names = frozenset(names)
+        if not all(isinstance(name, str) and name for name in names):
+            raise TypeError(
+                f"exempt= names shields to skip, for example exempt=['csrf'], got {sorted(map(repr, names))}."
+            )
+        self._route_exempt[endpoint] = self._route_exempt.get(endpoint, frozenset()) | names
         self._routes.pop(endpoint, None)
 
     def exempted(self, endpoint: str | None) -> frozenset[str]:
@@ -188,6 +289,8 @@ class ShieldPipeline:
 
     def shields_for(self, endpoint: str | None) -> list[Shield]:
         """Return the shields that run for ``endpoint``, in order."""
+        if self._pending:
+            self.configure_pending()
         view = self._app_views.get(endpoint) if endpoint is not None else None
         skipped = self.exempted(endpoint)
         return [

@@ -12,7 +12,10 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from ..audit import audit
 from ..audit import listeners as audit_listeners
-from ..errors import AuthenticationRequired, ConfigurationError, PermissionDenied
+from ..errors import AuthenticationRequired, PermissionDenied
+from ._settings import DEFAULT_ALLOWED_NETWORKS as DEFAULT_ALLOWED_NETWORKS
+from ._settings import Network
+from ._settings import parse_networks as parse_networks
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ...wrappers import Request
@@ -23,8 +26,6 @@ EXTENSION_KEY = "hermetic.metrics"
 UNMATCHED = "<unmatched>"
 #: Histogram buckets of ``hermetic_request_duration_seconds``, in seconds.
 DEFAULT_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-#: Networks allowed to read ``/metrics`` without a token (loopback only).
-DEFAULT_ALLOWED_NETWORKS = ("127.0.0.0/8", "::1/128")
 #: Most distinct ``(kind, reason)`` pairs counted; later pairs go to ``other``.
 MAX_EVENT_LABELS = 200
 
@@ -136,25 +137,7 @@ def count_audit_events() -> None:
 
 # -- who may read /metrics ------------------------------------------------------
 
-_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def parse_networks(value: t.Any) -> tuple[_Network, ...]:
-    """Parse ``METRICS_ALLOWED_NETWORKS`` (CIDR strings), or raise ``ConfigurationError``."""
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        value = [v for v in value.replace(",", " ").split() if v]
-    networks = []
-    for item in value:
-        try:
-            networks.append(ipaddress.ip_network(str(item), strict=False))
-        except ValueError:
-            raise ConfigurationError(
-                f"METRICS_ALLOWED_NETWORKS holds {item!r}, which is not a network."
-                " Use CIDR notation, e.g. ['127.0.0.0/8', '10.0.0.0/8']."
-            ) from None
-    return tuple(networks)
+_Network = Network
 
 
 def _digest(value: str) -> bytes:

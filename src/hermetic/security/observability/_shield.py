@@ -8,17 +8,12 @@ import re
 import time
 import typing as t
 
+from ...settings import SettingsError
 from ..audit import REQUEST_ID_KEY, request_id
 from ..errors import ConfigurationError
 from ..shields import Shield
-from ._metrics import (
-    DEFAULT_ALLOWED_NETWORKS,
-    EXTENSION_KEY,
-    Metrics,
-    MetricsGuard,
-    count_audit_events,
-    parse_networks,
-)
+from ._metrics import EXTENSION_KEY, Metrics, MetricsGuard, count_audit_events
+from ._settings import ObservabilitySettings
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from prometheus_client import CollectorRegistry
@@ -45,35 +40,10 @@ def _environ_key(header: str) -> str:
     return "HTTP_" + header.upper().replace("-", "_")
 
 
-def _proxies_trusted(value: t.Any) -> bool:
-    from ..proxies import parse_proxy_hops
+def _proxies_trusted(config: t.Mapping[str, t.Any]) -> bool:
+    from ..proxies import ProxySettings
 
-    return any(parse_proxy_hops(value).values())
-
-
-class _Settings(t.NamedTuple):
-    header: str
-    environ_key: str
-    trust_header: bool
-    access_log: bool
-    guard: MetricsGuard
-
-
-def _read_settings(config: t.Mapping[str, t.Any]) -> _Settings:
-    header = str(config.get("REQUEST_ID_HEADER") or "X-Request-ID")
-    if not re.fullmatch(r"[A-Za-z0-9-]+", header):
-        raise ConfigurationError(f"REQUEST_ID_HEADER {header!r} is not a header name.")
-    trust = bool(config.get("REQUEST_ID_TRUSTED", False)) or _proxies_trusted(
-        config.get("TRUSTED_PROXY_HOPS", 0)
-    )
-    networks = config.get("METRICS_ALLOWED_NETWORKS", DEFAULT_ALLOWED_NETWORKS)
-    return _Settings(
-        header=header,
-        environ_key=_environ_key(header),
-        trust_header=trust,
-        access_log=bool(config.get("ACCESS_LOG_ENABLED", True)),
-        guard=MetricsGuard(config.get("METRICS_TOKEN") or None, parse_networks(networks)),
-    )
+    return any(ProxySettings.from_config(config).proxy_hops.values())
 
 
 def _enable_access_log() -> None:
@@ -89,7 +59,7 @@ def _enable_access_log() -> None:
 class ObservabilityShield(Shield):
     """Time every request, give it an id, count it and log it.
 
-    Configuration (read at ``init_app``, again at the first request):
+    Settings (:class:`ObservabilitySettings`, read once per app by the pipeline):
 
     - ``REQUEST_ID_HEADER`` -- default ``"X-Request-ID"``: the header echoed
       on every response, and accepted from a trusted proxy.
@@ -112,46 +82,48 @@ class ObservabilityShield(Shield):
     name = "observability"
     order = ORDER_OBSERVABILITY
     exemptable = False
+    settings_class = ObservabilitySettings
+    settings: ObservabilitySettings
 
     def __init__(self, app: Flask, metrics: Metrics) -> None:
         self._app = app
         self.metrics = metrics
-        self._settings: _Settings | None = None
+        self._environ_key = ""
+        self._trust_header = False
+        self._guard = MetricsGuard(None, ())
 
-    def configure(self, app: Flask | None = None) -> None:
-        """Read the configuration now (otherwise done on the first request)."""
-        self._load(app)
-
-    def _load(self, app: Flask | None = None) -> _Settings:
-        settings = self._settings = _read_settings((app or self._app).config)
-        if settings.access_log:
+    def setup(self, app: Flask, settings: ObservabilitySettings) -> None:
+        """Prepare the request id header, the trust in it and the metrics guard."""
+        self._environ_key = _environ_key(settings.request_id_header)
+        # The proxy shield's own setting: a trusted proxy sets the request id.
+        self._trust_header = settings.request_id_trusted or _proxies_trusted(app.config)
+        self._guard = MetricsGuard(settings.metrics_token, settings.metrics_allowed_networks)
+        if settings.access_log_enabled:
             _enable_access_log()
-        return settings
 
-    def prepare(self, environ: dict[str, t.Any]) -> None:  # type: ignore[override]
+    def prepare(self, environ: dict[str, t.Any]) -> None:
         """Stamp the start time; take a trusted, well-formed request id."""
         environ[START_KEY] = time.perf_counter()
-        settings = self._settings or self._load()
-        if settings.trust_header and REQUEST_ID_KEY not in environ:
-            value = environ.get(settings.environ_key)
+        if self._trust_header and REQUEST_ID_KEY not in environ:
+            value = environ.get(self._environ_key)
             # SECURITY: a strict pattern and length: the id lands in logs and
             # response headers, so no CR/LF, spaces or quotes can ride along.
             if value and REQUEST_ID_PATTERN.fullmatch(value):
                 environ[REQUEST_ID_KEY] = value
 
-    def after(self, request: Request, response: Response) -> Response:  # type: ignore[override]
+    def after(self, request: Request, response: Response) -> Response:
         """Echo the request id, count the request, write the access log line."""
         environ = request.environ
-        settings = self._settings or self._load()
+        settings = self.settings
         rid = request_id(environ)
-        response.headers[settings.header] = rid  # type: ignore[assignment]
+        response.headers[settings.request_id_header] = rid
         start = environ.get(START_KEY)
         seconds = time.perf_counter() - start if start is not None else 0.0
         rule = request.url_rule
         route = rule.rule if rule is not None else None
         status = response.status_code
         self.metrics.observe(request.method, route, status, seconds)
-        if settings.access_log and access_logger.isEnabledFor(logging.INFO):
+        if settings.access_log_enabled and access_logger.isEnabledFor(logging.INFO):
             path = request.path
             record = {
                 "ts": round(time.time(), 3),
@@ -174,10 +146,10 @@ class ObservabilityShield(Shield):
         """Answer ``METRICS_PATH``: the exposition text, for allowed readers only."""
         from ...globals import _cv_request
 
-        settings = self._settings or self._load()
-        settings.guard.check(_cv_request.get().request)
+        ctx = _cv_request.get()
+        self._guard.check(ctx.request)
         body, content_type = self.metrics.render()
-        return self._app.response_class(body, content_type=content_type)
+        return ctx.app.response_class(body, content_type=content_type)
 
 
 class Observability:
@@ -211,15 +183,20 @@ class Observability:
             metrics = Metrics(self.registry, self.buckets)
         else:
             metrics = Metrics(self.registry)
+        try:
+            # The route is added now, so its settings are read now; this also
+            # stops the app at start-up on any bad setting. The shield reads
+            # them (again) when the pipeline configures it.
+            settings = ObservabilitySettings.from_config(app.config)
+        except SettingsError as e:
+            raise ConfigurationError(str(e)) from e
         shield = ObservabilityShield(app, metrics)
-        shield.configure()  # fail at start-up on a bad setting
-        shield._settings = None  # read again at the first request
         shield.init_app(app)
         app.extensions[EXTENSION_KEY] = metrics
         app.extensions["hermetic.observability"] = shield
         count_audit_events()
-        if app.config.get("METRICS_ENABLED", True):
-            _add_metrics_route(app, shield, app.config.get("METRICS_PATH") or "/metrics")
+        if settings.metrics_enabled:
+            _add_metrics_route(app, shield, settings.metrics_path)
         return shield
 
 
