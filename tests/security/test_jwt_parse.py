@@ -135,5 +135,5 @@ def test_padding_that_pyjwt_accepts_is_refused(position):
 
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_json_constants_in_the_header_are_malformed(constant):
-    header = base64url_encode(('{"alg": "EdDSA", "kid": "k", "x": %s}' % constant).encode())
+    header = base64url_encode(b'{"alg": "EdDSA", "kid": "k", "x": ' + constant.encode() + b"}")
     assert ours(header + b"." + PAYLOAD + b"." + SIGNATURE) is None
