@@ -119,7 +119,9 @@ class TokenVerifier:
         ``300``).
     :param max_ttl: The longest ``exp - iat`` accepted, default ``3600``.
     :param ledger: The replay cache and revocation lists, default none.
-    :param replay: Refuse a ``jti`` seen before (needs ``ledger``), default ``True``.
+    :param replay: Refuse a ``jti`` seen before (needs ``ledger``), default
+        ``False``: tokens are reusable until they expire; turn it on for
+        one-time tokens.
     :param now: The clock, default :func:`time.time`.
     :param max_token_bytes: Longer tokens are refused unparsed, default ``8192``.
     :param cache_size: How many verified tokens to remember, so that a token
@@ -135,7 +137,7 @@ class TokenVerifier:
         leeway: float = 30,
         max_ttl: float = 3600,
         ledger: TokenLedger | None = None,
-        replay: bool = True,
+        replay: bool = False,
         now: t.Callable[[], float] = time.time,
         max_token_bytes: int = 8192,
         cache_size: int = DEFAULT_SIZE,
