@@ -55,6 +55,12 @@ SERVERS: dict[str, tuple[list[str], str, int]] = {
         "Spawning worker-",
         1,
     ),
+    # Werkzeug's development server, as ``hermetic run`` starts it (threaded).
+    "werkzeug": (
+        ["hermetic.cli", "--app", "fuzz_app", "run", "--no-reload", "--no-debugger"],
+        "Running on http://",
+        1,
+    ),
 }
 
 
@@ -111,7 +117,9 @@ def _command(name: str, port: int) -> list[str]:
             "info",
             "fuzz_app:app",
         ]
-    return [sys.executable, "-m", *args, "--host", "127.0.0.1", "--port", str(port), "fuzz_app:app"]
+    if args[0] == "granian":
+        args = [*args, "fuzz_app:app"]
+    return [sys.executable, "-m", *args, "--host", "127.0.0.1", "--port", str(port)]
 
 
 def _wait_until_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:

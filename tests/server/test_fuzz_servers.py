@@ -1,8 +1,9 @@
 """Malformed requests over raw sockets to real servers: never a 5xx, never a traceback.
 
 A ``Hermetic`` app (``fuzz_app.py``: login, CSRF, sessions, validation,
-uploads, a rate limit) is served by gunicorn (sync and gthread workers) and
-granian (WSGI) on 127.0.0.1, sessions in the encrypted cookie or on Redis.
+uploads, a rate limit) is served by gunicorn (sync and gthread workers),
+granian (WSGI) and Werkzeug's development server (``hermetic run``) on
+127.0.0.1, sessions in the encrypted cookie or on Redis.
 Requests come from a seeded generator (``_fuzz.py``), several client
 threads at a time. For each server: zero 5xx responses, zero tracebacks or
 errors in the server's log, no worker restarted, and a good request (a
@@ -47,14 +48,17 @@ RUNS = [
     ("gunicorn-gthread", "redis"),
     ("granian", "cookie"),
     ("granian", "redis"),
+    ("werkzeug", "cookie"),
 ]
 _ACTIVE_RUNS = sum(1 for _, sessions in RUNS if sessions == "cookie" or redis_available())
 PER_RUN = -(-TOTAL // max(1, _ACTIVE_RUNS))
 
 _STATUS = re.compile(rb"HTTP/\d\.\d (\d{3}) ")
+_SIMPLE_ERROR = re.compile(rb"<p>Error code: (\d{3})</p>")
 #: What must never be in a server's log: tracebacks, unhandled errors, worker deaths.
 _BAD_LOG = re.compile(
     r"Traceback|Exception on |\[ERROR\]|\[CRITICAL\]|WORKER TIMEOUT|ERROR in |panicked"
+    r"|Error on request"
 )
 
 
@@ -154,7 +158,19 @@ def classify(response: bytes, timed_out: bool) -> tuple[str, list[int]]:
         return "timeout", statuses
     if not response:
         return "no response", statuses
-    if not response.startswith(b"HTTP/") or not statuses:
+    if not response.startswith(b"HTTP/"):
+        # Python's http.server (under Werkzeug's dev server) answers a request
+        # line without a version in HTTP/0.9 style: a bare error page.
+        simple = _SIMPLE_ERROR.search(response)
+        if simple is None:
+            # A request line without a version is HTTP/0.9 to http.server:
+            # the app's answer comes without a status line.
+            if b"Internal Server Error" in response:
+                return "5xx (HTTP/0.9)", [500]
+            return "HTTP/0.9 answer", statuses
+        statuses = [int(simple.group(1))]
+        return f"{statuses[0] // 100}xx (server)", statuses
+    if not statuses:
         return "unparsed", statuses
     kind = f"{final[0] // 100}xx"
     if kind == "4xx":
@@ -165,18 +181,24 @@ def classify(response: bytes, timed_out: bool) -> tuple[str, list[int]]:
 
 
 def refused_by_the_server(request: bytes, response: bytes, statuses: list[int]) -> bool:
-    """Tell whether a 5xx is the server's own 501 for a transfer coding it does not know.
+    """Tell whether a 5xx is the server's own protocol refusal, which RFC 9110/9112 ask for.
 
-    RFC 9112 (section 6.1) asks for a 501 there, and gunicorn sends it
-    without calling the app: the response lacks the headers every response
-    of the app carries. Any other 5xx is a failure.
+    gunicorn answers a transfer coding it does not know with 501 (RFC 9112,
+    section 6.1), Python's http.server (under Werkzeug's) a version other
+    than HTTP/1.x with 505 (RFC 9110, section 15.6.6), both without calling
+    the app: the response lacks the headers every response of the app
+    carries. Any other 5xx is a failure.
     """
-    head = request.partition(b"\r\n\r\n")[0].lower()
-    return (
-        [s for s in statuses if s >= 500] == [501]
-        and b"\r\ntransfer-encoding:" in head
-        and b"x-content-type-options" not in response.lower()
-    )
+    errors = [s for s in statuses if s >= 500]
+    if len(errors) != 1 or b"x-content-type-options" in response.lower():
+        return False
+    head = request.partition(b"\r\n\r\n")[0]
+    request_line = head.partition(b"\r\n")[0]
+    if errors[0] == 501:
+        return b"\r\ntransfer-encoding:" in head.lower()
+    if errors[0] == 505:
+        return not request_line.endswith((b" HTTP/1.1", b" HTTP/1.0"))
+    return False
 
 
 def fuzz(server: Server, ctx: Context, count: int, first_seed: int) -> dict[str, t.Any]:
@@ -190,9 +212,9 @@ def fuzz(server: Server, ctx: Context, count: int, first_seed: int) -> dict[str,
         data = make_request(seed, ctx)
         response, timed_out = exchange(server.port, data)
         kind, statuses = classify(response, timed_out)
-        if kind == "5xx" and refused_by_the_server(data, response, statuses):
-            return seed, "501 by the server", []
-        if kind == "unparsed" and len(examples) < 5:
+        if kind.startswith("5xx") and refused_by_the_server(data, response, statuses):
+            return seed, f"{statuses[-1]} (server)", []
+        if kind in ("unparsed", "HTTP/0.9 answer") and len(examples) < 3:
             examples.append((seed, response[:120]))
         return seed, kind, statuses
 
@@ -252,7 +274,7 @@ def test_malformed_requests_never_get_a_5xx(server_name, sessions, tmp_path, req
     RESULTS.append(line)
     print(line)
     for seed, response in result["examples"]:
-        print(f"  unparsed answer to seed {seed}: {response!r}")
+        print(f"  answer without a status line to seed {seed}: {response!r}")
     assert result["server_errors"] == [], (
         f"5xx answers (seed, statuses), replay with _fuzz.make_request: "
         f"{result['server_errors'][:20]}"
