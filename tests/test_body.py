@@ -55,6 +55,12 @@ class BrokenInput:
             self._fail()  # the line runs into the bad chunk
         return data
 
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        lines = []
+        while line := self.readline():
+            lines.append(line)
+        return lines
+
 
 class BrokenBufferedInput(BrokenInput):
     """The same, with ``readinto`` (as file-like servers provide)."""
@@ -78,7 +84,18 @@ READERS = {
     "stream_lines": lambda: sum(1 for _ in request.stream),
     "input_stream": lambda: len(request.input_stream.read()),
     "input_stream_readline": lambda: len(request.input_stream.readline()),
+    "input_stream_readlines": lambda: len(request.input_stream.readlines()),
+    "input_stream_lines": lambda: sum(1 for _ in request.input_stream),
+    "input_stream_readinto": lambda: read_into_until_the_end(request.input_stream),
 }
+
+
+def read_into_until_the_end(stream) -> int:
+    total, buffer = 0, bytearray(16)
+    while n := stream.readinto(buffer):
+        total += n
+    return total
+
 
 CONTENT_TYPES = {
     "form": "application/x-www-form-urlencoded",
