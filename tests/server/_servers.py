@@ -138,7 +138,9 @@ def serve(name: str, tmp_path: Path, env: dict[str, str]) -> t.Iterator[Server]:
     """Run server ``name`` on a free port until the block ends."""
     port = free_port()
     log = tmp_path / f"{name}.log"
-    environ = {**os.environ, **env, "PYTHONPATH": str(HERE), "PYTHONUNBUFFERED": "1"}
+    environ = {k: v for k, v in os.environ.items() if k not in ("HERMETIC_REDIS_URL", "REDIS_URL")}
+    # Redis only where asked for (``FUZZ_REDIS_URL``), under its own key prefix.
+    environ.update(env, PYTHONPATH=str(HERE), PYTHONUNBUFFERED="1")
     with log.open("wb") as out:
         process = subprocess.Popen(
             _command(name, port),
