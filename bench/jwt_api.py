@@ -104,8 +104,8 @@ def hermetic_config() -> dict[str, Any]:
         "JWT_SIGNING_KEYS": [{"kid": KID, "alg": Keys.alg, "pem": Keys.private_pem}],
         "JWT_AUDIENCE": AUDIENCE,
         "JWT_MAX_TTL": TOKEN_TTL,
-        # The same token is sent on every request, and Flask-JWT-Extended has
-        # no replay cache: compare like with like (see README).
+        # hermetic's default, stated: the same token is sent on every request,
+        # and Flask-JWT-Extended has no replay cache (see README).
         "JWT_REPLAY_CHECK": False,
     }
 

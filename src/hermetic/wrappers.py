@@ -11,6 +11,7 @@ from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wrappers import Response as _WerkzeugResponse
 
 from . import json
+from ._body import guard_input
 from .globals import _cv_app
 from .helpers import _split_blueprint_path
 
@@ -103,6 +104,23 @@ class Request(_WerkzeugRequest):
         if name is None:
             return []
         return _split_blueprint_path(name)
+
+    @cached_property
+    def stream(self) -> t.IO[bytes]:  # type: ignore[override]
+        """The body, bounded as Werkzeug bounds it; a failed read is a 400.
+
+        Every body reader goes through here (``form``, ``files``, ``data``,
+        ``get_data``, ``get_json``): a server's own exception for a malformed
+        or truncated body becomes :class:`~hermetic._body.BodyReadError`.
+        """
+        if not self.shallow:
+            guard_input(self.environ)
+        return super().stream
+
+    @property
+    def input_stream(self) -> t.IO[bytes]:  # type: ignore[override]
+        """The WSGI input stream, unbounded; a failed read is a 400."""
+        return guard_input(self.environ)  # type: ignore[no-any-return]
 
     def _load_form_data(self) -> None:
         super()._load_form_data()

@@ -332,3 +332,38 @@ def test_hermetic_app_without_key_or_redis_fails(monkeypatch):
     findings = run_checks(app, environ={"WEB_CONCURRENCY": "4"})
     assert {"secret_key", "memory_store"} <= ids(findings, ERROR)
     assert "trusted_hosts" in ids(findings, WARNING)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"JWT_ISSUER": None},
+        {"JWT_AUDIENCE": None, "JWT_TRUSTED_ISSUERS": {"https://idp.test": []}},
+        {"JWT_AUDIENCE": "notes"},
+    ],
+    ids=["nothing", "no-audience", "no-issuer"],
+)
+def test_jwt_that_accepts_no_token_is_an_error(config):
+    from hermetic.security.jwt import JWTAuth
+
+    app = safe_app(**config)
+    JWTAuth(app)
+    findings = run_checks(app, environ={})
+    assert ids(findings, ERROR) == {"jwt_accepts_no_tokens"}
+    (finding,) = findings
+    assert "Fix: set JWT_" in finding.message
+
+
+def test_jwt_issuer_only_on_purpose_or_complete_passes():
+    from hermetic.security.jwt import JWTAuth, generate_signing_key
+    from hermetic.security.jwt.keys import private_pem
+
+    pem = private_pem(generate_signing_key("EdDSA")).decode()
+    for audience in (False, "notes"):
+        app = safe_app(
+            JWT_AUDIENCE=audience,
+            JWT_ISSUER="https://me.test",
+            JWT_SIGNING_KEYS=[{"alg": "EdDSA", "pem": pem}],
+        )
+        JWTAuth(app)
+        assert run_checks(app, environ={}) == []

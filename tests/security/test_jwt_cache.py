@@ -165,7 +165,7 @@ def test_a_cached_token_is_refused_once_revoked(verifier, key, ledger):
 
 
 def test_with_the_replay_check_a_cached_token_passes_once(key, ledger):
-    verifier = TokenVerifier({ISS: [key]}, AUD, ledger=ledger, now=lambda: NOW)
+    verifier = TokenVerifier({ISS: [key]}, AUD, ledger=ledger, replay=True, now=lambda: NOW)
     token = issue(key)
     verifier.verify(token, replay=False)  # cached on a route without the check
     assert verifier.verify(token)  # the first use the ledger records

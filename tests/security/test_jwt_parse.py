@@ -1,4 +1,7 @@
-"""The one-pass JWS parser accepts exactly what PyJWT accepts, and decodes the same."""
+"""The one-pass JWS parser accepts what PyJWT accepts, less padding, and decodes the same.
+
+PyJWT accepts ``=`` padding; RFC 7515 (section 2) forbids it, and so do we.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +26,12 @@ _JWS = PyJWS()
 
 
 def pyjwt_load(token: bytes):
-    """Return PyJWT's reading of ``token`` (header, signing input, payload, signature), or None."""
+    """Return PyJWT's reading of ``token`` (header, signing input, payload, signature), or None.
+
+    None for a padded segment too, which PyJWT accepts and RFC 7515 forbids.
+    """
+    if b"=" in token:
+        return None
     try:
         payload, signing_input, header, signature = _JWS._load(token)
     except PyJWTError:
@@ -106,8 +114,26 @@ def test_random_tokens(head, body, sig):
     same_reading(f"{head}.{body}.{sig}".encode())
 
 
-def test_signing_input_is_what_was_signed_padding_included():
-    token = HEADER + b"." + base64url_encode(b'{"sub":"abc"}') + b"==." + SIGNATURE
+def test_signing_input_is_what_was_signed():
+    token = HEADER + b"." + base64url_encode(b'{"sub":"abc"}') + b"." + SIGNATURE
     parsed = parse(token)
     assert parsed.signing_input == token.rsplit(b".", 1)[0]
     assert b64url_decode(parsed.payload_segment) == b'{"sub":"abc"}'
+
+
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_padding_that_pyjwt_accepts_is_refused(position):
+    parts = [HEADER, base64url_encode(b'{"sub":"abc"}'), SIGNATURE]
+    assert len(parts[position]) % 4  # each segment can be padded
+    parts[position] += b"=" * (-len(parts[position]) % 4)
+    token = b".".join(parts)
+    payload, _, _, _ = _JWS._load(token)  # PyJWT reads it
+    assert payload == b'{"sub":"abc"}'
+    assert ours(token) is None
+    assert ours(token.replace(b"=", b"")) is not None
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_json_constants_in_the_header_are_malformed(constant):
+    header = base64url_encode(b'{"alg": "EdDSA", "kid": "k", "x": ' + constant.encode() + b"}")
+    assert ours(header + b"." + PAYLOAD + b"." + SIGNATURE) is None

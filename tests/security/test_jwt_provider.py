@@ -10,6 +10,7 @@ import pytest
 
 import hermetic
 from hermetic.security.auth import LoginManager
+from hermetic.security.errors import ConfigurationError
 from hermetic.security.jwt import (
     JWTAuth,
     current_principal,
@@ -43,8 +44,8 @@ def make_app(keys, cls=hermetic.Flask, **config):
             {"alg": "EdDSA", "pem": private_pem(current)},
             {"alg": "ES256", "pem": private_pem(old)},
         ],
-        **config,
     )
+    app.config.update(config)
     return app
 
 
@@ -61,6 +62,11 @@ def app(keys):
     @app.get("/again")
     @jwt_required(replay=False)
     def again():
+        return {"sub": current_principal().sub}
+
+    @app.post("/confirm")
+    @jwt_required(replay=True)
+    def confirm():
         return {"sub": current_principal().sub}
 
     app.auth = auth
@@ -107,20 +113,36 @@ def test_tampered_wrong_audience_and_expired(app):
     assert r.status_code == 401 and r.json["reason"] == "token_expired"
 
 
-def test_good_token_then_replay(app):
+def test_a_good_token_is_reusable_until_it_expires(app):
     client = app.test_client()
     token = app.auth.issue("billing", AUD, "notes:read")
-    r = client.get("/notes", headers=bearer(token))
+    for _ in range(3):
+        r = client.get("/notes", headers=bearer(token))
+        assert r.status_code == 200 and r.json == {"sub": "billing"}
+
+
+def test_a_one_time_route_refuses_a_replay(app):
+    client = app.test_client()
+    token = app.auth.issue("billing", AUD, "notes:read")
+    assert client.get("/notes", headers=bearer(token)).status_code == 200
+    r = client.post("/confirm", headers=bearer(token))
     assert r.status_code == 200 and r.json == {"sub": "billing"}
-    r = client.get("/notes", headers=bearer(token))
+    r = client.post("/confirm", headers=bearer(token))
     assert r.status_code == 401 and r.json["reason"] == "invalid_token"
 
 
-def test_replay_can_be_off_per_route(app):
+def test_replay_check_on_for_the_app_and_off_per_route(keys):
+    app = make_app(keys, JWT_REPLAY_CHECK=True)
+    auth = JWTAuth(app, now=lambda: NOW)
+    app.get("/notes")(jwt_required(lambda: "notes", scopes=()))
+    app.get("/again", endpoint="again")(jwt_required(replay=False)(lambda: "again"))
     client = app.test_client()
-    token = app.auth.issue("billing", AUD)
+    token = auth.issue("billing", AUD)
+    assert client.get("/notes", headers=bearer(token)).status_code == 200
+    r = client.get("/notes", headers=bearer(token))
+    assert r.status_code == 401 and r.json["reason"] == "invalid_token"
     for _ in range(3):
-        assert client.get("/again", headers=bearer(token)).json == {"sub": "billing"}
+        assert client.get("/again", headers=bearer(token)).get_data() == b"again"
 
 
 def test_missing_scope_is_403(app):
@@ -221,3 +243,31 @@ def test_missing_token_on_a_protected_route_names_the_bearer_scheme(keys):
     response = app.test_client().get("/private", headers={"Accept": "application/json"})
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize(
+    "config",
+    [{"JWT_AUDIENCE": None}, {"JWT_ISSUER": None, "JWT_SIGNING_KEYS": []}],
+    ids=["no-audience", "no-issuer"],
+)
+def test_an_app_that_would_accept_no_token_says_so_at_start_up(keys, config, caplog):
+    app = make_app(keys, **config)
+    with caplog.at_level("WARNING", logger=app.logger.name):
+        auth = JWTAuth(app, now=lambda: NOW)
+    assert auth.verifier is None
+    (record,) = [r for r in caplog.records if "JWTAuth accepts no bearer token" in r.message]
+    assert record.levelname == "WARNING"
+    assert "Fix: set JWT_" in record.message
+    debug = make_app(keys, **config)
+    debug.debug = True
+    with pytest.raises(ConfigurationError, match="Cause: JWT_AUDIENCE .*Fix: set JWT_"):
+        JWTAuth(debug, now=lambda: NOW)
+
+
+def test_an_issuer_only_app_says_so_with_audience_false(keys, caplog):
+    app = make_app(keys, JWT_AUDIENCE=False)
+    app.debug = True
+    auth = JWTAuth(app, now=lambda: NOW)
+    assert auth.verifier is None and auth.problem is None
+    assert auth.issue("billing", "payments")
+    assert not [r for r in caplog.records if "JWTAuth" in r.message]

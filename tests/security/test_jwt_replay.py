@@ -60,7 +60,7 @@ def ledger(store):
 
 @pytest.fixture
 def verifier(key, ledger):
-    return TokenVerifier({ISS: [key]}, AUD, ledger=ledger, now=lambda: NOW)
+    return TokenVerifier({ISS: [key]}, AUD, ledger=ledger, replay=True, now=lambda: NOW)
 
 
 @pytest.fixture
@@ -77,6 +77,18 @@ def test_replayed_token_is_refused(verifier, issuer):
         verifier.verify(token, now=NOW + 200)
     # Another token of the same caller is fine.
     assert verifier.verify(issuer.issue("svc", AUD))
+
+
+def test_tokens_are_reusable_by_default(key, ledger, issuer):
+    """RFC 6750: an access token is used until it expires; the check is opt-in."""
+    verifier = TokenVerifier({ISS: [key]}, AUD, ledger=ledger, now=lambda: NOW)
+    token = issuer.issue("svc", AUD)
+    for now in (NOW, NOW + 1, NOW + 200):
+        assert verifier.verify(token, now=now)["sub"] == "svc"
+    # A route can still ask for the check: the first use it records passes.
+    assert verifier.verify(token, replay=True)
+    with pytest.raises(TokenReplayed):
+        verifier.verify(token, replay=True)
 
 
 def test_replay_check_can_be_off(verifier, issuer):

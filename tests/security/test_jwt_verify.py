@@ -280,6 +280,106 @@ def test_lifetime_too_long_is_refused(verifier, ed_key):
         verifier.verify(sign(ed_key, claims(exp=NOW)))  # exp <= iat
 
 
+def signed_text(key, payload: bytes) -> str:
+    """A token whose payload is exactly ``payload`` (JSON no encoder would write)."""
+    return pyjwt.api_jws.encode(payload, key.key, key.alg, headers={"kid": key.kid})
+
+
+#: Time values that are no finite number: JSON's forbidden constants (Python's
+#: parser reads them), numbers that overflow a float to infinity, and an
+#: integer too large to be a float at all.
+NOT_FINITE = ["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "1" + "0" * 400]
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+@pytest.mark.parametrize("literal", NOT_FINITE)
+def test_time_claims_that_are_not_finite_numbers_are_refused(verifier, ed_key, claim, literal):
+    base = claims(nbf=NOW)
+    text = json.dumps(base).replace(f'"{claim}": {base[claim]}', f'"{claim}": {literal}')
+    assert literal in text
+    with pytest.raises(TokenInvalid) as e:
+        verifier.verify(signed_text(ed_key, text.encode()))
+    assert check_of(e) in {"malformed_payload", "bad_claim_type"}
+
+
+def test_exp_nan_does_not_make_a_token_that_never_expires(verifier, ed_key):
+    token = signed_text(ed_key, json.dumps(claims()).replace(str(NOW + 300), "NaN").encode())
+    for now in (NOW, NOW + 10 * 365 * 86400):
+        with pytest.raises(TokenInvalid):
+            verifier.verify(token, now=now)
+
+
+def test_iat_nan_does_not_pass_the_lifetime_check(verifier, ed_key):
+    ten_years = NOW + 10 * 365 * 86400
+    text = json.dumps(claims(exp=ten_years)).replace(f'"iat": {NOW}', '"iat": NaN')
+    with pytest.raises(TokenInvalid):
+        verifier.verify(signed_text(ed_key, text.encode()))
+
+
+def test_nan_anywhere_in_the_payload_is_malformed(verifier, ed_key):
+    text = json.dumps(claims(scope="x")).replace('"x"', "NaN")
+    with pytest.raises(TokenInvalid) as e:
+        verifier.verify(signed_text(ed_key, text.encode()))
+    assert check_of(e) == "malformed_payload"
+
+
+def test_nan_in_the_header_is_malformed(verifier, ed_key):
+    head = base64url_encode(
+        json.dumps({"alg": "EdDSA", "kid": ed_key.kid}).replace("}", ', "n": NaN}').encode()
+    )
+    body = base64url_encode(json.dumps(claims()).encode())
+    token = signed_segments(ed_key, head.decode(), body.decode())
+    with pytest.raises(TokenInvalid) as e:
+        verifier.verify(token)
+    assert check_of(e) == "malformed"
+
+
+# -- base64url without padding (RFC 7515, section 2) ----------------------------
+
+
+def signed_segments(key, head: str, body: str, *, pad_signature: bool = False) -> str:
+    """Sign ``head.body`` as given (padding included) with ``key``."""
+    algorithm = pyjwt.algorithms.get_default_algorithms()[key.alg]
+    signature = algorithm.sign(f"{head}.{body}".encode(), algorithm.prepare_key(key.key))
+    sig = base64url_encode(signature).decode()
+    return f"{head}.{body}.{padded(sig) if pad_signature else sig}"
+
+
+def padded(segment: str) -> str:
+    return segment + "=" * (-len(segment) % 4)
+
+
+def unpadded_lengths(make) -> str:
+    """The first segment ``make(n)`` whose length is not a multiple of four."""
+    return next(seg for seg in map(make, range(8)) if len(seg) % 4)
+
+
+@pytest.mark.parametrize("position", ["header", "payload", "signature"])
+def test_padded_segments_are_refused(verifier, ed_key, position):
+    def header(n):
+        return base64url_encode(
+            json.dumps({"alg": "EdDSA", "kid": ed_key.kid, "x": "a" * n}).encode()
+        ).decode()
+
+    def payload(n):
+        return base64url_encode(json.dumps(claims(jti="j" * (n + 1))).encode()).decode()
+
+    head, body = unpadded_lengths(header), unpadded_lengths(payload)
+    assert len(signed_segments(ed_key, head, body).rsplit(".", 1)[1]) % 4  # Ed25519: 86
+    # The same token without padding is good.
+    assert verifier.verify(signed_segments(ed_key, head, body))["sub"] == "billing"
+    if position == "header":
+        token = signed_segments(ed_key, padded(head), body)
+    elif position == "payload":
+        token = signed_segments(ed_key, head, padded(body))
+    else:
+        token = signed_segments(ed_key, head, body, pad_signature=True)
+        assert token.endswith("==")
+    with pytest.raises(TokenInvalid) as e:
+        verifier.verify(token)
+    assert check_of(e) == "malformed"
+
+
 # -- configuration ---------------------------------------------------------------
 
 

@@ -258,6 +258,13 @@ def _check_csrf(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
         )
 
 
+def _check_jwt(app: Flask) -> t.Iterator[Finding]:
+    auth = app.extensions.get("hermetic.jwt")
+    problem = getattr(auth, "problem", None)
+    if problem:
+        yield Finding(ERROR, "jwt_accepts_no_tokens", problem)
+
+
 def _check_profile(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
     off = [name for cls, name in PROTECTIONS.items() if cls not in shields]
     if off:
@@ -304,6 +311,7 @@ def run_checks(app: Flask, environ: t.Mapping[str, str] | None = None) -> list[F
         *_check_store(app, environ),
         *_check_limits(app),
         *_check_csrf(app, shields),
+        *_check_jwt(app),
         *_check_profile(app, shields),
     ]
     findings.sort(key=lambda f: _RANK[f.level])

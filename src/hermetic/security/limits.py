@@ -39,6 +39,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser, MultiPartParser
 from werkzeug.wsgi import LimitedStream
 
+from .._body import guard_input
 from ..globals import _cv_app
 from .audit import audit
 from .errors import BadInput, PayloadTooLarge, SecurityError
@@ -114,10 +115,9 @@ class _MaxStream(LimitedStream):
     """
 
     def _check_more(self) -> None:
-        try:
-            extra = self._stream.read(1)
-        except (OSError, ValueError):
-            extra = b""
+        # A failed read is the client's BodyReadError (a 400), not an end:
+        # the stream is the guarded ``wsgi.input``.
+        extra = self._stream.read(1)
         if extra:
             # SECURITY: fail closed; a truncated body must not be parsed.
             _too_large(
@@ -441,7 +441,8 @@ class InputLimitsShield(Shield):
             if terminated and "stream" not in request.__dict__:
                 # The server ends the stream itself (chunked bodies): count
                 # what is read, as Werkzeug does, but audit the refusal.
-                request.stream = _MaxStream(environ["wsgi.input"], max_body, is_max=True)  # type: ignore[assignment]
+                stream = guard_input(environ)
+                request.stream = _MaxStream(stream, max_body, is_max=True)  # type: ignore[assignment]
         request.form_data_parser_class = settings.parser_class
         request.json_module = settings.json
         request.on_json_loading_failed = functools.partial(_json_loading_failed, request)  # type: ignore[method-assign]

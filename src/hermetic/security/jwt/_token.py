@@ -4,9 +4,13 @@ PyJWT checks each segment's characters in a Python loop, and
 :meth:`~jwt.PyJWS.get_unverified_header` followed by ``decode_complete``
 does it twice. Here one compiled regular expression checks the alphabet and
 the shape, a few comparisons check what PyJWT checks besides -- no
-``len % 4 == 1``, ``=`` padding only up to a multiple of four, canonical
-encodings only (the unused low bits of the last character are zero) -- and
-each segment is decoded once.
+``len % 4 == 1``, canonical encodings only (the unused low bits of the last
+character are zero) -- and each segment is decoded once.
+
+Stricter than PyJWT: no ``=`` padding in any segment (RFC 7515, section 2:
+base64url "with all trailing '=' characters omitted"), and JSON is JSON
+(RFC 8259): ``NaN``, ``Infinity`` and ``-Infinity``, which Python's parser
+reads, make the header or payload malformed.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ import typing as t
 
 from .errors import TokenInvalid
 
-_COMPACT = re.compile(
-    rb"([A-Za-z0-9_-]*)(=*)\.([A-Za-z0-9_-]*)(=*)\.([A-Za-z0-9_-]*)(=*)", re.ASCII
-)
+# SECURITY: no "=" at all: a padded segment is a second spelling of the same
+# token, which RFC 7515 forbids and a cache or replay check must not meet.
+_COMPACT = re.compile(rb"([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]*)\.([A-Za-z0-9_-]*)", re.ASCII)
 _TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 #: By ``len % 4``: the padding that completes the last quad.
 _PAD = (b"", b"", b"==", b"=")
@@ -28,14 +32,19 @@ _PAD = (b"", b"", b"==", b"=")
 _CANONICAL_LAST = (b"", b"", b"AQgw", b"AEIMQUYcgkosw048")
 
 
-def _canonical(segment: bytes, padding: bytes) -> bool:
+def _canonical(segment: bytes) -> bool:
     rest = len(segment) & 3
     if rest == 0:
-        return not padding
+        return True
     if rest == 1:
         return False  # one character holds 6 bits: not a byte
-    # "=" only completes the quad, and the last character encodes no stray bits.
-    return (not padding or len(padding) == 4 - rest) and segment[-1:] in _CANONICAL_LAST[rest]
+    # The last character encodes no stray bits.
+    return segment[-1:] in _CANONICAL_LAST[rest]
+
+
+def _not_json(constant: str) -> t.NoReturn:
+    # SECURITY: "exp": NaN compares false with everything: it would never expire.
+    raise ValueError(f"{constant} is not JSON")
 
 
 def b64url_decode(segment: bytes) -> bytes:
@@ -55,22 +64,22 @@ class Parsed(t.NamedTuple):
 def parse(token: bytes) -> Parsed:
     """Split and decode ``token`` (its size already checked); raise ``malformed``.
 
-    Accepts exactly the segments PyJWT accepts (``tests/security/test_jwt_parse.py``
-    compares the two).
+    Accepts exactly the segments PyJWT accepts, less padded ones
+    (``tests/security/test_jwt_parse.py`` compares the two).
     """
     match = _COMPACT.fullmatch(token)
     if match is None:
         raise TokenInvalid("malformed")
-    head, head_pad, body, body_pad, sig, sig_pad = match.groups()
-    if not (_canonical(head, head_pad) and _canonical(body, body_pad) and _canonical(sig, sig_pad)):
+    head, body, sig = match.groups()
+    if not (_canonical(head) and _canonical(body) and _canonical(sig)):
         raise TokenInvalid("malformed")
     try:
-        header = json.loads(b64url_decode(head))
+        header = json.loads(b64url_decode(head), parse_constant=_not_json)
     except (ValueError, RecursionError):
         raise TokenInvalid("malformed") from None
     if not isinstance(header, dict):
         raise TokenInvalid("malformed")
-    signing_input = token[: match.end(4)]
+    signing_input = token[: match.end(2)]
     return Parsed(header, signing_input, body, b64url_decode(sig))
 
 
@@ -82,7 +91,7 @@ def loads_claims(payload: bytes) -> tuple[dict[str, t.Any], str] | None:
     """
     try:
         text = payload.decode(json.detect_encoding(payload), "surrogatepass")
-        claims = json.loads(text)
+        claims = json.loads(text, parse_constant=_not_json)
     except (ValueError, RecursionError):
         return None
     return (claims, text) if isinstance(claims, dict) else None

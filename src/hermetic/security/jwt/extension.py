@@ -8,14 +8,20 @@ Configuration (each read once, in :meth:`JWTAuth.init_app`):
   old key listed until the last token it signed has expired:
   ``JWT_ACCESS_TOKEN_TTL + JWT_LEEWAY`` after the rotation).
 - ``JWT_AUDIENCE``: the name (or names) callers address us by; needed to
-  accept tokens, default ``None``.
+  accept tokens, default ``None``. Without it (or without a trusted issuer)
+  the app accepts no bearer token: start-up says so (an error in debug mode,
+  a warning otherwise), and so does ``hermetic check``. ``False`` says the
+  app only issues tokens, on purpose.
 - ``JWT_TRUSTED_ISSUERS``: ``{issuer: jwks_url or [key specs]}``, default
   ``{}``; our own issuer (with our own keys) is always trusted.
 - ``JWT_LEEWAY``: clock skew in seconds, default ``30`` (at most ``300``).
 - ``JWT_MAX_TTL``: the longest token lifetime accepted, default ``3600``.
 - ``JWT_ACCESS_TOKEN_TTL``: the lifetime of the tokens we issue, default ``300``.
-- ``JWT_REPLAY_CHECK``: each token is accepted once, default ``True``.
-  ``jwt_required(replay=False)`` turns it off for one route.
+- ``JWT_REPLAY_CHECK``: each token is accepted once, default ``False``
+  (access tokens are reusable until they expire, as OAuth2 clients expect,
+  RFC 6750). ``jwt_required(replay=True)`` turns it on for one route (a
+  one-time token: a password reset, a payment confirmation), or ``False``
+  off when the app's setting is ``True``.
 - ``JWT_VERIFIED_CACHE_SIZE``: how many verified tokens are remembered so
   that a token presented again skips its signature check, default ``4096``;
   ``0`` turns it off. Expiry, revocation, replay, the claims and the key
@@ -29,10 +35,10 @@ Configuration (each read once, in :meth:`JWTAuth.init_app`):
   is set (see :mod:`~hermetic.security.jwt.token_endpoint`).
 
 .. warning::
-    With ``JWT_REPLAY_CHECK`` on (the default), a token works for one
-    request: callers fetch a token per call. Turn it off only for tokens
-    that are short-lived and sent over TLS, since a leaked token can then be
-    replayed until it expires. With several workers, point
+    A bearer token can be used by whoever holds it until it expires: keep
+    ``JWT_ACCESS_TOKEN_TTL`` short and send tokens over TLS only. For tokens
+    meant to be used once, turn the replay check on (``JWT_REPLAY_CHECK`` or
+    ``jwt_required(replay=True)``); with several workers, point
     ``HERMETIC_REDIS_URL`` at Redis so the replay cache is shared.
 """
 
@@ -67,7 +73,7 @@ DEFAULTS: dict[str, t.Any] = {
     "JWT_LEEWAY": 30,
     "JWT_MAX_TTL": 3600,
     "JWT_ACCESS_TOKEN_TTL": 300,
-    "JWT_REPLAY_CHECK": True,
+    "JWT_REPLAY_CHECK": False,
     "JWT_VERIFIED_CACHE_SIZE": 4096,
     "JWT_ALLOW_HS256": False,
     "JWT_JWKS_PATH": "/.well-known/jwks.json",
@@ -95,6 +101,8 @@ class JWTAuth:
         self.verifier: TokenVerifier | None = None
         self.jwks_clients: dict[str, JWKSClient] = {}
         self.ledger: TokenLedger | None = None
+        #: Why this app accepts no bearer token (a misconfiguration), or ``None``.
+        self.problem: str | None = None
         self.provider = JWTProvider(self._get_verifier)
         if app is not None:
             self.init_app(app)
@@ -141,6 +149,11 @@ class JWTAuth:
                 cache_size=c["JWT_VERIFIED_CACHE_SIZE"],
             )
         app.extensions[EXTENSION_KEY] = self
+        self.problem = _accepts_no_tokens(c["JWT_AUDIENCE"], bool(issuers))
+        if self.problem is not None:
+            if app.debug:
+                raise ConfigurationError(self.problem)
+            app.logger.warning("%s", self.problem)
         if self.issuer is not None:
             self._add_jwks_route(app)
             clients = load_clients(c)
@@ -201,3 +214,23 @@ class JWTAuth:
     def verify(self, token: str, **kw: t.Any) -> dict[str, t.Any]:
         """Verify ``token`` (see :meth:`TokenVerifier.verify`)."""
         return self._get_verifier().verify(token, **kw)
+
+
+def _accepts_no_tokens(audience: t.Any, has_issuers: bool) -> str | None:
+    """Say why a :class:`JWTAuth` with these settings accepts no token; ``None`` if it does."""
+    if audience is False:
+        return None  # An issuer only, on purpose.
+    if not audience:
+        return (
+            "Cause: JWT_AUDIENCE is not set, so JWTAuth accepts no bearer token at all."
+            " Fix: set JWT_AUDIENCE to the name callers address this service by (the"
+            ' "aud" of their tokens), or to False if this app only issues tokens.'
+        )
+    if not has_issuers:
+        return (
+            "Cause: JWT_AUDIENCE is set but no issuer is trusted, so JWTAuth accepts"
+            " no bearer token at all. Fix: set JWT_TRUSTED_ISSUERS ({issuer: JWKS URL"
+            " or key specs}), or JWT_ISSUER and JWT_SIGNING_KEYS to accept this app's"
+            " own tokens."
+        )
+    return None

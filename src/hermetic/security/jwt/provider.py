@@ -203,8 +203,9 @@ def jwt_required(
 
     :param scopes: Every scope needed (a list, or a space-separated string),
         default none. A token without them gets 403 ``insufficient_scope``.
-    :param replay: Refuse a token id seen before on this route; default
-        ``JWT_REPLAY_CHECK``.
+    :param replay: Refuse a token id seen before on this route (tokens
+        meant to be used once: ``replay=True``); default ``JWT_REPLAY_CHECK``
+        (``False``).
 
     Works with or without a login manager. Put it right under ``@app.route``.
     """

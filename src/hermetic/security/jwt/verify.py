@@ -8,7 +8,7 @@ The checks, in order (the first failure refuses the token):
    the trusted issuers; ``alg`` equal to the algorithm bound to that key;
 3. the signature (PyJWT's algorithm object for the key's one algorithm);
 4. the claims: ``exp``, ``iat``, ``iss``, ``aud`` and ``sub`` present with
-   the right types; ``iss`` the issuer that publishes the key; ``aud`` one
+   the right types (times finite numbers); ``iss`` the issuer that publishes the key; ``aud`` one
    of ours; ``exp - iat`` at most ``max_ttl``; ``iat`` and ``nbf`` not in the
    future, ``exp`` not in the past (each with ``leeway``);
 5. revocation (by ``jti`` and by subject) and the ``jti`` replay cache.
@@ -22,6 +22,7 @@ every call.
 from __future__ import annotations
 
 import json
+import math
 import time
 import typing as t
 
@@ -96,7 +97,14 @@ def _number(claims: t.Mapping[str, t.Any], name: str) -> float:
     value = claims[name]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TokenInvalid("bad_claim_type", claim=name)
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer with hundreds of digits
+        raise TokenInvalid("bad_claim_type", claim=name) from None
+    if not math.isfinite(number):
+        # SECURITY: 1e400 is valid JSON for infinity; NaN fails every comparison.
+        raise TokenInvalid("bad_claim_type", claim=name)
+    return number
 
 
 class TokenVerifier:
@@ -111,7 +119,9 @@ class TokenVerifier:
         ``300``).
     :param max_ttl: The longest ``exp - iat`` accepted, default ``3600``.
     :param ledger: The replay cache and revocation lists, default none.
-    :param replay: Refuse a ``jti`` seen before (needs ``ledger``), default ``True``.
+    :param replay: Refuse a ``jti`` seen before (needs ``ledger``), default
+        ``False``: tokens are reusable until they expire; turn it on for
+        one-time tokens.
     :param now: The clock, default :func:`time.time`.
     :param max_token_bytes: Longer tokens are refused unparsed, default ``8192``.
     :param cache_size: How many verified tokens to remember, so that a token
@@ -127,7 +137,7 @@ class TokenVerifier:
         leeway: float = 30,
         max_ttl: float = 3600,
         ledger: TokenLedger | None = None,
-        replay: bool = True,
+        replay: bool = False,
         now: t.Callable[[], float] = time.time,
         max_token_bytes: int = 8192,
         cache_size: int = DEFAULT_SIZE,

@@ -1,0 +1,1 @@
+"""Real servers (gunicorn, granian) under malformed traffic."""
