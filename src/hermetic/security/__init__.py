@@ -42,7 +42,7 @@ from .errors import PermissionDenied as PermissionDenied
 from .errors import SecurityError as SecurityError
 from .headers import HeadersShield as HeadersShield
 from .headers import csp_nonce as csp_nonce
-from .limits import InputLimitsShield as InputLimitsShield
+from .input_limits import InputLimitsShield as InputLimitsShield
 from .policy import AuthorizationShield as AuthorizationShield
 from .policy import authorize as authorize
 from .policy import can as can

@@ -17,6 +17,7 @@ from .audit import ensure_handler
 from .audit import logger as audit_logger
 from .cors import CORSSettings
 from .errors import ConfigurationError, SecurityError
+from .input_limits import InputLimitsSettings
 from .proxies import ProxySettings
 from .secrets import (
     MaskedConfig,
@@ -35,9 +36,6 @@ SECURE_DEFAULTS: dict[str, t.Any] = {
     "SESSION_IDLE_TIMEOUT": timedelta(hours=1),
     "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=12),
     "SESSION_SERVER_SIDE": False,
-    # Input limits on every body type.
-    "LIMITS_MAX_FILES": 10,
-    "LIMITS_JSON_MAX_DEPTH": 32,
     # Rate limits refuse requests when their storage is down.
     "RATELIMIT_ON_STORAGE_ERROR": "closed",
     # CSRF on unsafe methods of cookie-authenticated requests.
@@ -55,7 +53,12 @@ SECURE_DEFAULTS: dict[str, t.Any] = {
 #: The settings classes whose ``secure_default`` values ``Hermetic`` starts with:
 #: sessions' cookie flags and lifetime, body limits (Flask's keys), trusted
 #: proxies (none), CORS (no origin, no credentials).
-DECLARED: tuple[type[Settings], ...] = (CoreSettings, ProxySettings, CORSSettings)
+DECLARED: tuple[type[Settings], ...] = (
+    CoreSettings,
+    ProxySettings,
+    CORSSettings,
+    InputLimitsSettings,
+)
 
 
 class Hermetic(Flask):

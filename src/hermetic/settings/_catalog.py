@@ -17,6 +17,7 @@ MODULES = (
     "hermetic.security._cors_settings",
     "hermetic.security._header_settings",
     "hermetic.security.observability._settings",
+    "hermetic.security.input_limits",
 )
 
 
