@@ -9,16 +9,15 @@ import socket
 import pytest
 
 from hermetic import Flask, request
+from hermetic.security._testing import ManualClock, limits_clock
 from hermetic.security.breaker import breaker_for
 from hermetic.security.errors import ConfigurationError
 from hermetic.security.ratelimit import (
     Limiter,
-    ManualClock,
     RateLimitExceeded,
     RateLimitShield,
     hit,
     limiter_for,
-    limits_clock,
     rate_limit,
 )
 from hermetic.security.shields import exempt
@@ -53,7 +52,7 @@ def events(caplog):
 
 def install(app, clock, **config):
     app.config.update(config)
-    shield = RateLimitShield(clock=clock)
+    shield = RateLimitShield(now=clock)
     shield.init_app(app)
     return shield
 

@@ -16,12 +16,11 @@ import pytest
 from werkzeug.datastructures import Headers
 
 from hermetic import Flask
+from hermetic.security._testing import ManualClock, limits_clock
 from hermetic.security.ratelimit import (
     Limiter,
-    ManualClock,
     RateLimitShield,
     limiter_for,
-    limits_clock,
     rate_limit,
 )
 from hermetic.security.ratelimit._shield import STATE_KEY
@@ -35,7 +34,7 @@ def _app(clock, strategy, limit="3/minute", **config):
     app = Flask(__name__)
     app.testing = True
     app.config.update(RATELIMIT_STRATEGY=strategy, **config)
-    shield = RateLimitShield(clock=clock)
+    shield = RateLimitShield(now=clock)
     shield.init_app(app)
 
     @app.route("/", methods=["GET", "POST"])
@@ -194,7 +193,7 @@ def test_per_method_and_shared_scope_keys_are_the_librarys():
     with limits_clock(clock):
         app = Flask(__name__)
         app.testing = True
-        RateLimitShield(clock=clock).init_app(app)
+        RateLimitShield(now=clock).init_app(app)
 
         @app.route("/a", methods=["GET", "POST"])
         @rate_limit("5/minute", per_method=True, scope="shared")
@@ -321,7 +320,7 @@ def test_memory_storage_sweeps_expired_counters_once_a_second_on_a_daemon():
 
     clock = ManualClock(START)
     with limits_clock(clock):
-        limiter = Limiter("memory://", clock=clock)
+        limiter = Limiter("memory://", now=clock)
         storage = limiter.storage
         timers = set()
         for i in range(200):

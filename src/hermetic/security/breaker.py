@@ -139,9 +139,9 @@ def breaker_for(
     breakers: dict[str, CircuitBreaker] = app.extensions.setdefault(EXTENSION_KEY, {})
     breaker = breakers.get(url)
     if breaker is None:
-        from ._store_base import setting
+        from ._store_base import store_settings
 
-        cooldown = setting(app, "HERMETIC_STORE_COOLDOWN") or DEFAULT_COOLDOWN
+        cooldown = store_settings(app.config).cooldown
         kwargs = {} if now is None else {"now": now}
-        breaker = breakers[url] = CircuitBreaker(float(cooldown), name="Redis store", **kwargs)
+        breaker = breakers[url] = CircuitBreaker(cooldown, name="Redis store", **kwargs)
     return breaker

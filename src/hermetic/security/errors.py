@@ -1,9 +1,39 @@
-"""The security layer's errors: one root, one clear 4xx each, no internals.
+"""The security layer's errors: two roots, one clear 4xx each, no internals.
 
-Inside, each error carries a machine-readable ``reason`` (a module constant
-of the shield that raised it) and context for the audit log. Outside, the
-client sees a short problem description: ``application/problem+json`` when
-it asked for JSON, a small HTML page otherwise.
+The tree (every error of the security layer is under one of two roots)::
+
+    SecurityError (werkzeug HTTPException)   a request refused: 4xx/5xx
+    ├── BadInput (400)                       ├── JSONTooDeep (also ValueError)
+    ├── URLTooLong (414), PayloadTooLarge (413)
+    ├── HostNotAllowed (400)
+    ├── CSRFError (403)
+    ├── AuthenticationRequired (401)         ├── the JWT errors (401)
+    ├── PermissionDenied (403)
+    ├── RateLimitExceeded (429)
+    ├── the validation errors (400, 415, 422)
+    └── StoreUnavailableError (503, also werkzeug ServiceUnavailable)
+        └── RateLimitUnavailable, ...        a store down, fail closed
+    ConfigurationError (SettingsError -> ValueError, and RuntimeError)
+                                             start-up: the app refuses to run
+
+**Refusals** (:class:`SecurityError`) are mapped to HTTP at one boundary:
+each is a Werkzeug ``HTTPException``, so Flask's error handling renders it
+(``@app.errorhandler(403)`` works); without a handler it renders itself
+(:meth:`SecurityError.get_response`). Inside, each error carries a
+machine-readable ``reason`` (a module constant of the shield that raised
+it) and context for the audit log. Outside, the client sees a short
+problem description: ``application/problem+json`` when it asked for JSON,
+a small HTML page otherwise.
+
+**Start-up problems** (:class:`ConfigurationError`) stop the app before it
+serves: a bad setting (a :class:`~hermetic.settings.SettingsError`, whose
+``key`` names the key) or an unsafe combination. ``except SettingsError``
+and ``except RuntimeError`` both catch it.
+
+Two more families never leave the security layer: a store's own
+``StoreError`` (:mod:`hermetic.security.stores`) becomes
+:class:`StoreUnavailableError` in the shield that called the store, and
+``limits``' errors become the rate limiter's outage policy.
 """
 
 from __future__ import annotations
@@ -17,8 +47,22 @@ from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Request as _BaseRequest
 from werkzeug.wrappers import Response as _BaseResponse
 
+from ..settings import SettingsError
 from ._error_pages import PROBLEM_JSON, debug_on, problem_document, render_error
 from ._hints import hint_for
+
+__all__ = [
+    "AuthenticationRequired",
+    "BadInput",
+    "CSRFError",
+    "ConfigurationError",
+    "HostNotAllowed",
+    "PayloadTooLarge",
+    "PermissionDenied",
+    "SecurityError",
+    "StoreUnavailableError",
+    "prefers_json",
+]
 
 _OFFERS = ("text/html", "application/json", PROBLEM_JSON)
 
@@ -183,8 +227,11 @@ class StoreUnavailableError(SecurityError, ServiceUnavailable):
         self.extra_headers.setdefault("Retry-After", str(max(1, math.ceil(seconds))))
 
 
-class ConfigurationError(RuntimeError):
-    """An unsafe or incomplete configuration found at start-up.
+class ConfigurationError(SettingsError, RuntimeError):
+    """An unsafe or incomplete configuration found at start-up (the root of start-up errors).
 
-    The message says what is wrong and how to fix it.
+    The message says what is wrong and how to fix it; :attr:`key` names the
+    configuration key at fault, when one is. A
+    :class:`~hermetic.settings.SettingsError` (a ``ValueError``) and a
+    ``RuntimeError``, so code catching either keeps working.
     """

@@ -19,6 +19,7 @@ from .cors import CORSSettings
 from .errors import ConfigurationError, SecurityError
 from .input_limits import InputLimitsSettings
 from .proxies import ProxySettings
+from .ratelimit._settings import RateLimitSettings
 from .secrets import (
     MaskedConfig,
     check_secret_keys,
@@ -36,8 +37,6 @@ SECURE_DEFAULTS: dict[str, t.Any] = {
     "SESSION_IDLE_TIMEOUT": timedelta(hours=1),
     "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=12),
     "SESSION_SERVER_SIDE": False,
-    # Rate limits refuse requests when their storage is down.
-    "RATELIMIT_ON_STORAGE_ERROR": "closed",
     # CSRF on unsafe methods of cookie-authenticated requests.
     "CSRF_ENABLED": True,
     "CSRF_TRUSTED_ORIGINS": (),
@@ -58,6 +57,7 @@ DECLARED: tuple[type[Settings], ...] = (
     ProxySettings,
     CORSSettings,
     InputLimitsSettings,
+    RateLimitSettings,
 )
 
 

@@ -18,6 +18,8 @@ MODULES = (
     "hermetic.security._header_settings",
     "hermetic.security.observability._settings",
     "hermetic.security.input_limits",
+    "hermetic.security._store_base",
+    "hermetic.security.ratelimit._settings",
 )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import threading
 import time
 import typing as t
@@ -15,11 +14,13 @@ from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_st
 from limits.strategies import STRATEGIES, RateLimiter
 
 from ...globals import current_app
-from .._redis_store import DEFAULT_TIMEOUT
+from ...settings import SettingsError
+from .._store_base import DEFAULT_TIMEOUT, StoreSettings, store_settings
 from ..audit import audit
 from ..breaker import CircuitBreaker, CircuitOpenError, breaker_for
 from ..errors import ConfigurationError, SecurityError, StoreUnavailableError
 from ._declare import bounded, check_strategy, parse_limits
+from ._settings import FAIL_CLOSED, FAIL_OPEN, RateLimitSettings
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ...app import Flask
@@ -31,9 +32,6 @@ EXTENSION_KEY = "hermetic.ratelimit"
 #: Audit reasons.
 REASON_EXCEEDED = "exceeded"
 REASON_STORAGE_UNAVAILABLE = "storage_unavailable"
-#: ``RATELIMIT_ON_STORAGE_ERROR`` values.
-FAIL_CLOSED = "closed"
-FAIL_OPEN = "open"
 #: Seconds a Redis call may take before the storage counts as down
 #: (``HERMETIC_STORE_TIMEOUT``, like the app's store).
 DEFAULT_STORAGE_TIMEOUT = DEFAULT_TIMEOUT
@@ -74,29 +72,11 @@ class RateLimitUnavailable(StoreUnavailableError):
     description = "The service cannot take this request right now. Try again later."
 
 
-def _storage_uri(config: t.Mapping[str, t.Any]) -> str:
-    uri = config.get("RATELIMIT_STORAGE_URI")
-    if uri is None:
-        # Scaling out: HERMETIC_REDIS_URL makes sessions, limits and caches
-        # shared; REDIS_URL is the app's own Redis, never taken over.
-        uri = config.get("HERMETIC_REDIS_URL") or os.environ.get("HERMETIC_REDIS_URL")
-        uri = uri or "memory://"
-    if not isinstance(uri, str) or "://" not in uri:
-        raise ConfigurationError(
-            "RATELIMIT_STORAGE_URI must be a storage URI such as 'memory://' or"
-            " 'redis://localhost:6379/0'."
-        )
-    return uri
-
-
-def _on_storage_error(config: t.Mapping[str, t.Any]) -> str:
-    value = config.get("RATELIMIT_ON_STORAGE_ERROR", FAIL_CLOSED)
-    if value not in (FAIL_CLOSED, FAIL_OPEN):
-        raise ConfigurationError(
-            f"RATELIMIT_ON_STORAGE_ERROR must be 'closed' (refuse with 503) or"
-            f" 'open' (allow), got {value!r}."
-        )
-    return t.cast(str, value)
+def storage_uri(settings: RateLimitSettings, store: StoreSettings) -> str:
+    """Return the counters' storage: ``RATELIMIT_STORAGE_URI``, else ``HERMETIC_REDIS_URL``, else memory."""
+    # Scaling out: HERMETIC_REDIS_URL makes sessions, limits and caches
+    # shared; REDIS_URL is the app's own Redis, never taken over.
+    return settings.storage_uri or store.redis_url or "memory://"
 
 
 def _sweep_memory_less_often(storage: MemoryStorage) -> None:
@@ -140,17 +120,12 @@ def _unreachable(cause: BaseException) -> bool:
     )
 
 
-def check_config(config: t.Mapping[str, t.Any]) -> None:
-    """Raise :class:`ConfigurationError` for a bad ``RATELIMIT_*`` setting."""
-    default = config.get("RATELIMIT_DEFAULT")
-    if default is not None:
-        parse_limits(default)
-    check_strategy(config.get("RATELIMIT_STRATEGY", "fixed-window"), "RATELIMIT_STRATEGY")
-    _storage_uri(config)
-    _on_storage_error(config)
-    options = config.get("RATELIMIT_STORAGE_OPTIONS", {})
-    if not isinstance(options, t.Mapping):
-        raise ConfigurationError("RATELIMIT_STORAGE_OPTIONS must be a dict of storage options.")
+def check_config(config: t.Mapping[str, t.Any]) -> RateLimitSettings:
+    """Return the checked ``RATELIMIT_*`` settings; raise :class:`ConfigurationError` for a bad one."""
+    try:
+        return RateLimitSettings.from_config(config)
+    except SettingsError as e:
+        raise ConfigurationError(str(e), key=e.key) from None
 
 
 class Limiter:
@@ -163,10 +138,11 @@ class Limiter:
         ``"open"`` (allow) while the storage is down.
     :param storage_options: passed to the storage (``key_prefix``, timeouts;
         for Redis the defaults are a ``0.5`` second timeout and no retry).
-    :param clock: epoch seconds, default :func:`time.time`.
+    :param now: the clock, epoch seconds, default :func:`time.time`
+        (``clock=`` is its deprecated name).
     :param breaker: the storage's
         :class:`~hermetic.security.breaker.CircuitBreaker` (shared with the
-        app's store when both use one Redis), default a new one on ``clock``:
+        app's store when both use one Redis), default a new one on ``now``:
         after a storage failure, requests get the outage policy at once for
         its cool-down, then one request probes the storage.
 
@@ -182,9 +158,12 @@ class Limiter:
         strategy: str = "fixed-window",
         on_storage_error: str = FAIL_CLOSED,
         storage_options: t.Mapping[str, t.Any] | None = None,
-        clock: t.Callable[[], float] = time.time,
+        now: t.Callable[[], float] = time.time,
         breaker: CircuitBreaker | None = None,
+        clock: t.Callable[[], float] | None = None,
     ) -> None:
+        if clock is not None:
+            now = clock  # the deprecated name
         options = dict(storage_options or {})
         if storage_uri.startswith(("redis", "rediss", "valkey")):
             options.setdefault("key_prefix", "hermetic-ratelimit")
@@ -219,9 +198,9 @@ class Limiter:
         )
         self.default_strategy = check_strategy(strategy, "RATELIMIT_STRATEGY") or "fixed-window"
         self.fail_open = on_storage_error == FAIL_OPEN
-        self.clock = clock
+        self.now = now
         #: Fails fast while the storage is down (see :mod:`hermetic.security.breaker`).
-        self.breaker = breaker if breaker is not None else CircuitBreaker(now=clock)
+        self.breaker = breaker if breaker is not None else CircuitBreaker(now=now)
         self._strategies: dict[str, RateLimiter] = {}
         self._outage_since: float | None = None
 
@@ -229,22 +208,30 @@ class Limiter:
     def from_config(
         cls,
         config: t.Mapping[str, t.Any],
-        clock: t.Callable[[], float] = time.time,
+        now: t.Callable[[], float] = time.time,
         breaker: CircuitBreaker | None = None,
     ) -> Limiter:
-        """Build the limiter that the ``RATELIMIT_*`` settings describe."""
-        check_config(config)
-        options = dict(config.get("RATELIMIT_STORAGE_OPTIONS", {}))
-        timeout = config.get("HERMETIC_STORE_TIMEOUT") or os.environ.get("HERMETIC_STORE_TIMEOUT")
-        if timeout:
-            options.setdefault("socket_connect_timeout", float(timeout))
-            options.setdefault("socket_timeout", float(timeout))
+        """Build the limiter that the ``RATELIMIT_*`` settings describe (and ``HERMETIC_STORE_*``)."""
+        return cls.from_settings(check_config(config), store_settings(config), now, breaker)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: RateLimitSettings,
+        store: StoreSettings,
+        now: t.Callable[[], float] = time.time,
+        breaker: CircuitBreaker | None = None,
+    ) -> Limiter:
+        """Build the limiter of checked settings."""
+        options = dict(settings.storage_options)
+        options.setdefault("socket_connect_timeout", store.timeout)
+        options.setdefault("socket_timeout", store.timeout)
         return cls(
-            _storage_uri(config),
-            strategy=config.get("RATELIMIT_STRATEGY", "fixed-window"),
-            on_storage_error=_on_storage_error(config),
+            storage_uri(settings, store),
+            strategy=settings.strategy,
+            on_storage_error=settings.on_storage_error,
             storage_options=options,
-            clock=clock,
+            now=now,
             breaker=breaker,
         )
 
@@ -267,7 +254,7 @@ class Limiter:
         uses the library's calls).
         """
         storage = self.storage
-        clock = self.clock
+        clock = self.now
         if type(storage) is MemoryStorage and isinstance(
             getattr(storage, "expirations", None), dict
         ):
@@ -313,7 +300,7 @@ class Limiter:
             self.breaker.failure()
         first = self._outage_since is None
         if first:
-            self._outage_since = self.clock()
+            self._outage_since = self.now()
             # Only the exception's type: its text may hold a host or a URL.
             logger.warning(
                 "Rate limit storage unavailable (%s); limits now fail %s.",
@@ -395,17 +382,28 @@ class Limiter:
 
     def retry_after(self, reset_time: float) -> int:
         """Return whole seconds until ``reset_time``, at least 1."""
-        return max(1, math.ceil(reset_time - self.clock()))
+        return max(1, math.ceil(reset_time - self.now()))
 
 
-def limiter_for(app: Flask, *, clock: t.Callable[[], float] | None = None) -> Limiter:
-    """Return ``app``'s :class:`Limiter`, building it from the config on first use."""
+def limiter_for(
+    app: Flask,
+    *,
+    now: t.Callable[[], float] | None = None,
+    clock: t.Callable[[], float] | None = None,
+) -> Limiter:
+    """Return ``app``'s :class:`Limiter`, building it from the config on first use.
+
+    ``clock=`` is the deprecated name of ``now=``.
+    """
+    now = now or clock
     limiter = app.extensions.get(EXTENSION_KEY)
     if limiter is None:
-        uri = _storage_uri(app.config)
+        settings = check_config(app.config)
+        store = store_settings(app.config)
+        uri = storage_uri(settings, store)
         # One breaker per Redis: shared with the app's store when the URLs match.
-        breaker = None if uri.startswith("memory") else breaker_for(app, uri, now=clock)
-        limiter = Limiter.from_config(app.config, clock or time.time, breaker)
+        breaker = None if uri.startswith("memory") else breaker_for(app, uri, now=now)
+        limiter = Limiter.from_settings(settings, store, now or time.time, breaker)
         app.extensions[EXTENSION_KEY] = limiter
     return t.cast(Limiter, limiter)
 
