@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import typing as t
-from datetime import timedelta
 
 from werkzeug.datastructures import ImmutableDict
 from werkzeug.exceptions import HTTPException
@@ -13,6 +12,7 @@ from ..app import Flask
 from ..settings import Settings, secure_defaults
 from ..settings.core import CoreSettings
 from ._error_pages import render_error
+from ._session_settings import SessionSettings
 from .audit import ensure_handler
 from .audit import logger as audit_logger
 from .cors import CORSSettings
@@ -33,10 +33,6 @@ from .secrets import (
 #: "Security decisions"). The declared ones carry their ``secure_default``
 #: (:data:`DECLARED`); each key moves there when its feature is migrated.
 SECURE_DEFAULTS: dict[str, t.Any] = {
-    # Sessions: idle and absolute timeouts.
-    "SESSION_IDLE_TIMEOUT": timedelta(hours=1),
-    "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=12),
-    "SESSION_SERVER_SIDE": False,
     # CSRF on unsafe methods of cookie-authenticated requests.
     "CSRF_ENABLED": True,
     "CSRF_TRUSTED_ORIGINS": (),
@@ -58,6 +54,7 @@ DECLARED: tuple[type[Settings], ...] = (
     CORSSettings,
     InputLimitsSettings,
     RateLimitSettings,
+    SessionSettings,
 )
 
 

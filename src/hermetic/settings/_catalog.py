@@ -20,6 +20,7 @@ MODULES = (
     "hermetic.security.input_limits",
     "hermetic.security._store_base",
     "hermetic.security.ratelimit._settings",
+    "hermetic.security._session_settings",
 )
 
 
