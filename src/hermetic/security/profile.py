@@ -12,6 +12,7 @@ from ..app import Flask
 from ..settings import Settings, secure_defaults
 from ..settings.core import CoreSettings
 from ._error_pages import render_error
+from ._authz_settings import AuthzSettings
 from ._session_settings import SessionSettings
 from .audit import ensure_handler
 from .audit import logger as audit_logger
@@ -40,9 +41,6 @@ SECURE_DEFAULTS: dict[str, t.Any] = {
     "CSRF_HEADER_NAME": "X-CSRF-Token",
     # app.test_client() passes the token check unless this is True (hermetic.testing).
     "CSRF_ENFORCE_IN_TESTS": False,
-    # Authorization: "allow" routes without a policy, or "deny" them at start-up.
-    "AUTHZ_DEFAULT": "allow",
-    "AUTHZ_ROLES": {},
 }
 
 #: The settings classes whose ``secure_default`` values ``Hermetic`` starts with:
@@ -55,6 +53,7 @@ DECLARED: tuple[type[Settings], ...] = (
     InputLimitsSettings,
     RateLimitSettings,
     SessionSettings,
+    AuthzSettings,
 )
 
 

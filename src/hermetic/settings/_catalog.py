@@ -21,6 +21,7 @@ MODULES = (
     "hermetic.security._store_base",
     "hermetic.security.ratelimit._settings",
     "hermetic.security._session_settings",
+    "hermetic.security._authz_settings",
 )
 
 
