@@ -22,6 +22,7 @@ MODULES = (
     "hermetic.security.ratelimit._settings",
     "hermetic.security._session_settings",
     "hermetic.security._authz_settings",
+    "hermetic.security.redirects",
 )
 
 
