@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 import typing as t
 
+from . import policy as _policy
 from ._authz_settings import DENY, AuthzSettings
 from .audit import audit
 from .errors import PermissionDenied
-from . import policy as _policy
 from .policy import CHECKED_KEY, REASON_NO_POLICY, Policy, _is_static, can, policy_of
 from .shields import ORDER_AUTHORIZATION, Shield
 

@@ -11,8 +11,8 @@ from werkzeug.exceptions import HTTPException
 from ..app import Flask
 from ..settings import Settings, secure_defaults
 from ..settings.core import CoreSettings
-from ._error_pages import render_error
 from ._authz_settings import AuthzSettings
+from ._error_pages import render_error
 from ._session_settings import SessionSettings
 from .audit import ensure_handler
 from .audit import logger as audit_logger

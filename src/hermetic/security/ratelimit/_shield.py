@@ -5,12 +5,11 @@ from __future__ import annotations
 import functools
 import math
 import typing as t
-from operator import itemgetter
 
 from limits import RateLimitItem
 from limits.strategies import FixedWindowRateLimiter, RateLimiter
-from werkzeug.datastructures import Headers
 
+from ..._headers import setdefault_headers
 from ..audit import audit
 from ..shields import ORDER_RATE_LIMIT, Shield
 from ._declare import KEY_IP, LIMITS_ATTR, RateLimitSpec, key_func, make_spec
@@ -51,10 +50,8 @@ class _Bound(t.NamedTuple):
     suffix: str
 
 
-#: The ``RateLimit-*`` header names, and their common lower-case prefix.
+#: The ``RateLimit-*`` header names.
 _LIMIT, _REMAINING, _RESET = "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"
-_HEADER_PREFIX = "ratelimit-"
-_name_of = itemgetter(0)
 
 
 def _bind(limiter: Limiter, spec: RateLimitSpec, item: RateLimitItem, endpoint: str) -> _Bound:
@@ -251,17 +248,6 @@ class RateLimitShield(Shield):
         state = request.environ.get(STATE_KEY)
         if state is None:  # no limit counted, or RATELIMIT_HEADERS is off
             return response
-        headers = response.headers
-        if type(headers) is not Headers:
-            for name, value in state:
-                headers.setdefault(name, value)
-            return response
-        # The values are digits made in ``before``: appended without checks.
-        items = headers._list
-        # One look at the names: a view rarely sets these itself.
-        if _HEADER_PREFIX not in "".join(map(_name_of, items)).lower():
-            items.extend(state)
-        else:
-            present = {name.lower() for name, _ in items}
-            items.extend(pair for pair in state if pair[0].lower() not in present)
+        # The values are digits made in ``before``: added without checks.
+        setdefault_headers(response.headers, state)
         return response
