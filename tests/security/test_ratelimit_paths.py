@@ -316,7 +316,7 @@ def test_after_uses_setdefault_on_a_headers_subclass():
 
 
 def test_memory_storage_sweeps_expired_counters_once_a_second_on_a_daemon():
-    from hermetic.security.ratelimit._limiter import MEMORY_SWEEP_INTERVAL
+    from hermetic.security.ratelimit._limits_compat import MEMORY_SWEEP_INTERVAL
 
     clock = ManualClock(START)
     with limits_clock(clock):

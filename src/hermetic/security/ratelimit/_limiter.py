@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
 import typing as t
 
@@ -20,6 +19,7 @@ from ..audit import audit
 from ..breaker import CircuitBreaker, CircuitOpenError, breaker_for
 from ..errors import ConfigurationError, SecurityError, StoreUnavailableError
 from ._declare import bounded, check_strategy, parse_limits
+from ._limits_compat import incr_expire_ttl_script, sweep_memory_less_often
 from ._settings import FAIL_CLOSED, FAIL_OPEN, RateLimitSettings
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -35,21 +35,6 @@ REASON_STORAGE_UNAVAILABLE = "storage_unavailable"
 #: Seconds a Redis call may take before the storage counts as down
 #: (``HERMETIC_STORE_TIMEOUT``, like the app's store).
 DEFAULT_STORAGE_TIMEOUT = DEFAULT_TIMEOUT
-
-#: Seconds between two sweeps of expired counters in the memory storage.
-MEMORY_SWEEP_INTERVAL = 1.0
-
-#: ``limits``' own fixed-window script (``incr_expire.lua``: count the hit,
-#: start the window's TTL on its first hit), also returning the TTL, so one
-#: round trip gives both the count and the reset. Keys stay the library's.
-_INCR_EXPIRE_TTL = """
-local amount = tonumber(ARGV[2])
-local current = redis.call("incrby", KEYS[1], amount)
-if tonumber(current) == amount then
-    redis.call("expire", KEYS[1], ARGV[1])
-end
-return {current, redis.call("ttl", KEYS[1])}
-"""
 
 #: Count one hit under a storage key: ``(hits in the window, seconds until it resets)``.
 Counter = t.Callable[[str], tuple[int, float]]
@@ -77,39 +62,6 @@ def storage_uri(settings: RateLimitSettings, store: StoreSettings) -> str:
     # Scaling out: HERMETIC_REDIS_URL makes sessions, limits and caches
     # shared; REDIS_URL is the app's own Redis, never taken over.
     return settings.storage_uri or store.redis_url or "memory://"
-
-
-def _sweep_memory_less_often(storage: MemoryStorage) -> None:
-    """Make the memory storage sweep expired counters every second, not every 10 ms.
-
-    ``limits`` starts a new timer thread 10 ms after any hit to drop expired
-    counters; its wake-ups take the GIL from the requests being served (a
-    few microseconds per request on a busy server). Counting does not depend
-    on the sweep (every read checks the expiry itself); the sweep only
-    bounds memory, and a one-second delay keeps it bounded. The library's
-    own sweep still does the work, on a daemon thread.
-    """
-    # SECURITY: memory stays bounded (the library's sweep, once a second);
-    # with another ``limits`` layout nothing is changed.
-    expire = getattr(storage, "_MemoryStorage__expire_events", None)
-    if expire is None or not isinstance(getattr(storage, "timer", None), threading.Timer):
-        return
-    next_sweep = [0.0]
-    monotonic = time.monotonic
-
-    def schedule_sweep() -> None:
-        now = monotonic()
-        if now < next_sweep[0]:
-            return  # A sweep is already on its way.
-        next_sweep[0] = now + MEMORY_SWEEP_INTERVAL
-        timer = threading.Timer(MEMORY_SWEEP_INTERVAL, expire)
-        timer.daemon = True
-        storage.timer = timer
-        timer.start()
-
-    # The storage calls ``self.__schedule_expiry()`` on every hit: an
-    # instance attribute of that (mangled) name takes its place.
-    storage._MemoryStorage__schedule_expiry = schedule_sweep  # type: ignore[attr-defined]
 
 
 def _unreachable(cause: BaseException) -> bool:
@@ -187,7 +139,7 @@ class Limiter:
                 " 'redis://host:port/db' (the redis package must be installed)."
             ) from None
         if type(self.storage) is MemoryStorage:
-            _sweep_memory_less_often(self.storage)
+            sweep_memory_less_often(self.storage)
         base = self.storage.base_exceptions
         #: The exceptions that mean "the storage is down".
         self.storage_errors: tuple[type[BaseException], ...] = (
@@ -267,8 +219,9 @@ class Limiter:
                 return hits, 0.0 if end is None else end - clock()
 
             return count_in_memory
-        if type(storage) is RedisStorage and hasattr(storage, "prefixed_key"):
-            script = storage.get_connection().register_script(_INCR_EXPIRE_TTL)
+        source = incr_expire_ttl_script() if type(storage) is RedisStorage else None
+        if source is not None:
+            script = storage.get_connection().register_script(source)
             prefixed = storage.prefixed_key
 
             def count_in_redis(key: str) -> tuple[int, float]:
