@@ -23,6 +23,16 @@ import typing as t
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
 
+__all__ = [
+    "CLOSED",
+    "DEFAULT_COOLDOWN",
+    "HALF_OPEN",
+    "OPEN",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "breaker_for",
+]
+
 logger = logging.getLogger("hermetic.security.store")
 
 #: Seconds the breaker stays open after a failure (``HERMETIC_STORE_COOLDOWN``).

@@ -43,6 +43,14 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
     from ..wrappers import Request, Response
 
+__all__ = [
+    "CORSPolicy",
+    "CORSRefused",
+    "CORSSettings",
+    "CORSShield",
+    "cors",
+]
+
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
 #: The view attribute holding a route's :class:`_Override`.

@@ -19,6 +19,22 @@ import weakref
 
 from ..config import Config
 
+__all__ = [
+    "KEY_FIX",
+    "MIN_KEY_BYTES",
+    "KeyOrigin",
+    "MaskedConfig",
+    "SecretsFilter",
+    "check_secret_keys",
+    "is_secret_name",
+    "load_secret_key",
+    "mask",
+    "preview",
+    "redact_secrets_in",
+    "settle_secret_key",
+    "weak_key_reason",
+]
+
 #: How to make a good key; every error about a key ends with this.
 KEY_FIX = (
     "Generate a key with `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"

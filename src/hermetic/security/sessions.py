@@ -67,6 +67,23 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
     from ..wrappers import Request, Response
 
+__all__ = [
+    "COOKIE_ONLY_KEYS",
+    "DEFAULT_ABSOLUTE_TIMEOUT",
+    "DEFAULT_IDLE_TIMEOUT",
+    "REASON_EXPIRED",
+    "REASON_INVALID",
+    "REASON_REVOKED",
+    "REASON_STORE",
+    "USER_ID_KEY",
+    "EncryptedSessionInterface",
+    "HermeticSession",
+    "SessionSettings",
+    "SessionStoreUnavailable",
+    "revoke_session",
+    "revoke_user_sessions",
+]
+
 #: Key-ring purposes: the cookie, and the data kept in the store.
 COOKIE_PURPOSE = "session"
 DATA_PURPOSE = "session-data"

@@ -35,6 +35,23 @@ from .breaker import breaker_for
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
 
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "EXTENSION_KEY",
+    "IGNORED_REDIS_URL",
+    "MemoryStore",
+    "RedisStore",
+    "Store",
+    "StoreError",
+    "StoreSettings",
+    "StoreUnavailable",
+    "ignored_redis_url",
+    "redis_url",
+    "store_for",
+    "store_settings",
+    "warn_ignored_redis_url",
+]
+
 logger = logging.getLogger("hermetic.security.store")
 
 #: Where :func:`store_for` keeps the app's store.
