@@ -792,3 +792,13 @@ def test_a_failing_key_function_is_not_taken_for_a_storage_outage(app, clock):
     with pytest.raises(ValueError, match="bug in the key"):
         app.test_client().get("/")
     assert not limiter_for(app).in_outage
+
+
+@pytest.mark.parametrize("make", ["shield", "limiter"])
+def test_clock_is_the_deprecated_name_of_now(make):
+    clock = ManualClock()
+    with pytest.warns(DeprecationWarning, match="pass now="):
+        if make == "shield":
+            RateLimitShield(clock=clock)
+        else:
+            assert Limiter("memory://", clock=clock).now is clock

@@ -6,6 +6,7 @@ import logging
 import math
 import time
 import typing as t
+import warnings
 
 from limits.errors import ConfigurationError as _LimitsConfigurationError
 from limits.errors import StorageError
@@ -64,6 +65,17 @@ def storage_uri(settings: RateLimitSettings, store: StoreSettings) -> str:
     return settings.storage_uri or store.redis_url or "memory://"
 
 
+def _deprecated_clock(clock: t.Callable[[], float], where: str) -> t.Callable[[], float]:
+    """Warn that ``clock=`` is now ``now=`` (the name every hermetic clock has); return it."""
+    warnings.warn(
+        f"{where}(clock=...) is deprecated. Cause: hermetic's injectable clocks are all"
+        f" named now=. Fix: pass now=... instead.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return clock
+
+
 def _unreachable(cause: BaseException) -> bool:
     """Tell whether a storage error means "cannot reach it" (not "it said no")."""
     # redis-py's ConnectionError and TimeoutError are not the builtin ones.
@@ -115,7 +127,7 @@ class Limiter:
         clock: t.Callable[[], float] | None = None,
     ) -> None:
         if clock is not None:
-            now = clock  # the deprecated name
+            now = _deprecated_clock(clock, "Limiter")
         options = dict(storage_options or {})
         if storage_uri.startswith(("redis", "rediss", "valkey")):
             options.setdefault("key_prefix", "hermetic-ratelimit")
@@ -348,7 +360,8 @@ def limiter_for(
 
     ``clock=`` is the deprecated name of ``now=``.
     """
-    now = now or clock
+    if clock is not None:
+        now = _deprecated_clock(clock, "limiter_for")
     limiter = app.extensions.get(EXTENSION_KEY)
     if limiter is None:
         settings = check_config(app.config)

@@ -18,6 +18,7 @@ from ._limiter import (
     Counter,
     Limiter,
     RateLimitExceeded,
+    _deprecated_clock,
     check_config,
     limiter_for,
 )
@@ -109,7 +110,9 @@ class RateLimitShield(Shield):
         now: t.Callable[[], float] | None = None,
         clock: t.Callable[[], float] | None = None,
     ) -> None:
-        self._now = now or clock
+        if clock is not None:
+            now = _deprecated_clock(clock, "RateLimitShield")
+        self._now = now
         self._default: RateLimitSpec | None = None
         self._limiter: Limiter | None = None
         self._routes: dict[str, tuple[_Bound, ...]] = {}
