@@ -89,7 +89,7 @@ def test_headers_equal_the_librarys_window_stats_at_every_step(strategy):
             seen = _seen(client.get("/"))
             assert seen == _library_view(app, clock, item, seen[0]), (strategy, clock())
         (bound,) = shield._routes["index"]
-        assert (bound.count is not None) == (strategy == "fixed-window")
+        assert (bound.counter is not None) == (strategy == "fixed-window")
 
 
 @pytest.mark.parametrize(
@@ -131,7 +131,7 @@ def test_headers_and_429_at_the_boundary(monkeypatch, strategy, expected, one_ca
             seen.append(_seen(client.get("/")))
         (bound,) = shield._routes["index"]
     assert seen == expected
-    assert (bound.count is not None) == (one_call and strategy == "fixed-window")
+    assert (bound.counter is not None) == (one_call and strategy == "fixed-window")
 
 
 def test_sliding_window_counter_at_the_boundary():
@@ -234,7 +234,7 @@ def test_a_library_with_other_keys_falls_back_to_its_own_calls(monkeypatch):
             (429, "3", "0"),
         ]
         (bound,) = shield._routes["index"]
-        assert bound.count is None
+        assert bound.counter is None
 
 
 def test_headers_off_skips_the_stats_but_not_the_refusal():

@@ -73,7 +73,7 @@ class AuthorizationShield(Shield):
             return None, None
         return functools.partial(_enforce, declared), None
 
-    def before(self, request: Request) -> Response | None:  # type: ignore[override]
+    def before(self, request: Request) -> Response | None:
         """Refuse the request unless it meets its route's policy."""
         rule = request.url_rule
         if rule is None:

@@ -132,7 +132,7 @@ class _MultiPartParser(MultiPartParser):
             # The parser looks ``write`` up after this returns; shadowing it on
             # the instance keeps the container (and a custom stream factory's
             # type) what the app expects.
-            container.write = limited_write  # type: ignore[method-assign]
+            container.write = limited_write  # type: ignore[method-assign,assignment]
         return container
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import math
 import typing as t
 
@@ -150,7 +151,7 @@ class RedisStore(Store):
 
         self._call(run)
 
-    def smembers(self, key: str) -> set[str]:
+    def smembers(self, key: str) -> builtins.set[str]:
         """Return the members of the set ``key`` (empty when missing)."""
         raw = self._call(self.client.smembers, self.prefix + key)
         return {m.decode() if isinstance(m, bytes) else m for m in raw}

@@ -231,7 +231,7 @@ def cookie_value(request: Request, name: str) -> str | None:
         return None
     if '"' in header or not _scannable(name):
         # Quoted values have escapes: let Werkzeug parse them (once, cached).
-        return t.cast("str | None", request.cookies.get(name))
+        return request.cookies.get(name)
     return _scan(header, name)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import math
 import os
@@ -148,7 +149,7 @@ class Store:
         """Add ``member`` to the set ``key``; the set expires ``ttl`` seconds after the last add."""
         raise NotImplementedError
 
-    def smembers(self, key: str) -> set[str]:
+    def smembers(self, key: str) -> builtins.set[str]:
         """Return the members of the set ``key`` (empty when missing)."""
         raise NotImplementedError
 

@@ -54,11 +54,11 @@ def limits_clock(clock: t.Callable[[], float]) -> t.Iterator[t.Callable[[], floa
     # The modules of ``limits`` that call ``time.time()``.
     clocked = (limits.storage.memory, limits.strategies)
     stand_in = types.SimpleNamespace(time=clock)
-    saved = [module.time for module in clocked]
+    saved = [getattr(module, "time") for module in clocked]  # noqa: B009
     for module in clocked:
-        module.time = stand_in  # type: ignore[assignment]
+        setattr(module, "time", stand_in)  # noqa: B010
     try:
         yield clock
     finally:
         for module, original in zip(clocked, saved, strict=True):
-            module.time = original
+            setattr(module, "time", original)  # noqa: B010

@@ -84,7 +84,8 @@ def prefers_json(environ: t.Mapping[str, t.Any] | None) -> bool:
         return False
     if "json" in environ.get("CONTENT_TYPE", ""):
         return True
-    return environ.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer "
+    authorization: str = environ.get("HTTP_AUTHORIZATION", "")
+    return authorization[:7].lower() == "bearer "
 
 
 _prefers_json = prefers_json  # the older private name
@@ -138,7 +139,7 @@ class SecurityError(HTTPException):
         hint = (self.hint or hint_for(self.reason)) if debug_on() else None
         document = self.problem()
         response = render_error(
-            t.cast(int, self.code),
+            self.code,
             self.name,
             self.description,
             environ,

@@ -183,7 +183,7 @@ class InputLimitsShield(Shield):
                     f" (LIMITS_MAX_QUERY_PARAMS is {max_params}).",
                 )
 
-    def before(self, request: Request) -> None:  # type: ignore[override]
+    def before(self, request: Request) -> None:
         """Refuse an oversized URL or body; install the parsing limits."""
         settings = self.settings
         environ = request.environ

@@ -173,7 +173,7 @@ def protect(policy: Policy) -> t.Callable[[F], F]:
         merged = policy if existing is None else existing.merge(policy)
         inner: t.Callable[..., t.Any] = view
         if getattr(view, _WRAPPER_ATTR, None) is view:
-            inner = view.__wrapped__  # type: ignore[attr-defined]  # our own: wrap once
+            inner = view.__wrapped__  # our own: wrap once
         if merged.public:
             setattr(inner, POLICY_ATTR, merged)
             return t.cast(F, inner)

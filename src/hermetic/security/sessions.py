@@ -344,10 +344,13 @@ class EncryptedSessionInterface(SessionInterface):
         value = keyring_for(app).encrypt(COOKIE_PURPOSE, plaintext, aad=name.encode())
         expires = None
         if session.permanent:
-            expiry = now + app.permanent_session_lifetime.total_seconds()
-            if absolute is not None:
-                expiry = min(expiry, session.created + absolute)
-            expires = datetime.fromtimestamp(expiry, timezone.utc)
+            # The earlier of the permanent lifetime and the absolute timeout.
+            lifetime = app.permanent_session_lifetime
+            ends = [] if absolute is None else [session.created + absolute]
+            if lifetime is not None:
+                ends.append(now + lifetime.total_seconds())
+            if ends:
+                expires = datetime.fromtimestamp(min(ends), timezone.utc)
         response.set_cookie(
             name,
             value,

@@ -17,14 +17,15 @@ reached.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import os
 import threading
 import time
 import typing as t
 
-from ._redis_store import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
 from ._redis_store import RedisStore as RedisStore
+from ._store_base import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
 from ._store_base import Store as Store
 from ._store_base import StoreError as StoreError
 from ._store_base import StoreSettings as StoreSettings
@@ -205,7 +206,7 @@ class MemoryStore(Store):
             members.add(member)
             self._put(key, members, None if ttl is None else now + ttl, now)
 
-    def smembers(self, key: str) -> set[str]:
+    def smembers(self, key: str) -> builtins.set[str]:
         """Return the members of the set ``key`` (empty when missing)."""
         with self._lock:
             members = self._live(key, self.now())

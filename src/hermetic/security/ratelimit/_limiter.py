@@ -233,8 +233,9 @@ class Limiter:
             return count_in_memory
         source = incr_expire_ttl_script() if type(storage) is RedisStorage else None
         if source is not None:
-            script = storage.get_connection().register_script(source)
-            prefixed = storage.prefixed_key
+            redis = t.cast(RedisStorage, storage)
+            script = redis.get_connection().register_script(source.encode("utf-8"))
+            prefixed = redis.prefixed_key
 
             def count_in_redis(key: str) -> tuple[int, float]:
                 hits, ttl = script([prefixed(key)], [expiry, 1])
@@ -382,4 +383,4 @@ def hit(limit: str, key: str, *, scope: str = "hit", strategy: str | None = None
         if not hit("5/minute;20/hour", f"login:{username}", scope="login"):
             raise RateLimitExceeded()
     """
-    return limiter_for(t.cast("Flask", current_app)).hit(limit, key, scope=scope, strategy=strategy)
+    return limiter_for(current_app).hit(limit, key, scope=scope, strategy=strategy)

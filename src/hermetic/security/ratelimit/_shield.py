@@ -45,7 +45,7 @@ class _Bound(t.NamedTuple):
     #: ``str(item.amount)``, for the ``RateLimit-Limit`` header.
     limit: str
     #: The one-call counter (fixed window), else ``None``: the library's calls.
-    count: Counter | None
+    counter: Counter | None
     #: The library's storage key around the method and the key value.
     prefix: str
     suffix: str
@@ -178,7 +178,7 @@ class RateLimitShield(Shield):
             return None, None
         return functools.partial(self._count, bounds), self.after if self.settings.headers else None
 
-    def before(self, request: Request) -> Response | None:  # type: ignore[override]
+    def before(self, request: Request) -> Response | None:
         """Count the request against each of the route's limits; refuse the excess."""
         rule = request.url_rule
         bounds = self._routes.get(rule.endpoint) if rule is not None else None
@@ -198,7 +198,7 @@ class RateLimitShield(Shield):
             # Keys are computed outside the storage's try: an error in a key
             # function is a bug to see, not a storage outage.
             value = bound.key(request)
-            count = bound.count
+            count = bound.counter
             try:
                 limiter.check_breaker()
                 if count is not None:
@@ -246,7 +246,7 @@ class RateLimitShield(Shield):
             )
         return None
 
-    def after(self, request: Request, response: Response) -> Response:  # type: ignore[override]
+    def after(self, request: Request, response: Response) -> Response:
         """Add the ``RateLimit-*`` headers of the tightest limit (a view's own win)."""
         state = request.environ.get(STATE_KEY)
         if state is None:  # no limit counted, or RATELIMIT_HEADERS is off
