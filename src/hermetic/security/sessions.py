@@ -146,7 +146,7 @@ class EncryptedSessionInterface(SessionInterface):
 
     def get_cookie_samesite(self, app: Flask) -> str | None:
         """Return ``SESSION_COOKIE_SAMESITE``, or ``"Lax"`` when it is not set."""
-        return app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
+        return super().get_cookie_samesite(app) or "Lax"
 
     def cookie_name_for(self, app: Flask, request: Request | None) -> str:
         """Return the cookie name for ``request``, with ``__Host-`` when it applies."""

@@ -23,6 +23,7 @@ MODULES = (
     "hermetic.security._session_settings",
     "hermetic.security._authz_settings",
     "hermetic.security.redirects",
+    "hermetic.security.secrets",
 )
 
 
