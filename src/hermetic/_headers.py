@@ -49,8 +49,11 @@ def setdefault_headers(headers: Headers, pairs: Pairs) -> None:
         for name, value in pairs:
             headers.setdefault(name, value)
         return
-    present = {name.lower() for name, _ in items}
-    items.extend(pair for pair in pairs if pair[0].lower() not in present)
+    # A handful of names: a list and a loop beat building a set.
+    present = [name.lower() for name, _ in items]
+    for pair in pairs:
+        if pair[0].lower() not in present:
+            items.append(pair)
 
 
 def add_if_absent(headers: Headers, name: str, value: str) -> bool:
