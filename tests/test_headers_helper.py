@@ -34,6 +34,7 @@ CASES = [
     ([], [("RateLimit-Limit", "3"), ("RateLimit-Remaining", "2")]),
     ([("ratelimit-limit", "9")], [("RateLimit-Limit", "3"), ("RateLimit-Remaining", "2")]),
     ([("Vary", "Cookie"), ("X-Y", "z")], [("X-Y", "other"), ("Vary", "Origin")]),
+    ([], [("X-A", "1"), ("x-a", "2")]),  # a name twice in the pairs: the first wins
 ]
 
 

@@ -52,7 +52,9 @@ def setdefault_headers(headers: Headers, pairs: Pairs) -> None:
     # A handful of names: a list and a loop beat building a set.
     present = [name.lower() for name, _ in items]
     for pair in pairs:
-        if pair[0].lower() not in present:
+        lower = pair[0].lower()
+        if lower not in present:
+            present.append(lower)
             items.append(pair)
 
 
