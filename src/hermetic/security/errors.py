@@ -30,10 +30,11 @@ serves: a bad setting (a :class:`~hermetic.settings.SettingsError`, whose
 ``key`` names the key) or an unsafe combination. ``except SettingsError``
 and ``except RuntimeError`` both catch it.
 
-Two more families never leave the security layer: a store's own
+Two more families never reach a client as themselves: a store's own
 ``StoreError`` (:mod:`hermetic.security.stores`) becomes
-:class:`StoreUnavailableError` in the shield that called the store, and
-``limits``' errors become the rate limiter's outage policy.
+:class:`StoreUnavailableError` (503) in the shield that called the store,
+or at the app's error boundary when a view called it; ``limits``' errors
+become the rate limiter's outage policy.
 """
 
 from __future__ import annotations
