@@ -1,18 +1,18 @@
 """The security layer's errors: two roots, one clear 4xx each, no internals.
 
-The tree (every error of the security layer is under one of two roots)::
+The tree (every error the security layer lets out is under one of two roots)::
 
-    SecurityError (werkzeug HTTPException)   a request refused: 4xx/5xx
-    ├── BadInput (400)                       ├── JSONTooDeep (also ValueError)
-    ├── URLTooLong (414), PayloadTooLarge (413)
-    ├── HostNotAllowed (400)
-    ├── CSRFError (403)
-    ├── AuthenticationRequired (401)         ├── the JWT errors (401)
-    ├── PermissionDenied (403)
-    ├── RateLimitExceeded (429)
-    ├── the validation errors (400, 415, 422)
-    └── StoreUnavailableError (503, also werkzeug ServiceUnavailable)
-        └── RateLimitUnavailable, ...        a store down, fail closed
+    SecurityError (werkzeug HTTPException)   a request refused: 4xx/503
+    ├── BadInput 400                         ├── JSONTooDeep (also ValueError),
+    │                                        │   MalformedJSON
+    ├── URLTooLong 414, PayloadTooLarge 413, HostNotAllowed 400
+    ├── CSRFError 403, CORSRefused 403
+    ├── AuthenticationRequired 401           ├── TokenError (JWT) ..., BearerTokenRequired
+    ├── PermissionDenied 403                 ├── InsufficientScope
+    ├── RateLimitExceeded 429
+    ├── RequestValidationError 422, UnsupportedMediaType 415
+    └── StoreUnavailableError 503 (also werkzeug ServiceUnavailable)
+        └── SessionStoreUnavailable, RateLimitUnavailable, TokenCheckUnavailable
     ConfigurationError (SettingsError -> ValueError, and RuntimeError)
                                              start-up: the app refuses to run
 
@@ -30,11 +30,15 @@ serves: a bad setting (a :class:`~hermetic.settings.SettingsError`, whose
 ``key`` names the key) or an unsafe combination. ``except SettingsError``
 and ``except RuntimeError`` both catch it.
 
-Two more families never reach a client as themselves: a store's own
-``StoreError`` (:mod:`hermetic.security.stores`) becomes
-:class:`StoreUnavailableError` (503) in the shield that called the store,
-or at the app's error boundary when a view called it; ``limits``' errors
-become the rate limiter's outage policy.
+Inside the layer, three families never reach a client as themselves: a
+store's ``StoreError`` (:mod:`hermetic.security.stores`; the breaker's
+``CircuitOpenError`` becomes one) turns into :class:`StoreUnavailableError`
+(503) in the shield that called the store, or at the app's error boundary
+when a view called it; ``limits``' storage errors become the rate limiter's
+outage policy; ``crypto.CryptoError`` (a cookie or token that does not
+open) becomes a fresh session, or the refusal of what it sealed.
+``validation.ResponseValidationError`` (a ``RuntimeError``) is the app's
+bug, not the client's: a 500.
 """
 
 from __future__ import annotations
