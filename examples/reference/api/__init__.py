@@ -1,0 +1,96 @@
+"""api: notes with sharing, a JSON API for users calling through a trusted client.
+
+Bearer JWTs only, verified locally with identity's keys (fetched from its
+JWKS, cached, refreshed on an unknown key id). Scopes gate each route
+(``notes:read``, ``notes:write``, ``notes:admin``); object policies decide
+per note (owner, shared with, admin); each token subject has its own rate
+limits; pages are at most 100 items. OpenAPI at ``/openapi.json``, docs at
+``/docs``.
+"""
+
+from __future__ import annotations
+
+import os
+import typing as t
+
+from hermetic import Hermetic
+from hermetic.openapi import OpenAPI
+from hermetic.security import public
+from hermetic.security.jwt import JWTAuth
+from hermetic.security.observability import Observability
+from hermetic.security.policy import policy
+
+from ..common.db import Database
+from ..common.settings import base_config, share_store, url_setting
+from .models import Base, Note
+
+SERVICE = "api"
+
+
+def _settings(config: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
+    c = base_config(SERVICE, config)
+    identity = url_setting(c, "IDENTITY_URL", "http://127.0.0.1:5001")
+    issuer = c.get("IDENTITY_ISSUER") or os.environ.get("IDENTITY_ISSUER") or identity
+    c.setdefault("JWT_AUDIENCE", SERVICE)
+    c.setdefault("JWT_TRUSTED_ISSUERS", {issuer: identity + "/.well-known/jwks.json"})
+    c.setdefault("API_TRUSTED_ACTORS", ["web"])
+    c.setdefault("OPENAPI_TITLE", "Notes API")
+    c.setdefault("OPENAPI_VERSION", "1.0.0")
+    return c
+
+
+def _subject(user: t.Any) -> str | None:
+    return getattr(user, "sub", None)
+
+
+def _register_policies(app: Hermetic) -> None:
+    def admin(user: t.Any) -> bool:
+        return "notes:admin" in getattr(user, "scopes", ())
+
+    @policy("note:read", app=app)
+    def may_read(user: t.Any, note: Note) -> bool:
+        sub = _subject(user)
+        return note.owner_sub == sub or any(m.sub == sub for m in note.shared_with) or admin(user)
+
+    @policy("note:write", app=app)
+    def may_write(user: t.Any, note: Note) -> bool:
+        return note.owner_sub == _subject(user) or admin(user)
+
+    @policy("note:share", app=app)
+    def may_share(user: t.Any, note: Note) -> bool:
+        return note.owner_sub == _subject(user)
+
+    @policy("note:delete", app=app)
+    def may_delete(user: t.Any, note: Note) -> bool:
+        return note.owner_sub == _subject(user) or admin(user)
+
+
+def create_app(config: t.Mapping[str, t.Any] | None = None) -> Hermetic:
+    """Create the api service; ``config`` overrides the environment (tests use it)."""
+    app = Hermetic(__name__)
+    share_store(app, config)
+    app.config.update(_settings(config))
+    db = Database(
+        app.config["DATABASE_URL"],
+        Base.metadata,
+        os.path.join(os.path.dirname(__file__), "migrations"),
+        SERVICE,
+    )
+    db.init_app(app)
+    if app.config.get("DATABASE_AUTO_MIGRATE", True):
+        db.upgrade()
+    JWTAuth(app)
+    Observability(app)
+    _register_policies(app)
+
+    from .views import bp
+
+    app.register_blueprint(bp)
+
+    @app.get("/healthz")
+    @public
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    OpenAPI(app)
+    return app
