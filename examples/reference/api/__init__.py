@@ -10,10 +10,13 @@ limits; pages are at most 100 items. OpenAPI at ``/openapi.json``, docs at
 
 from __future__ import annotations
 
+import json
 import os
 import typing as t
 
-from hermetic import Hermetic
+from werkzeug.exceptions import HTTPException
+
+from hermetic import Hermetic, current_app
 from hermetic.openapi import OpenAPI
 from hermetic.security import public
 from hermetic.security.jwt import JWTAuth
@@ -36,7 +39,16 @@ def _settings(config: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
     c.setdefault("API_TRUSTED_ACTORS", ["web"])
     c.setdefault("OPENAPI_TITLE", "Notes API")
     c.setdefault("OPENAPI_VERSION", "1.0.0")
+    # SECURITY: api is reached only through web (and the gateway), never by
+    # browsers: it takes their request id (pattern-checked) to tie the logs together.
+    c.setdefault("REQUEST_ID_TRUSTED", True)
     return c
+
+
+def _problem(e: HTTPException) -> t.Any:
+    """Answer ``abort()`` with a problem document: api speaks JSON only."""
+    body = {"type": "about:blank", "title": e.name, "status": e.code, "detail": e.description}
+    return current_app.response_class(json.dumps(body), e.code, mimetype="application/problem+json")
 
 
 def _subject(user: t.Any) -> str | None:
@@ -92,5 +104,7 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Hermetic:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    for code in (400, 404, 405, 422):
+        app.register_error_handler(code, _problem)
     OpenAPI(app)
     return app

@@ -7,7 +7,7 @@ import typing as t
 from sqlalchemy import func, or_, select
 
 from hermetic import Blueprint, abort, current_app
-from hermetic.security import authorize, can, requires
+from hermetic.security import PermissionDenied, authorize, can, requires
 from hermetic.security.audit import audit
 from hermetic.security.jwt import current_principal
 from hermetic.security.ratelimit import rate_limit
@@ -38,7 +38,7 @@ def current_member() -> Member:
     trusted = current_app.config["API_TRUSTED_ACTORS"]
     if not isinstance(actor, dict) or actor.get("sub") not in trusted or not isinstance(email, str):
         audit("authz", reason="not_a_user_token")
-        abort(403, "This route needs a user token from a trusted client.")
+        raise PermissionDenied("This route needs a user token from a trusted client.")
     db = db_session()
     member = db.get(Member, principal.sub)  # type: ignore[union-attr]
     if member is None:

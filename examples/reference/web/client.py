@@ -94,7 +94,9 @@ def _json(status: int, data: bytes, service: str) -> dict[str, t.Any]:
     try:
         body = json.loads(data) if data else {}
     except ValueError:
-        raise ServiceUnavailable(f"{service} answered something that is not JSON") from None
+        if status < 400:
+            raise ServiceUnavailable(f"{service} answered something that is not JSON") from None
+        body = {}  # a refusal without a problem document: the status says enough
     return body if isinstance(body, dict) else {}
 
 

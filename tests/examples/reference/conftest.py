@@ -6,7 +6,7 @@ import secrets
 import typing as t
 
 import pytest
-from examples.reference.testing import Browser, wsgi_sender, wsgi_transport
+from examples.reference.testing import Browser, http_sender, wsgi_sender, wsgi_transport
 
 from hermetic.security.jwt import JWKSClient
 from hermetic.security.stores import MemoryStore
@@ -49,7 +49,14 @@ def jwks_fetcher(send: t.Any) -> t.Callable[[str, float, int], tuple[bytes, str 
 class System:
     """identity, api and web sharing one store, and a way to browse them."""
 
-    def __init__(self, tmp_path: t.Any, urls: tuple[str, str, str] = (IDENTITY, API, WEB)) -> None:
+    def __init__(
+        self,
+        tmp_path: t.Any,
+        urls: tuple[str, str, str] = (IDENTITY, API, WEB),
+        *,
+        files: bool = False,
+        real: bool = False,
+    ) -> None:
         from examples.reference.api import create_app as create_api
         from examples.reference.identity import create_app as create_identity
         from examples.reference.web import create_app as create_web
@@ -58,29 +65,32 @@ class System:
         self.tmp_path = tmp_path
         self.store = MemoryStore()
         self.apps: dict[str, t.Any] = {}
-        self.send = wsgi_sender(self.apps)
+        # real: the services are served over HTTP by the caller (test_reference_e2e).
+        self.send = http_sender() if real else wsgi_sender(self.apps)
         self.identity_config = common(
             self.store,
             INSTANCE_PATH=str(tmp_path),
-            DATABASE_URL=f"sqlite:///{tmp_path}/identity.db",
+            DATABASE_URL=f"sqlite:///{tmp_path}/identity.db" if files else "sqlite://",
             IDENTITY_URL=self.identity_url,
             WEB_URL=self.web_url,
             WEB_CLIENT_SECRET=WEB_SECRET,
         )
         self.identity = create_identity(self.identity_config)
-        self.jwks = JWKSClient(
-            self.identity_url + "/.well-known/jwks.json",
-            fetch=jwks_fetcher(self.send),
-            min_refresh_interval=0,
+        api_config = common(
+            self.store,
+            DATABASE_URL=f"sqlite:///{tmp_path}/api.db" if files else "sqlite://",
+            IDENTITY_URL=self.identity_url,
+            JWT_JWKS_MIN_REFRESH_INTERVAL=0,
         )
-        self.api = create_api(
-            common(
-                self.store,
-                DATABASE_URL=f"sqlite:///{tmp_path}/api.db",
-                IDENTITY_URL=self.identity_url,
-                JWT_TRUSTED_ISSUERS={self.identity_url: self.jwks},
-            )
-        )
+        if not real:
+            api_config["JWT_TRUSTED_ISSUERS"] = {
+                self.identity_url: JWKSClient(
+                    self.identity_url + "/.well-known/jwks.json",
+                    fetch=jwks_fetcher(self.send),
+                    min_refresh_interval=0,
+                )
+            }
+        self.api = create_api(api_config)
         self.web = create_web(
             common(
                 self.store,
@@ -89,7 +99,7 @@ class System:
                 API_URL=self.api_url,
                 WEB_CLIENT_SECRET=WEB_SECRET,
             ),
-            transport=wsgi_transport(self.send),
+            transport=None if real else wsgi_transport(self.send),
         )
         self.apps.update(
             {self.identity_url: self.identity, self.api_url: self.api, self.web_url: self.web}
@@ -128,5 +138,5 @@ class System:
 
 @pytest.fixture
 def system(tmp_path: t.Any) -> System:
-    """The three services, in-process, on a fresh database each."""
+    """The three services, in-process, each on a fresh in-memory database."""
     return System(tmp_path)
