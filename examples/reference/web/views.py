@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import typing as t
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from hermetic import (
     Blueprint,
@@ -226,7 +226,7 @@ def share(note_id: int) -> t.Any:
         remove = request.form.get("action") == "remove"
         try:
             if remove:
-                _api("DELETE", f"/v1/notes/{note_id}/shares/{email}")
+                _api("DELETE", f"/v1/notes/{note_id}/shares/{quote(email, safe='@')}")
             else:
                 _api("POST", f"/v1/notes/{note_id}/shares", {"email": email})
         except ApiError as e:
