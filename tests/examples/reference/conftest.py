@@ -56,6 +56,7 @@ class System:
         *,
         files: bool = False,
         real: bool = False,
+        store: t.Any = None,
     ) -> None:
         from examples.reference.api import create_app as create_api
         from examples.reference.identity import create_app as create_identity
@@ -63,7 +64,7 @@ class System:
 
         self.identity_url, self.api_url, self.web_url = urls
         self.tmp_path = tmp_path
-        self.store = MemoryStore()
+        self.store = store if store is not None else MemoryStore()
         self.apps: dict[str, t.Any] = {}
         # real: the services are served over HTTP by the caller (test_reference_e2e).
         self.send = http_sender() if real else wsgi_sender(self.apps)

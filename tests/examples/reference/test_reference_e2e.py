@@ -19,6 +19,7 @@ from examples.reference.testing import Browser
 from werkzeug.serving import make_server
 
 from hermetic.security.jwt import TokenIssuer, generate_signing_key
+from hermetic.security.stores import RedisStore
 
 PASSWORD = "a long enough password"
 
@@ -33,8 +34,7 @@ class Swappable:
         return self.app(environ, start_response)
 
 
-@pytest.fixture
-def live(tmp_path):
+def _serve(tmp_path, store=None):
     holders = [Swappable() for _ in range(3)]
     servers = [make_server("127.0.0.1", 0, h, threaded=True) for h in holders]
     threads = [
@@ -42,7 +42,7 @@ def live(tmp_path):
         for s in servers
     ]
     urls = tuple(f"http://127.0.0.1:{s.server_port}" for s in servers)
-    system = System(tmp_path, urls, files=True, real=True)
+    system = System(tmp_path, urls, files=True, real=True, store=store)
     for holder, app in zip(holders, (system.identity, system.api, system.web), strict=True):
         holder.app = app
     system.holders = holders
@@ -52,6 +52,26 @@ def live(tmp_path):
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def live(tmp_path):
+    yield from _serve(tmp_path)
+
+
+@pytest.fixture
+def live_redis(tmp_path):
+    """The services sharing the Redis at 127.0.0.1:6379, under a prefix of this test's own."""
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
+    except redis.RedisError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    # Never flushed: every key written expires with what it protects.
+    yield from _serve(
+        tmp_path, RedisStore(url, prefix=f"hermetic-test:reference:{secrets.token_hex(8)}:")
+    )
 
 
 def _grant(system, browser: Browser) -> str:
@@ -111,8 +131,13 @@ def test_the_system_end_to_end(live):
     assert replay.status == 302 and "/auth/login" in replay.header("Location")
 
 
-def test_password_change_revokes_sessions_and_tokens(live):
-    system = live
+@pytest.fixture(params=["memory", "redis"])
+def live_any(request):
+    return request.getfixturevalue("live" if request.param == "memory" else "live_redis")
+
+
+def test_password_change_revokes_sessions_and_tokens(live_any):
+    system = live_any
     bob = system.browser()
     system.sign_up(bob, "bob@example.com")
     identity = system.web.extensions["reference.identity"]

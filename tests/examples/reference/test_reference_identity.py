@@ -253,3 +253,42 @@ def test_key_directory_prunes_keys_after_their_last_token_expired(tmp_path):
     assert (
         oct((tmp_path / f"{int(clock[0] - 3631)}-{second}.pem").stat().st_mode & 0o777) == "0o600"
     )
+
+
+def test_login_attempts_are_rate_limited_per_address(system):
+    b = system.browser()
+    page = b.get(system.identity_url + "/login")
+    statuses = [
+        b.submit(page, None, {"email": "ann@example.com", "password": f"guess {i}"}).status
+        for i in range(11)
+    ]
+    assert statuses[:10] == [401] * 10 and statuses[10] == 429
+
+
+def test_login_never_redirects_off_site(system):
+    system.sign_up(system.browser(), "ann@example.com")
+    b = system.browser()
+    page = b.get(system.identity_url + "/login?next=https://evil.test/")
+    done = b.submit(page, None, {"email": "ann@example.com", "password": PASSWORD}, follow=False)
+    assert done.status == 302 and done.header("Location") == "/"
+
+
+def test_a_code_only_works_with_its_redirect_uri(system):
+    b = system.browser()
+    system.sign_up(b, "ann@example.com")
+    code = _code(system, b)
+    response = system.identity.test_client().post(
+        "/oauth/code",
+        data={"code": code, "redirect_uri": "https://web.test/elsewhere"},
+        headers={"Authorization": "Bearer " + _service_token(system)},
+    )
+    assert response.status_code == 400 and response.json["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize("service", ["identity", "api", "web"])
+def test_each_service_serves_metrics_to_loopback_only(system, service):
+    app = getattr(system, service)
+    local = app.test_client().get("/metrics", environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert local.status_code == 200 and "hermetic_requests" in local.text
+    remote = app.test_client().get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert remote.status_code in (401, 403)
