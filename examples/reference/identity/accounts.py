@@ -43,9 +43,11 @@ def check_new_password(password: str, email: str = "") -> None:
 def create_user(email: str, name: str, password: str, *, admin: bool = False) -> User:
     """Create and return an account (``member``, plus ``admin`` when asked)."""
     email = normalise_email(email)
-    if "@" not in email or len(email) > 254:
+    if "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
         raise AccountError("Enter a valid e-mail address.")
-    name = name.strip()[:100] or email
+    name = name.strip() or email
+    if len(name) > 100:
+        raise AccountError("A name has at most 100 characters.")
     check_new_password(password, email)
     db = db_session()
     user = User(email=email, name=name, password_hash=hash_password(password))
@@ -67,6 +69,7 @@ def authenticate(email: str, password: str) -> User | None:
     # An unknown address still costs one hash check (no timing oracle).
     ok, new_hash = verify_and_upgrade(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
+        # The address as typed, bounded: an audit line is not a place for 100 KiB.
         report_failed_login(email[:254] or None)
         return None
     if new_hash is not None:

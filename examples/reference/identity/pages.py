@@ -33,9 +33,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["min_password_length"] = MIN_PASSWORD_LENGTH
 
 
-def _field(name: str, limit: int = 256) -> str:
-    value = request.form.get(name, "")
-    return value[:limit] if isinstance(value, str) else ""
+def _field(name: str) -> str:
+    # Never cut: a value too long is refused with the reason (accounts.py).
+    return request.form.get(name, "")
 
 
 @bp.get("/")
@@ -50,14 +50,14 @@ def account() -> str:
 def signup() -> t.Any:
     if request.method == "POST":
         try:
-            user = create_user(_field("email"), _field("name", 100), _field("password"))
+            user = create_user(_field("email"), _field("name"), _field("password"))
         except AccountError as e:
             flash(str(e), "error")
-            return render_template("signup.html", email=_field("email")), 400
+            return render_template("signup.html", email=_field("email"), name=_field("name")), 400
         login_user(user)
         flash("Welcome! Your account is ready.", "success")
         return redirect(next_url(fallback=url_for("pages.account")))
-    return render_template("signup.html", email="")
+    return render_template("signup.html", email="", name="")
 
 
 @bp.route("/login", methods=["GET", "POST"])

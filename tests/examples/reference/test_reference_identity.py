@@ -37,7 +37,7 @@ def test_sign_up_refuses_short_passwords_and_duplicates(system):
     b = system.browser()
     page = b.get(system.identity_url + "/signup")
     short = b.submit(page, None, {"email": "a@example.com", "password": "short"})
-    assert short.status == 400 and "at least 12 characters" in short.text
+    assert short.status == 400 and "Choose a password of at least 12 characters" in short.text
     ok = b.submit(short, None, {"email": "a@example.com", "password": PASSWORD})
     assert ok.status == 200 and "Your account" in ok.text
     other = system.browser()
@@ -292,3 +292,20 @@ def test_each_service_serves_metrics_to_loopback_only(system, service):
     assert local.status_code == 200 and "hermetic_requests" in local.text
     remote = app.test_client().get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert remote.status_code in (401, 403)
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"password": "p" * 257}, "at most 256 characters"),
+        ({"name": "n" * 101}, "at most 100 characters"),
+        ({"email": "not an address"}, "valid e-mail address"),
+        ({"password": "ann@example.com"}, "cannot be your e-mail address"),
+    ],
+)
+def test_sign_up_refuses_bad_input_with_the_reason(system, fields, message):
+    b = system.browser()
+    page = b.get(system.identity_url + "/signup")
+    data = {"email": "ann@example.com", "name": "Ann", "password": PASSWORD, **fields}
+    refused = b.submit(page, None, data)
+    assert refused.status == 400 and message in refused.text

@@ -149,3 +149,11 @@ def test_one_request_id_follows_a_page_through_the_services(system, ann, caplog)
         if f'"request_id":"{rid}"' in line and '"path":"/"' in line
     ]
     assert web_lines, "the api call does not carry web's request id"
+
+
+def test_too_long_input_is_refused_and_the_form_keeps_it(system, ann):
+    new = ann.get(system.web_url + "/notes/new")
+    title = "t" * 201
+    page = ann.submit(new, None, {"title": title, "body": "kept"})
+    assert page.status == 400 and "at most 200 characters" in page.text
+    assert f'value="{title}"' in page.text and ">kept</textarea>" in page.text
