@@ -89,8 +89,6 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Hermetic:
         SERVICE,
     )
     db.init_app(app)
-    if app.config.get("DATABASE_AUTO_MIGRATE", True):
-        db.upgrade()
     JWTAuth(app)
     Observability(app)
     _register_policies(app)

@@ -66,8 +66,19 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def init_app(self, app: Flask) -> None:
-        """Close the request's session at teardown; answer 503 when the database is down."""
+        """Close the request's session at teardown; answer 503 when the database is down.
+
+        Migrate to the head now unless ``DATABASE_AUTO_MIGRATE`` is off (config,
+        or ``0`` in the environment): with several replicas, run
+        ``hermetic --app ... db-upgrade`` once per release instead.
+        """
         app.extensions[EXTENSION_KEY] = self
+        self.add_commands(app)
+        auto = app.config.get("DATABASE_AUTO_MIGRATE")
+        if auto is None:
+            auto = os.environ.get("DATABASE_AUTO_MIGRATE", "1") not in ("0", "false", "no")
+        if auto:
+            self.upgrade()
         app.teardown_appcontext(_close_session)
         app.register_error_handler(OperationalError, _database_unavailable)
 
@@ -85,6 +96,32 @@ class Database:
         with self.engine.begin() as connection:
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, revision)
+        if self.engine.pool.__class__.__name__ != "StaticPool":
+            # A server that forks after create_app (gunicorn --preload) must not
+            # hand the parent's open connections to its workers.
+            self.engine.dispose()
+
+    def add_commands(self, app: Flask) -> None:
+        """Add ``db-upgrade`` and ``db-current`` to the app's ``hermetic`` commands."""
+        import click
+
+        @app.cli.command("db-upgrade")
+        @click.argument("revision", default="head")
+        def db_upgrade(revision: str) -> None:
+            """Apply this service's migrations (run once per release, before the workers)."""
+            self.upgrade(revision)
+            click.echo(f"{self.version_table}: upgraded to {revision}")
+
+        @app.cli.command("db-current")
+        def db_current() -> None:
+            """Show this service's migration revision."""
+            from alembic.migration import MigrationContext
+
+            with self.engine.connect() as connection:
+                context = MigrationContext.configure(
+                    connection, opts={"version_table": self.version_table}
+                )
+                click.echo(context.get_current_revision() or "none")
 
 
 def session() -> Session:

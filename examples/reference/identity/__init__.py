@@ -88,8 +88,6 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Hermetic:
         SERVICE,
     )
     db.init_app(app)
-    if app.config.get("DATABASE_AUTO_MIGRATE", True):
-        db.upgrade()
     JWTAuth(app)
     Observability(app)
     app.jinja_env.globals.update(service_title="Identity", home_endpoint="pages.account")

@@ -111,3 +111,19 @@ def test_a_database_outage_is_a_503(tmp_path):
     response = app.test_client().get("/probe", headers={"Accept": "application/json"})
     assert response.status_code == 503
     assert response.json["detail"] == "Try again shortly." and "missing-dir" not in response.text
+
+
+def test_migrations_can_run_apart_from_the_app(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_AUTO_MIGRATE", "0")
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/api.db",
+        "JWT_TRUSTED_ISSUERS": {"https://identity.test": []},
+    }
+    app = create_api(config)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db-current"]).output.strip() == "none"
+    result = runner.invoke(args=["db-upgrade"])
+    assert result.exit_code == 0 and "upgraded to head" in result.output
+    assert runner.invoke(args=["db-current"]).output.strip() == "0001"
