@@ -35,7 +35,10 @@ def _settings(config: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
     identity = url_setting(c, "IDENTITY_URL", "http://127.0.0.1:5001")
     issuer = c.get("IDENTITY_ISSUER") or os.environ.get("IDENTITY_ISSUER") or identity
     c.setdefault("JWT_AUDIENCE", SERVICE)
-    c.setdefault("JWT_TRUSTED_ISSUERS", {issuer: identity + "/.well-known/jwks.json"})
+    # Where api fetches identity's keys: identity itself, or (deploy/) the gateway
+    # over TLS, since plain HTTP is refused for a JWKS except on loopback.
+    jwks = c.get("IDENTITY_JWKS_URL") or os.environ.get("IDENTITY_JWKS_URL")
+    c.setdefault("JWT_TRUSTED_ISSUERS", {issuer: jwks or identity + "/.well-known/jwks.json"})
     c.setdefault("API_TRUSTED_ACTORS", ["web"])
     c.setdefault("OPENAPI_TITLE", "Notes API")
     c.setdefault("OPENAPI_VERSION", "1.0.0")

@@ -51,7 +51,8 @@ def base_config(
     out: dict[str, t.Any] = {
         "REFERENCE_ENV": mode,
         "INSTANCE_PATH": instance,
-        "DATABASE_URL": environ.get("DATABASE_URL")
+        # The URL holds the database password: a secret (DATABASE_URL_FILE works).
+        "DATABASE_URL": read_secret("DATABASE_URL", environ)
         or "sqlite:///" + os.path.join(os.path.abspath(instance), f"{service}.db"),
         # Every service refuses to start while a route declares no policy.
         "AUTHZ_DEFAULT": "deny",
@@ -61,8 +62,13 @@ def base_config(
         # The store prefix is shared: token revocations reach every service.
         "HERMETIC_STORE_PREFIX": environ.get("HERMETIC_STORE_PREFIX", "reference:"),
     }
-    if environ.get("HERMETIC_REDIS_URL"):
-        out["HERMETIC_REDIS_URL"] = environ["HERMETIC_REDIS_URL"]
+    redis_url = read_secret("HERMETIC_REDIS_URL", environ)
+    if redis_url:
+        out["HERMETIC_REDIS_URL"] = redis_url
+    metrics_token = read_secret("METRICS_TOKEN", environ)
+    if metrics_token:
+        # Prometheus presents it as a bearer token; loopback needs none.
+        out["METRICS_TOKEN"] = metrics_token
     if mode == DEVELOPMENT:
         # SECURITY: only for plain HTTP on loopback; production keeps Secure cookies.
         out.update(SESSION_COOKIE_SECURE=False, REMEMBER_COOKIE_SECURE=False)

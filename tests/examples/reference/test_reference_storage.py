@@ -127,3 +127,11 @@ def test_migrations_can_run_apart_from_the_app(tmp_path, monkeypatch):
     result = runner.invoke(args=["db-upgrade"])
     assert result.exit_code == 0 and "upgraded to head" in result.output
     assert runner.invoke(args=["db-current"]).output.strip() == "0001"
+
+
+def test_database_url_and_metrics_token_can_come_from_secret_files(tmp_path):
+    (tmp_path / "database_url").write_text("postgresql+psycopg://app:pw@db/app\n")
+    (tmp_path / "metrics_token").write_text("scrape-me")
+    config = base_config("api", {}, {"HERMETIC_SECRETS_DIR": str(tmp_path)})
+    assert config["DATABASE_URL"] == "postgresql+psycopg://app:pw@db/app"
+    assert config["METRICS_TOKEN"] == "scrape-me"
