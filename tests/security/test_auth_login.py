@@ -61,7 +61,7 @@ def users():
 def _install(app, users, clock=None):
     clock = clock or Clock()
     app.extensions["hermetic.store"] = MemoryStore(now=clock)
-    manager = LoginManager(app, clock=clock)
+    manager = LoginManager(app, now=clock)
     loads = []
 
     @manager.user_loader

@@ -21,10 +21,13 @@ import time
 import typing as t
 
 from ..stores import Store, StoreError
+from ._settings import DEFAULT_LEEWAY, DEFAULT_MAX_TTL
 from .errors import TokenCheckUnavailable, TokenInvalid, TokenReplayed, TokenRevoked
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ...app import Flask
+
+__all__ = ["TokenLedger", "revoke_jti", "revoke_subject"]
 
 _SEEN = "jwt:seen:"
 _REVOKED_JTI = "jwt:rj:"
@@ -45,7 +48,9 @@ class TokenLedger:
 
     __slots__ = ("leeway", "max_ttl", "store")
 
-    def __init__(self, store: Store, *, leeway: float = 30, max_ttl: float = 3600) -> None:
+    def __init__(
+        self, store: Store, *, leeway: float = DEFAULT_LEEWAY, max_ttl: float = DEFAULT_MAX_TTL
+    ) -> None:
         self.store = store
         self.leeway = leeway
         self.max_ttl = max_ttl
