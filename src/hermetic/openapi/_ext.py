@@ -159,7 +159,7 @@ class OpenAPI:
         response = current_app.response_class(_asset(name), mimetype=_ASSETS[name])
         response.add_etag()
         response.headers["Cache-Control"] = "no-cache"
-        return response.make_conditional(request)  # type: ignore[no-any-return]
+        return t.cast("Response", response.make_conditional(request))
 
 
 def _add(app: Flask, rule: str, endpoint: str, view: t.Callable[..., t.Any]) -> None:

@@ -143,8 +143,10 @@ class _Schemas:
             return
         from pydantic import TypeAdapter
 
-        results, defs = TypeAdapter.json_schemas(self._inputs, ref_template=REF_PREFIX + "{model}")
-        self.results = dict(results)
+        results, defs = TypeAdapter.json_schemas(
+            t.cast(t.Any, self._inputs), ref_template=REF_PREFIX + "{model}"
+        )
+        self.results = dict(t.cast("dict[tuple[int, str], dict[str, t.Any]]", results))
         self.definitions = dict(defs.get("$defs", {}))
 
     def get(self, key: tuple[int, str]) -> dict[str, t.Any]:
@@ -309,7 +311,7 @@ def openapi_spec(
             if models is not None:
                 responses["422"] = _problem("ValidationProblem", "422")
             security = _security(policy, scheme_names)
-            if security is not None:
+            if security is not None and policy is not None:
                 op["security"] = security
                 op["x-hermetic-policy"] = policy.describe()
                 if security:

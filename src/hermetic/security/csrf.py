@@ -249,7 +249,7 @@ class CSRFShield(Shield):
         """Run the check on every route, unless ``CSRF_ENABLED`` is ``False``."""
         return (self.before if self._enabled else None), None
 
-    def before(self, request: Request) -> Response | None:  # type: ignore[override]
+    def before(self, request: Request) -> Response | None:
         """Refuse an unsafe request that fails the origin or token check."""
         if request.method in SAFE_METHODS or request.routing_exception is not None:
             # No view runs for a 404 or 405; a 308 redirect is checked at its target.

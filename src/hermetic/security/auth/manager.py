@@ -307,7 +307,7 @@ class LoginManager:
             raise error
         target = _next_target(ctx.request)
         url = url_for(view, next=target) if target is not None else url_for(view)
-        return redirect(url)
+        return t.cast("Response", redirect(url))
 
     # -- the response ----------------------------------------------------
 

@@ -87,6 +87,7 @@ def _check_alg(alg: str, allow_hs256: bool) -> None:
 
 
 def _check_key_type(alg: str, key: t.Any, private: bool) -> None:
+    cls: type[t.Any]
     if alg == "HS256":
         ok = isinstance(key, bytes) and len(key) >= MIN_HMAC_BYTES
         what = f"a secret of at least {MIN_HMAC_BYTES} bytes"

@@ -111,7 +111,7 @@ class JWTProvider:
     def verifier(self) -> TokenVerifier:
         """Return the verifier."""
         v = self._verifier
-        return v if hasattr(v, "verify") else v()  # type: ignore[operator,return-value]
+        return t.cast("TokenVerifier", v if hasattr(v, "verify") else v())
 
     def identify(self, request: Request) -> ServicePrincipal | None:
         """Return the principal of the request's bearer token, ``None`` without one.

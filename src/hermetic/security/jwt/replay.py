@@ -79,7 +79,7 @@ class TokenLedger:
                 # SECURITY: the seen-mark lives as long as the token could still
                 # be accepted (exp + leeway), so a replay is caught until then.
                 ttl = max(1.0, claims["exp"] + self.leeway - now)
-                if not self.store.add(_SEEN + _h(claims["iss"], jti), b"1", ttl):
+                if not self.store.add(_SEEN + _h(claims["iss"], t.cast(str, jti)), b"1", ttl):
                     raise TokenReplayed()
         except (StoreError, ValueError) as e:
             # SECURITY: fail closed when the lists cannot be read.

@@ -147,7 +147,12 @@ class TokenVerifier:
         if not issuers:
             raise ConfigurationError("Name at least one trusted issuer (JWT_TRUSTED_ISSUERS).")
         self.issuers: list[tuple[str, KeySource]] = [
-            (iss, src if hasattr(src, "get_key") else KeySet(t.cast(t.Iterable[t.Any], src)))
+            (
+                iss,
+                t.cast(KeySource, src)
+                if hasattr(src, "get_key")
+                else KeySet(t.cast(t.Iterable[t.Any], src)),
+            )
             for iss, src in issuers.items()
         ]
         auds = {audience} if isinstance(audience, str) else set(audience)
