@@ -214,10 +214,11 @@ class CSRFShield(Shield):
     settings: CSRFSettings
 
     def __init__(self) -> None:
+        # Set from the checked settings by setup(), before any request.
         self._enabled = True
         self._trusted: frozenset[str] = frozenset()
-        self._field = "csrf_token"
-        self._header_key = "HTTP_X_CSRF_TOKEN"
+        self._field = ""
+        self._header_key = ""
         self._cookie_names: tuple[str, ...] = ()
 
     def init_app(self, app: Flask) -> None:

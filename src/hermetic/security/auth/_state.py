@@ -20,14 +20,23 @@ STATE_KEY = "hermetic.login.state"
 class LoginState:
     """One app's checked login settings and its remember-me tokens (made on first use)."""
 
-    __slots__ = ("login_view", "refresh_view", "settings", "store", "tokens")
+    __slots__ = ("manager", "settings", "store", "tokens")
 
     def __init__(self, manager: LoginManager, settings: LoginSettings) -> None:
+        self.manager = manager
         self.settings = settings
-        self.login_view = manager.login_view or settings.login_view
-        self.refresh_view = manager.refresh_view or settings.refresh_view
         self.store: Store | None = manager._store
         self.tokens: RememberTokens | None = None
+
+    @property
+    def login_view(self) -> str | None:
+        """Return the login page's endpoint: the manager's, else ``LOGIN_VIEW``."""
+        return self.manager.login_view or self.settings.login_view
+
+    @property
+    def refresh_view(self) -> str | None:
+        """Return the re-login page's endpoint: the manager's, else ``LOGIN_REFRESH_VIEW``."""
+        return self.manager.refresh_view or self.settings.refresh_view
 
     def remember_tokens(self, app: Flask, now: t.Callable[[], float]) -> RememberTokens:
         """Return the app's remember-me tokens, on its store."""
