@@ -264,6 +264,7 @@ def test_unknown_keys_suggest_the_closest_declared_key():
         "CORS_ORIGIN": "CORS_ORIGINS",
         "TRUSTED_PROXY_HOP": "TRUSTED_PROXY_HOPS",
         "SECURITY_ZZZZZZZZZZ": None,
+        "JWT_ALGORITHM": None,
     }
     messages = [u.message for u in unknown_keys(config)]
     assert "SECURITY_CPS is not a hermetic setting; did you mean SECURITY_CSP?" in messages

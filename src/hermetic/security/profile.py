@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from ..app import Flask
 from ..settings import Settings, secure_defaults
 from ..settings.core import CoreSettings
+from ._csrf_settings import CSRFSettings
 from ._error_pages import render_error
 from .audit import ensure_handler
 from .audit import logger as audit_logger
@@ -40,13 +41,6 @@ SECURE_DEFAULTS: dict[str, t.Any] = {
     "LIMITS_JSON_MAX_DEPTH": 32,
     # Rate limits refuse requests when their storage is down.
     "RATELIMIT_ON_STORAGE_ERROR": "closed",
-    # CSRF on unsafe methods of cookie-authenticated requests.
-    "CSRF_ENABLED": True,
-    "CSRF_TRUSTED_ORIGINS": (),
-    "CSRF_FIELD_NAME": "csrf_token",
-    "CSRF_HEADER_NAME": "X-CSRF-Token",
-    # app.test_client() passes the token check unless this is True (hermetic.testing).
-    "CSRF_ENFORCE_IN_TESTS": False,
     # Authorization: "allow" routes without a policy, or "deny" them at start-up.
     "AUTHZ_DEFAULT": "allow",
     "AUTHZ_ROLES": {},
@@ -55,7 +49,7 @@ SECURE_DEFAULTS: dict[str, t.Any] = {
 #: The settings classes whose ``secure_default`` values ``Hermetic`` starts with:
 #: sessions' cookie flags and lifetime, body limits (Flask's keys), trusted
 #: proxies (none), CORS (no origin, no credentials).
-DECLARED: tuple[type[Settings], ...] = (CoreSettings, ProxySettings, CORSSettings)
+DECLARED: tuple[type[Settings], ...] = (CoreSettings, ProxySettings, CORSSettings, CSRFSettings)
 
 
 class Hermetic(Flask):

@@ -17,6 +17,10 @@ MODULES = (
     "hermetic.security._cors_settings",
     "hermetic.security._header_settings",
     "hermetic.security.observability._settings",
+    "hermetic.security._csrf_settings",
+    "hermetic.security.auth._settings",
+    "hermetic.security.jwt._settings",
+    "hermetic.openapi._settings",
 )
 
 
