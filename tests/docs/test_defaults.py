@@ -1,11 +1,10 @@
 """The defaults the guide pages state by hand are the code's.
 
-Keys whose feature is declared in :mod:`hermetic.settings` are in the
-generated configuration reference, and the pages link there. The others
-(``CSRF_*``, ``LIMITS_*``, ``JWT_*``, ...) are listed in a table on their
-page until they are declared; this test reads those tables and compares
-each literal default with the code's, so a changed default fails here
-rather than misleading a reader.
+Every key is in the generated configuration reference, and the pages link
+there; some pages also list their keys in a table. This test reads those
+tables and compares each literal default with the code's (the declarations
+of :mod:`hermetic.settings` and ``Hermetic``'s config), so a changed default
+fails here rather than misleading a reader.
 """
 
 from __future__ import annotations
@@ -17,10 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from hermetic.security import limits
-from hermetic.security.auth import passwords
-from hermetic.security.jwt import extension
 from hermetic.security.profile import Hermetic
+from hermetic.settings import UNSET, declared_keys
 
 ROOT = Path(__file__).resolve().parents[2]
 GUIDES = sorted((ROOT / "docs" / "security-guide").glob("*.md")) + sorted(
@@ -31,11 +28,12 @@ ROW = re.compile(r"^\| `([A-Z][A-Z0-9_]+)` \| `([^`]+)` \|", re.M)
 
 
 def code_defaults() -> dict[str, object]:
-    """Return the defaults the code holds, from its declarations and constants."""
-    found: dict[str, object] = dict(Hermetic.default_config)
-    found.update(extension.DEFAULTS)
-    found.update(limits.DEFAULTS)
-    found.update(dict(passwords._CONFIG_KEYS))
+    """Return the defaults the code holds: Hermetic's config, then every declaration's."""
+    found: dict[str, object] = {
+        key: decl.default if decl.secure_default is UNSET else decl.secure_default
+        for key, (_, decl) in declared_keys().items()
+    }
+    found.update(Hermetic.default_config)
     return found
 
 
