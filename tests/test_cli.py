@@ -512,13 +512,21 @@ def test_run_refuses_explicit_debugger_on_public_host(runner, served, host):
     assert served == []
 
 
-def test_run_debug_mode_on_public_host_turns_debugger_off(runner, served):
+def test_run_refuses_debug_mode_on_public_host(runner, served):
+    # Debug mode turns the debugger on: refused off loopback, nothing served.
     result = run(runner, "--debug", "--host", "0.0.0.0")
+    assert result.exit_code == 2
+    assert "Refusing to run the interactive debugger" in result.output
+    assert "--unsafe-debugger-on-public-host" in result.output
+    assert served == []
+
+
+def test_run_debug_mode_without_debugger_on_public_host(runner, served):
+    result = run(runner, "--debug", "--no-debugger", "--host", "0.0.0.0")
     assert result.exit_code == 0, result.output
     assert served[0]["use_debugger"] is False
-    # The reloader is harmless and stays on in debug mode.
+    # The reloader runs nothing a client sends and stays on in debug mode.
     assert served[0]["use_reloader"] is True
-    assert "The debugger is off" in result.stderr
 
 
 def test_run_unsafe_flag_allows_public_debugger(runner, served):
@@ -628,21 +636,39 @@ def test_run_refuses_a_hermetic_app_with_a_weak_key(monkeypatch):
     assert started == []
 
 
-def test_run_refuses_debug_mode_of_a_hermetic_app_off_loopback(monkeypatch):
+def _hermetic_cli(monkeypatch):
     from click.testing import CliRunner
 
     import hermetic
     from hermetic.cli import FlaskGroup
 
     started = []
-    monkeypatch.setattr(cli_commands, "run_simple", lambda *a, **k: started.append(a))
+    monkeypatch.setattr(cli_commands, "run_simple", lambda *a, **k: started.append(k))
     app = hermetic.Hermetic("cli_debug_app")
     app.config["SECRET_KEY"] = "0cZ9v1-8cGm3V1Xr2yQ6tLk4pN7sW0eB5hJ2uD8fA3q"
     group = FlaskGroup(create_app=lambda: app)
-    result = CliRunner().invoke(group, ["--debug", "run", "--host", "0.0.0.0"])
+    return started, lambda *args: CliRunner().invoke(group, list(args))
+
+
+def test_run_refuses_debug_mode_of_a_hermetic_app_off_loopback(monkeypatch):
+    started, invoke = _hermetic_cli(monkeypatch)
+    result = invoke("--debug", "run", "--host", "0.0.0.0")
     assert result.exit_code == 2
-    assert "Refusing debug mode" in result.output
+    assert "Refusing to run the interactive debugger" in result.output
     assert started == []
-    result = CliRunner().invoke(group, ["run", "--host", "127.0.0.1", "--no-reload"])
+    result = invoke("run", "--host", "127.0.0.1", "--no-reload")
     assert result.exit_code == 0, result.output
     assert len(started) == 1
+
+
+def test_run_hermetic_app_follows_the_same_debugger_rule(monkeypatch):
+    # The same rule as a Flask app: the debugger decides, the opt-in is honoured.
+    started, invoke = _hermetic_cli(monkeypatch)
+    result = invoke("--debug", "run", "--host", "0.0.0.0", "--no-debugger", "--no-reload")
+    assert result.exit_code == 0, result.output
+    assert started[-1]["use_debugger"] is False
+    result = invoke(
+        "--debug", "run", "--host", "0.0.0.0", "--unsafe-debugger-on-public-host", "--no-reload"
+    )
+    assert result.exit_code == 0, result.output
+    assert started[-1]["use_debugger"] is True

@@ -57,7 +57,6 @@ class ErrorHandlingMixin:
             response = self.shields.after(_cv_request.get().request, response)
         return response
 
-
     def handle_http_exception(self, e: HTTPException) -> t.Any:
         """Hand an HTTP error to its registered handler, or return it as the response."""
         if e.code is None:
@@ -121,7 +120,6 @@ class ErrorHandlingMixin:
     ) -> None:
         """Log an unhandled error with its traceback (to the server log, not the client)."""
         self.logger.error(f"Exception on {request.path} [{request.method}]", exc_info=exc_info)
-
 
 
 def _late_refusal(e: BaseException) -> HTTPException | None:

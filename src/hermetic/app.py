@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response as BaseResponse  # noqa: F401
 from ._app_base import App
 from ._app_errors import ErrorHandlingMixin, _late_refusal
 from ._app_responses import ResponseMixin
+from ._debugger import check_debugger_host
 from .ctx import AppContext, RequestContext
 from .globals import (
     _cv_app,
@@ -123,7 +124,13 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
         load_dotenv: bool = True,
         **options: t.Any,
     ) -> None:
-        """Run the development server. Not for production: use gunicorn or granian."""
+        """Run the development server. Not for production: use gunicorn or granian.
+
+        The interactive debugger (on in debug mode unless ``use_debugger=False``)
+        is refused with :class:`~hermetic._debugger.UnsafeDebuggerError` on a
+        host other than a loopback address, unless
+        ``unsafe_debugger_on_public_host=True``.
+        """
         from . import cli
 
         if os.environ.get("FLASK_RUN_FROM_CLI") == "true":
@@ -158,18 +165,7 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
         options.setdefault("use_debugger", self.debug)
         options.setdefault("threaded", True)
         unsafe = options.pop("unsafe_debugger_on_public_host", False)
-        # SECURITY: the Werkzeug debugger is a remote shell; keep it on loopback.
-        if options["use_debugger"] and not unsafe and not cli._is_loopback_host(host):
-            if not is_running_from_reloader():
-                click.secho(
-                    f" * Not running the interactive debugger on host {host!r}: it"
-                    " lets anyone who can reach the server run code on this machine."
-                    " Bind to 127.0.0.1, or pass unsafe_debugger_on_public_host=True"
-                    " on a trusted network. The debugger is off.",
-                    fg="yellow",
-                    err=True,
-                )
-            options["use_debugger"] = False
+        check_debugger_host(host, debugger=bool(options["use_debugger"]), unsafe=bool(unsafe))
         cli.show_server_banner(self.debug, self.name)
         from werkzeug.serving import run_simple
 
