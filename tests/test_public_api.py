@@ -88,3 +88,67 @@ def test_user_code_passes_mypy_strict(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success: no issues found in 1 source file" in result.stdout
+
+
+PUBLIC_MODULES = [
+    "hermetic.app",
+    "hermetic.blueprints",
+    "hermetic.config",
+    "hermetic.ctx",
+    "hermetic.debughelpers",
+    "hermetic.globals",
+    "hermetic.helpers",
+    "hermetic.json",
+    "hermetic.json.provider",
+    "hermetic.json.tag",
+    "hermetic.logging",
+    "hermetic.routing",
+    "hermetic.scaffold",
+    "hermetic.sessions",
+    "hermetic.settings",
+    "hermetic.signals",
+    "hermetic.templating",
+    "hermetic.testing",
+    "hermetic.typing",
+    "hermetic.views",
+    "hermetic.wrappers",
+    "hermetic.cli.commands",
+    "hermetic.cli.discovery",
+    "hermetic.cli.group",
+    "hermetic.cli.script_info",
+    "hermetic.security.profile",
+    "hermetic.security.shields",
+]
+
+
+@pytest.mark.parametrize("name", PUBLIC_MODULES)
+def test_public_modules_declare_all(name):
+    import importlib
+
+    module = importlib.import_module(name)
+    exported = module.__all__
+    assert len(set(exported)) == len(exported)
+    assert not [n for n in exported if n.startswith("_")]
+    for attribute in exported:
+        assert getattr(module, attribute) is not None, attribute
+
+
+def test_testing_helpers_of_the_security_layer_load_on_first_use():
+    code = (
+        "import sys, hermetic.testing\n"
+        "assert 'hermetic.security' not in sys.modules\n"
+        "from hermetic.testing import ManualClock, limits_clock\n"
+        "clock = ManualClock(10.0)\n"
+        "clock.advance(5)\n"
+        "assert clock() == 15.0\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "ok\n"
+
+
+def test_cli_no_longer_reexports_internal_names():
+    import hermetic.cli
+
+    assert not hasattr(hermetic.cli, "_PUBLIC_DEBUGGER_MESSAGE")
+    assert not hasattr(hermetic.cli, "_is_loopback_host")

@@ -50,6 +50,10 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .security.shields import ShieldPipeline
     from .testing import FlaskClient, FlaskCliRunner
 
+__all__ = [
+    "Flask",
+]
+
 _sentinel = object()
 _LAZY_SESSION_CLASSES: dict[type, bool] = {}
 

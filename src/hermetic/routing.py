@@ -21,6 +21,11 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .app import Flask
     from .wrappers import Request
 
+__all__ = [
+    "StaticRouter",
+    "VersionedMap",
+]
+
 
 class VersionedMap(Map):
     """A Werkzeug ``Map`` that counts its changes, so caches of it know when to refresh."""

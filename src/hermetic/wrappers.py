@@ -19,6 +19,11 @@ from .helpers import _split_blueprint_path
 if t.TYPE_CHECKING:  # pragma: no cover
     from werkzeug.routing import Rule
 
+__all__ = [
+    "Request",
+    "Response",
+]
+
 
 def _app_config(key: str) -> t.Any:
     ctx = _cv_app.get(None)

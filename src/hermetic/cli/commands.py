@@ -18,6 +18,15 @@ from ..helpers import get_debug_flag
 from ._options import _debug_option
 from .script_info import ScriptInfo, pass_script_info, with_appcontext
 
+__all__ = [
+    "CertParamType",
+    "routes_command",
+    "run_command",
+    "SeparatedPathType",
+    "shell_command",
+    "show_server_banner",
+]
+
 
 def show_server_banner(debug: bool | None, app_import_path: str | None) -> None:
     """Print the app being served and the debug mode, once per server start."""

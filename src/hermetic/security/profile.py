@@ -26,6 +26,10 @@ from .secrets import (
     settle_secret_key,
 )
 
+__all__ = [
+    "Hermetic",
+]
+
 #: The settings ``Hermetic`` changes from Flask's defaults for features whose
 #: settings are NOT YET DECLARED in :mod:`hermetic.settings` (DESIGN.md,
 #: "Security decisions"). The declared ones carry their ``secure_default``
