@@ -30,7 +30,10 @@ ENV_VARS = (
 def clean_env(monkeypatch):
     """Start each test without CLI variables; undo whatever the CLI sets."""
     for name in ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
+        # setenv first: the undo then restores (or removes) what the CLI sets
+        # itself with os.environ (FLASK_DEBUG from --debug, FLASK_RUN_FROM_CLI).
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture
@@ -51,8 +54,13 @@ def project(tmp_path, monkeypatch):
 
     yield write
     sys.path[:] = saved_path
+    # Only the test's own modules: a hermetic module imported for the first
+    # time during the test must stay, or the next import makes a second copy.
     for name in set(sys.modules) - saved_modules:
-        del sys.modules[name]
+        module = sys.modules[name]
+        where = [getattr(module, "__file__", None) or "", *getattr(module, "__path__", ())]
+        if any(str(path).startswith(str(tmp_path)) for path in where):
+            del sys.modules[name]
 
 
 @pytest.fixture
