@@ -19,7 +19,36 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from werkzeug.test import TestResponse
 
     from .app import Flask
+
+    # Test helpers of the security layer, imported on first use (__getattr__).
+    # When they move to security/_testing.py, change both places together.
+    from .security.ratelimit._clock import ManualClock as ManualClock
+    from .security.ratelimit._clock import limits_clock as limits_clock
     from .sessions import SessionMixin
+
+__all__ = [
+    "EnvironBuilder",
+    "FlaskClient",
+    "FlaskCliRunner",
+    "ManualClock",
+    "limits_clock",
+]
+
+#: Test helpers of the security layer: imported on first use, so a plain
+#: Flask app's tests never load the security layer.
+_LAZY = {
+    "ManualClock": ".security.ratelimit._clock",
+    "limits_clock": ".security.ratelimit._clock",
+}
+
+
+def __getattr__(name: str) -> t.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module, "hermetic"), name)
 
 
 class EnvironBuilder(werkzeug.test.EnvironBuilder):

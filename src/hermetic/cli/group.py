@@ -22,6 +22,12 @@ from .commands import routes_command, run_command, shell_command
 from .discovery import NoAppException
 from .script_info import AppGroup, ScriptInfo, version_option
 
+__all__ = [
+    "cli",
+    "FlaskGroup",
+    "main",
+]
+
 
 def _echo_error(message: str) -> None:
     click.secho(message, err=True, fg="red")

@@ -27,6 +27,10 @@ from .secrets import (
     settle_secret_key,
 )
 
+__all__ = [
+    "Hermetic",
+]
+
 #: The settings ``Hermetic`` changes from Flask's defaults for features whose
 #: settings are NOT YET DECLARED in :mod:`hermetic.settings` (DESIGN.md,
 #: "Security decisions"). The declared ones carry their ``secure_default``
@@ -187,13 +191,12 @@ class Hermetic(Flask):
     ) -> None:
         """Check the configuration, then run the development server.
 
-        Debug mode is refused unless the server binds to a loopback address:
-        the debugger runs code for whoever reaches it.
+        The interactive debugger is refused on a host other than a loopback
+        address, as by :meth:`Flask.run` (the one rule of
+        :func:`hermetic._debugger.check_debugger_host`).
         """
         if os.environ.get("FLASK_RUN_FROM_CLI") != "true":
             self.security_check()
-            from ..cli import _is_loopback_host
-
             server_name = self.config.get("SERVER_NAME") or ""
             bind = host or server_name.partition(":")[0] or "127.0.0.1"
             from ._dev_server import insecure_cookie_notice
@@ -201,11 +204,4 @@ class Hermetic(Flask):
             notice = insecure_cookie_notice(self, bind, ssl=bool(options.get("ssl_context")))
             if notice:
                 self.logger.warning(notice)
-            wants_debug = self.debug if debug is None else debug
-            if wants_debug and not _is_loopback_host(bind):
-                raise ConfigurationError(
-                    f"hermetic refuses debug mode on {bind!r}: the debugger would let"
-                    " anyone who reaches the server run code. Bind to 127.0.0.1, or"
-                    " turn debug off."
-                )
         super().run(host, port, debug, load_dotenv, **options)

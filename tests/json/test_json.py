@@ -206,15 +206,6 @@ def test_base_provider_response_uses_dumps():
 # With an app; needs the core.
 
 
-@pytest.fixture
-def app():
-    from hermetic import Flask
-
-    app = Flask(__name__)
-    app.testing = True
-    return app
-
-
 def test_module_functions_use_app_provider(app):
     with app.app_context():
         assert json.dumps({"b": 1, "a": 2}) == '{"a": 2, "b": 1}'

@@ -28,7 +28,7 @@ from hermetic.settings import (
 from hermetic.settings.__main__ import main as reference_main
 from hermetic.settings.core import CoreSettings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 UserId = t.NewType("UserId", int)
 
 
