@@ -19,6 +19,7 @@ from ._options import (
     _process_env_options,
 )
 from .commands import routes_command, run_command, shell_command
+from .migrate import migrate_command
 from .discovery import NoAppException
 from .script_info import AppGroup, ScriptInfo, version_option
 
@@ -64,6 +65,7 @@ class FlaskGroup(AppGroup):
             self.add_command(run_command)
             self.add_command(shell_command)
             self.add_command(routes_command)
+            self.add_command(migrate_command)
         # hermetic's own commands give way to an app command of the same name,
         # so an app that defines `check` or `openapi` keeps its own.
         self._fallback_commands: dict[str, click.Command] = {}

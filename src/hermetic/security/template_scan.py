@@ -132,14 +132,16 @@ class _Scanner(html.parser.HTMLParser):
     def _add(self, kind: str, detail: str, source: tuple[str, str] | None = None) -> None:
         self.issues.append(TemplateIssue(self.file, self.getpos()[0], kind, detail, source))
 
-    def _see_jinja(self, text: str) -> None:
+    def _see_jinja(self, text: str, in_data: bool = False) -> None:
         for match in _PLACEHOLDER_RE.finditer(text):
             expr = self.tags[int(match.group(1))]
             if self._forms and _CSRF_RE.search(expr):
                 self._forms[-1][1] = True
-            helper = _SCRIPT_HELPER_RE.search(expr)
-            if helper:
-                self._add("script_helper", f"{expr.strip()} emits a script")
+            if _SCRIPT_HELPER_RE.search(expr):
+                # In text, count the lines before the tag (getpos is the text's start).
+                line = self.getpos()[0] + (text.count("\n", 0, match.start()) if in_data else 0)
+                detail = f"{' '.join(expr.split())} emits a <script> tag"
+                self.issues.append(TemplateIssue(self.file, line, "script_helper", detail))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: self._expand(value) for name, value in attrs}
@@ -207,7 +209,7 @@ class _Scanner(html.parser.HTMLParser):
             self._inline = None
 
     def handle_data(self, data: str) -> None:
-        self._see_jinja(data)
+        self._see_jinja(data, in_data=True)
         if self._inline is not None and data.strip():
             self._inline = (self._inline[0], self._inline[1], True)
 
