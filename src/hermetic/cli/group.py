@@ -19,8 +19,8 @@ from ._options import (
     _process_env_options,
 )
 from .commands import routes_command, run_command, shell_command
-from .migrate import migrate_command
 from .discovery import NoAppException
+from .migrate import migrate_command
 from .script_info import AppGroup, ScriptInfo, version_option
 
 

@@ -196,7 +196,6 @@ class HeadersShield(Shield):
     def init_app(self, app: Flask) -> None:
         """Join ``app``'s pipeline, add ``csp_nonce`` and the CSP report endpoint."""
         from .csp_reports import add_report_route
-
         from .profile import Hermetic
 
         super().init_app(app)

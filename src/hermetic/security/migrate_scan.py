@@ -178,7 +178,7 @@ class _PythonScan(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Dict(self, node: ast.Dict) -> None:
-        for key, value in zip(node.keys, node.values):
+        for key, value in zip(node.keys, node.values, strict=True):
             if key is not None and _names_secret_key(key):
                 self._secret(value, value)
         self.generic_visit(node)
