@@ -75,10 +75,25 @@ def project_files(root: str) -> t.Iterator[str]:
 
 
 def _literal_strings(node: ast.AST) -> list[str]:
+    """Return the string literals of a value, but not names read from the environment."""
+    names = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.Subscript):
+            names.add(id(child.slice))  # os.environ["SECRET_KEY"]
+        elif (
+            isinstance(child, ast.Call)
+            and child.args
+            and _decorator_name(child.func)
+            in (
+                "get",
+                "getenv",
+            )
+        ):
+            names.add(id(child.args[0]))  # os.environ.get("SECRET_KEY", ...)
     return [
         n.value
         for n in ast.walk(node)
-        if isinstance(n, ast.Constant) and isinstance(n.value, (str, bytes))
+        if isinstance(n, ast.Constant) and isinstance(n.value, (str, bytes)) and id(n) not in names
     ]
 
 
