@@ -7,6 +7,7 @@ import sys
 import types
 
 import click
+import click.testing
 import pytest
 
 from hermetic import Flask
@@ -435,3 +436,19 @@ def test_origin_already_allowed_is_not_reported(tmp_path):
 def test_csp_off_skips_the_template_scan(tmp_path):
     findings = run_checks(_templated_app(tmp_path, FLASKR_DELETE, SECURITY_CSP=None), environ={})
     assert "csp_template" not in ids(findings)
+
+
+def test_check_migrate_adds_the_migration_items(tmp_path, monkeypatch):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "page.html").write_text(FLASKR_DELETE)
+    (tmp_path / "app.py").write_text('app.secret_key = "dev"\n')
+    app = Flask("migrating_app", root_path=str(tmp_path))
+    app.config.update(SAFE_CONFIG)
+    runner = click.testing.CliRunner()
+    with app.app_context():
+        plain = runner.invoke(check_command, [])
+        rv = runner.invoke(check_command, ["--migrate"])
+    assert "migrate_" not in plain.output
+    assert rv.exit_code == 1
+    assert "ERROR: [migrate_weak_secret_key] app.py:1: [breaks] literal SECRET_KEY" in rv.output
+    assert "[migrate_inline_handler] templates/page.html:2:" in rv.output

@@ -362,6 +362,21 @@ def run_checks(app: Flask, environ: t.Mapping[str, str] | None = None) -> list[F
     return findings
 
 
+def migration_findings(app: Flask) -> list[Finding]:
+    """Return ``hermetic migrate``'s items for the app's project as findings."""
+    from .migrate_scan import scan_project
+    from .template_scan import app_template_folders
+
+    root = app.root_path
+    if os.path.exists(os.path.join(root, "__init__.py")):
+        root = os.path.dirname(root)  # a package: its project is the folder above
+    items = scan_project(root, template_folders=app_template_folders(app))
+    return [
+        Finding(ERROR if item.breaks else INFO, f"migrate_{item.kind}", item.format(root))
+        for item in items
+    ]
+
+
 def _format_text(findings: list[Finding]) -> str:
     if not findings:
         return "No problems found."
@@ -380,7 +395,12 @@ def _format_text(findings: list[Finding]) -> str:
     show_default=True,
     help="The output format.",
 )
-def check_command(output_format: str) -> None:
+@click.option(
+    "--migrate",
+    is_flag=True,
+    help="Also list what changes for a Flask project moving to Hermetic (hermetic migrate).",
+)
+def check_command(output_format: str, migrate: bool = False) -> None:
     """Report insecure settings; exit with status 1 when any is an error."""
     # Imported here: the CLI module imports this one to register the command.
     from ..cli import ScriptInfo
@@ -392,6 +412,9 @@ def check_command(output_format: str) -> None:
     else:
         app = click.get_current_context().ensure_object(ScriptInfo).load_app()
     findings = run_checks(app)
+    if migrate:
+        findings.extend(migration_findings(app))
+        findings.sort(key=lambda f: _RANK[f.level])
     if output_format == "json":
         click.echo(json.dumps([f.as_dict() for f in findings], indent=2))
     else:
