@@ -154,6 +154,21 @@ def _positive_int(key: str) -> t.Callable[[int], int]:
     return parse
 
 
+def _report_rate(value: str) -> str:
+    """Check ``SECURITY_CSP_REPORT_RATE`` with the rate limiter's own parser."""
+    from .errors import ConfigurationError
+    from .ratelimit._declare import parse_limits
+
+    try:
+        parse_limits(value)
+    except ConfigurationError as e:
+        raise SettingsError(
+            f"SECURITY_CSP_REPORT_RATE: {e} Fix: write it like '30 per minute'.",
+            key="SECURITY_CSP_REPORT_RATE",
+        ) from None
+    return value
+
+
 def _frame_options_value(value: str | None) -> str | None:
     if value is None:
         return None
@@ -271,6 +286,7 @@ class HeadersSettings(
     csp_report_rate: str = setting(
         "SECURITY_CSP_REPORT_RATE",
         default=DEFAULT_CSP_REPORT_RATE,
+        parse=_report_rate,
         doc="How many CSP reports one client address may send (a `limits` rate; over it: 429).",
     )
     hsts: str | None = setting(
@@ -326,17 +342,6 @@ class HeadersSettings(
     def check(self) -> None:
         """Check ``SECURITY_FRAME_OPTIONS`` against the CSP's ``frame-ancestors``."""
         _frame_options(self.frame_options, self.frame_ancestors)
-        if self.csp_reports:
-            from .errors import ConfigurationError
-            from .ratelimit._declare import parse_limits
-
-            try:
-                parse_limits(self.csp_report_rate)
-            except ConfigurationError as e:
-                raise SettingsError(
-                    f"SECURITY_CSP_REPORT_RATE: {e} Fix: write it like '30 per minute'.",
-                    key="SECURITY_CSP_REPORT_RATE",
-                ) from None
 
     @property
     def report_target(self) -> str | None:
