@@ -25,7 +25,8 @@ import typing as t
 
 import click
 
-from ..security.migrate_scan import MigrationItem, scan_project
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ..security.migrate_scan import MigrationItem
 
 
 def _app_root(import_path: str) -> str | None:
@@ -91,6 +92,8 @@ def migrate_command(path: str | None, default_deny: bool, output_format: str) ->
     PATH is the project folder; default: the folder of --app's module, else
     the current folder. The code is read, not run.
     """
+    # Imported here: the core CLI never imports the security layer on its own.
+    from ..security.migrate_scan import scan_project
     from .script_info import ScriptInfo
 
     info = click.get_current_context().ensure_object(ScriptInfo)
