@@ -74,8 +74,16 @@ def test_plain_flask_with_headers_sends_no_report_directives(app):
 def test_hermetic_csp_names_the_report_endpoint():
     rv = _app().test_client().get("/")
     csp = rv.headers["Content-Security-Policy"]
-    assert f"report-uri {CSP_REPORT_PATH}" in csp
-    assert "report-to hermetic-csp" in csp
+    assert csp.endswith(f"; report-uri {CSP_REPORT_PATH}")
+    # report-to is opt-in: Chromium would ignore report-uri for it.
+    assert "report-to" not in csp
+    assert "Reporting-Endpoints" not in rv.headers
+
+
+def test_report_to_with_reporting_endpoints():
+    rv = _app(SECURITY_CSP_REPORT_TO=True).test_client().get("/")
+    csp = rv.headers["Content-Security-Policy"]
+    assert csp.endswith(f"; report-uri {CSP_REPORT_PATH}; report-to hermetic-csp")
     assert rv.headers["Reporting-Endpoints"] == f'hermetic-csp="{CSP_REPORT_PATH}"'
 
 

@@ -265,9 +265,15 @@ class HeadersSettings(
         "SECURITY_CSP_REPORTS",
         default=False,
         secure_default=True,
-        doc="Ask browsers to report CSP violations (`report-uri`, `report-to` and"
-        " `Reporting-Endpoints`) to `SECURITY_CSP_REPORT_URI`; they are logged as `csp`"
-        " audit events.",
+        doc="Ask browsers to report CSP violations (`report-uri`) to `SECURITY_CSP_REPORT_URI`;"
+        " they are logged as `csp` audit events.",
+    )
+    csp_report_to: bool = setting(
+        "SECURITY_CSP_REPORT_TO",
+        default=False,
+        doc="Also name the report URI in `report-to`, with a `Reporting-Endpoints` header"
+        " (the Reporting API). Chromium then ignores `report-uri` and sends its reports"
+        " in batches, up to a minute later.",
     )
     csp_report_uri: str | None = setting(
         "SECURITY_CSP_REPORT_URI",

@@ -2,8 +2,9 @@
 
 With ``SECURITY_CSP_REPORTS`` on (``Hermetic``'s default) the CSP sent by
 :class:`~hermetic.security.headers.HeadersShield` names this endpoint in
-``report-uri`` (older browsers) and in ``report-to`` with a
-``Reporting-Endpoints`` header (the Reporting API). Each violation a browser
+``report-uri``, and with ``SECURITY_CSP_REPORT_TO`` also in ``report-to``
+with a ``Reporting-Endpoints`` header (the Reporting API; Chromium then
+ignores ``report-uri`` and batches its reports). Each violation a browser
 reports becomes one ``csp`` audit event (and so a count in
 ``hermetic_security_events_total`` when Observability is on)::
 

@@ -73,9 +73,15 @@ def _render_csp(directives: Directives, *, with_nonce: bool) -> str:
     return "; ".join(parts)
 
 
-def _with_reports(directives: Directives, target: str) -> Directives:
-    """Add ``report-uri`` (older browsers) and ``report-to`` (the Reporting API)."""
-    return (*directives, ("report-uri", (target,)), ("report-to", (CSP_REPORT_GROUP,)))
+def _with_reports(directives: Directives, target: str, report_to: bool) -> Directives:
+    """Add ``report-uri``, and ``report-to`` (the Reporting API) when asked."""
+    # Chromium ignores report-uri when report-to is present, then batches
+    # its reports (up to a minute); report-uri alone is sent at once by
+    # Chromium, Firefox and Safari, so report-to is opt-in.
+    reports = [("report-uri", (target,))]
+    if report_to:
+        reports.append(("report-to", (CSP_REPORT_GROUP,)))
+    return (*directives, *reports)
 
 
 class HeadersPlan(t.NamedTuple):
@@ -108,8 +114,9 @@ def plan_headers(config: t.Mapping[str, t.Any] | HeadersSettings) -> HeadersPlan
     report_target = settings.report_target
     if directives and any(name in ("report-uri", "report-to") for name, _ in directives):
         report_target = None  # the policy names its own collector
+    report_to = report_target is not None and settings.csp_report_to
     if directives and report_target is not None:
-        directives = _with_reports(directives, report_target)
+        directives = _with_reports(directives, report_target, report_to)
     csp_name = csp_parts = csp_plain = None
     if directives:
         csp_name = (
@@ -130,7 +137,7 @@ def plan_headers(config: t.Mapping[str, t.Any] | HeadersSettings) -> HeadersPlan
         "cross-origin-opener-policy": ("Cross-Origin-Opener-Policy", settings.coop),
         "cross-origin-resource-policy": ("Cross-Origin-Resource-Policy", settings.corp),
     }
-    if report_target is not None:
+    if report_to:
         defaults["reporting-endpoints"] = (
             "Reporting-Endpoints",
             f'{CSP_REPORT_GROUP}="{report_target}"',
@@ -165,9 +172,10 @@ class HeadersShield(Shield):
     - ``SECURITY_CSP_REPORT_ONLY`` -- default ``False``: send
       ``Content-Security-Policy-Report-Only`` (a rollout: report, block nothing).
     - ``SECURITY_CSP_REPORTS`` -- default ``False`` (``True`` on ``Hermetic``):
-      add ``report-uri``/``report-to`` and ``Reporting-Endpoints`` naming
-      ``SECURITY_CSP_REPORT_URI`` (default: the built-in endpoint,
-      :mod:`hermetic.security.csp_reports`).
+      add ``report-uri`` naming ``SECURITY_CSP_REPORT_URI`` (default: the
+      built-in endpoint, :mod:`hermetic.security.csp_reports`);
+      ``SECURITY_CSP_REPORT_TO = True`` adds ``report-to`` and a
+      ``Reporting-Endpoints`` header.
     - ``SECURITY_HSTS`` -- default ``"max-age=63072000; includeSubDomains"``,
       sent on HTTPS requests only; ``None`` disables.
     - ``SECURITY_FRAME_OPTIONS`` -- default ``"auto"``: derived from the CSP's
