@@ -452,3 +452,10 @@ def test_check_migrate_adds_the_migration_items(tmp_path, monkeypatch):
     assert rv.exit_code == 1
     assert "ERROR: [migrate_weak_secret_key] app.py:1: [breaks] literal SECRET_KEY" in rv.output
     assert "[migrate_inline_handler] templates/page.html:2:" in rv.output
+
+
+def test_report_only_rollout_says_what_will_be_blocked(tmp_path):
+    app = _templated_app(tmp_path, FLASKR_DELETE, SECURITY_CSP_REPORT_ONLY=True)
+    (csp,) = [f for f in run_checks(app, environ={}) if f.id == "csp_template"]
+    assert csp.message.startswith("The CSP (report-only for now) will block ")
+    assert "templates/page.html:2: inline event handler" in csp.message

@@ -208,47 +208,10 @@ def _check_policies(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
         )
 
 
-def _allowed_by(app: Flask, directive: str, origin: str) -> bool:
-    """Tell whether the app's CSP already allows ``origin`` for ``directive``."""
-    from ._header_settings import HeadersSettings
+def _template_findings(app: Flask, shields: set[str]) -> list[Finding]:
+    from ._check_templates import check_templates
 
-    try:
-        csp = dict(HeadersSettings.from_config(app.config).csp or ())
-    except Exception:  # an invalid setting is reported by _check_settings
-        return False
-    sources = csp.get(directive, csp.get("default-src", ()))
-    return origin in sources or "*" in sources
-
-
-def _check_templates(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
-    """List what the CSP blocks (and forms without a CSRF token) in the app's templates."""
-    from .template_scan import CSP_KINDS, format_csp, scan_app, suggest_csp
-
-    headers = "HeadersShield" in shields and app.config.get("SECURITY_CSP", True) is not None
-    csrf = "CSRFShield" in shields and app.config.get("CSRF_ENABLED", True)
-    if not headers and not csrf:
-        return
-    root = os.path.dirname(app.root_path)
-    issues = scan_app(app)
-    blocked = [i for i in issues if headers and (i.kind in CSP_KINDS or i.kind == "script_helper")]
-    origins = [
-        i for i in issues if headers and i.source is not None and not _allowed_by(app, *i.source)
-    ]
-    for issue in blocked:
-        yield Finding(WARNING, "csp_template", "The CSP blocks " + issue.format(root))
-    for issue in origins:
-        yield Finding(WARNING, "csp_origin", "The CSP blocks " + issue.format(root))
-    if origins:
-        yield Finding(
-            INFO,
-            "csp_suggestion",
-            "A SECURITY_CSP that allows exactly the origins the templates load from"
-            ' (inline code keeps needing nonce="{{ csp_nonce() }}"):\n'
-            + format_csp(t.cast(dict, suggest_csp(origins))),
-        )
-    for issue in issues:
-        if csrf and issue.kind == "form_without_csrf":
-            yield Finding(WARNING, "csrf_form", "CSRF refuses " + issue.format(root))
+    return list(check_templates(app, shields))
 
 
 def _check_user_source(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
@@ -355,26 +318,11 @@ def run_checks(app: Flask, environ: t.Mapping[str, str] | None = None) -> list[F
         *_check_limits(app),
         *_check_csrf(app, shields),
         *_check_jwt(app),
-        *_check_templates(app, shields),
+        *_template_findings(app, shields),
         *_check_profile(app, shields),
     ]
     findings.sort(key=lambda f: _RANK[f.level])
     return findings
-
-
-def migration_findings(app: Flask) -> list[Finding]:
-    """Return ``hermetic migrate``'s items for the app's project as findings."""
-    from .migrate_scan import scan_project
-    from .template_scan import app_template_folders
-
-    root = app.root_path
-    if os.path.exists(os.path.join(root, "__init__.py")):
-        root = os.path.dirname(root)  # a package: its project is the folder above
-    items = scan_project(root, template_folders=app_template_folders(app))
-    return [
-        Finding(ERROR if item.breaks else INFO, f"migrate_{item.kind}", item.format(root))
-        for item in items
-    ]
 
 
 def _format_text(findings: list[Finding]) -> str:
@@ -413,6 +361,8 @@ def check_command(output_format: str, migrate: bool = False) -> None:
         app = click.get_current_context().ensure_object(ScriptInfo).load_app()
     findings = run_checks(app)
     if migrate:
+        from ._check_templates import migration_findings
+
         findings.extend(migration_findings(app))
         findings.sort(key=lambda f: _RANK[f.level])
     if output_format == "json":
