@@ -246,3 +246,13 @@ def test_reports_are_counted_in_metrics():
 def test_parse_reports_keeps_at_most_ten():
     body = json.dumps([{"type": "csp-violation", "body": {"effectiveDirective": "x"}}] * 50)
     assert len(parse_reports("application/reports+json", body.encode())) == 10
+
+
+def test_endpoint_is_left_out_of_the_openapi_document():
+    from hermetic.openapi import openapi_spec
+
+    app = _app()
+    with app.app_context():
+        spec = openapi_spec(app)
+    assert CSP_REPORT_PATH not in spec["paths"]
+    assert "/" in spec["paths"]

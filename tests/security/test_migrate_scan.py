@@ -149,3 +149,24 @@ def test_command_reads_the_files_of_an_app_that_does_not_import(tmp_path, monkey
     assert rv.exit_code == 1
     assert "could not be imported" in rv.output
     assert "brokenapp/__init__.py:2: [breaks] literal SECRET_KEY" in rv.output
+
+
+def test_command_scans_the_template_folders_of_an_app_it_can_import(tmp_path, monkeypatch):
+    project(
+        tmp_path,
+        {
+            "viewsapp.py": "from hermetic import Flask\n"
+            "app = Flask(__name__, template_folder='pages')\n",
+            "pages/index.html": "<form method='post'></form>",
+        },
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    static = CliRunner().invoke(migrate_command, [str(tmp_path)], obj=ScriptInfo())
+    assert static.exit_code == 0  # pages/ is not a templates/ folder: not found statically
+    rv = CliRunner().invoke(
+        migrate_command, [str(tmp_path)], obj=ScriptInfo(app_import_path="viewsapp:app")
+    )
+    assert rv.exit_code == 1, rv.output
+    assert "pages/index.html:1: [breaks] POST form without a CSRF token" in rv.output
+    monkeypatch.delitem(__import__("sys").modules, "viewsapp")
