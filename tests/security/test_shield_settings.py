@@ -26,6 +26,11 @@ from hermetic.security.observability._settings import ObservabilitySettings  # n
 BAD_VALUES = {
     "SECURITY_CSP": 42,
     "SECURITY_CSP_REPORT_ONLY": "yes",
+    "SECURITY_CSP_REPORTS": 1,
+    "SECURITY_CSP_REPORT_TO": "yes",
+    "SECURITY_CSP_REPORT_URI": "/r; script-src *",
+    "SECURITY_CSP_REPORT_MAX_BYTES": 0,
+    "SECURITY_CSP_REPORT_RATE": "lots",
     "SECURITY_HSTS": 5,
     "SECURITY_FRAME_OPTIONS": "ALLOW-FROM https://a.example",
     "SECURITY_REFERRER_POLICY": ["no-referrer"],
