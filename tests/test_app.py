@@ -999,7 +999,7 @@ def test_cached_bind_follows_the_host(url_app):
 
 
 def test_adapter_cache_is_bounded(url_app):
-    from hermetic._app_base import _ADAPTER_CACHE_SIZE
+    from hermetic.routing import _ADAPTER_CACHE_SIZE
 
     url_app.get("/where")(lambda: url_for("root", _external=True))
     client = url_app.test_client()

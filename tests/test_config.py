@@ -276,13 +276,6 @@ def test_config_attribute():
 # App-level behaviour; needs the core.
 
 
-@pytest.fixture
-def app():
-    from hermetic import Flask
-
-    return Flask(__name__)
-
-
 def test_app_config_attributes(app):
     assert isinstance(app.config, Config)
     app.config.from_object(__name__)

@@ -108,6 +108,7 @@ def test_default_format():
 
 @pytest.fixture
 def app():
+    # Not the shared fixture of conftest.py: the logger is named after the app.
     from hermetic import Flask
 
     app = Flask(NAME)

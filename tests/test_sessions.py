@@ -461,13 +461,6 @@ def test_invalid_samesite_is_rejected():
 # --- through the app ---------------------------------------------------------
 
 
-@pytest.fixture
-def app():
-    app = hermetic.Flask(__name__)
-    app.config.update(TESTING=True, SECRET_KEY="test key")
-    return app
-
-
 def test_app_session_round_trip(app):
     @app.post("/")
     def store():

@@ -12,18 +12,6 @@ from hermetic.globals import _cv_app, _cv_request
 from hermetic.testing import EnvironBuilder, FlaskClient, FlaskCliRunner
 
 
-@pytest.fixture
-def app():
-    app = hermetic.Flask(__name__)
-    app.config.update(TESTING=True, SECRET_KEY="test key")
-    return app
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
 @pytest.fixture(autouse=True)
 def no_leaked_contexts():
     yield

@@ -11,18 +11,6 @@ import hermetic
 from hermetic.views import MethodView, View
 
 
-@pytest.fixture
-def app():
-    app = hermetic.Flask(__name__)
-    app.config.update(TESTING=True, SECRET_KEY="test key")
-    return app
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
 def allowed(client, path="/"):
     return sorted(parse_set_header(client.options(path).headers["Allow"]))
 

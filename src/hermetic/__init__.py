@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing as _t
+
 from . import json as json
 from .app import Flask as Flask
 from .blueprints import Blueprint as Blueprint
@@ -42,13 +44,66 @@ from .templating import stream_template_string as stream_template_string
 from .wrappers import Request as Request
 from .wrappers import Response as Response
 
+if _t.TYPE_CHECKING:  # pragma: no cover
+    # Imported on first use at run time (``__getattr__`` below); type checkers
+    # see the real class, so ``Hermetic(__name__)`` is typed in user code.
+    from .security.profile import Hermetic as Hermetic
+
 __version__ = "0.1.0"
 
+__all__ = [
+    "Blueprint",
+    "Config",
+    "Flask",
+    "Hermetic",
+    "Request",
+    "Response",
+    "abort",
+    "after_this_request",
+    "appcontext_popped",
+    "appcontext_pushed",
+    "appcontext_tearing_down",
+    "before_render_template",
+    "copy_current_request_context",
+    "current_app",
+    "flash",
+    "g",
+    "get_flashed_messages",
+    "get_template_attribute",
+    "got_request_exception",
+    "has_app_context",
+    "has_request_context",
+    "json",
+    "jsonify",
+    "make_response",
+    "message_flashed",
+    "redirect",
+    "render_template",
+    "render_template_string",
+    "request",
+    "request_finished",
+    "request_started",
+    "request_tearing_down",
+    "send_file",
+    "send_from_directory",
+    "session",
+    "stream_template",
+    "stream_template_string",
+    "stream_with_context",
+    "template_rendered",
+    "url_for",
+]
 
-def __getattr__(name: str) -> object:
-    # The security profile needs the security extras; import it on first use.
-    if name == "Hermetic":
-        from .security.profile import Hermetic
+#: Public names imported on first use: the module that defines each.
+_LAZY = {"Hermetic": ".security.profile"}
 
-        return Hermetic
-    raise AttributeError(f"module 'hermetic' has no attribute {name!r}")
+
+def __getattr__(name: str) -> _t.Any:
+    # The security profile needs the security layer's dependencies; import it
+    # on first use, so `import hermetic` (and a plain Flask app) stays light.
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hermetic' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module, __name__), name)

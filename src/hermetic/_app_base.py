@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 import sys
 import typing as t
-import warnings
 import weakref
 from datetime import timedelta
-from itertools import chain
-from urllib.parse import quote as _url_quote
+
+# Flask's `flask.sansio.app` carries these two names (imported for its URL
+# code, which lives in `_app_urls.py` here); the flask alias reads them from
+# this module. They belong in `compat/_names.py`.
+from itertools import chain  # noqa: F401
 
 from werkzeug.datastructures import ImmutableDict
 from werkzeug.exceptions import (
@@ -20,15 +22,13 @@ from werkzeug.exceptions import (
 from werkzeug.exceptions import (
     BadRequest as _BadRequest,
 )
-from werkzeug.routing import BuildError, Map, MapAdapter, Rule
+from werkzeug.routing import BuildError, Map, Rule  # noqa: F401 (see above)
 from werkzeug.utils import cached_property
-from werkzeug.utils import redirect as _werkzeug_redirect
-from werkzeug.wrappers import Response as BaseResponse
 
-from . import templating
+from ._app_templates import AppTemplateMixin
+from ._app_urls import AppURLMixin
 from .config import Config, ConfigAttribute
 from .ctx import _AppCtxGlobals
-from .globals import _cv_app, _cv_request
 from .helpers import get_debug_flag
 from .json.provider import DefaultJSONProvider, JSONProvider
 from .logging import create_logger
@@ -37,16 +37,12 @@ from .scaffold import (
     Scaffold,
     _endpoint_from_view_func,
     find_package,
-    registering_decorator,
     setupmethod,
 )
 from .templating import Environment
-from .wrappers import Request
 
 T = t.TypeVar("T", bound=t.Callable[..., t.Any])
 _sentinel = object()
-
-_AUTOESCAPED_SUFFIXES = (".html", ".htm", ".xml", ".xhtml", ".svg")
 
 
 def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
@@ -55,7 +51,7 @@ def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
     return timedelta(seconds=value)
 
 
-class App(Scaffold):
+class App(AppTemplateMixin, AppURLMixin, Scaffold):
     """Configuration, registration, templates and URL building of an application.
 
     :class:`hermetic.Flask` adds serving requests; use that class.
@@ -250,56 +246,6 @@ class App(Scaffold):
         if self.config["TEMPLATES_AUTO_RELOAD"] is None:
             self.jinja_env.auto_reload = value
 
-    # -- templates ------------------------------------------------------
-
-    def create_jinja_environment(self) -> Environment:
-        """Create the Jinja environment from :attr:`jinja_options` and the app."""
-        return templating.create_jinja_environment(self)
-
-    def create_global_jinja_loader(self) -> templating.DispatchingJinjaLoader:
-        """Create the loader that looks in the app's, then each blueprint's, templates."""
-        return templating.DispatchingJinjaLoader(self)
-
-    def select_jinja_autoescape(self, filename: str | None) -> bool:
-        """Autoescape HTML, XML and SVG templates, and templates from strings."""
-        if filename is None:
-            return True
-        return filename.endswith(_AUTOESCAPED_SUFFIXES)
-
-    def update_template_context(self, context: dict[str, t.Any]) -> None:
-        """Add the context processors' variables; the caller's values win."""
-        templating.update_template_context(self, context)
-
-    @setupmethod
-    def template_filter(self, name: str | None = None) -> t.Callable[[T], T]:
-        """Register the decorated function as a Jinja filter."""
-        return registering_decorator(self.add_template_filter, name)
-
-    @setupmethod
-    def add_template_filter(self, f: t.Callable[..., t.Any], name: str | None = None) -> None:
-        """Register a Jinja filter, named after the function by default."""
-        self.jinja_env.filters[name or f.__name__] = f
-
-    @setupmethod
-    def template_test(self, name: str | None = None) -> t.Callable[[T], T]:
-        """Register the decorated function as a Jinja test."""
-        return registering_decorator(self.add_template_test, name)
-
-    @setupmethod
-    def add_template_test(self, f: t.Callable[..., bool], name: str | None = None) -> None:
-        """Register a Jinja test, named after the function by default."""
-        self.jinja_env.tests[name or f.__name__] = f
-
-    @setupmethod
-    def template_global(self, name: str | None = None) -> t.Callable[[T], T]:
-        """Register the decorated function as a Jinja global."""
-        return registering_decorator(self.add_template_global, name)
-
-    @setupmethod
-    def add_template_global(self, f: t.Callable[..., t.Any], name: str | None = None) -> None:
-        """Register a Jinja global, named after the function by default."""
-        self.jinja_env.globals[name or f.__name__] = f
-
     # -- registration ---------------------------------------------------
 
     @setupmethod
@@ -384,147 +330,6 @@ class App(Scaffold):
             namespace.update(processor())
         return namespace
 
-    # -- URLs -----------------------------------------------------------
-
-    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
-        """Bind the URL map to a request, or to ``SERVER_NAME`` outside one.
-
-        The parts of a bind that depend only on the host, scheme and script
-        name are kept per app (see :func:`_bind_to_environ`), so a request
-        pays for its own path, query and method only.
-        """
-        config = self.config
-        url_map = self.url_map
-        if request is not None:
-            trusted = config["TRUSTED_HOSTS"]
-            if trusted is not None:
-                request.trusted_hosts = trusted
-                # SECURITY: reading the host checks it against the trusted
-                # list, on every request, before any cached bind is reused.
-                request.host  # noqa: B018
-            subdomain = None
-            server_name = config["SERVER_NAME"]
-            if url_map.host_matching:
-                # The request's own host is what host rules match against.
-                server_name = None
-            elif not self.subdomain_matching:
-                # Without subdomain matching, SERVER_NAME does not restrict
-                # which hosts are served (it still names external URLs).
-                subdomain = url_map.default_subdomain or ""
-            if server_name is None or subdomain is not None:
-                return _bind_to_environ(self, url_map, request.environ, server_name, subdomain)
-            # Werkzeug warns here when the host does not match SERVER_NAME:
-            # not cached, so every such request still warns.
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                adapter = url_map.bind_to_environ(
-                    request.environ, server_name=server_name, subdomain=subdomain
-                )
-            for item in caught:
-                # Report Werkzeug's warnings from here, as Flask does.
-                warnings.warn_explicit(item.message, item.category, __file__, 0, module="flask.app")
-            return adapter
-        server_name = config["SERVER_NAME"]
-        if server_name is not None:
-            return _bind_to_config(
-                self,
-                url_map,
-                server_name,
-                config["APPLICATION_ROOT"],
-                config["PREFERRED_URL_SCHEME"],
-            )
-        return None
-
-    def url_for(
-        self,
-        /,
-        endpoint: str,
-        *,
-        _anchor: str | None = None,
-        _method: str | None = None,
-        _scheme: str | None = None,
-        _external: bool | None = None,
-        **values: t.Any,
-    ) -> str:
-        """Build the URL of ``endpoint``; see :func:`hermetic.url_for`."""
-        req_ctx = _cv_request.get(None)
-        if req_ctx is not None:
-            url_adapter = req_ctx.url_adapter
-            if endpoint[:1] == ".":
-                blueprint_name = req_ctx.request.blueprint
-                if blueprint_name is not None:
-                    endpoint = f"{blueprint_name}{endpoint}"
-                else:
-                    endpoint = endpoint[1:]
-            if _external is None:
-                _external = _scheme is not None
-        else:
-            app_ctx = _cv_app.get(None)
-            if app_ctx is not None:
-                url_adapter = app_ctx.url_adapter
-            else:
-                url_adapter = self.create_url_adapter(None)
-            if url_adapter is None:
-                raise RuntimeError(
-                    "Unable to build URLs outside an active request"
-                    " without 'SERVER_NAME' configured. Also configure"
-                    " 'APPLICATION_ROOT' and 'PREFERRED_URL_SCHEME' as"
-                    " needed."
-                )
-            if _external is None:
-                _external = True
-        if _scheme is not None and not _external:
-            raise ValueError("When specifying '_scheme', '_external' must be True.")
-        if self.url_default_functions or type(self).inject_url_defaults is not _INJECT_URL_DEFAULTS:
-            self.inject_url_defaults(endpoint, values)
-        try:
-            rv = url_adapter.build(
-                endpoint,
-                values,
-                method=_method,
-                url_scheme=_scheme,
-                force_external=_external,
-            )
-        except BuildError as error:
-            values.update(_anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external)
-            return self.handle_url_build_error(error, endpoint, values)
-        if _anchor is not None:
-            _anchor = _url_quote(_anchor, safe="%!#$&'()*+,/:;=?@")
-            rv = f"{rv}#{_anchor}"
-        return rv  # type: ignore[no-any-return]
-
-    def inject_url_defaults(self, endpoint: str, values: dict[str, t.Any]) -> None:
-        """Let the ``url_defaults`` functions fill in ``values`` for ``endpoint``."""
-        names: t.Iterable[str | None] = (None,)
-        if "." in endpoint:
-            from .helpers import _split_blueprint_path
-
-            names = chain(names, reversed(_split_blueprint_path(endpoint.rpartition(".")[0])))
-        for name in names:
-            if name in self.url_default_functions:
-                for func in self.url_default_functions[name]:
-                    func(endpoint, values)
-
-    def handle_url_build_error(
-        self, error: BuildError, endpoint: str, values: dict[str, t.Any]
-    ) -> str:
-        """Give the ``url_build_error_handlers`` a chance, then re-raise."""
-        for handler in self.url_build_error_handlers:
-            try:
-                rv = handler(error, endpoint, values)
-            except BuildError as e:
-                error = e
-            else:
-                if rv is not None:
-                    return rv
-        if error is sys.exc_info()[1]:
-            raise
-        raise error
-
-    def redirect(self, location: str, code: int = 302) -> BaseResponse:
-        """Make a redirect response with :attr:`response_class`."""
-        return _werkzeug_redirect(location, code=code, Response=self.response_class)
-
     # -- errors ---------------------------------------------------------
 
     def _find_error_handler(
@@ -557,129 +362,3 @@ class App(Scaffold):
     def should_ignore_error(self, error: BaseException | None) -> bool:
         """Tell teardown functions to ignore ``error`` (never, by default)."""
         return False
-
-
-# -- bound URL adapters ---------------------------------------------------
-
-_INJECT_URL_DEFAULTS = App.inject_url_defaults
-
-#: How many binds an app keeps. The Host header is chosen by the client, so
-#: the cache is emptied when full: a flood of made-up hosts costs a bind per
-#: request, as with no cache, and never memory.
-_ADAPTER_CACHE_SIZE = 32
-#: The longest Host header whose bind is kept (longer ones are bound anew).
-_ADAPTER_CACHE_MAX_HOST = 255
-
-
-def _adapter_cache(app: App) -> dict[t.Any, tuple[t.Any, ...]]:
-    cache = app.__dict__.get("_url_adapters")
-    if cache is None:
-        cache = app.__dict__["_url_adapters"] = {}
-    return cache  # type: ignore[no-any-return]
-
-
-def _wsgi_str(value: str | None) -> str | None:
-    # Werkzeug's decoding of a WSGI string (latin-1 bytes read as UTF-8).
-    if value is None or value.isascii():
-        return value
-    return value.encode("latin1").decode(errors="replace")
-
-
-def _bind_to_environ(
-    app: App,
-    url_map: Map,
-    environ: dict[str, t.Any],
-    server_name: str | None,
-    subdomain: str | None,
-) -> MapAdapter:
-    """Return ``url_map.bind_to_environ(environ, ...)``, reusing earlier binds.
-
-    What a bind computes from the host, scheme and script name (IDNA
-    encoding, port stripping, subdomain) is kept per app, keyed by every
-    environ value and setting it reads; each request gets its own adapter
-    holding its own path, query string and method, so no per-request state
-    is shared between threads.
-    """
-    host = environ.get("HTTP_HOST")
-    if (
-        "HTTP_UPGRADE" in environ  # a WebSocket bind changes the scheme: not kept
-        or type(url_map).bind_to_environ is not Map.bind_to_environ
-        or (host is not None and len(host) > _ADAPTER_CACHE_MAX_HOST)
-    ):
-        return url_map.bind_to_environ(environ, server_name=server_name, subdomain=subdomain)
-    key = (
-        server_name,
-        subdomain,
-        url_map.host_matching,
-        url_map.default_subdomain,
-        environ.get("wsgi.url_scheme"),
-        host,
-        environ.get("SERVER_NAME"),
-        environ.get("SERVER_PORT"),
-        environ.get("SCRIPT_NAME"),
-    )
-    cache = _adapter_cache(app)
-    try:
-        entry = cache.get(key)
-    except TypeError:  # an environ value that cannot be hashed: bind as usual
-        return url_map.bind_to_environ(environ, server_name=server_name, subdomain=subdomain)
-    if entry is None or entry[0] is not url_map:
-        adapter = url_map.bind_to_environ(environ, server_name=server_name, subdomain=subdomain)
-        if len(cache) >= _ADAPTER_CACHE_SIZE:
-            cache.clear()
-        cache[key] = (
-            url_map,
-            type(adapter),
-            adapter.server_name,
-            adapter.script_name,
-            adapter.subdomain,
-            adapter.url_scheme,
-        )
-        return adapter
-    _, cls, bound_server, script_name, bound_subdomain, scheme = entry
-    path_info = _wsgi_str(environ.get("PATH_INFO"))
-    return cls(  # type: ignore[no-any-return]
-        url_map,
-        bound_server,
-        script_name,
-        bound_subdomain,
-        scheme,
-        "/" if path_info is None else path_info,
-        environ["REQUEST_METHOD"],
-        _wsgi_str(environ.get("QUERY_STRING")),
-    )
-
-
-def _bind_to_config(
-    app: App, url_map: Map, server_name: str, script_name: str | None, url_scheme: str
-) -> MapAdapter:
-    """Return ``url_map.bind(SERVER_NAME, ...)`` for an app context, reusing earlier binds."""
-    if type(url_map).bind is not Map.bind:
-        return url_map.bind(server_name, script_name=script_name, url_scheme=url_scheme)
-    key = (
-        "",
-        server_name,
-        script_name,
-        url_scheme,
-        url_map.host_matching,
-        url_map.default_subdomain,
-    )
-    cache = _adapter_cache(app)
-    try:
-        entry = cache.get(key)
-    except TypeError:
-        return url_map.bind(server_name, script_name=script_name, url_scheme=url_scheme)
-    if entry is None or entry[0] is not url_map:
-        adapter = url_map.bind(server_name, script_name=script_name, url_scheme=url_scheme)
-        if len(cache) >= _ADAPTER_CACHE_SIZE:
-            cache.clear()
-        cache[key] = (
-            url_map,
-            type(adapter),
-            adapter.server_name,
-            adapter.script_name,
-            adapter.subdomain,
-        )
-        return adapter
-    _, cls, bound_server, bound_script, subdomain = entry
-    return cls(url_map, bound_server, bound_script, subdomain, url_scheme, "/", "GET", None)  # type: ignore[no-any-return]

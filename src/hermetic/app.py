@@ -2,50 +2,63 @@
 
 from __future__ import annotations
 
-import collections.abc as cabc
+import collections.abc as cabc  # noqa: F401
 import os
 import sys
 import typing as t
 from inspect import iscoroutinefunction
 from itertools import chain
-from types import TracebackType
+from types import TracebackType  # noqa: F401
 
 import click
-from werkzeug.datastructures import Headers
-from werkzeug.exceptions import (
-    BadRequestKeyError,
-    HTTPException,
-    InternalServerError,
+from werkzeug.datastructures import Headers  # noqa: F401
+from werkzeug.exceptions import BadRequestKeyError, HTTPException, InternalServerError  # noqa: F401
+from werkzeug.routing import (
+    RequestRedirect,
+    RoutingException,  # noqa: F401
 )
-from werkzeug.routing import RequestRedirect, RoutingException
 from werkzeug.serving import is_running_from_reloader
-from werkzeug.wrappers import Response as BaseResponse
+from werkzeug.wrappers import Response as BaseResponse  # noqa: F401
 
 from ._app_base import App
+from ._app_errors import ErrorHandlingMixin, _late_refusal
+from ._app_responses import ResponseMixin
+from ._debugger import check_debugger_host
 from .ctx import AppContext, RequestContext
-from .globals import _cv_app, _cv_request, request, request_ctx
+from .globals import (
+    _cv_app,
+    _cv_request,
+    request,  # noqa: F401
+    request_ctx,
+)
 from .helpers import get_debug_flag, get_load_dotenv
 from .sessions import SecureCookieSessionInterface, SessionInterface
 from .signals import (
     appcontext_tearing_down,
-    got_request_exception,
+    got_request_exception,  # noqa: F401
     request_finished,
     request_started,
     request_tearing_down,
 )
-from .wrappers import Request, Response, _make_text_maker
+from .wrappers import Request, Response
+
+# The imports marked `noqa: F401` are names Flask's `flask.app` module carries
+# (its own imports): the flask alias reads them from this module, though the
+# code using them is in `_app_errors.py` and `_app_responses.py`.
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .security.shields import ShieldPipeline
     from .testing import FlaskClient, FlaskCliRunner
 
+__all__ = [
+    "Flask",
+]
+
 _sentinel = object()
-# Headers Werkzeug may rewrite when it sends a response (IRI -> URI).
-_REWRITTEN_HEADERS = frozenset({"location", "content-location"})
 _LAZY_SESSION_CLASSES: dict[type, bool] = {}
 
 
-class Flask(App):
+class Flask(ResponseMixin, ErrorHandlingMixin, App):
     """A WSGI application with Flask 3.1's API.
 
     ``import_name`` locates resources (templates, static files, the instance
@@ -115,7 +128,13 @@ class Flask(App):
         load_dotenv: bool = True,
         **options: t.Any,
     ) -> None:
-        """Run the development server. Not for production: use gunicorn or granian."""
+        """Run the development server. Not for production: use gunicorn or granian.
+
+        The interactive debugger (on in debug mode unless ``use_debugger=False``)
+        is refused with :class:`~hermetic._debugger.UnsafeDebuggerError` on a
+        host other than a loopback address, unless
+        ``unsafe_debugger_on_public_host=True``.
+        """
         from . import cli
 
         if os.environ.get("FLASK_RUN_FROM_CLI") == "true":
@@ -150,18 +169,7 @@ class Flask(App):
         options.setdefault("use_debugger", self.debug)
         options.setdefault("threaded", True)
         unsafe = options.pop("unsafe_debugger_on_public_host", False)
-        # SECURITY: the Werkzeug debugger is a remote shell; keep it on loopback.
-        if options["use_debugger"] and not unsafe and not cli._is_loopback_host(host):
-            if not is_running_from_reloader():
-                click.secho(
-                    f" * Not running the interactive debugger on host {host!r}: it"
-                    " lets anyone who can reach the server run code on this machine."
-                    " Bind to 127.0.0.1, or pass unsafe_debugger_on_public_host=True"
-                    " on a trusted network. The debugger is off.",
-                    fg="yellow",
-                    err=True,
-                )
-            options["use_debugger"] = False
+        check_debugger_host(host, debugger=bool(options["use_debugger"]), unsafe=bool(unsafe))
         cli.show_server_banner(self.debug, self.name)
         from werkzeug.serving import run_simple
 
@@ -204,7 +212,7 @@ class Flask(App):
             pass
         return wrapped
 
-    def raise_routing_exception(self, request: Request) -> t.NoReturn:
+    def raise_routing_exception(self, request: Request) -> t.NoReturn:  # noqa: F811
         """Raise the routing error; in debug, explain redirects that drop form data."""
         exc = request.routing_exception
         if (
@@ -260,17 +268,6 @@ class Flask(App):
             if not from_error_handler:
                 raise
             self.logger.exception("Request finalizing failed with an error while handling an error")
-        return response
-
-    def _refusal_response(self, refusal: HTTPException) -> Response:
-        # A shield refused while the response was being finished (the session
-        # store went down as the session was saved, or was first opened by an
-        # after_request hook): its own answer (a 503) replaces the response.
-        # The app's handler for that status may render it; the session is not
-        # saved again, the shields' after steps (headers) still run.
-        response = self.make_response(self.handle_http_exception(refusal))
-        if self.shields is not None:
-            response = self.shields.after(_cv_request.get().request, response)
         return response
 
     def make_default_options_response(self) -> Response:
@@ -349,187 +346,6 @@ class Flask(App):
         if appcontext_tearing_down.receivers:
             appcontext_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 
-    def handle_http_exception(self, e: HTTPException) -> t.Any:
-        """Hand an HTTP error to its registered handler, or return it as the response."""
-        if e.code is None:
-            return e
-        if isinstance(e, RoutingException):
-            return e
-        handler = self._find_error_handler(e, request.blueprints)
-        if handler is None:
-            return e
-        try:
-            return self.ensure_sync(handler)(e)
-        except Exception as late:
-            # A handler that needs a store that is down (it reads the
-            # session): the outage's own 503 rather than a 500.
-            refusal = _late_refusal(late)
-            if refusal is None:
-                raise
-            return refusal
-
-    def handle_user_exception(self, e: Exception) -> t.Any:
-        """Handle an error raised by a hook or view, or re-raise it."""
-        if isinstance(e, BadRequestKeyError) and (
-            self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]
-        ):
-            e.show_exception = True
-        if isinstance(e, HTTPException) and not self.trap_http_exception(e):
-            return self.handle_http_exception(e)
-        if not isinstance(e, HTTPException):
-            refusal = _late_refusal(e)
-            if refusal is not None:
-                # A store outage in a view or hook: the 503 (which the app's 503
-                # handler may render), not a 500 -- even with a handler of Exception.
-                return self.handle_http_exception(refusal)
-        handler = self._find_error_handler(e, request.blueprints)
-        if handler is None:
-            raise
-        return self.ensure_sync(handler)(e)
-
-    def handle_exception(self, e: Exception) -> Response:
-        """Turn an unhandled error into a 500 (or propagate it when testing)."""
-        exc_info = sys.exc_info()
-        if got_request_exception.receivers:
-            got_request_exception.send(self, _async_wrapper=self.ensure_sync, exception=e)
-        propagate = self.config["PROPAGATE_EXCEPTIONS"]
-        if propagate is None:
-            propagate = self.testing or self.debug
-        if propagate:
-            if exc_info[1] is e:
-                raise
-            raise e
-        self.log_exception(exc_info)
-        server_error: t.Any = InternalServerError(original_exception=e)
-        handler = self._find_error_handler(server_error, request.blueprints)
-        if handler is not None:
-            server_error = self.ensure_sync(handler)(server_error)
-        return self.finalize_request(server_error, from_error_handler=True)
-
-    def log_exception(
-        self,
-        exc_info: tuple[type, BaseException, TracebackType] | tuple[None, None, None],
-    ) -> None:
-        """Log an unhandled error with its traceback (to the server log, not the client)."""
-        self.logger.error(f"Exception on {request.path} [{request.method}]", exc_info=exc_info)
-
-    # -- responses ------------------------------------------------------
-
-    def make_response(self, rv: t.Any) -> Response:
-        """Convert a view's return value into :attr:`response_class`."""
-        status = headers = None
-        if isinstance(rv, tuple):
-            n = len(rv)
-            if n == 3:
-                rv, status, headers = rv
-            elif n == 2:
-                if isinstance(rv[1], (Headers, dict, tuple, list)):
-                    rv, headers = rv
-                else:
-                    rv, status = rv
-            else:
-                raise TypeError(
-                    "The view function did not return a valid response tuple."
-                    " The tuple must have the form (body, status, headers),"
-                    " (body, status), or (body, headers)."
-                )
-        if rv is None:
-            raise TypeError(
-                f"The view function for {request.endpoint!r} did not"
-                " return a valid response. The function either returned"
-                " None or ended without a return statement."
-            )
-        if type(rv) is str and status is None and headers is None:
-            make_text = self._text_maker()
-            if make_text is not None:
-                return make_text(rv)  # type: ignore[no-any-return]
-        if not isinstance(rv, self.response_class):
-            if isinstance(rv, (str, bytes, bytearray)) or isinstance(rv, cabc.Iterator):
-                rv = self.response_class(rv, status=status, headers=headers)
-                status = headers = None
-            elif isinstance(rv, (dict, list)):
-                rv = self.json.response(rv)
-            elif isinstance(rv, BaseResponse) or callable(rv):
-                try:
-                    rv = self.response_class.force_type(rv, request.environ)
-                except TypeError as e:
-                    raise TypeError(
-                        f"{e}\nThe view function did not return a valid"
-                        " response. The return type must be a string,"
-                        " dict, list, tuple with headers or status,"
-                        " Response instance, or WSGI callable, but it"
-                        f" was a {type(rv).__name__}."
-                    ).with_traceback(sys.exc_info()[2]) from None
-            else:
-                raise TypeError(
-                    "The view function did not return a valid"
-                    " response. The return type must be a string,"
-                    " dict, list, tuple with headers or status,"
-                    " Response instance, or WSGI callable, but it was a"
-                    f" {type(rv).__name__}."
-                )
-        if status is not None:
-            if isinstance(status, (str, bytes, bytearray)):
-                rv.status = status
-            else:
-                rv.status_code = status
-        if headers:
-            rv.headers.update(headers)
-        return rv  # type: ignore[no-any-return]
-
-    def _text_maker(self) -> t.Callable[..., Response] | None:
-        cls = self.response_class
-        cached = self._text_makers.get(cls, _sentinel)
-        if cached is _sentinel:
-            cached = self._text_makers[cls] = _make_text_maker(cls)
-        return cached  # type: ignore[return-value]
-
-    def _is_plain_response(self, cls: type) -> bool:
-        known = self._plain_response_classes.get(cls)
-        if known is None:
-            known = all(
-                getattr(cls, name) is getattr(BaseResponse, name)
-                for name in (
-                    "__call__",
-                    "get_wsgi_response",
-                    "get_wsgi_headers",
-                    "get_app_iter",
-                    "iter_encoded",
-                    "close",
-                )
-            )
-            self._plain_response_classes[cls] = known
-        return known
-
-    def _respond(
-        self, response: t.Any, environ: dict[str, t.Any], start_response: t.Any
-    ) -> t.Iterable[bytes]:
-        # The common response -- one buffered body, no Location header, no
-        # close callbacks -- skips Werkzeug's general header fix-ups, which
-        # would leave it unchanged.
-        body = response.response if isinstance(response, BaseResponse) else None
-        if (
-            type(body) is list
-            and len(body) == 1
-            and type(body[0]) is bytes
-            and not response.direct_passthrough
-            and not response._on_close
-            and self._is_plain_response(type(response))
-        ):
-            code = response.status_code
-            if (
-                code >= 200
-                and code != 204
-                and code != 304
-                and environ.get("REQUEST_METHOD") != "HEAD"
-            ):
-                header_list = response.headers.to_wsgi_list()
-                names = {key.lower() for key, _ in header_list}
-                if "content-length" in names and names.isdisjoint(_REWRITTEN_HEADERS):
-                    start_response(response.status, header_list)
-                    return body  # type: ignore[no-any-return]
-        return response(environ, start_response)  # type: ignore[no-any-return]
-
     def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
         """Handle one request: the WSGI application, wrapped by middleware."""
         if self.shields is not None:
@@ -559,27 +375,3 @@ class Flask(App):
     def __call__(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
         """Call :meth:`wsgi_app`, so middleware can wrap it."""
         return self.wsgi_app(environ, start_response)
-
-
-def _late_refusal(e: BaseException) -> HTTPException | None:
-    """Return the security layer's answer to ``e``, or ``None`` when it is a plain error.
-
-    A shield's refusal (a :class:`~hermetic.security.errors.SecurityError`,
-    such as the 503 of a session store outage) stays itself; an error of the
-    security layer's store (:class:`~hermetic.security.stores.StoreError`)
-    becomes the 503 of a store outage, with ``Retry-After``.
-    """
-    # Imported here: only error paths get this far, and plain Flask apps
-    # need not load the security layer.
-    from .security.errors import SecurityError, StoreUnavailableError
-    from .security.stores import StoreError
-
-    if isinstance(e, SecurityError):
-        return e
-    if isinstance(e, StoreError):
-        from .security.audit import audit
-
-        # SECURITY: fail closed: what needed the store is refused, with 503.
-        audit("store", reason="store_unavailable", error=type(e).__name__)
-        return StoreUnavailableError(retry_after=getattr(e, "retry_after", None))
-    return None

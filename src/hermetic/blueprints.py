@@ -12,6 +12,12 @@ from .scaffold import Scaffold, _endpoint_from_view_func, registering_decorator,
 if t.TYPE_CHECKING:  # pragma: no cover
     from .app import Flask
 
+__all__ = [
+    "Blueprint",
+    "BlueprintSetupState",
+    "DeferredSetupFunction",
+]
+
 DeferredSetupFunction = t.Callable[["BlueprintSetupState"], None]
 T = t.TypeVar("T", bound=t.Callable[..., t.Any])
 _sentinel = object()

@@ -13,6 +13,11 @@ from werkzeug.utils import import_string
 if t.TYPE_CHECKING:  # pragma: no cover
     from .app import Flask as App
 
+__all__ = [
+    "Config",
+    "ConfigAttribute",
+]
+
 T = t.TypeVar("T")
 
 # Errors that mean "there is no such file"; `silent=True` ignores exactly these.

@@ -17,6 +17,15 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .sessions import SessionMixin
     from .wrappers import Request
 
+__all__ = [
+    "after_this_request",
+    "AppContext",
+    "copy_current_request_context",
+    "has_app_context",
+    "has_request_context",
+    "RequestContext",
+]
+
 _sentinel = object()
 
 

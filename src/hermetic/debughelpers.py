@@ -13,6 +13,14 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .app import Flask
     from .wrappers import Request
 
+__all__ = [
+    "attach_enctype_error_multidict",
+    "DebugFilesKeyError",
+    "explain_template_loading_attempts",
+    "FormDataRoutingRedirect",
+    "UnexpectedUnicodeError",
+]
+
 
 class UnexpectedUnicodeError(AssertionError, UnicodeError):
     """Raised where unexpected text or binary data deserves a clearer error."""

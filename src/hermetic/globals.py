@@ -13,6 +13,15 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .sessions import SessionMixin
     from .wrappers import Request
 
+__all__ = [
+    "app_ctx",
+    "current_app",
+    "g",
+    "request",
+    "request_ctx",
+    "session",
+]
+
 _no_app_msg = """\
 Working outside of application context.
 

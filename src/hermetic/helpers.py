@@ -20,6 +20,22 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
     from .wrappers import Response
 
+__all__ = [
+    "abort",
+    "flash",
+    "get_debug_flag",
+    "get_flashed_messages",
+    "get_load_dotenv",
+    "get_root_path",
+    "get_template_attribute",
+    "make_response",
+    "redirect",
+    "send_file",
+    "send_from_directory",
+    "stream_with_context",
+    "url_for",
+]
+
 _FALSE_WORDS = frozenset({"0", "false", "no"})
 
 

@@ -13,6 +13,13 @@ from .globals import _cv_request
 if t.TYPE_CHECKING:  # pragma: no cover
     from .app import Flask
 
+__all__ = [
+    "create_logger",
+    "default_handler",
+    "has_level_handler",
+    "wsgi_errors_stream",
+]
+
 
 def _errors_stream() -> t.TextIO:
     """Return the WSGI server's error stream in a request, else ``sys.stderr``."""

@@ -13,13 +13,18 @@ from __future__ import annotations
 import typing as t
 from collections import Counter
 
-from werkzeug.routing import Map
+from werkzeug.routing import Map, MapAdapter
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from werkzeug.routing import Rule
 
     from .app import Flask
     from .wrappers import Request
+
+__all__ = [
+    "StaticRouter",
+    "VersionedMap",
+]
 
 
 class VersionedMap(Map):
@@ -121,3 +126,127 @@ class StaticRouter:
         request.url_rule = rule
         request.view_args = values
         return True
+
+
+# -- bound URL adapters ---------------------------------------------------
+
+#: How many binds an app keeps. The Host header is chosen by the client, so
+#: the cache is emptied when full: a flood of made-up hosts costs a bind per
+#: request, as with no cache, and never memory.
+_ADAPTER_CACHE_SIZE = 32
+#: The longest Host header whose bind is kept (longer ones are bound anew).
+_ADAPTER_CACHE_MAX_HOST = 255
+
+
+def _adapter_cache(app: t.Any) -> dict[t.Any, tuple[t.Any, ...]]:
+    cache = app.__dict__.get("_url_adapters")
+    if cache is None:
+        cache = app.__dict__["_url_adapters"] = {}
+    return cache  # type: ignore[no-any-return]
+
+
+def _wsgi_str(value: str | None) -> str | None:
+    # Werkzeug's decoding of a WSGI string (latin-1 bytes read as UTF-8).
+    if value is None or value.isascii():
+        return value
+    return value.encode("latin1").decode(errors="replace")
+
+
+def _bind_to_environ(
+    app: t.Any,
+    url_map: Map,
+    environ: dict[str, t.Any],
+    server_name: str | None,
+    subdomain: str | None,
+) -> MapAdapter:
+    """Return ``url_map.bind_to_environ(environ, ...)``, reusing earlier binds.
+
+    What a bind computes from the host, scheme and script name (IDNA
+    encoding, port stripping, subdomain) is kept per app, keyed by every
+    environ value and setting it reads; each request gets its own adapter
+    holding its own path, query string and method, so no per-request state
+    is shared between threads.
+    """
+    host = environ.get("HTTP_HOST")
+    if (
+        "HTTP_UPGRADE" in environ  # a WebSocket bind changes the scheme: not kept
+        or type(url_map).bind_to_environ is not Map.bind_to_environ
+        or (host is not None and len(host) > _ADAPTER_CACHE_MAX_HOST)
+    ):
+        return url_map.bind_to_environ(environ, server_name=server_name, subdomain=subdomain)
+    key = (
+        server_name,
+        subdomain,
+        url_map.host_matching,
+        url_map.default_subdomain,
+        environ.get("wsgi.url_scheme"),
+        host,
+        environ.get("SERVER_NAME"),
+        environ.get("SERVER_PORT"),
+        environ.get("SCRIPT_NAME"),
+    )
+    cache = _adapter_cache(app)
+    try:
+        entry = cache.get(key)
+    except TypeError:  # an environ value that cannot be hashed: bind as usual
+        return url_map.bind_to_environ(environ, server_name=server_name, subdomain=subdomain)
+    if entry is None or entry[0] is not url_map:
+        adapter = url_map.bind_to_environ(environ, server_name=server_name, subdomain=subdomain)
+        if len(cache) >= _ADAPTER_CACHE_SIZE:
+            cache.clear()
+        cache[key] = (
+            url_map,
+            type(adapter),
+            adapter.server_name,
+            adapter.script_name,
+            adapter.subdomain,
+            adapter.url_scheme,
+        )
+        return adapter
+    _, cls, bound_server, script_name, bound_subdomain, scheme = entry
+    path_info = _wsgi_str(environ.get("PATH_INFO"))
+    return cls(  # type: ignore[no-any-return]
+        url_map,
+        bound_server,
+        script_name,
+        bound_subdomain,
+        scheme,
+        "/" if path_info is None else path_info,
+        environ["REQUEST_METHOD"],
+        _wsgi_str(environ.get("QUERY_STRING")),
+    )
+
+
+def _bind_to_config(
+    app: t.Any, url_map: Map, server_name: str, script_name: str | None, url_scheme: str
+) -> MapAdapter:
+    """Return ``url_map.bind(SERVER_NAME, ...)`` for an app context, reusing earlier binds."""
+    if type(url_map).bind is not Map.bind:
+        return url_map.bind(server_name, script_name=script_name, url_scheme=url_scheme)
+    key = (
+        "",
+        server_name,
+        script_name,
+        url_scheme,
+        url_map.host_matching,
+        url_map.default_subdomain,
+    )
+    cache = _adapter_cache(app)
+    try:
+        entry = cache.get(key)
+    except TypeError:
+        return url_map.bind(server_name, script_name=script_name, url_scheme=url_scheme)
+    if entry is None or entry[0] is not url_map:
+        adapter = url_map.bind(server_name, script_name=script_name, url_scheme=url_scheme)
+        if len(cache) >= _ADAPTER_CACHE_SIZE:
+            cache.clear()
+        cache[key] = (
+            url_map,
+            type(adapter),
+            adapter.server_name,
+            adapter.script_name,
+            adapter.subdomain,
+        )
+        return adapter
+    _, cls, bound_server, bound_script, subdomain = entry
+    return cls(url_map, bound_server, bound_script, subdomain, url_scheme, "/", "GET", None)  # type: ignore[no-any-return]

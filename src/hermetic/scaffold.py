@@ -24,6 +24,13 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
     from .wrappers import Response
 
+__all__ = [
+    "find_package",
+    "registering_decorator",
+    "Scaffold",
+    "setupmethod",
+]
+
 _sentinel = object()
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 

@@ -16,6 +16,15 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .app import Flask
     from .wrappers import Request, Response
 
+__all__ = [
+    "NullSession",
+    "SecureCookieSession",
+    "SecureCookieSessionInterface",
+    "session_json_serializer",
+    "SessionInterface",
+    "SessionMixin",
+]
+
 
 class SessionMixin(cabc.MutableMapping[str, t.Any]):
     """Add the attributes every session object is expected to have."""

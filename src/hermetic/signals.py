@@ -4,6 +4,19 @@ from __future__ import annotations
 
 from blinker import Namespace
 
+__all__ = [
+    "appcontext_popped",
+    "appcontext_pushed",
+    "appcontext_tearing_down",
+    "before_render_template",
+    "got_request_exception",
+    "message_flashed",
+    "request_finished",
+    "request_started",
+    "request_tearing_down",
+    "template_rendered",
+]
+
 _signals = Namespace()
 
 template_rendered = _signals.signal("template-rendered")

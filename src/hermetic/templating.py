@@ -15,6 +15,17 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .app import Flask
     from .scaffold import Scaffold
 
+__all__ = [
+    "create_jinja_environment",
+    "DispatchingJinjaLoader",
+    "Environment",
+    "render_template",
+    "render_template_string",
+    "stream_template",
+    "stream_template_string",
+    "update_template_context",
+]
+
 
 def _default_template_ctx_processor() -> dict[str, t.Any]:
     """Inject ``g``, and ``request`` and ``session`` when a request is active.

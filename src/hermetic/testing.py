@@ -19,7 +19,35 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from werkzeug.test import TestResponse
 
     from .app import Flask
+
+    # Test helpers of the security layer, imported on first use (__getattr__).
+    from .security._testing import ManualClock as ManualClock
+    from .security._testing import limits_clock as limits_clock
     from .sessions import SessionMixin
+
+__all__ = [
+    "EnvironBuilder",
+    "FlaskClient",
+    "FlaskCliRunner",
+    "ManualClock",
+    "limits_clock",
+]
+
+#: Test helpers of the security layer: imported on first use, so a plain
+#: Flask app's tests never load the security layer.
+_LAZY = {
+    "ManualClock": ".security._testing",
+    "limits_clock": ".security._testing",
+}
+
+
+def __getattr__(name: str) -> t.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module, "hermetic"), name)
 
 
 class EnvironBuilder(werkzeug.test.EnvironBuilder):

@@ -12,6 +12,28 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from werkzeug.datastructures import Headers  # noqa: F401
     from werkzeug.sansio.response import Response  # noqa: F401
 
+__all__ = [
+    "AfterRequestCallable",
+    "AppOrBlueprintKey",
+    "BeforeFirstRequestCallable",
+    "BeforeRequestCallable",
+    "ErrorHandlerCallable",
+    "HeadersValue",
+    "HeaderValue",
+    "ResponseClass",
+    "ResponseReturnValue",
+    "ResponseValue",
+    "RouteCallable",
+    "ShellContextProcessorCallable",
+    "TeardownCallable",
+    "TemplateContextProcessorCallable",
+    "TemplateFilterCallable",
+    "TemplateGlobalCallable",
+    "TemplateTestCallable",
+    "URLDefaultCallable",
+    "URLValuePreprocessorCallable",
+]
+
 # Forward references stay strings: these aliases are evaluated at runtime,
 # so unions holding them use t.Union rather than `|`.
 

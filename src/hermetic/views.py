@@ -9,6 +9,12 @@ from .globals import current_app, request
 if t.TYPE_CHECKING:  # pragma: no cover
     from .typing import ResponseReturnValue, RouteCallable
 
+__all__ = [
+    "http_method_funcs",
+    "MethodView",
+    "View",
+]
+
 #: The lowercase method names a :class:`MethodView` looks for.
 http_method_funcs = frozenset(["get", "post", "head", "options", "delete", "put", "trace", "patch"])
 

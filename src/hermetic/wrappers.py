@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
+from werkzeug.datastructures import Headers as _Headers
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.utils import cached_property
@@ -17,6 +18,11 @@ from .helpers import _split_blueprint_path
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from werkzeug.routing import Rule
+
+__all__ = [
+    "Request",
+    "Response",
+]
 
 
 def _app_config(key: str) -> t.Any:
@@ -194,7 +200,6 @@ def _make_text_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | N
         or cls.default_mimetype is None
     ):
         return None
-    from werkzeug.datastructures import Headers
     from werkzeug.utils import get_content_type
 
     default_type = get_content_type(cls.default_mimetype, "utf-8")
@@ -210,9 +215,9 @@ def _make_text_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | N
                 content_type = content_types[mimetype] = get_content_type(mimetype, "utf-8")
         data = text.encode()
         rv = new(cls)
-        headers = Headers()
-        headers._list = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
-        rv.headers = headers
+        rv.headers = _headers_from_list(
+            [("Content-Type", content_type), ("Content-Length", str(len(data)))]
+        )
         rv._status = "200 OK"
         rv._status_code = 200
         rv.direct_passthrough = False
@@ -231,3 +236,17 @@ def _make_text_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | N
     if state(make(probe, "application/json")) != state(cls(probe, mimetype="application/json")):
         return None
     return make
+
+
+def _headers_from_list(items: list[tuple[str, str]]) -> _Headers:
+    """Return Werkzeug ``Headers`` holding ``items`` as they are, unchecked.
+
+    The one place in this module that relies on a private part of Werkzeug:
+    ``Headers`` keeps its items in the list ``_list`` (``Headers(items)``
+    would check each one again). ``tests/test_wrappers.py`` fails loudly if
+    Werkzeug's ``Headers`` changes shape. The caller passes well-formed
+    ``(name, value)`` string pairs.
+    """
+    headers = _Headers()
+    headers._list = items
+    return headers

@@ -61,7 +61,7 @@ def users():
 def _install(app, users, clock=None):
     clock = clock or Clock()
     app.extensions["hermetic.store"] = MemoryStore(now=clock)
-    manager = LoginManager(app, clock=clock)
+    manager = LoginManager(app, now=clock)
     loads = []
 
     @manager.user_loader
@@ -586,3 +586,18 @@ def test_problem_body_has_no_internals(client, manager):
     rv = client.get("/private", headers={"Accept": "application/json"})
     body = json.loads(rv.data)
     assert set(body) == {"type", "title", "status", "detail", "reason"}
+
+
+def test_clock_is_a_deprecated_name_for_now():
+    from hermetic import Flask
+
+    app = Flask(__name__)
+
+    def fixed():
+        return 5.0
+
+    with pytest.deprecated_call(match="now="):
+        manager = LoginManager(app, clock=fixed)
+    assert manager.now is fixed
+    with pytest.deprecated_call(match="LoginManager.now"):
+        assert manager.clock is fixed

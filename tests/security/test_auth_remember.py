@@ -98,7 +98,7 @@ def users():
 def app(app, store, clock, users):
     app.config["REMEMBER_ROTATION_GRACE"] = 30
     counting = CountingStore(store)
-    manager = LoginManager(app, store=counting, clock=clock)
+    manager = LoginManager(app, store=counting, now=clock)
     manager.user_loader(users.get)
     app.store_calls = counting.calls
 
@@ -165,7 +165,7 @@ def test_no_remember_no_cookie(app):
 
 
 def test_store_keeps_only_a_hash_of_the_validator(store, clock):
-    tokens = RememberTokens(store, 3600, clock=clock)
+    tokens = RememberTokens(store, 3600, now=clock)
     cookie, _ = tokens.issue("1")
     selector, validator = cookie.split(":")
     raw = store.get("remember:t:" + selector)
@@ -272,7 +272,7 @@ def test_old_cookie_within_grace_is_accepted(app, clock, audits):
 
 
 def test_grace_zero_treats_reuse_as_theft(store, clock):
-    tokens = RememberTokens(store, 3600, grace=0, clock=clock)
+    tokens = RememberTokens(store, 3600, grace=0, now=clock)
     cookie, _ = tokens.issue("1")
     assert tokens.check(cookie).status == OK
     clock.now += 1

@@ -7,6 +7,7 @@ import sys
 import types
 
 import click
+import click.testing
 import pytest
 
 from hermetic import Flask
@@ -367,3 +368,94 @@ def test_jwt_issuer_only_on_purpose_or_complete_passes():
         )
         JWTAuth(app)
         assert run_checks(app, environ={}) == []
+
+
+# -- templates: what the CSP and CSRF will refuse ------------------------------
+
+
+def _templated_app(tmp_path, page, **config):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "page.html").write_text(page)
+    app = Flask("templated_app", root_path=str(tmp_path))
+    app.config.update(SAFE_CONFIG, **config)
+    for shield in (ProxyShield, HostShield, CSRFShield, AuthorizationShield, HeadersShield):
+        shield().init_app(app)
+    return app
+
+
+FLASKR_DELETE = """<form action="/1/delete" method="post">
+  <input class="danger" type="submit" value="Delete" onclick="return confirm('Are you sure?');">
+</form>
+"""
+
+
+def test_inline_handler_in_template_is_reported_by_file_and_line(tmp_path):
+    findings = run_checks(_templated_app(tmp_path, FLASKR_DELETE), environ={})
+    (csp,) = [f for f in findings if f.id == "csp_template"]
+    assert csp.level == WARNING
+    assert "page.html:2: inline event handler onclick=" in csp.message
+    assert "addEventListener" in csp.message
+    (form,) = [f for f in findings if f.id == "csrf_form"]
+    assert "page.html:1: POST form without a CSRF token" in form.message
+    assert "{{ csrf_token() }}" in form.message
+
+
+def test_fixed_template_is_clean(tmp_path):
+    page = """<form method="post"><input type="hidden" name="csrf_token"
+      value="{{ csrf_token() }}"><button>Delete</button></form>
+    <script nonce="{{ csp_nonce() }}">go()</script>
+    <script src="{{ url_for('static', filename='app.js') }}"></script>"""
+    findings = run_checks(_templated_app(tmp_path, page), environ={})
+    assert not {"csp_template", "csp_origin", "csrf_form"} & ids(findings)
+
+
+def test_cdn_origins_get_a_suggested_csp(tmp_path):
+    page = """<link rel="stylesheet" href="https://cdn.example.net/bs.css?v=5">
+    {{ moment.include_moment() }}
+    <script src="https://cdn.example.net/bs.js"></script>"""
+    findings = run_checks(_templated_app(tmp_path, page), environ={})
+    messages = [f.message for f in findings if f.id == "csp_origin"]
+    assert any(
+        "page.html:1: <link> loads from https://cdn.example.net (style-src)" in m for m in messages
+    )
+    (helper,) = [f for f in findings if f.id == "csp_template"]
+    assert "page.html:2: {{ moment.include_moment() }} emits a <script> tag" in helper.message
+    (suggestion,) = [f for f in findings if f.id == "csp_suggestion"]
+    assert "'script-src': [\"'self'\", \"'nonce-{nonce}'\", 'https://cdn.example.net']" in (
+        suggestion.message
+    )
+
+
+def test_origin_already_allowed_is_not_reported(tmp_path):
+    csp = {"default-src": ["'self'"], "script-src": ["'self'", "https://cdn.example.net"]}
+    page = '<script src="https://cdn.example.net/bs.js"></script>'
+    findings = run_checks(_templated_app(tmp_path, page, SECURITY_CSP=csp), environ={})
+    assert "csp_origin" not in ids(findings)
+
+
+def test_csp_off_skips_the_template_scan(tmp_path):
+    findings = run_checks(_templated_app(tmp_path, FLASKR_DELETE, SECURITY_CSP=None), environ={})
+    assert "csp_template" not in ids(findings)
+
+
+def test_check_migrate_adds_the_migration_items(tmp_path, monkeypatch):
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "page.html").write_text(FLASKR_DELETE)
+    (tmp_path / "app.py").write_text('app.secret_key = "dev"\n')
+    app = Flask("migrating_app", root_path=str(tmp_path))
+    app.config.update(SAFE_CONFIG)
+    runner = click.testing.CliRunner()
+    with app.app_context():
+        plain = runner.invoke(check_command, [])
+        rv = runner.invoke(check_command, ["--migrate"])
+    assert "migrate_" not in plain.output
+    assert rv.exit_code == 1
+    assert "ERROR: [migrate_weak_secret_key] app.py:1: [breaks] literal SECRET_KEY" in rv.output
+    assert "[migrate_inline_handler] templates/page.html:2:" in rv.output
+
+
+def test_report_only_rollout_says_what_will_be_blocked(tmp_path):
+    app = _templated_app(tmp_path, FLASKR_DELETE, SECURITY_CSP_REPORT_ONLY=True)
+    (csp,) = [f for f in run_checks(app, environ={}) if f.id == "csp_template"]
+    assert csp.message.startswith("The CSP (report-only for now) will block ")
+    assert "templates/page.html:2: inline event handler" in csp.message

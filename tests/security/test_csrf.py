@@ -489,10 +489,12 @@ def test_secret_is_stored_in_the_session(csrf_app):
     "origins",
     ["https://a.example", ["a.example"], ["https://a.example/path"], ["ftp://a.example"], [1]],
 )
-def test_bad_trusted_origins_fail_at_init(app, origins):
+def test_bad_trusted_origins_stop_the_first_request(app, origins):
     app.config["CSRF_TRUSTED_ORIGINS"] = origins
+    CSRFShield().init_app(app)
+    app.get("/")(lambda: "never")
     with pytest.raises(ConfigurationError, match="CSRF_TRUSTED_ORIGINS"):
-        CSRFShield().init_app(app)
+        app.test_client().get("/")
 
 
 def test_shield_serves_one_app(app):

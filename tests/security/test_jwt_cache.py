@@ -84,10 +84,10 @@ def jti_of(token):
 def test_a_token_seen_again_skips_its_signature_check(verifier, key):
     counter = CountingKey(key)
     token = issue(key)
-    first, fresh = verifier.authenticate(token)
+    first, fresh = verifier._authenticate(token)
     assert fresh and counter.calls == 1
     for _ in range(3):
-        again, fresh = verifier.authenticate(token)
+        again, fresh = verifier._authenticate(token)
         assert not fresh and again == first
     assert counter.calls == 1
     assert len(verifier.cache) == 1
@@ -211,8 +211,8 @@ def test_a_cached_token_is_reverified_when_its_kid_names_another_key(verifier, k
     assert e.value.check == "bad_signature"
     # Back to the real key: verified in full again, then cached again.
     verifier.issuers[0][1].keys[key.kid] = key.verification_key
-    assert verifier.authenticate(token)[1] is True
-    assert verifier.authenticate(token)[1] is False
+    assert verifier._authenticate(token)[1] is True
+    assert verifier._authenticate(token)[1] is False
 
 
 def test_a_key_moved_to_another_issuer_does_not_keep_its_tokens(key):
@@ -238,8 +238,8 @@ def test_jwks_rotation_invalidates_cached_tokens(key):
     )
     verifier = TokenVerifier({ISS: client}, AUD, now=lambda: clock[0])
     token = issue(key)
-    assert verifier.authenticate(token)[1] is True
-    assert verifier.authenticate(token)[1] is False
+    assert verifier._authenticate(token)[1] is True
+    assert verifier._authenticate(token)[1] is False
     # The issuer rotates: same kid, new key; the cached set goes stale at +60.
     documents.append(jwks_document([generate_signing_key("EdDSA", key.kid)]))
     clock[0] = NOW + 61
@@ -265,8 +265,8 @@ def test_the_cache_is_bounded_oldest_out_first(key, ledger):
     assert len(verifier.cache) == 3
     assert counter.calls == 5
     for token in tokens[2:]:
-        assert verifier.authenticate(token, now=NOW)[1] is False
-    assert verifier.authenticate(tokens[0], now=NOW)[1] is True  # evicted: in full
+        assert verifier._authenticate(token, now=NOW)[1] is False
+    assert verifier._authenticate(tokens[0], now=NOW)[1] is True  # evicted: in full
     assert len(verifier.cache) == 3 and counter.calls == 6
 
 
@@ -293,7 +293,7 @@ def test_size_zero_turns_the_cache_off(key):
     token = issue(key)
     assert verifier.cache is None
     for _ in range(3):
-        assert verifier.authenticate(token)[1] is True
+        assert verifier._authenticate(token)[1] is True
     assert counter.calls == 3
 
 
@@ -375,7 +375,7 @@ def test_a_hit_reads_the_claims_as_the_full_check_did(verifier, key):
     claims = {"iss": ISS, "aud": AUD, "sub": "bïlling", "iat": NOW, "exp": NOW + 60}
     payload = json.dumps(claims, ensure_ascii=False).encode("utf-16")
     token = pyjwt.api_jws.encode(payload, key.key, "EdDSA", headers={"kid": key.kid})
-    first, fresh = verifier.authenticate(token)
+    first, fresh = verifier._authenticate(token)
     assert fresh and first == claims
-    again, fresh = verifier.authenticate(token)
+    again, fresh = verifier._authenticate(token)
     assert not fresh and again == claims

@@ -271,3 +271,54 @@ def test_an_issuer_only_app_says_so_with_audience_false(keys, caplog):
     assert auth.verifier is None and auth.problem is None
     assert auth.issue("billing", "payments")
     assert not [r for r in caplog.records if "JWTAuth" in r.message]
+
+
+# -- one verification call, one error tree ------------------------------------------
+
+
+def test_the_app_verifier_is_the_one_verification_call(app):
+    from hermetic.security.jwt import TokenExpired
+
+    token = app.auth.issue("svc", AUD, "notes:read")
+    assert app.auth.verifier.verify(token)["sub"] == "svc"
+    with pytest.raises(TokenExpired):
+        app.auth.verifier.verify(token, now=NOW + 7200)
+    assert not hasattr(app.auth.verifier, "authenticate")
+
+
+def test_jwtauth_verify_is_deprecated_and_still_verifies(app):
+    token = app.auth.issue("svc", AUD, "notes:read")
+    with pytest.deprecated_call(match="verifier.verify"):
+        assert app.auth.verify(token)["sub"] == "svc"
+
+
+def test_every_jwt_error_is_a_security_error_under_one_root():
+    from hermetic.security.errors import SecurityError
+    from hermetic.security.jwt import (
+        BearerTokenRequired,
+        InsufficientScope,
+        JWTError,
+        TokenCheckUnavailable,
+        TokenError,
+        TokenExpired,
+    )
+    from hermetic.security.jwt.token_endpoint import OAuthError
+
+    assert issubclass(JWTError, SecurityError)
+    for cls, code in (
+        (TokenError, 401),
+        (TokenExpired, 401),
+        (BearerTokenRequired, 401),
+        (InsufficientScope, 403),
+        (TokenCheckUnavailable, 503),
+        (OAuthError, 400),
+    ):
+        assert issubclass(cls, JWTError), cls
+        assert cls.code == code, cls
+
+
+def test_jwtauth_writes_no_defaults_into_the_config(keys):
+    app = make_app(keys)
+    JWTAuth(app, now=lambda: NOW)
+    assert "JWT_LEEWAY" not in app.config and "JWT_JWKS_PATH" not in app.config
+    assert app.extensions["hermetic.jwt"].settings.leeway == 30

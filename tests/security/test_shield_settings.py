@@ -32,6 +32,11 @@ from hermetic.security.observability._settings import ObservabilitySettings  # n
 BAD_VALUES = {
     "SECURITY_CSP": 42,
     "SECURITY_CSP_REPORT_ONLY": "yes",
+    "SECURITY_CSP_REPORTS": 1,
+    "SECURITY_CSP_REPORT_TO": "yes",
+    "SECURITY_CSP_REPORT_URI": "/r; script-src *",
+    "SECURITY_CSP_REPORT_MAX_BYTES": 0,
+    "SECURITY_CSP_REPORT_RATE": "lots",
     "SECURITY_HSTS": 5,
     "SECURITY_FRAME_OPTIONS": "ALLOW-FROM https://a.example",
     "SECURITY_REFERRER_POLICY": ["no-referrer"],
@@ -382,7 +387,8 @@ def test_check_suggests_the_closest_key_and_reports_bad_values():
     invalid = findings["invalid_setting"]
     assert invalid.level == "error"
     assert invalid.message.startswith("headers: SECURITY_HSTS must be a string or None")
-    assert [f.id for f in run_checks(app, {})].count("unknown_setting") == 1  # not JWT_ yet
+    # JWT_ANYTHING too: JWT_ is a declared prefix.
+    assert [f.id for f in run_checks(app, {})].count("unknown_setting") == 2
 
 
 @pytest.mark.parametrize(

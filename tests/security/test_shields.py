@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from hermetic import Flask
 from hermetic.security.errors import CSRFError
 from hermetic.security.shields import Shield, ShieldPipeline, exempt, pipeline_for
 
@@ -25,13 +24,6 @@ class Recorder(Shield):
         self.log.append(f"after:{self.name}")
         response.headers[f"X-{self.name}"] = "1"
         return response
-
-
-@pytest.fixture
-def app():
-    app = Flask(__name__)
-    app.testing = True
-    return app
 
 
 def test_plain_flask_app_has_no_pipeline(app):

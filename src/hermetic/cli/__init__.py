@@ -13,10 +13,8 @@ commands, and ``group`` the ``hermetic`` group itself.
 
 from __future__ import annotations
 
-from .commands import _PUBLIC_DEBUGGER_MESSAGE as _PUBLIC_DEBUGGER_MESSAGE
 from .commands import CertParamType as CertParamType
 from .commands import SeparatedPathType as SeparatedPathType
-from .commands import _is_loopback_host as _is_loopback_host
 from .commands import routes_command as routes_command
 from .commands import run_command as run_command
 from .commands import shell_command as shell_command

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import sys
 import traceback
@@ -13,10 +12,20 @@ from werkzeug import run_simple
 from werkzeug.serving import is_running_from_reloader
 from werkzeug.utils import import_string
 
+from .._debugger import UnsafeDebuggerError, check_debugger_host
 from ..globals import current_app
 from ..helpers import get_debug_flag
 from ._options import _debug_option
 from .script_info import ScriptInfo, pass_script_info, with_appcontext
+
+__all__ = [
+    "CertParamType",
+    "routes_command",
+    "run_command",
+    "SeparatedPathType",
+    "shell_command",
+    "show_server_banner",
+]
 
 
 def show_server_banner(debug: bool | None, app_import_path: str | None) -> None:
@@ -115,19 +124,6 @@ class SeparatedPathType(click.Path):
         return [convert(item, param, ctx) for item in items]
 
 
-def _is_loopback_host(host: str) -> bool:
-    """Tell whether ``host`` only accepts connections from this machine."""
-    if host.startswith("unix://"):  # a socket file, guarded by file permissions
-        return True
-    host = host.strip("[]")
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _failing_app(error: Exception) -> t.Callable[..., t.Any]:
     """Return a WSGI app that raises ``error`` on every request."""
 
@@ -135,14 +131,6 @@ def _failing_app(error: Exception) -> t.Callable[..., t.Any]:
         raise error from None
 
     return app
-
-
-_PUBLIC_DEBUGGER_MESSAGE = (
-    "Refusing to run the interactive debugger on host {host!r}: it lets anyone"
-    " who can reach the server run arbitrary code on this machine. Bind to"
-    " 127.0.0.1 (the default), pass --no-debugger, or, if the network is"
-    " trusted, pass --unsafe-debugger-on-public-host."
-)
 
 
 @click.command("run", short_help="Run a development server.")
@@ -218,7 +206,8 @@ def run_command(
     stability, security, or performance of production WSGI servers.
 
     The reloader and debugger are enabled by default with the '--debug'
-    option; the debugger only on a loopback host.
+    option. The debugger is refused on a host other than a loopback address
+    unless '--unsafe-debugger-on-public-host' is given.
     """
     try:
         app: t.Any = info.load_app()
@@ -234,19 +223,17 @@ def run_command(
     if reload is None:
         reload = debug
     if debugger is None:
-        explicit, debugger = False, debug
-    else:
-        explicit = True
+        debugger = debug
+    try:
+        check_debugger_host(
+            host, debugger=debugger, unsafe=unsafe_debugger_on_public_host, cli=True
+        )
+    except UnsafeDebuggerError as e:
+        raise click.UsageError(str(e)) from None
 
-    # A Hermetic app checks its configuration before serving, and refuses
-    # debug mode off loopback outright.
+    # A Hermetic app checks its configuration before serving.
     security_check = getattr(app, "security_check", None)
     if security_check is not None:
-        if debug and not _is_loopback_host(host):
-            raise click.UsageError(
-                f"Refusing debug mode on host {host!r}: the debugger and reloader"
-                " are for a developer's own machine. Bind to 127.0.0.1 or drop --debug."
-            )
         from ..security.errors import ConfigurationError
 
         try:
@@ -258,15 +245,6 @@ def run_command(
         notice = insecure_cookie_notice(app, host, ssl=cert is not None)
         if notice and not is_running_from_reloader():
             click.secho(f" * {notice}", fg="yellow", err=True)
-
-    # SECURITY: the Werkzeug debugger is a remote shell; keep it on loopback.
-    if debugger and not unsafe_debugger_on_public_host and not _is_loopback_host(host):
-        message = _PUBLIC_DEBUGGER_MESSAGE.format(host=host)
-        if explicit:
-            raise click.UsageError(message)
-        if not is_running_from_reloader():
-            click.secho(f" * {message} The debugger is off.", fg="yellow", err=True)
-        debugger = False
 
     show_server_banner(debug, info.app_import_path)
     run_simple(

@@ -14,6 +14,14 @@ import click
 
 from ..app import Flask
 
+__all__ = [
+    "find_app_by_string",
+    "find_best_app",
+    "locate_app",
+    "NoAppException",
+    "prepare_import",
+]
+
 
 class NoAppException(click.UsageError):
     """Raised if an application cannot be found or loaded."""

@@ -20,7 +20,14 @@ from ._options import (
 )
 from .commands import routes_command, run_command, shell_command
 from .discovery import NoAppException
+from .migrate import migrate_command
 from .script_info import AppGroup, ScriptInfo, version_option
+
+__all__ = [
+    "cli",
+    "FlaskGroup",
+    "main",
+]
 
 
 def _echo_error(message: str) -> None:
@@ -64,6 +71,7 @@ class FlaskGroup(AppGroup):
             self.add_command(run_command)
             self.add_command(shell_command)
             self.add_command(routes_command)
+            self.add_command(migrate_command)
         # hermetic's own commands give way to an app command of the same name,
         # so an app that defines `check` or `openapi` keeps its own.
         self._fallback_commands: dict[str, click.Command] = {}

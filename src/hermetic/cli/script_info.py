@@ -17,6 +17,17 @@ from ..globals import current_app
 from ..helpers import get_debug_flag, get_load_dotenv
 from .discovery import NoAppException, locate_app, prepare_import
 
+__all__ = [
+    "AppGroup",
+    "FLASK_API_VERSION",
+    "get_version",
+    "load_dotenv",
+    "pass_script_info",
+    "ScriptInfo",
+    "version_option",
+    "with_appcontext",
+]
+
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
 #: The Flask release whose API hermetic implements; reported by ``--version``.

@@ -11,6 +11,14 @@ from .provider import _default
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..wrappers import Response
 
+__all__ = [
+    "dump",
+    "dumps",
+    "jsonify",
+    "load",
+    "loads",
+]
+
 
 def dumps(obj: t.Any, **kwargs: t.Any) -> str:
     """Serialize ``obj`` to a JSON string.

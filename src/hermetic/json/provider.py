@@ -17,6 +17,11 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
     from ..app import Flask
 
+__all__ = [
+    "DefaultJSONProvider",
+    "JSONProvider",
+]
+
 
 class JSONProvider:
     """Base class for the JSON operations of an app.

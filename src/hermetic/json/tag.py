@@ -49,6 +49,19 @@ from werkzeug.http import http_date, parse_date
 
 from ..json import dumps, loads
 
+__all__ = [
+    "JSONTag",
+    "PassDict",
+    "PassList",
+    "TagBytes",
+    "TagDateTime",
+    "TagDict",
+    "TaggedJSONSerializer",
+    "TagMarkup",
+    "TagTuple",
+    "TagUUID",
+]
+
 
 class JSONTag:
     """Base class for a type tag of :class:`TaggedJSONSerializer`."""

@@ -14,9 +14,23 @@ from __future__ import annotations
 from ._ext import EXTENSION_KEY as EXTENSION_KEY
 from ._ext import OpenAPI as OpenAPI
 from ._ext import openapi_command as openapi_command
+from ._settings import OpenAPISettings as OpenAPISettings
 from ._spec import HIDDEN_ATTR as HIDDEN_ATTR
 from ._spec import OPENAPI_VERSION as OPENAPI_VERSION
 from ._spec import converter_schema as converter_schema
 from ._spec import hidden as hidden
 from ._spec import openapi_path as openapi_path
 from ._spec import openapi_spec as openapi_spec
+
+__all__ = [
+    "EXTENSION_KEY",
+    "HIDDEN_ATTR",
+    "OPENAPI_VERSION",
+    "OpenAPI",
+    "OpenAPISettings",
+    "converter_schema",
+    "hidden",
+    "openapi_command",
+    "openapi_path",
+    "openapi_spec",
+]

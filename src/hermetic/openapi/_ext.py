@@ -9,11 +9,15 @@ from importlib import resources
 import click
 from markupsafe import escape
 
+from ..settings import SettingsError
+from ._settings import OpenAPISettings
 from ._spec import hidden, openapi_spec
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
     from ..wrappers import Response
+
+__all__ = ["EXTENSION_KEY", "OpenAPI", "openapi_command"]
 
 #: The ``app.extensions`` key of the app's :class:`OpenAPI`.
 EXTENSION_KEY = "hermetic.openapi"
@@ -91,7 +95,13 @@ class OpenAPI:
         return data
 
     def init_app(self, app: Flask) -> None:
-        """Register the document route, the docs page and its assets on ``app``."""
+        """Check the ``OPENAPI_*`` settings; register the document, the docs page and its assets."""
+        from ..security.errors import ConfigurationError
+
+        try:
+            OpenAPISettings.from_config(app.config)
+        except SettingsError as e:
+            raise ConfigurationError(str(e)) from e
         app.extensions[EXTENSION_KEY] = self
         if self.path is None:
             return
@@ -126,13 +136,17 @@ class OpenAPI:
             from ..security.headers import csp_nonce
 
             nonce = f' nonce="{escape(csp_nonce())}"'
+        from ..security._csrf_settings import csrf_settings
+
         html = _PAGE.format(
-            title=escape(self.title or app.config.get("OPENAPI_TITLE") or app.name),
+            title=escape(
+                self.title or OpenAPISettings.from_config(app.config).api_title or app.name
+            ),
             css=escape(url_for("hermetic_docs_asset", name="docs.css")),
             js=escape(url_for("hermetic_docs_asset", name="docs.js")),
             spec=escape(url_for("hermetic_openapi")),
             base=escape(request.script_root),
-            csrf_header=escape(app.config.get("CSRF_HEADER_NAME") or "X-CSRF-Token"),
+            csrf_header=escape(csrf_settings(app).header_name),
             nonce=nonce,
         )
         response = app.response_class(html, mimetype="text/html")
@@ -145,7 +159,7 @@ class OpenAPI:
         response = current_app.response_class(_asset(name), mimetype=_ASSETS[name])
         response.add_etag()
         response.headers["Cache-Control"] = "no-cache"
-        return response.make_conditional(request)  # type: ignore[no-any-return]
+        return t.cast("Response", response.make_conditional(request))
 
 
 def _add(app: Flask, rule: str, endpoint: str, view: t.Callable[..., t.Any]) -> None:

@@ -13,6 +13,7 @@ from werkzeug.routing.converters import (
     UUIDConverter,
 )
 
+from ._settings import OpenAPISettings
 from ._status import declared_responses, declared_success
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -142,8 +143,10 @@ class _Schemas:
             return
         from pydantic import TypeAdapter
 
-        results, defs = TypeAdapter.json_schemas(self._inputs, ref_template=REF_PREFIX + "{model}")
-        self.results = dict(results)
+        results, defs = TypeAdapter.json_schemas(
+            t.cast(t.Any, self._inputs), ref_template=REF_PREFIX + "{model}"
+        )
+        self.results = dict(t.cast("dict[tuple[int, str], dict[str, t.Any]]", results))
         self.definitions = dict(defs.get("$defs", {}))
 
     def get(self, key: tuple[int, str]) -> dict[str, t.Any]:
@@ -189,9 +192,17 @@ def _schemes(app: Flask, bearer_routes: bool) -> dict[str, dict[str, t.Any]]:
         schemes[COOKIE_SCHEME] = {
             "type": "apiKey",
             "in": "cookie",
-            "name": app.config.get("SESSION_COOKIE_NAME") or "session",
+            "name": app.session_interface.get_cookie_name(app),
         }
     return schemes
+
+
+def _rate_limited(app: Flask, endpoint: str) -> bool:
+    """Tell whether the app's rate-limit shield runs on ``endpoint`` (its default limit)."""
+    shields = app.shields
+    if shields is None or shields.get("ratelimit") is None:
+        return False
+    return any(s.name == "ratelimit" for s in shields.shields_for(endpoint))
 
 
 def _operation_id(endpoint: str, method: str, seen: set[str], many: bool) -> str:
@@ -230,7 +241,7 @@ def openapi_spec(
     validation = _validation_module()
     schemas = _Schemas()
     limits_attr = "_hermetic_rate_limits"
-    rate_limited_app = bool(app.config.get("RATELIMIT_DEFAULT"))
+    settings = OpenAPISettings.from_config(app.config)
     rules = _rules(app)
     bearer_routes = any(hasattr(policy_of(view), "scopes") for _, view in rules)
     schemes = _schemes(app, bearer_routes)
@@ -300,14 +311,14 @@ def openapi_spec(
             if models is not None:
                 responses["422"] = _problem("ValidationProblem", "422")
             security = _security(policy, scheme_names)
-            if security is not None:
+            if security is not None and policy is not None:
                 op["security"] = security
                 op["x-hermetic-policy"] = policy.describe()
                 if security:
                     responses["401"] = _problem("Problem", "401")
                 if policy.all_of or policy.any_of or getattr(policy, "scopes", None):
                     responses["403"] = _problem("Problem", "403")
-            if rate_limited_app or getattr(view, limits_attr, None):
+            if getattr(view, limits_attr, None) or _rate_limited(app, rule.endpoint):
                 responses["429"] = _problem("Problem", "429")
             op["responses"] = dict(sorted(responses.items()))
             path_item[method.lower()] = op
@@ -323,8 +334,8 @@ def openapi_spec(
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
-            "title": title or app.config.get("OPENAPI_TITLE") or app.name,
-            "version": version or app.config.get("OPENAPI_VERSION") or "0.1.0",
+            "title": title or settings.api_title or app.name,
+            "version": version or settings.api_version,
         },
         "paths": paths,
         "components": components,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..globals import _cv_request
+from ._csrf_settings import csrf_settings
 
 _HINTS = {
     "no_token": (
@@ -41,10 +42,10 @@ def csrf_hint(reason: str) -> str | None:
     if template is None or ctx is None:
         return None
     request = ctx.request
-    config = ctx.app.config
+    settings = csrf_settings(ctx.app)
     return template.format(
         route=f"Route {request.endpoint!r} ({request.method} {request.path[:100]})",
         method=request.method,
-        field=config.get("CSRF_FIELD_NAME", "csrf_token"),
-        header=config.get("CSRF_HEADER_NAME", "X-CSRF-Token"),
+        field=settings.field_name,
+        header=settings.header_name,
     )

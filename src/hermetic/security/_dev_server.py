@@ -22,9 +22,9 @@ _FIX = (
 
 
 def _is_loopback(host: str) -> bool:
-    from ..cli.commands import _is_loopback_host
+    from .._debugger import is_loopback_host
 
-    return _is_loopback_host(host)
+    return is_loopback_host(host)
 
 
 def insecure_cookie_notice(app: Flask, host: str, *, ssl: bool = False) -> str | None:

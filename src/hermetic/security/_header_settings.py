@@ -20,6 +20,14 @@ DEFAULT_CSP: dict[str, list[str]] = {
     "frame-ancestors": ["'none'"],
     "form-action": ["'self'"],
 }
+#: Where the built-in endpoint receives CSP violation reports.
+CSP_REPORT_PATH = "/_hermetic/csp-report"
+#: The name of the ``Reporting-Endpoints`` entry the CSP's ``report-to`` names.
+CSP_REPORT_GROUP = "hermetic-csp"
+#: The default ``SECURITY_CSP_REPORT_MAX_BYTES``.
+DEFAULT_CSP_REPORT_MAX_BYTES = 8 * 1024
+#: The default ``SECURITY_CSP_REPORT_RATE`` (per client address).
+DEFAULT_CSP_REPORT_RATE = "30 per minute"
 #: The default ``SECURITY_HSTS``: two years, subdomains included.
 DEFAULT_HSTS = "max-age=63072000; includeSubDomains"
 #: The default ``SECURITY_REFERRER_POLICY``.
@@ -121,6 +129,46 @@ def _csp_directives(value: t.Any) -> list[tuple[str, list[str]]]:
     return directives
 
 
+def _report_uri(value: str | None) -> str | None:
+    """Check ``SECURITY_CSP_REPORT_URI`` (``None``: the built-in endpoint)."""
+    if value is None:
+        return None
+    value = _check_value("SECURITY_CSP_REPORT_URI", value)
+    # SECURITY: the URI goes into the CSP and Reporting-Endpoints headers;
+    # a separator or a quote would end the directive or the entry.
+    if not value or any(ch in value for ch in ';, \t"'):
+        raise SettingsError(
+            f"SECURITY_CSP_REPORT_URI {value!r} is not a URL. Fix: give the collector's URL"
+            " (https://reports.example/csp), or None for the built-in endpoint.",
+            key="SECURITY_CSP_REPORT_URI",
+        )
+    return value
+
+
+def _positive_int(key: str) -> t.Callable[[int], int]:
+    def parse(value: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise SettingsError(f"{key} must be a positive int, got {value!r}.", key=key)
+        return value
+
+    return parse
+
+
+def _report_rate(value: str) -> str:
+    """Check ``SECURITY_CSP_REPORT_RATE`` with the rate limiter's own parser."""
+    from .errors import ConfigurationError
+    from .ratelimit._declare import parse_limits
+
+    try:
+        parse_limits(value)
+    except ConfigurationError as e:
+        raise SettingsError(
+            f"SECURITY_CSP_REPORT_RATE: {e} Fix: write it like '30 per minute'.",
+            key="SECURITY_CSP_REPORT_RATE",
+        ) from None
+    return value
+
+
 def _frame_options_value(value: str | None) -> str | None:
     if value is None:
         return None
@@ -213,6 +261,40 @@ class HeadersSettings(
         default=False,
         doc="Send the CSP as `Content-Security-Policy-Report-Only` (reports, no blocking).",
     )
+    csp_reports: bool = setting(
+        "SECURITY_CSP_REPORTS",
+        default=False,
+        secure_default=True,
+        doc="Ask browsers to report CSP violations (`report-uri`) to `SECURITY_CSP_REPORT_URI`;"
+        " they are logged as `csp` audit events.",
+    )
+    csp_report_to: bool = setting(
+        "SECURITY_CSP_REPORT_TO",
+        default=False,
+        doc="Also name the report URI in `report-to`, with a `Reporting-Endpoints` header"
+        " (the Reporting API). Chromium then ignores `report-uri` and sends its reports"
+        " in batches, up to a minute later.",
+    )
+    csp_report_uri: str | None = setting(
+        "SECURITY_CSP_REPORT_URI",
+        default=None,
+        parse=_report_uri,
+        doc=f"Where browsers send CSP reports; `None`: the built-in endpoint `{CSP_REPORT_PATH}`"
+        " (same origin, CSRF-exempt, size- and rate-limited). Another URL turns the built-in"
+        " endpoint off.",
+    )
+    csp_report_max_bytes: int = setting(
+        "SECURITY_CSP_REPORT_MAX_BYTES",
+        default=DEFAULT_CSP_REPORT_MAX_BYTES,
+        parse=_positive_int("SECURITY_CSP_REPORT_MAX_BYTES"),
+        doc="The largest CSP report body the built-in endpoint reads (larger: 413).",
+    )
+    csp_report_rate: str = setting(
+        "SECURITY_CSP_REPORT_RATE",
+        default=DEFAULT_CSP_REPORT_RATE,
+        parse=_report_rate,
+        doc="How many CSP reports one client address may send (a `limits` rate; over it: 429).",
+    )
     hsts: str | None = setting(
         "SECURITY_HSTS",
         default=DEFAULT_HSTS,
@@ -266,6 +348,13 @@ class HeadersSettings(
     def check(self) -> None:
         """Check ``SECURITY_FRAME_OPTIONS`` against the CSP's ``frame-ancestors``."""
         _frame_options(self.frame_options, self.frame_ancestors)
+
+    @property
+    def report_target(self) -> str | None:
+        """Where the CSP asks browsers to send reports (``None``: no reports)."""
+        if not self.csp_reports or not self.csp:
+            return None
+        return self.csp_report_uri or CSP_REPORT_PATH
 
     @property
     def frame_ancestors(self) -> tuple[str, ...] | None:

@@ -208,6 +208,12 @@ def _check_policies(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
         )
 
 
+def _template_findings(app: Flask, shields: set[str]) -> list[Finding]:
+    from ._check_templates import check_templates
+
+    return list(check_templates(app, shields))
+
+
 def _check_user_source(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
     if "AuthorizationShield" not in shields:
         return
@@ -312,6 +318,7 @@ def run_checks(app: Flask, environ: t.Mapping[str, str] | None = None) -> list[F
         *_check_limits(app),
         *_check_csrf(app, shields),
         *_check_jwt(app),
+        *_template_findings(app, shields),
         *_check_profile(app, shields),
     ]
     findings.sort(key=lambda f: _RANK[f.level])
@@ -336,7 +343,12 @@ def _format_text(findings: list[Finding]) -> str:
     show_default=True,
     help="The output format.",
 )
-def check_command(output_format: str) -> None:
+@click.option(
+    "--migrate",
+    is_flag=True,
+    help="Also list what changes for a Flask project moving to Hermetic (hermetic migrate).",
+)
+def check_command(output_format: str, migrate: bool = False) -> None:
     """Report insecure settings; exit with status 1 when any is an error."""
     # Imported here: the CLI module imports this one to register the command.
     from ..cli import ScriptInfo
@@ -348,6 +360,11 @@ def check_command(output_format: str) -> None:
     else:
         app = click.get_current_context().ensure_object(ScriptInfo).load_app()
     findings = run_checks(app)
+    if migrate:
+        from ._check_templates import migration_findings
+
+        findings.extend(migration_findings(app))
+        findings.sort(key=lambda f: _RANK[f.level])
     if output_format == "json":
         click.echo(json.dumps([f.as_dict() for f in findings], indent=2))
     else:

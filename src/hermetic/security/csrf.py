@@ -31,14 +31,30 @@ from os import urandom
 
 from ..globals import _cv_request
 from ._csrf_hints import csrf_hint
+from ._csrf_settings import CSRFSettings as CSRFSettings
+from ._csrf_settings import csrf_settings
 from .audit import audit
-from .errors import ConfigurationError, CSRFError
+from .errors import CSRFError
 from .shields import ORDER_CSRF, Shield
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
     from ..sessions import SessionMixin
     from ..wrappers import Request, Response
+
+__all__ = [
+    "REASON_BAD_ORIGIN",
+    "REASON_BAD_TOKEN",
+    "REASON_CROSS_SITE",
+    "REASON_NO_SESSION_TOKEN",
+    "REASON_NO_TOKEN",
+    "CSRFSettings",
+    "CSRFShield",
+    "csrf_token",
+    "enforce_in_tests",
+    "rotate_csrf_token",
+    "validate_csrf_token",
+]
 
 #: ``Sec-Fetch-Site`` says same-site or cross-site, from an untrusted origin.
 REASON_CROSS_SITE = "cross_site"
@@ -61,7 +77,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _SECRET_SIZE = 32
 # base64url without padding of pad (32 bytes) + masked secret (32 bytes).
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{86}")
-_ORIGIN_RE = re.compile(r"https?://[^/?#@\s]+")
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 _DESCRIPTIONS = {
     REASON_CROSS_SITE: "Cross-site requests are not accepted here.",
@@ -156,13 +171,13 @@ def validate_csrf_token(token: str | None) -> bool:
     return bool(token) and secret is not None and _token_matches(t.cast(str, token), secret)
 
 
-def _normalise_origin(value: t.Any) -> str:
-    if not isinstance(value, str) or not _ORIGIN_RE.fullmatch(value.strip().rstrip("/")):
-        raise ConfigurationError(
-            f"CSRF_TRUSTED_ORIGINS holds {value!r}, which is not an origin;"
-            ' write each as "https://host[:port]", for example "https://app.example.com".'
-        )
-    return value.strip().rstrip("/").lower()
+def enforce_in_tests(app: Flask) -> bool:
+    """Tell whether ``app.test_client()`` requests must pass the token check too.
+
+    ``CSRF_ENFORCE_IN_TESTS``, read through the app's CSRF shield (its checked
+    settings), or through :class:`CSRFSettings` when the app has none.
+    """
+    return csrf_settings(app).enforce_in_tests
 
 
 def _reject(reason: str, **fields: t.Any) -> t.NoReturn:
@@ -174,7 +189,8 @@ def _reject(reason: str, **fields: t.Any) -> t.NoReturn:
 class CSRFShield(Shield):
     """Refuse forged unsafe requests: origin check, then the session's token.
 
-    Options, read once (on the first request, or by :meth:`configure`):
+    Settings (:class:`CSRFSettings`, read and checked once per app by the
+    pipeline; see ``docs/configuration.md``):
 
     - ``CSRF_ENABLED`` -- default ``True``.
     - ``CSRF_TRUSTED_ORIGINS`` -- default ``()``; other origins
@@ -184,8 +200,8 @@ class CSRFShield(Shield):
     - ``CSRF_ENFORCE_IN_TESTS`` -- default ``False``: requests made by
       ``app.test_client()`` pass the token check (the origin check still
       runs); ``app.test_client(enforce_csrf=True)`` overrides it per client.
-    - ``REMEMBER_COOKIE_NAME`` -- default ``"remember_token"``; like the
-      session cookie, it makes a request cookie-authenticated.
+    - ``REMEMBER_COOKIE_NAME`` (the login's setting) -- like the session
+      cookie, it makes a request cookie-authenticated.
 
     .. warning::
         Each trusted origin can make this app's users do anything they can
@@ -194,58 +210,50 @@ class CSRFShield(Shield):
 
     name = "csrf"
     order = ORDER_CSRF
+    settings_class = CSRFSettings
+    settings: CSRFSettings
 
     def __init__(self) -> None:
-        self._app: Flask | None = None
-        self._configured = False
+        # Set from the checked settings by setup(), before any request.
         self._enabled = True
         self._trusted: frozenset[str] = frozenset()
-        self._field = "csrf_token"
-        self._header_key = "HTTP_X_CSRF_TOKEN"
+        self._field = ""
+        self._header_key = ""
         self._cookie_names: tuple[str, ...] = ()
 
     def init_app(self, app: Flask) -> None:
-        """Join ``app``'s pipeline, check the config, add ``csrf_token`` to templates."""
-        if self._app is not None and self._app is not app:
-            raise RuntimeError("This CSRFShield already serves another app; make one per app.")
-        self._app = app
-        self.configure(app)
-        self._configured = False
-        app.add_template_global(csrf_token, "csrf_token")
+        """Join ``app``'s pipeline; add ``csrf_token`` to its templates."""
         super().init_app(app)
+        app.add_template_global(csrf_token, "csrf_token")
 
-    def configure(self, app: Flask | None = None) -> None:
-        """Read the configuration now (otherwise done on the first request)."""
-        app = app or t.cast("Flask", self._app)
-        config = app.config
-        self._enabled = bool(config.get("CSRF_ENABLED", True))
-        trusted = config.get("CSRF_TRUSTED_ORIGINS") or ()
-        if isinstance(trusted, str):
-            raise ConfigurationError(
-                f"CSRF_TRUSTED_ORIGINS must be a list of origins, got the string {trusted!r}."
-            )
-        self._trusted = frozenset(_normalise_origin(o) for o in trusted)
-        self._field = str(config.get("CSRF_FIELD_NAME", "csrf_token"))
-        header = str(config.get("CSRF_HEADER_NAME", "X-CSRF-Token"))
-        self._header_key = "HTTP_" + header.upper().replace("-", "_")
+    def setup(self, app: Flask, settings: CSRFSettings) -> None:
+        """Precompute the names the check looks for."""
+        from .auth._settings import LoginSettings
+
+        self._enabled = settings.enabled
+        self._trusted = settings.trusted_origins
+        self._field = settings.field_name
+        self._header_key = settings.header_key
         session_cookie = app.session_interface.get_cookie_name(app)
         names = {
             session_cookie,
             session_cookie.removeprefix("__Host-"),
             "__Host-" + session_cookie.removeprefix("__Host-"),
-            str(config.get("REMEMBER_COOKIE_NAME", "remember_token")),
+            # One declaration of the remember-me cookie: the login's.
+            LoginSettings.from_config(app.config).remember_cookie_name,
         }
         self._cookie_names = tuple(sorted(names))
-        self._configured = True
 
-    def before(self, request: Request) -> Response | None:  # type: ignore[override]
+    def steps_for(
+        self, endpoint: str | None, view: t.Callable[..., t.Any] | None
+    ) -> tuple[t.Callable[[Request], Response | None] | None, None]:
+        """Run the check on every route, unless ``CSRF_ENABLED`` is ``False``."""
+        return (self.before if self._enabled else None), None
+
+    def before(self, request: Request) -> Response | None:
         """Refuse an unsafe request that fails the origin or token check."""
         if request.method in SAFE_METHODS or request.routing_exception is not None:
             # No view runs for a 404 or 405; a 308 redirect is checked at its target.
-            return None
-        if not self._configured:
-            self.configure()
-        if not self._enabled:
             return None
         environ = request.environ
         with_cookie = "HTTP_COOKIE" in environ and not request.cookies.keys().isdisjoint(

@@ -24,11 +24,12 @@ import typing as t
 from werkzeug.datastructures import Headers
 
 from ..globals import _cv_request
+from ._header_settings import CSP_REPORT_GROUP, Directives, _frame_options
+from ._header_settings import CSP_REPORT_PATH as CSP_REPORT_PATH
 from ._header_settings import DEFAULT_CSP as DEFAULT_CSP
 from ._header_settings import DEFAULT_HSTS as DEFAULT_HSTS
 from ._header_settings import DEFAULT_PERMISSIONS_POLICY as DEFAULT_PERMISSIONS_POLICY
 from ._header_settings import DEFAULT_REFERRER_POLICY as DEFAULT_REFERRER_POLICY
-from ._header_settings import Directives, _frame_options
 from ._header_settings import HeadersSettings as HeadersSettings
 from .shields import ORDER_HEADERS, Shield
 
@@ -72,6 +73,17 @@ def _render_csp(directives: Directives, *, with_nonce: bool) -> str:
     return "; ".join(parts)
 
 
+def _with_reports(directives: Directives, target: str, report_to: bool) -> Directives:
+    """Add ``report-uri``, and ``report-to`` (the Reporting API) when asked."""
+    # Chromium ignores report-uri when report-to is present, then batches
+    # its reports (up to a minute); report-uri alone is sent at once by
+    # Chromium, Firefox and Safari, so report-to is opt-in.
+    reports = [("report-uri", (target,))]
+    if report_to:
+        reports.append(("report-to", (CSP_REPORT_GROUP,)))
+    return (*directives, *reports)
+
+
 class HeadersPlan(t.NamedTuple):
     """The precomputed headers of one app."""
 
@@ -99,6 +111,12 @@ def plan_headers(config: t.Mapping[str, t.Any] | HeadersSettings) -> HeadersPlan
         config if isinstance(config, HeadersSettings) else HeadersSettings.from_config(config)
     )
     directives = settings.csp
+    report_target = settings.report_target
+    if directives and any(name in ("report-uri", "report-to") for name, _ in directives):
+        report_target = None  # the policy names its own collector
+    report_to = report_target is not None and settings.csp_report_to
+    if directives and report_target is not None:
+        directives = _with_reports(directives, report_target, report_to)
     csp_name = csp_parts = csp_plain = None
     if directives:
         csp_name = (
@@ -119,6 +137,11 @@ def plan_headers(config: t.Mapping[str, t.Any] | HeadersSettings) -> HeadersPlan
         "cross-origin-opener-policy": ("Cross-Origin-Opener-Policy", settings.coop),
         "cross-origin-resource-policy": ("Cross-Origin-Resource-Policy", settings.corp),
     }
+    if report_to:
+        defaults["reporting-endpoints"] = (
+            "Reporting-Endpoints",
+            f'{CSP_REPORT_GROUP}="{report_target}"',
+        )
     for name, value in settings.headers_extra:
         # A None value removes one of the defaults.
         defaults[name.lower()] = (name, value)
@@ -146,7 +169,13 @@ class HeadersShield(Shield):
       sources, a policy string, or ``None`` for no CSP. A source
       ``'nonce-{nonce}'`` becomes the request's nonce when :func:`csp_nonce`
       was called, and is dropped otherwise.
-    - ``SECURITY_CSP_REPORT_ONLY`` -- default ``False``.
+    - ``SECURITY_CSP_REPORT_ONLY`` -- default ``False``: send
+      ``Content-Security-Policy-Report-Only`` (a rollout: report, block nothing).
+    - ``SECURITY_CSP_REPORTS`` -- default ``False`` (``True`` on ``Hermetic``):
+      add ``report-uri`` naming ``SECURITY_CSP_REPORT_URI`` (default: the
+      built-in endpoint, :mod:`hermetic.security.csp_reports`);
+      ``SECURITY_CSP_REPORT_TO = True`` adds ``report-to`` and a
+      ``Reporting-Endpoints`` header.
     - ``SECURITY_HSTS`` -- default ``"max-age=63072000; includeSubDomains"``,
       sent on HTTPS requests only; ``None`` disables.
     - ``SECURITY_FRAME_OPTIONS`` -- default ``"auto"``: derived from the CSP's
@@ -173,9 +202,17 @@ class HeadersShield(Shield):
         self.plan: HeadersPlan | None = None
 
     def init_app(self, app: Flask) -> None:
-        """Join ``app``'s pipeline and add ``csp_nonce`` to its templates."""
+        """Join ``app``'s pipeline, add ``csp_nonce`` and the CSP report endpoint."""
+        from .csp_reports import add_report_route
+        from .profile import Hermetic
+
         super().init_app(app)
         app.add_template_global(csp_nonce, "csp_nonce")
+        if isinstance(app, Hermetic):
+            # The secure default of HeadersSettings, until profile.py lists the
+            # class in DECLARED (then Hermetic.default_config holds it).
+            app.config.setdefault("SECURITY_CSP_REPORTS", True)
+        add_report_route(app, self)
 
     def setup(self, app: Flask, settings: HeadersSettings) -> None:
         """Compute and check the headers once."""

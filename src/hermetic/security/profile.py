@@ -12,6 +12,7 @@ from ..app import Flask
 from ..settings import Settings, secure_defaults
 from ..settings.core import CoreSettings
 from ._authz_settings import AuthzSettings
+from ._csrf_settings import CSRFSettings
 from ._error_pages import render_error
 from ._session_settings import SessionSettings
 from .audit import ensure_handler
@@ -29,19 +30,15 @@ from .secrets import (
     settle_secret_key,
 )
 
+__all__ = [
+    "Hermetic",
+]
+
 #: The settings ``Hermetic`` changes from Flask's defaults for features whose
 #: settings are NOT YET DECLARED in :mod:`hermetic.settings` (DESIGN.md,
 #: "Security decisions"). The declared ones carry their ``secure_default``
 #: (:data:`DECLARED`); each key moves there when its feature is migrated.
-SECURE_DEFAULTS: dict[str, t.Any] = {
-    # CSRF on unsafe methods of cookie-authenticated requests.
-    "CSRF_ENABLED": True,
-    "CSRF_TRUSTED_ORIGINS": (),
-    "CSRF_FIELD_NAME": "csrf_token",
-    "CSRF_HEADER_NAME": "X-CSRF-Token",
-    # app.test_client() passes the token check unless this is True (hermetic.testing).
-    "CSRF_ENFORCE_IN_TESTS": False,
-}
+SECURE_DEFAULTS: dict[str, t.Any] = {}
 
 #: The settings classes whose ``secure_default`` values ``Hermetic`` starts with:
 #: sessions' cookie flags and lifetime, body limits (Flask's keys), trusted
@@ -54,6 +51,7 @@ DECLARED: tuple[type[Settings], ...] = (
     RateLimitSettings,
     SessionSettings,
     AuthzSettings,
+    CSRFSettings,
 )
 
 
@@ -86,7 +84,7 @@ class Hermetic(Flask):
         from .cors import CORSShield
         from .csrf import CSRFShield
         from .headers import HeadersShield
-        from .limits import InputLimitsShield
+        from .input_limits import InputLimitsShield
         from .policy import AuthorizationShield
         from .proxies import HostShield, ProxyShield
         from .ratelimit import RateLimitShield
@@ -192,13 +190,12 @@ class Hermetic(Flask):
     ) -> None:
         """Check the configuration, then run the development server.
 
-        Debug mode is refused unless the server binds to a loopback address:
-        the debugger runs code for whoever reaches it.
+        The interactive debugger is refused on a host other than a loopback
+        address, as by :meth:`Flask.run` (the one rule of
+        :func:`hermetic._debugger.check_debugger_host`).
         """
         if os.environ.get("FLASK_RUN_FROM_CLI") != "true":
             self.security_check()
-            from ..cli import _is_loopback_host
-
             server_name = self.config.get("SERVER_NAME") or ""
             bind = host or server_name.partition(":")[0] or "127.0.0.1"
             from ._dev_server import insecure_cookie_notice
@@ -206,11 +203,4 @@ class Hermetic(Flask):
             notice = insecure_cookie_notice(self, bind, ssl=bool(options.get("ssl_context")))
             if notice:
                 self.logger.warning(notice)
-            wants_debug = self.debug if debug is None else debug
-            if wants_debug and not _is_loopback_host(bind):
-                raise ConfigurationError(
-                    f"hermetic refuses debug mode on {bind!r}: the debugger would let"
-                    " anyone who reaches the server run code. Bind to 127.0.0.1, or"
-                    " turn debug off."
-                )
         super().run(host, port, debug, load_dotenv, **options)

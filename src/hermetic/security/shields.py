@@ -43,6 +43,23 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
     from ..wrappers import Request, Response
 
+__all__ = [
+    "exempt",
+    "ORDER_AUTHORIZATION",
+    "ORDER_BODY_LIMITS",
+    "ORDER_CORS",
+    "ORDER_CSRF",
+    "ORDER_HEADERS",
+    "ORDER_HOST",
+    "ORDER_IDENTITY",
+    "ORDER_PROXY",
+    "ORDER_RATE_LIMIT",
+    "ORDER_VALIDATION",
+    "pipeline_for",
+    "Shield",
+    "ShieldPipeline",
+]
+
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
 #: Pipeline positions, in the order of DESIGN.md's request path.

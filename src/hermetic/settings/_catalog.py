@@ -24,6 +24,10 @@ MODULES = (
     "hermetic.security._authz_settings",
     "hermetic.security.redirects",
     "hermetic.security.secrets",
+    "hermetic.security._csrf_settings",
+    "hermetic.security.auth._settings",
+    "hermetic.security.jwt._settings",
+    "hermetic.openapi._settings",
 )
 
 

@@ -20,11 +20,16 @@ from .manager import (
     SESSION_USER_ID,
     USER_ID_KEY,
     LoginManager,
-    _seconds,
 )
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ...ctx import RequestContext
+
+
+def _seconds(value: timedelta | float | None) -> float | None:
+    if value is None:
+        return None
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def _rotate_csrf() -> None:
@@ -91,11 +96,11 @@ def login_user(
     if not user.is_active:
         audit("failed_login", reason=REASON_INACTIVE, user=user.get_id())
         return False
-    now = manager.clock()
+    now = manager.now()
     establish(ctx, user, fresh=fresh, now=now)
     state = manager._state(ctx.app)
-    old = ctx.request.cookies.get(state.cookie_name)
-    tokens = state.remember_tokens(ctx.app, manager.clock) if remember or old else None
+    old = ctx.request.cookies.get(state.settings.remember_cookie_name)
+    tokens = state.remember_tokens(ctx.app, manager.now) if remember or old else None
     if old and tokens is not None:
         tokens.revoke(old)
         ctx.request.environ[_COOKIE_KEY] = (None, 0)
@@ -114,9 +119,9 @@ def logout_user() -> None:
     user_id = environ.get(USER_ID_KEY) or session.get(SESSION_USER_ID)
     audit("logout", user=user_id)
     state = manager._state(ctx.app)
-    cookie = ctx.request.cookies.get(state.cookie_name)
+    cookie = ctx.request.cookies.get(state.settings.remember_cookie_name)
     if cookie:
-        state.remember_tokens(ctx.app, manager.clock).revoke(cookie)
+        state.remember_tokens(ctx.app, manager.now).revoke(cookie)
         environ[_COOKIE_KEY] = (None, 0)
     end = getattr(session, "end", None)
     if end is not None:

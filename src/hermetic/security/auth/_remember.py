@@ -61,10 +61,10 @@ class RememberTokens:
     :param grace: seconds the previous validator stays good after a rotation,
         default ``30``, so parallel requests sent with the old cookie are not
         taken for theft; ``0`` turns the grace off.
-    :param clock: epoch seconds, default :func:`time.time`.
+    :param now: the clock (epoch seconds), default :func:`time.time`.
     """
 
-    __slots__ = ("clock", "duration", "grace", "store")
+    __slots__ = ("duration", "grace", "now", "store")
 
     def __init__(
         self,
@@ -72,18 +72,18 @@ class RememberTokens:
         duration: float,
         *,
         grace: float = 30.0,
-        clock: t.Callable[[], float] = time.time,
+        now: t.Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.duration = duration
         self.grace = grace
-        self.clock = clock
+        self.now = now
 
     def issue(
         self, user_id: str, duration: float | None = None, *, now: float | None = None
     ) -> tuple[str, int]:
         """Make a token for ``user_id``; return the cookie value and its max age."""
-        now = self.clock() if now is None else now
+        now = self.now() if now is None else now
         ttl = self.duration if duration is None else duration
         if not ttl > 0:
             raise ValueError("The remember-me duration must be positive.")
@@ -113,7 +113,7 @@ class RememberTokens:
         if selector is None:
             return RememberResult(MALFORMED)
         record = self._load(selector)
-        now = self.clock() if now is None else now
+        now = self.now() if now is None else now
         if record is None or record["e"] <= now:
             return RememberResult(UNKNOWN)
         user_id = record["u"]

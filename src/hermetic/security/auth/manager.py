@@ -6,19 +6,11 @@ the WSGI environ: from the session's ``"_user_id"`` (through the
 providers, else the anonymous user. A request that never looks at
 ``current_user`` pays nothing.
 
-Config (read on first use):
-
-- ``LOGIN_VIEW``: endpoint of the login page, default ``None`` (refuse with
-  401 instead of redirecting); ``LOGIN_REFRESH_VIEW``: the page that asks
-  for the password again, default ``LOGIN_VIEW``.
-- ``LOGIN_FRESH_MAX_AGE``: a password login stays "fresh" this long
-  (seconds or ``timedelta``), default ``None`` (for the whole session).
-- ``REMEMBER_COOKIE_NAME`` default ``"remember_token"``;
-  ``REMEMBER_COOKIE_DURATION`` default 14 days;
-  ``REMEMBER_COOKIE_SECURE`` default ``True``; ``REMEMBER_COOKIE_HTTPONLY``
-  default ``True``; ``REMEMBER_COOKIE_SAMESITE`` default ``"Lax"``;
-  ``REMEMBER_COOKIE_PATH`` default ``"/"``; ``REMEMBER_COOKIE_DOMAIN``
-  default ``None``; ``REMEMBER_ROTATION_GRACE`` default ``30`` seconds.
+Settings (:class:`~hermetic.security.auth.LoginSettings`: ``LOGIN_VIEW``,
+``LOGIN_REFRESH_VIEW``, ``LOGIN_FRESH_MAX_AGE``, ``REMEMBER_COOKIE_*``,
+``REMEMBER_ROTATION_GRACE``; see ``docs/configuration.md``) are read and
+checked once per app, with the shields (the first request or
+``Hermetic.security_check``): a wrong value stops the app naming the key.
 
 .. warning::
     ``REMEMBER_COOKIE_SECURE = False`` sends a long-lived login over plain
@@ -29,7 +21,7 @@ from __future__ import annotations
 
 import time
 import typing as t
-from datetime import timedelta
+import warnings
 from urllib.parse import quote
 
 from werkzeug.local import LocalProxy
@@ -45,8 +37,8 @@ from ..errors import (
     StoreUnavailableError,
     prefers_json,
 )
-from . import passwords
-from ._remember import OK, THEFT, RememberTokens
+from ._remember import OK, THEFT
+from ._state import STATE_KEY, LoginShield, LoginState, state_for
 from ._users import AnonymousUser
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -56,13 +48,31 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ..stores import Store
     from .providers import IdentityProvider
 
+__all__ = [
+    "EXTENSION_KEY",
+    "REASON_FRESH_LOGIN_REQUIRED",
+    "REASON_INACTIVE",
+    "REASON_INVALID_CREDENTIALS",
+    "REASON_LOGIN_REQUIRED",
+    "SESSION_AUTH_AT",
+    "SESSION_FRESH",
+    "SESSION_USER_ID",
+    "USER_ID_KEY",
+    "LoginManager",
+    "current_user",
+    "fresh_login_required",
+    "get_user",
+    "is_fresh",
+    "login_required",
+    "unauthorized",
+]
+
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
 #: Where ``init_app`` puts the manager.
 EXTENSION_KEY = "hermetic.login"
 #: The environ key naming the known user (read by audit records).
 USER_ID_KEY = "hermetic.user_id"
-_STATE_KEY = "hermetic.login.state"
 _USER_KEY = "hermetic.user"
 _FRESH_KEY = "hermetic.user_fresh"
 _COOKIE_KEY = "hermetic.remember_cookie"
@@ -82,56 +92,6 @@ REASON_INVALID_CREDENTIALS = "invalid_credentials"
 _ALWAYS_SAFE = "/:@!$&'()*+,;=-._~"
 
 
-def _seconds(value: t.Any) -> float | None:
-    if value is None:
-        return None
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-class _State:
-    """One app's login settings (read from its config once) and remember tokens."""
-
-    __slots__ = (
-        "cookie_name",
-        "cookie_options",
-        "duration",
-        "fresh_max_age",
-        "grace",
-        "login_view",
-        "refresh_view",
-        "store",
-        "tokens",
-    )
-
-    def __init__(self, manager: LoginManager, app: Flask) -> None:
-        config = app.config
-        self.cookie_name: str = config.get("REMEMBER_COOKIE_NAME", "remember_token")
-        self.duration = _seconds(config.get("REMEMBER_COOKIE_DURATION", timedelta(days=14)))
-        self.cookie_options = {
-            "path": config.get("REMEMBER_COOKIE_PATH", "/"),
-            "domain": config.get("REMEMBER_COOKIE_DOMAIN"),
-            "secure": bool(config.get("REMEMBER_COOKIE_SECURE", True)),
-            "httponly": bool(config.get("REMEMBER_COOKIE_HTTPONLY", True)),
-            "samesite": config.get("REMEMBER_COOKIE_SAMESITE", "Lax"),
-        }
-        self.grace = _seconds(config.get("REMEMBER_ROTATION_GRACE", 30)) or 0.0
-        self.fresh_max_age = _seconds(config.get("LOGIN_FRESH_MAX_AGE"))
-        self.login_view = manager.login_view or config.get("LOGIN_VIEW")
-        self.refresh_view = manager.refresh_view or config.get("LOGIN_REFRESH_VIEW")
-        self.store = manager._store
-        self.tokens: RememberTokens | None = None
-
-    def remember_tokens(self, app: Flask, clock: t.Callable[[], float]) -> RememberTokens:
-        if self.tokens is None:
-            store = self.store
-            if store is None:
-                from ..stores import store_for
-
-                store = store_for(app)
-            self.tokens = RememberTokens(store, self.duration or 0, grace=self.grace, clock=clock)
-        return self.tokens
-
-
 class LoginManager:
     """Keep track of the logged-in user of each request.
 
@@ -140,7 +100,8 @@ class LoginManager:
         (:func:`hermetic.security.stores.store_for`).
     :param anonymous_user: the class of the user of a request nobody is
         logged in to, default :class:`AnonymousUser`.
-    :param clock: epoch seconds, default :func:`time.time` (tests pass their own).
+    :param now: the clock (epoch seconds), default :func:`time.time` (tests
+        pass their own). ``clock=`` is its deprecated former name.
     """
 
     def __init__(
@@ -149,14 +110,23 @@ class LoginManager:
         *,
         store: Store | None = None,
         anonymous_user: t.Callable[[], t.Any] = AnonymousUser,
-        clock: t.Callable[[], float] = time.time,
+        now: t.Callable[[], float] = time.time,
+        clock: t.Callable[[], float] | None = None,
     ) -> None:
+        if clock is not None:
+            warnings.warn(
+                "Cause: LoginManager(clock=) is deprecated; hermetic's clocks are called"
+                " now=. Fix: pass LoginManager(now=...).",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            now = clock
         #: The endpoint of the login page (overrides ``LOGIN_VIEW``).
         self.login_view: str | None = None
         #: The endpoint asking for the password again (``LOGIN_REFRESH_VIEW``).
         self.refresh_view: str | None = None
         self.anonymous_user = anonymous_user
-        self.clock = clock
+        self.now = now
         self.providers: list[IdentityProvider] = []
         self._store = store
         self._load_user: t.Callable[[str], t.Any] | None = None
@@ -167,9 +137,11 @@ class LoginManager:
     def init_app(self, app: Flask) -> None:
         """Install on ``app``: ``current_user`` in templates, the cookie hook."""
         app.extensions[EXTENSION_KEY] = self
-        app.extensions.pop(_STATE_KEY, None)
+        app.extensions.pop(STATE_KEY, None)
         app.jinja_env.globals["current_user"] = current_user
         app.after_request(self._after_request)
+        # The pipeline reads and checks the settings with the other shields'.
+        LoginShield(self).init_app(app)
 
     def user_loader(self, fn: F) -> F:
         """Register ``fn(user_id) -> user | None`` to load users from their id."""
@@ -185,19 +157,36 @@ class LoginManager:
         """Ask ``provider`` who a request is when no session or cookie says it."""
         self.providers.append(provider)
 
-    def verify_and_upgrade(self, stored_hash: str | None, password: str) -> tuple[bool, str | None]:
-        """Check a password; return ``(ok, new_hash_or_None)`` (rehash on login)."""
-        return passwords.verify_and_upgrade(stored_hash, password)
+    @property
+    def clock(self) -> t.Callable[[], float]:
+        """Return :attr:`now` (deprecated name)."""
+        warnings.warn(
+            "Cause: LoginManager.clock is deprecated. Fix: use LoginManager.now.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.now
 
-    def _state(self, app: Flask) -> _State:
-        state = app.extensions.get(_STATE_KEY)
-        if state is None:
-            state = app.extensions[_STATE_KEY] = _State(self, app)
-        return t.cast(_State, state)
+    def verify_and_upgrade(self, stored_hash: str | None, password: str) -> tuple[bool, str | None]:
+        """Check a password; return ``(ok, new_hash)`` (deprecated: ``check_password``)."""
+        warnings.warn(
+            "Cause: LoginManager.verify_and_upgrade is deprecated; hermetic has one password"
+            " check. Fix: use hermetic.security.auth.check_password(stored, password), which"
+            " returns (ok, new_hash).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        from .passwords import check_password
+
+        ok, new_hash = check_password(stored_hash, password)
+        return ok, new_hash
+
+    def _state(self, app: Flask) -> LoginState:
+        return state_for(self, app)
 
     def revoke_remember_tokens(self, app: Flask, user_id: str) -> int:
         """Revoke every remember-me token of ``user_id``; return how many."""
-        return self._state(app).remember_tokens(app, self.clock).revoke_user(str(user_id))
+        return self._state(app).remember_tokens(app, self.now).revoke_user(str(user_id))
 
     # -- resolving the user ----------------------------------------------
 
@@ -245,21 +234,21 @@ class LoginManager:
     def _is_fresh_session(self, ctx: RequestContext, session: t.Any) -> bool:
         if not session.get(SESSION_FRESH):
             return False
-        max_age = self._state(ctx.app).fresh_max_age
+        max_age = self._state(ctx.app).settings.fresh_max_age
         if max_age is None:
             return True
-        return self.clock() - float(session.get(SESSION_AUTH_AT, 0)) <= max_age
+        return self.now() - float(session.get(SESSION_AUTH_AT, 0)) <= max_age
 
     def _from_cookie(self, ctx: RequestContext) -> t.Any:
         state = self._state(ctx.app)
-        cookie = cookie_value(ctx.request, state.cookie_name)
+        cookie = cookie_value(ctx.request, state.settings.remember_cookie_name)
         if not cookie:
             return None
         from ..stores import StoreError
 
         environ = ctx.request.environ
         try:
-            result = state.remember_tokens(ctx.app, self.clock).check(cookie)
+            result = state.remember_tokens(ctx.app, self.now).check(cookie)
         except StoreError as e:
             # SECURITY: fail closed; keep the cookie, the outage may be brief.
             # A page that needs a user answers 503, not "log in" (unauthorized).
@@ -282,7 +271,7 @@ class LoginManager:
             environ[_COOKIE_KEY] = (result.cookie, result.max_age)
         from ._login import establish
 
-        establish(ctx, user, fresh=False, now=self.clock())
+        establish(ctx, user, fresh=False, now=self.now())
         audit("login", user=result.user_id, method="remember")
         return user
 
@@ -318,7 +307,7 @@ class LoginManager:
             raise error
         target = _next_target(ctx.request)
         url = url_for(view, next=target) if target is not None else url_for(view)
-        return redirect(url)
+        return t.cast("Response", redirect(url))
 
     # -- the response ----------------------------------------------------
 
@@ -328,12 +317,13 @@ class LoginManager:
         pending = environ.pop(_COOKIE_KEY, None)
         if pending is None:
             return response
-        state = self._state(_cv_request.get().app)
+        settings = self._state(_cv_request.get().app).settings
+        name, options = settings.remember_cookie_name, settings.cookie_options
         value, max_age = pending
         if value is None:
-            response.delete_cookie(state.cookie_name, **state.cookie_options)
+            response.delete_cookie(name, **options)
         else:
-            response.set_cookie(state.cookie_name, value, max_age=max_age, **state.cookie_options)
+            response.set_cookie(name, value, max_age=max_age, **options)
         response.vary.add("Cookie")
         return response
 

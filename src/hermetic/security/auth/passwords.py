@@ -1,19 +1,25 @@
 """Password hashing with argon2id (argon2-cffi), and rehash on login.
 
-The parameters come from the app config when an app context is active, else
-from the defaults below (RFC 9106's second recommended option, "low memory",
-which is also argon2-cffi's default and above OWASP's minimum):
+One call checks a password: :func:`check_password` returns a
+:class:`Verified` -- whether it matched, and the new hash to store when the
+stored one was made with other parameters than today's::
 
-- ``PASSWORD_HASH_TIME_COST``: iterations, default ``3``;
-- ``PASSWORD_HASH_MEMORY_COST``: memory in KiB, default ``65536`` (64 MiB);
-- ``PASSWORD_HASH_PARALLELISM``: lanes, default ``4``;
-- ``PASSWORD_HASH_SALT_LEN`` / ``PASSWORD_HASH_HASH_LEN``: bytes, default
-  ``16`` / ``32``.
+    result = check_password(user.password_hash, form["password"])
+    if not result:
+        abort(401)
+    if result.new_hash is not None:
+        user.password_hash = result.new_hash  # save it
+
+The parameters are the ``PASSWORD_HASH_*`` settings
+(:class:`~hermetic.security.auth.PasswordSettings`) of the app config
+passed, else of the current app, else the defaults: RFC 9106's second
+recommended option, "low memory", which is also argon2-cffi's default and
+above OWASP's minimum.
 
 .. warning::
     Lowering the costs makes stolen hashes cheaper to crack. Lower them only
-    in tests. Raising them later is safe: :func:`verify_and_upgrade` returns
-    a new hash the next time each user logs in.
+    in tests. Raising them later is safe: :func:`check_password` returns a
+    new hash the next time each user logs in.
 
 A stored hash keeps its own parameters, so changing the config never locks
 anyone out.
@@ -28,21 +34,32 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from ...globals import _cv_app
+from ._settings import DEFAULT_HASH_LEN as DEFAULT_HASH_LEN
+from ._settings import DEFAULT_MEMORY_COST as DEFAULT_MEMORY_COST
+from ._settings import DEFAULT_PARALLELISM as DEFAULT_PARALLELISM
+from ._settings import DEFAULT_SALT_LEN as DEFAULT_SALT_LEN
+from ._settings import DEFAULT_TIME_COST as DEFAULT_TIME_COST
+from ._settings import PasswordSettings
 
-#: The defaults (RFC 9106, section 4, second recommended option).
-DEFAULT_TIME_COST = 3
-DEFAULT_MEMORY_COST = 64 * 1024
-DEFAULT_PARALLELISM = 4
-DEFAULT_SALT_LEN = 16
-DEFAULT_HASH_LEN = 32
+__all__ = ["PasswordSettings", "Verified", "check_password", "hash_password", "hasher"]
 
-_CONFIG_KEYS = (
-    ("PASSWORD_HASH_TIME_COST", DEFAULT_TIME_COST),
-    ("PASSWORD_HASH_MEMORY_COST", DEFAULT_MEMORY_COST),
-    ("PASSWORD_HASH_PARALLELISM", DEFAULT_PARALLELISM),
-    ("PASSWORD_HASH_HASH_LEN", DEFAULT_HASH_LEN),
-    ("PASSWORD_HASH_SALT_LEN", DEFAULT_SALT_LEN),
-)
+
+class Verified(t.NamedTuple):
+    """The answer of :func:`check_password`: ``(ok, new_hash)``.
+
+    It is true only when the password matched, so ``if check_password(...)``
+    reads as expected.
+    """
+
+    #: Whether the password matched the stored hash.
+    ok: bool
+    #: A fresh hash with today's parameters, when the password matched and the
+    #: stored hash used other ones: store it in place of the old one. Else ``None``.
+    new_hash: str | None = None
+
+    def __bool__(self) -> bool:
+        # SECURITY: a two-item tuple is always true; a failed check must be false.
+        return self.ok
 
 
 @functools.lru_cache(maxsize=16)
@@ -57,13 +74,31 @@ def _hasher_for(params: tuple[int, int, int, int, int]) -> PasswordHasher:
     )
 
 
-def hasher(config: t.Mapping[str, t.Any] | None = None) -> PasswordHasher:
-    """Return the argon2id hasher for ``config`` (default: the current app's)."""
+@functools.lru_cache(maxsize=16)
+def _settings_of(items: frozenset[tuple[str, type, t.Any]]) -> PasswordSettings:
+    return PasswordSettings.from_config({key: value for key, _, value in items})
+
+
+def settings_for(config: t.Mapping[str, t.Any] | None = None) -> PasswordSettings:
+    """Return the checked ``PASSWORD_HASH_*`` settings of ``config`` (default: the current app's).
+
+    Raise :class:`~hermetic.settings.SettingsError` naming a bad key.
+    """
     if config is None:
         ctx = _cv_app.get(None)
         config = ctx.app.config if ctx is not None else {}
-    params = tuple(int(config.get(key, default)) for key, default in _CONFIG_KEYS)
-    return _hasher_for(params)  # type: ignore[arg-type]
+    keys = PasswordSettings.keys()
+    # The type is part of the cache key: ``True == 1``, but only 1 is valid.
+    items = frozenset((k, type(config[k]), config[k]) for k in keys if k in config)
+    try:
+        return _settings_of(items)
+    except TypeError:  # an unhashable (so wrong) value: check it uncached
+        return PasswordSettings.from_config({key: value for key, _, value in items})
+
+
+def hasher(config: t.Mapping[str, t.Any] | None = None) -> PasswordHasher:
+    """Return the argon2id hasher for ``config`` (default: the current app's)."""
+    return _hasher_for(settings_for(config).params)
 
 
 @functools.lru_cache(maxsize=16)
@@ -78,19 +113,7 @@ def hash_password(password: str | bytes, *, config: t.Mapping[str, t.Any] | None
     return hasher(config).hash(password)
 
 
-def verify_password(
-    stored_hash: str | None,
-    password: str | bytes,
-    *,
-    config: t.Mapping[str, t.Any] | None = None,
-) -> bool:
-    """Tell whether ``password`` matches ``stored_hash``; never raise on bad input.
-
-    A malformed hash, a wrong type or a mismatch is ``False``. Pass
-    ``stored_hash=None`` when the user does not exist: a dummy hash is checked
-    so the answer takes as long as for a real user.
-    """
-    ph = hasher(config)
+def _matches(ph: PasswordHasher, stored_hash: t.Any, password: t.Any) -> bool:
     if not isinstance(password, (str, bytes)):
         return False
     if stored_hash is None:
@@ -109,56 +132,32 @@ def verify_password(
         return False
 
 
-def needs_rehash(stored_hash: str, *, config: t.Mapping[str, t.Any] | None = None) -> bool:
-    """Tell whether ``stored_hash`` was made with other parameters than today's."""
+def _needs_rehash(ph: PasswordHasher, stored_hash: t.Any) -> bool:
     if not isinstance(stored_hash, str):
         return True
     try:
-        return hasher(config).check_needs_rehash(stored_hash)
+        return ph.check_needs_rehash(stored_hash)
     except (InvalidHashError, ValueError):
         return True
 
 
-def verify_and_upgrade(
+def check_password(
     stored_hash: str | None,
     password: str | bytes,
     *,
     config: t.Mapping[str, t.Any] | None = None,
-) -> tuple[bool, str | None]:
-    """Verify ``password``; return ``(ok, new_hash)``.
+) -> Verified:
+    """Check ``password`` against ``stored_hash``; return :class:`Verified` ``(ok, new_hash)``.
 
-    ``new_hash`` is a fresh hash with today's parameters when the password
-    matched and the stored hash used other ones (rehash on login), else
-    ``None``. Save it in place of the old hash.
+    Never raises on bad input: a malformed hash, a wrong type or a mismatch
+    is ``Verified(False)``. Pass ``stored_hash=None`` when the user does not
+    exist: a dummy hash is checked so the answer takes as long as for a real
+    user. ``new_hash`` is set when the password matched and the stored hash
+    was made with other parameters than today's (rehash on login): save it.
     """
-    if not verify_password(stored_hash, password, config=config):
-        return False, None
-    if needs_rehash(t.cast(str, stored_hash), config=config):
-        return True, hash_password(password, config=config)
-    return True, None
-
-
-def check_password_and_rehash(
-    user_or_hash: t.Any,
-    password: str | bytes,
-    save: t.Callable[[str], t.Any] | None = None,
-    *,
-    attribute: str = "password_hash",
-    config: t.Mapping[str, t.Any] | None = None,
-) -> bool:
-    """Verify ``password`` against a user (its ``attribute``) or a hash string.
-
-    When the hash needs upgrading, ``save(new_hash)`` is called; without
-    ``save``, a user object gets the new hash set on ``attribute``.
-    """
-    if user_or_hash is None or isinstance(user_or_hash, str):
-        stored = user_or_hash
-    else:
-        stored = getattr(user_or_hash, attribute, None)
-    ok, new_hash = verify_and_upgrade(stored, password, config=config)
-    if new_hash is not None:
-        if save is not None:
-            save(new_hash)
-        elif user_or_hash is not None and not isinstance(user_or_hash, str):
-            setattr(user_or_hash, attribute, new_hash)
-    return ok
+    ph = hasher(config)
+    if not _matches(ph, stored_hash, password):
+        return Verified(False)
+    if _needs_rehash(ph, stored_hash):
+        return Verified(True, ph.hash(password))
+    return Verified(True)

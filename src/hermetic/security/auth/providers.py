@@ -45,6 +45,8 @@ from ..audit import audit
 if t.TYPE_CHECKING:  # pragma: no cover
     from ...wrappers import Request
 
+__all__ = ["ApiKeyProvider", "IdentityProvider", "SessionUserIdProvider", "hash_api_key"]
+
 
 @t.runtime_checkable
 class IdentityProvider(t.Protocol):

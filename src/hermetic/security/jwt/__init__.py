@@ -5,6 +5,7 @@ from __future__ import annotations
 from . import _requirement as _requirement  # says which extra is missing
 from .errors import BearerTokenRequired as BearerTokenRequired
 from .errors import InsufficientScope as InsufficientScope
+from .errors import JWTError as JWTError
 from .errors import TokenCheckUnavailable as TokenCheckUnavailable
 from .errors import TokenError as TokenError
 from .errors import TokenExpired as TokenExpired
@@ -14,6 +15,7 @@ from .errors import TokenReplayed as TokenReplayed
 from .errors import TokenRevoked as TokenRevoked
 from .errors import UnknownKey as UnknownKey
 from .extension import JWTAuth as JWTAuth
+from .extension import JWTSettings as JWTSettings
 from .issue import TokenIssuer as TokenIssuer
 from .jwks import JWKSClient as JWKSClient
 from .jwks import jwks_document as jwks_document
@@ -34,3 +36,39 @@ from .replay import revoke_jti as revoke_jti
 from .replay import revoke_subject as revoke_subject
 from .verify import KeySet as KeySet
 from .verify import TokenVerifier as TokenVerifier
+
+__all__ = [
+    "BearerTokenRequired",
+    "InsufficientScope",
+    "JWKSClient",
+    "JWTAuth",
+    "JWTError",
+    "JWTProvider",
+    "JWTSettings",
+    "KeySet",
+    "ServicePrincipal",
+    "SigningKey",
+    "TokenCheckUnavailable",
+    "TokenError",
+    "TokenExpired",
+    "TokenInvalid",
+    "TokenIssuer",
+    "TokenLedger",
+    "TokenNotYetValid",
+    "TokenReplayed",
+    "TokenRevoked",
+    "TokenVerifier",
+    "UnknownKey",
+    "VerificationKey",
+    "current_principal",
+    "generate_signing_key",
+    "jwk_thumbprint",
+    "jwks_document",
+    "jwt_required",
+    "load_key",
+    "load_key_specs",
+    "parse_jwks",
+    "private_pem",
+    "revoke_jti",
+    "revoke_subject",
+]

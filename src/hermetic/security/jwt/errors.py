@@ -1,9 +1,21 @@
 """The JWT errors: one narrow hierarchy inside, one opaque 401 outside.
 
-Every :class:`TokenError` is an
-:class:`~hermetic.security.errors.AuthenticationRequired`: raised during a
-request it becomes a 401 with ``WWW-Authenticate: Bearer
-error="invalid_token"``. The client sees only a coarse ``reason``
+They join the security layer's one error tree: :class:`JWTError` (a
+:class:`~hermetic.security.errors.SecurityError`) is their root, and each is
+also the security error of its HTTP answer::
+
+    SecurityError
+    +-- JWTError
+        +-- TokenError (AuthenticationRequired, 401)
+        |   +-- TokenExpired, TokenNotYetValid, TokenInvalid,
+        |       TokenReplayed, TokenRevoked, UnknownKey
+        +-- BearerTokenRequired (AuthenticationRequired, 401)
+        +-- InsufficientScope (PermissionDenied, 403)
+        +-- TokenCheckUnavailable (StoreUnavailableError, 503)
+        +-- OAuthError (the token endpoint's RFC 6749 errors, 400/401)
+
+A :class:`TokenError` raised during a request becomes a 401 with
+``WWW-Authenticate: Bearer error="invalid_token"``. The client sees only a coarse ``reason``
 (``token_expired`` or ``invalid_token``); the precise failed check is in
 ``check``, for the audit log only.
 """
@@ -12,13 +24,33 @@ from __future__ import annotations
 
 import typing as t
 
-from ..errors import AuthenticationRequired, PermissionDenied, StoreUnavailableError
+from ..errors import AuthenticationRequired, PermissionDenied, SecurityError, StoreUnavailableError
+
+__all__ = [
+    "BearerTokenRequired",
+    "InsufficientScope",
+    "JWTError",
+    "TokenCheckUnavailable",
+    "TokenError",
+    "TokenExpired",
+    "TokenInvalid",
+    "TokenNotYetValid",
+    "TokenReplayed",
+    "TokenRevoked",
+    "UnknownKey",
+]
 
 #: The challenge sent with every refused token (RFC 6750, section 3).
 INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"'
 
 
-class TokenError(AuthenticationRequired):
+class JWTError(SecurityError):
+    """A request refused by the JWT layer (the root of its errors)."""
+
+    kind = "jwt"
+
+
+class TokenError(AuthenticationRequired, JWTError):
     """A bearer token that was refused (the root of the JWT errors)."""
 
     kind = "jwt"
@@ -74,7 +106,7 @@ class UnknownKey(TokenError):
     check = "unknown_kid"
 
 
-class BearerTokenRequired(AuthenticationRequired):
+class BearerTokenRequired(AuthenticationRequired, JWTError):
     """No bearer token on a route that needs one: 401 with a bare challenge."""
 
     kind = "jwt"
@@ -86,7 +118,7 @@ class BearerTokenRequired(AuthenticationRequired):
         super().__init__(headers={"WWW-Authenticate": "Bearer"})
 
 
-class InsufficientScope(PermissionDenied):
+class InsufficientScope(PermissionDenied, JWTError):
     """A valid token without the scopes a route needs: 403."""
 
     kind = "jwt"
@@ -100,7 +132,7 @@ class InsufficientScope(PermissionDenied):
         )
 
 
-class TokenCheckUnavailable(StoreUnavailableError):
+class TokenCheckUnavailable(StoreUnavailableError, JWTError):
     """The replay or revocation store is down: fail closed with 503 and ``Retry-After``."""
 
     kind = "jwt"

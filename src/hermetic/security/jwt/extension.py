@@ -1,38 +1,12 @@
 """``JWTAuth``: wire signing, verification, JWKS and the token endpoint into an app.
 
-Configuration (each read once, in :meth:`JWTAuth.init_app`):
-
-- ``JWT_ISSUER``: our ``iss`` when we issue tokens, default ``None``.
-- ``JWT_SIGNING_KEYS``: ``[{"kid", "alg", "pem" or "path"}, ...]``, default
-  ``[]``; the first signs, all are published at ``JWT_JWKS_PATH`` (keep an
-  old key listed until the last token it signed has expired:
-  ``JWT_ACCESS_TOKEN_TTL + JWT_LEEWAY`` after the rotation).
-- ``JWT_AUDIENCE``: the name (or names) callers address us by; needed to
-  accept tokens, default ``None``. Without it (or without a trusted issuer)
-  the app accepts no bearer token: start-up says so (an error in debug mode,
-  a warning otherwise), and so does ``hermetic check``. ``False`` says the
-  app only issues tokens, on purpose.
-- ``JWT_TRUSTED_ISSUERS``: ``{issuer: jwks_url or [key specs]}``, default
-  ``{}``; our own issuer (with our own keys) is always trusted.
-- ``JWT_LEEWAY``: clock skew in seconds, default ``30`` (at most ``300``).
-- ``JWT_MAX_TTL``: the longest token lifetime accepted, default ``3600``.
-- ``JWT_ACCESS_TOKEN_TTL``: the lifetime of the tokens we issue, default ``300``.
-- ``JWT_REPLAY_CHECK``: each token is accepted once, default ``False``
-  (access tokens are reusable until they expire, as OAuth2 clients expect,
-  RFC 6750). ``jwt_required(replay=True)`` turns it on for one route (a
-  one-time token: a password reset, a payment confirmation), or ``False``
-  off when the app's setting is ``True``.
-- ``JWT_VERIFIED_CACHE_SIZE``: how many verified tokens are remembered so
-  that a token presented again skips its signature check, default ``4096``;
-  ``0`` turns it off. Expiry, revocation, replay, the claims and the key
-  (still trusted, not rotated away) are checked on every request anyway.
-- ``JWT_ALLOW_HS256``: allow shared-secret keys, default ``False``.
-- ``JWT_JWKS_PATH``: default ``"/.well-known/jwks.json"``.
-- ``JWT_JWKS_CACHE_TTL``: default ``300``; ``JWT_JWKS_MIN_REFRESH_INTERVAL``:
-  default ``30``; ``JWT_JWKS_TIMEOUT``: default ``5``;
-  ``JWT_JWKS_MAX_BYTES``: default ``65536``.
-- ``JWT_TOKEN_PATH``: default ``"/oauth/token"``, served when ``JWT_CLIENTS``
-  is set (see :mod:`~hermetic.security.jwt.token_endpoint`).
+Settings (:class:`JWTSettings`, every ``JWT_*`` key; see
+``docs/configuration.md``) are read and checked once, by
+:meth:`JWTAuth.init_app` (it adds the JWKS and token routes): a wrong value
+stops the app there, naming the key. Without ``JWT_AUDIENCE`` (or without a
+trusted issuer) the app accepts no bearer token: start-up says so (an error
+in debug mode, a warning otherwise), and so does ``hermetic check``;
+``JWT_AUDIENCE = False`` says the app only issues tokens, on purpose.
 
 .. warning::
     A bearer token can be used by whoever holds it until it expires: keep
@@ -47,17 +21,20 @@ from __future__ import annotations
 import json
 import time
 import typing as t
+import warnings
 
+from ...settings import SettingsError
 from ..errors import ConfigurationError
 from ..policy import public
 from ..stores import store_for
+from ._settings import JWTSettings
 from .issue import TokenIssuer
 from .jwks import JWKS_MEDIA_TYPE, JWKSClient, jwks_document
 from .keys import SigningKey, VerificationKey, load_key_specs
 from .provider import JWTProvider
 from .replay import TokenLedger
 from .token_endpoint import load_clients, make_token_view
-from .verify import KeySet, KeySource, TokenVerifier, check_leeway
+from .verify import KeySet, KeySource, TokenVerifier
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ...app import Flask
@@ -65,25 +42,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
 #: Where the app's :class:`JWTAuth` lives.
 EXTENSION_KEY = "hermetic.jwt"
 
-DEFAULTS: dict[str, t.Any] = {
-    "JWT_ISSUER": None,
-    "JWT_SIGNING_KEYS": (),
-    "JWT_AUDIENCE": None,
-    "JWT_TRUSTED_ISSUERS": {},
-    "JWT_LEEWAY": 30,
-    "JWT_MAX_TTL": 3600,
-    "JWT_ACCESS_TOKEN_TTL": 300,
-    "JWT_REPLAY_CHECK": False,
-    "JWT_VERIFIED_CACHE_SIZE": 4096,
-    "JWT_ALLOW_HS256": False,
-    "JWT_JWKS_PATH": "/.well-known/jwks.json",
-    "JWT_JWKS_CACHE_TTL": 300,
-    "JWT_JWKS_MIN_REFRESH_INTERVAL": 30,
-    "JWT_JWKS_TIMEOUT": 5,
-    "JWT_JWKS_MAX_BYTES": 65536,
-    "JWT_TOKEN_PATH": "/oauth/token",
-    "JWT_CLIENTS": {},
-}
+__all__ = ["EXTENSION_KEY", "JWTAuth", "JWTSettings"]
 
 
 class JWTAuth:
@@ -103,6 +62,8 @@ class JWTAuth:
         self.ledger: TokenLedger | None = None
         #: Why this app accepts no bearer token (a misconfiguration), or ``None``.
         self.problem: str | None = None
+        #: The checked ``JWT_*`` settings (read by :meth:`init_app`).
+        self.settings: JWTSettings | None = None
         self.provider = JWTProvider(self._get_verifier)
         if app is not None:
             self.init_app(app)
@@ -116,51 +77,50 @@ class JWTAuth:
         return self.verifier
 
     def init_app(self, app: Flask) -> None:
-        """Read the ``JWT_*`` config; register the provider, JWKS and token endpoints."""
-        for key, value in DEFAULTS.items():
-            app.config.setdefault(key, value)
-        c = app.config
-        leeway = check_leeway(c["JWT_LEEWAY"])
-        max_ttl = int(c["JWT_MAX_TTL"])
-        allow_hs256 = bool(c["JWT_ALLOW_HS256"])
-        self.keys = load_key_specs(c["JWT_SIGNING_KEYS"] or (), allow_hs256=allow_hs256)
+        """Read and check the ``JWT_*`` settings; register the provider, JWKS and token endpoints."""
+        try:
+            c = JWTSettings.from_config(app.config)
+        except SettingsError as e:
+            raise ConfigurationError(str(e)) from e
+        self.settings = c
+        self.keys = load_key_specs(c.signing_keys, allow_hs256=c.allow_hs256)
         issuers: dict[str, KeySource] = {}
         if self.keys:
             self.issuer = TokenIssuer(
                 t.cast(SigningKey, self.keys[0]),
-                c["JWT_ISSUER"],
-                ttl=int(c["JWT_ACCESS_TOKEN_TTL"]),
-                max_ttl=max_ttl,
+                t.cast(str, c.issuer),  # checked by TokenIssuer
+                ttl=c.access_token_ttl,
+                max_ttl=c.max_ttl,
                 now=self.now,
             )
             issuers[self.issuer.issuer] = KeySet(self.keys)
-        for name, source in (c["JWT_TRUSTED_ISSUERS"] or {}).items():
-            issuers[name] = self._key_source(name, source, c, allow_hs256)
-        self.ledger = TokenLedger(store_for(app), leeway=leeway, max_ttl=max_ttl)
-        if c["JWT_AUDIENCE"] and issuers:
+        for name, source in c.trusted_issuers.items():
+            issuers[name] = self._key_source(name, source, c)
+        self.ledger = TokenLedger(store_for(app), leeway=c.leeway, max_ttl=c.max_ttl)
+        if c.audience and issuers:
             self.verifier = TokenVerifier(
                 issuers,
-                c["JWT_AUDIENCE"],
-                leeway=leeway,
-                max_ttl=max_ttl,
+                c.audience,
+                leeway=c.leeway,
+                max_ttl=c.max_ttl,
                 ledger=self.ledger,
-                replay=bool(c["JWT_REPLAY_CHECK"]),
+                replay=c.replay_check,
                 now=self.now,
-                cache_size=c["JWT_VERIFIED_CACHE_SIZE"],
+                cache_size=c.verified_cache_size,
             )
         app.extensions[EXTENSION_KEY] = self
-        self.problem = _accepts_no_tokens(c["JWT_AUDIENCE"], bool(issuers))
+        self.problem = _accepts_no_tokens(c.audience, bool(issuers))
         if self.problem is not None:
             if app.debug:
                 raise ConfigurationError(self.problem)
             app.logger.warning("%s", self.problem)
         if self.issuer is not None:
             self._add_jwks_route(app)
-            clients = load_clients(c)
+            clients = load_clients(c.clients, testing=app.testing)
             if clients:
                 view = public(make_token_view(app, self.issuer, clients))
-                app.add_url_rule(c["JWT_TOKEN_PATH"], "hermetic_jwt_token", view, methods=["POST"])
-        elif c["JWT_CLIENTS"]:
+                app.add_url_rule(c.token_path, "hermetic_jwt_token", view, methods=["POST"])
+        elif c.clients:
             raise ConfigurationError(
                 "JWT_CLIENTS is set but this app cannot sign tokens: set JWT_ISSUER"
                 " and JWT_SIGNING_KEYS."
@@ -170,38 +130,33 @@ class JWTAuth:
             if self.provider not in manager.providers:
                 manager.add_provider(self.provider)
 
-    def _key_source(
-        self, name: str, source: t.Any, c: t.Mapping[str, t.Any], allow_hs256: bool
-    ) -> KeySource:
+    def _key_source(self, name: str, source: t.Any, c: JWTSettings) -> KeySource:
         if isinstance(source, str):
             client = JWKSClient(
                 source,
-                timeout=float(c["JWT_JWKS_TIMEOUT"]),
-                cache_ttl=float(c["JWT_JWKS_CACHE_TTL"]),
-                min_refresh_interval=float(c["JWT_JWKS_MIN_REFRESH_INTERVAL"]),
-                max_bytes=int(c["JWT_JWKS_MAX_BYTES"]),
+                timeout=c.jwks_timeout,
+                cache_ttl=c.jwks_cache_ttl,
+                min_refresh_interval=c.jwks_min_refresh_interval,
+                max_bytes=c.jwks_max_bytes,
                 now=self.now,
             )
             self.jwks_clients[name] = client
             return client
         if hasattr(source, "get_key"):
             return t.cast(KeySource, source)
-        if isinstance(source, (list, tuple)):
-            return KeySet(load_key_specs(source, allow_hs256=allow_hs256))
-        raise ConfigurationError(
-            f"JWT_TRUSTED_ISSUERS[{name!r}] must be a JWKS URL or a list of key specs."
-        )
+        return KeySet(load_key_specs(source, allow_hs256=c.allow_hs256))
 
     def _add_jwks_route(self, app: Flask) -> None:
+        settings = t.cast(JWTSettings, self.settings)
         body = json.dumps(jwks_document(self.keys), separators=(",", ":"))
-        max_age = int(app.config["JWT_JWKS_CACHE_TTL"])
+        max_age = settings.jwks_cache_ttl
         headers = {"Cache-Control": f"public, max-age={max_age}"}
         response_class = app.response_class
 
         def jwks() -> t.Any:
             return response_class(body, 200, mimetype=JWKS_MEDIA_TYPE, headers=headers)
 
-        app.add_url_rule(app.config["JWT_JWKS_PATH"], "hermetic_jwt_jwks", public(jwks))
+        app.add_url_rule(settings.jwks_path, "hermetic_jwt_jwks", public(jwks))
 
     def issue(
         self, sub: str, audience: str | t.Sequence[str], scope: t.Any = None, **kw: t.Any
@@ -212,7 +167,13 @@ class JWTAuth:
         return self.issuer.issue(sub, audience, scope, **kw)
 
     def verify(self, token: str, **kw: t.Any) -> dict[str, t.Any]:
-        """Verify ``token`` (see :meth:`TokenVerifier.verify`)."""
+        """Verify ``token`` (deprecated: use ``auth.verifier.verify(token)``)."""
+        warnings.warn(
+            "Cause: JWTAuth.verify is deprecated; hermetic verifies tokens in one place."
+            " Fix: call auth.verifier.verify(token) (TokenVerifier.verify).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return self._get_verifier().verify(token, **kw)
 
 

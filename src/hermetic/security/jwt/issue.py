@@ -9,7 +9,10 @@ import typing as t
 import jwt as pyjwt
 
 from ..errors import ConfigurationError
+from ._settings import DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_MAX_TTL
 from .keys import SigningKey
+
+__all__ = ["RESERVED_CLAIMS", "TokenIssuer"]
 
 #: Claims the issuer sets itself; ``extra_claims`` cannot override them.
 RESERVED_CLAIMS = frozenset({"iss", "aud", "sub", "iat", "nbf", "exp", "jti"})
@@ -31,8 +34,8 @@ class TokenIssuer:
         key: SigningKey,
         issuer: str,
         *,
-        ttl: int = 300,
-        max_ttl: int = 3600,
+        ttl: int = DEFAULT_ACCESS_TOKEN_TTL,
+        max_ttl: int = DEFAULT_MAX_TTL,
         now: t.Callable[[], float] = time.time,
     ) -> None:
         if not isinstance(key, SigningKey):

@@ -25,7 +25,22 @@ from jwt.exceptions import PyJWTError
 
 from ..audit import audit
 from ..errors import ConfigurationError
+from ._settings import (
+    DEFAULT_JWKS_CACHE_TTL,
+    DEFAULT_JWKS_MAX_BYTES,
+    DEFAULT_JWKS_MIN_REFRESH_INTERVAL,
+    DEFAULT_JWKS_TIMEOUT,
+)
 from .keys import ASYMMETRIC_ALGORITHMS, SigningKey, VerificationKey, _check_key_type
+
+__all__ = [
+    "JWKS_MEDIA_TYPE",
+    "JWKSClient",
+    "JWKSFetchError",
+    "check_jwks_url",
+    "jwks_document",
+    "parse_jwks",
+]
 
 #: The media type of a JWK Set (RFC 7517, section 8.5).
 JWKS_MEDIA_TYPE = "application/jwk-set+json"
@@ -37,7 +52,7 @@ MAX_CACHE_TTL = 86400
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d{1,10})", re.IGNORECASE)
 
 
-class JWKSFetchError(Exception):
+class JWKSFetchError(ValueError):
     """A key set that could not be fetched or read (the reason is the message)."""
 
 
@@ -141,10 +156,10 @@ class JWKSClient:
         self,
         url: str,
         *,
-        timeout: float = 5.0,
-        cache_ttl: float = 300,
-        min_refresh_interval: float = 30,
-        max_bytes: int = 65536,
+        timeout: float = DEFAULT_JWKS_TIMEOUT,
+        cache_ttl: float = DEFAULT_JWKS_CACHE_TTL,
+        min_refresh_interval: float = DEFAULT_JWKS_MIN_REFRESH_INTERVAL,
+        max_bytes: int = DEFAULT_JWKS_MAX_BYTES,
         max_keys: int = 50,
         now: t.Callable[[], float] = time.time,
         fetch: t.Callable[[str, float, int], tuple[bytes, str | None]] | None = None,

@@ -27,6 +27,21 @@ from jwt.exceptions import PyJWTError
 
 from ..errors import ConfigurationError
 
+__all__ = [
+    "ALGORITHMS",
+    "ASYMMETRIC_ALGORITHMS",
+    "MIN_HMAC_BYTES",
+    "MIN_RSA_BITS",
+    "SigningKey",
+    "VerificationKey",
+    "generate_signing_key",
+    "jwk_thumbprint",
+    "load_key",
+    "load_key_specs",
+    "private_pem",
+    "public_jwk",
+]
+
 #: The asymmetric algorithms, always allowed.
 ASYMMETRIC_ALGORITHMS = frozenset({"EdDSA", "ES256", "RS256"})
 #: Every algorithm a key may be bound to (HS256 only when allowed).
@@ -72,6 +87,7 @@ def _check_alg(alg: str, allow_hs256: bool) -> None:
 
 
 def _check_key_type(alg: str, key: t.Any, private: bool) -> None:
+    cls: type[t.Any]
     if alg == "HS256":
         ok = isinstance(key, bytes) and len(key) >= MIN_HMAC_BYTES
         what = f"a secret of at least {MIN_HMAC_BYTES} bytes"

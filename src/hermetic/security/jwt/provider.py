@@ -24,6 +24,15 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ...wrappers import Request
     from .verify import TokenVerifier
 
+__all__ = [
+    "BearerPolicy",
+    "JWTProvider",
+    "ServicePrincipal",
+    "current_principal",
+    "jwt_required",
+    "scopes_of",
+]
+
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
 #: The environ key caching the request's principal (or the refusal).
@@ -102,7 +111,7 @@ class JWTProvider:
     def verifier(self) -> TokenVerifier:
         """Return the verifier."""
         v = self._verifier
-        return v if hasattr(v, "verify") else v()  # type: ignore[operator,return-value]
+        return t.cast("TokenVerifier", v if hasattr(v, "verify") else v())
 
     def identify(self, request: Request) -> ServicePrincipal | None:
         """Return the principal of the request's bearer token, ``None`` without one.
@@ -122,7 +131,9 @@ class JWTProvider:
         if scheme.lower() != "bearer":
             return None  # another scheme: another provider's business
         try:
-            claims, fresh = self.verifier.authenticate(token.strip(), replay=_route_replay(request))
+            claims, fresh = self.verifier._authenticate(
+                token.strip(), replay=_route_replay(request)
+            )
         except TokenError as e:
             # Cached so a second identify() in this request neither re-audits
             # nor (with replay on) mistakes the same token for a replay.

@@ -21,10 +21,13 @@ import time
 import typing as t
 
 from ..stores import Store, StoreError
+from ._settings import DEFAULT_LEEWAY, DEFAULT_MAX_TTL
 from .errors import TokenCheckUnavailable, TokenInvalid, TokenReplayed, TokenRevoked
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ...app import Flask
+
+__all__ = ["TokenLedger", "revoke_jti", "revoke_subject"]
 
 _SEEN = "jwt:seen:"
 _REVOKED_JTI = "jwt:rj:"
@@ -45,7 +48,9 @@ class TokenLedger:
 
     __slots__ = ("leeway", "max_ttl", "store")
 
-    def __init__(self, store: Store, *, leeway: float = 30, max_ttl: float = 3600) -> None:
+    def __init__(
+        self, store: Store, *, leeway: float = DEFAULT_LEEWAY, max_ttl: float = DEFAULT_MAX_TTL
+    ) -> None:
         self.store = store
         self.leeway = leeway
         self.max_ttl = max_ttl
@@ -74,7 +79,7 @@ class TokenLedger:
                 # SECURITY: the seen-mark lives as long as the token could still
                 # be accepted (exp + leeway), so a replay is caught until then.
                 ttl = max(1.0, claims["exp"] + self.leeway - now)
-                if not self.store.add(_SEEN + _h(claims["iss"], jti), b"1", ttl):
+                if not self.store.add(_SEEN + _h(claims["iss"], t.cast(str, jti)), b"1", ttl):
                     raise TokenReplayed()
         except (StoreError, ValueError) as e:
             # SECURITY: fail closed when the lists cannot be read.

@@ -32,12 +32,15 @@ from werkzeug.wrappers import Response as _BaseResponse
 
 from ...globals import _cv_request
 from ..audit import audit
-from ..errors import ConfigurationError, SecurityError
+from ..errors import ConfigurationError
 from ..shields import exempt
+from .errors import JWTError
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ...app import Flask
     from .issue import TokenIssuer
+
+__all__ = ["GRANT_TYPE", "OAuthError", "load_clients", "make_token_view"]
 
 GRANT_TYPE = "client_credentials"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -46,7 +49,7 @@ _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")
 _SINGLE_PARAMS = ("grant_type", "scope", "client_id", "client_secret")
 
 
-class OAuthError(SecurityError):
+class OAuthError(JWTError):
     """A token request refused with an RFC 6749 error (JSON, ``no-store``)."""
 
     kind = "oauth_token"
@@ -75,9 +78,8 @@ class _Client(t.NamedTuple):
     ttl: int | None
 
 
-def load_clients(config: t.Mapping[str, t.Any]) -> dict[str, _Client]:
-    """Read and check ``JWT_CLIENTS`` from ``config``."""
-    raw = config.get("JWT_CLIENTS") or {}
+def load_clients(raw: t.Mapping[str, t.Any], *, testing: bool = False) -> dict[str, _Client]:
+    """Check the ``JWT_CLIENTS`` specs ``raw``; plain secrets only when ``testing``."""
     clients: dict[str, _Client] = {}
     for client_id, spec in raw.items():
         where = f"JWT_CLIENTS[{client_id!r}]"
@@ -86,7 +88,7 @@ def load_clients(config: t.Mapping[str, t.Any]) -> dict[str, _Client]:
         secret_hash, secret = spec.get("secret_hash"), spec.get("secret")
         if (secret_hash is None) == (secret is None):
             raise ConfigurationError(f"{where} needs exactly one of 'secret_hash' or 'secret'.")
-        if secret is not None and not config.get("TESTING"):
+        if secret is not None and not testing:
             raise ConfigurationError(
                 f"{where} has a plain 'secret', allowed only with TESTING on. Store"
                 " 'secret_hash': hermetic.security.auth.hash_password(secret) instead."
@@ -137,13 +139,13 @@ def _credentials(request: t.Any, form: t.Any) -> tuple[str, str]:
 
 
 def _secret_ok(client: _Client | None, secret: str, config: t.Mapping[str, t.Any]) -> bool:
-    from ..auth.passwords import verify_password
+    from ..auth.passwords import check_password
 
     if client is not None and client.secret is not None:
         # SECURITY: constant-time compare (test-only plain secrets).
         return hmac.compare_digest(client.secret, secret.encode("utf-8", "surrogateescape"))
     # argon2 verification; an unknown client checks a dummy hash (same timing).
-    return verify_password(client.secret_hash if client else None, secret, config=config)
+    return check_password(client.secret_hash if client else None, secret, config=config).ok
 
 
 def _requested_scopes(form: t.Any, client: _Client) -> frozenset[str]:

@@ -29,6 +29,7 @@ import typing as t
 from ..audit import audit
 from ..errors import ConfigurationError
 from ._cache import DEFAULT_SIZE, Entry, VerifiedTokens, digest
+from ._settings import DEFAULT_LEEWAY, DEFAULT_MAX_TTL, MAX_LEEWAY
 from ._token import b64url_decode, loads_claims, parse
 from .errors import (
     TokenCheckUnavailable,
@@ -51,8 +52,6 @@ UNSUPPORTED_HEADERS = frozenset({"crit", "b64", "zip", "enc"})
 TOKEN_TYPES = frozenset({"jwt", "at+jwt", "application/at+jwt"})
 #: The claims every token must carry.
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub")
-#: The largest clock skew a configuration may allow, in seconds.
-MAX_LEEWAY = 300
 
 
 class KeySource(t.Protocol):
@@ -107,6 +106,9 @@ def _number(claims: t.Mapping[str, t.Any], name: str) -> float:
     return number
 
 
+__all__ = ["KeySet", "KeySource", "TokenVerifier"]
+
+
 class TokenVerifier:
     """Check bearer tokens against trusted issuers, one audience and a clock.
 
@@ -134,8 +136,8 @@ class TokenVerifier:
         issuers: t.Mapping[str, KeySource | t.Iterable[VerificationKey | SigningKey]],
         audience: str | t.Iterable[str],
         *,
-        leeway: float = 30,
-        max_ttl: float = 3600,
+        leeway: float = DEFAULT_LEEWAY,
+        max_ttl: float = DEFAULT_MAX_TTL,
         ledger: TokenLedger | None = None,
         replay: bool = False,
         now: t.Callable[[], float] = time.time,
@@ -145,7 +147,12 @@ class TokenVerifier:
         if not issuers:
             raise ConfigurationError("Name at least one trusted issuer (JWT_TRUSTED_ISSUERS).")
         self.issuers: list[tuple[str, KeySource]] = [
-            (iss, src if hasattr(src, "get_key") else KeySet(t.cast(t.Iterable[t.Any], src)))
+            (
+                iss,
+                t.cast(KeySource, src)
+                if hasattr(src, "get_key")
+                else KeySet(t.cast(t.Iterable[t.Any], src)),
+            )
             for iss, src in issuers.items()
         ]
         auds = {audience} if isinstance(audience, str) else set(audience)
@@ -189,18 +196,22 @@ class TokenVerifier:
     def verify(
         self, token: t.Any, *, now: float | None = None, replay: bool | None = None
     ) -> dict[str, t.Any]:
-        """Return the claims of ``token``, or raise a :class:`TokenError` (audited)."""
-        return self.authenticate(token, now=now, replay=replay)[0]
+        """Return the claims of ``token``, or raise a :class:`TokenError` (audited).
 
-    def authenticate(
+        The one way to verify a bearer token: the request path
+        (:class:`~hermetic.security.jwt.JWTProvider`, ``@jwt_required``) runs
+        the same checks. ``now`` overrides the clock (epoch seconds);
+        ``replay`` overrides the verifier's ``jti`` replay check for this call.
+        """
+        return self._authenticate(token, now=now, replay=replay)[0]
+
+    def _authenticate(
         self, token: t.Any, *, now: float | None = None, replay: bool | None = None
     ) -> tuple[dict[str, t.Any], bool]:
-        """Return the claims of ``token`` and whether it was verified in full just now.
-
-        ``False`` means its signature was checked on an earlier call (the
-        verified-token cache); every other check ran again. Raise a
-        :class:`TokenError` (audited) when a check fails.
-        """
+        # The claims of ``token`` and whether it was verified in full just now
+        # (``False``: its signature was checked on an earlier call, the
+        # verified-token cache; every other check ran again). The provider
+        # audits a token as accepted only when verified in full.
         try:
             return self._verify(token, self.now() if now is None else now, replay)
         except TokenError as e:

@@ -1,0 +1,114 @@
+"""api: notes with sharing, a JSON API for users calling through a trusted client.
+
+Bearer JWTs only, verified locally with identity's keys (fetched from its
+JWKS, cached, refreshed on an unknown key id). Scopes gate each route
+(``notes:read``, ``notes:write``, ``notes:admin``); object policies decide
+per note (owner, shared with, admin); each token subject has its own rate
+limits; pages are at most 100 items. OpenAPI at ``/openapi.json``, docs at
+``/docs``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import typing as t
+
+from werkzeug.exceptions import HTTPException
+
+from hermetic import Hermetic, current_app
+from hermetic.openapi import OpenAPI
+from hermetic.security import public
+from hermetic.security.jwt import JWTAuth
+from hermetic.security.observability import Observability
+from hermetic.security.policy import policy
+
+from ..common.db import Database
+from ..common.settings import base_config, share_store, url_setting
+from .models import Base, Note
+
+SERVICE = "api"
+
+
+def _settings(config: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
+    c = base_config(SERVICE, config)
+    identity = url_setting(c, "IDENTITY_URL", "http://127.0.0.1:5001")
+    issuer = c.get("IDENTITY_ISSUER") or os.environ.get("IDENTITY_ISSUER") or identity
+    c.setdefault("JWT_AUDIENCE", SERVICE)
+    # web mints a short-lived token for each call it makes on a user's behalf:
+    # each is accepted once (replay protection is opt-in in hermetic).
+    c.setdefault("JWT_REPLAY_CHECK", True)
+    # Where api fetches identity's keys: identity itself, or (deploy/) the gateway
+    # over TLS, since plain HTTP is refused for a JWKS except on loopback.
+    jwks = c.get("IDENTITY_JWKS_URL") or os.environ.get("IDENTITY_JWKS_URL")
+    c.setdefault("JWT_TRUSTED_ISSUERS", {issuer: jwks or identity + "/.well-known/jwks.json"})
+    c.setdefault("API_TRUSTED_ACTORS", ["web"])
+    c.setdefault("OPENAPI_TITLE", "Notes API")
+    c.setdefault("OPENAPI_VERSION", "1.0.0")
+    # SECURITY: api is reached only through web (and the gateway), never by
+    # browsers: it takes their request id (pattern-checked) to tie the logs together.
+    c.setdefault("REQUEST_ID_TRUSTED", True)
+    return c
+
+
+def _problem(e: HTTPException) -> t.Any:
+    """Answer ``abort()`` with a problem document: api speaks JSON only."""
+    body = {"type": "about:blank", "title": e.name, "status": e.code, "detail": e.description}
+    return current_app.response_class(json.dumps(body), e.code, mimetype="application/problem+json")
+
+
+def _subject(user: t.Any) -> str | None:
+    return getattr(user, "sub", None)
+
+
+def _register_policies(app: Hermetic) -> None:
+    def admin(user: t.Any) -> bool:
+        return "notes:admin" in getattr(user, "scopes", ())
+
+    @policy("note:read", app=app)
+    def may_read(user: t.Any, note: Note) -> bool:
+        sub = _subject(user)
+        return note.owner_sub == sub or any(m.sub == sub for m in note.shared_with) or admin(user)
+
+    @policy("note:write", app=app)
+    def may_write(user: t.Any, note: Note) -> bool:
+        return note.owner_sub == _subject(user) or admin(user)
+
+    @policy("note:share", app=app)
+    def may_share(user: t.Any, note: Note) -> bool:
+        return note.owner_sub == _subject(user)
+
+    @policy("note:delete", app=app)
+    def may_delete(user: t.Any, note: Note) -> bool:
+        return note.owner_sub == _subject(user) or admin(user)
+
+
+def create_app(config: t.Mapping[str, t.Any] | None = None) -> Hermetic:
+    """Create the api service; ``config`` overrides the environment (tests use it)."""
+    app = Hermetic(__name__)
+    share_store(app, config)
+    app.config.update(_settings(config))
+    db = Database(
+        app.config["DATABASE_URL"],
+        Base.metadata,
+        os.path.join(os.path.dirname(__file__), "migrations"),
+        SERVICE,
+    )
+    db.init_app(app)
+    JWTAuth(app)
+    Observability(app)
+    _register_policies(app)
+
+    from .views import bp
+
+    app.register_blueprint(bp)
+
+    @app.get("/healthz")
+    @public
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    for code in (400, 404, 405, 422):
+        app.register_error_handler(code, _problem)
+    OpenAPI(app)
+    return app

@@ -1,0 +1,150 @@
+"""Response making of the application: a view's return value to a response, and
+the WSGI fast path for the common buffered response.
+
+Part of :class:`hermetic.app.Flask`, kept apart to keep each module readable
+in one sitting.
+"""
+
+from __future__ import annotations
+
+import collections.abc as cabc
+import sys
+import typing as t
+
+from werkzeug.datastructures import Headers
+from werkzeug.wrappers import Response as BaseResponse
+
+from .globals import request
+from .wrappers import Response, _make_text_maker
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from .json.provider import JSONProvider
+
+_sentinel = object()
+# Headers Werkzeug may rewrite when it sends a response (IRI -> URI).
+_REWRITTEN_HEADERS = frozenset({"location", "content-location"})
+
+
+class ResponseMixin:
+    """Make responses and send them; mixed into :class:`~hermetic.app.Flask`."""
+
+    if t.TYPE_CHECKING:  # pragma: no cover
+        response_class: type[Response]
+        json: JSONProvider
+        _plain_response_classes: dict[type, bool]
+        _text_makers: dict[type, t.Any]
+
+    def make_response(self, rv: t.Any) -> Response:
+        """Convert a view's return value into :attr:`response_class`."""
+        status = headers = None
+        if isinstance(rv, tuple):
+            n = len(rv)
+            if n == 3:
+                rv, status, headers = rv
+            elif n == 2:
+                if isinstance(rv[1], (Headers, dict, tuple, list)):
+                    rv, headers = rv
+                else:
+                    rv, status = rv
+            else:
+                raise TypeError(
+                    "The view function did not return a valid response tuple."
+                    " The tuple must have the form (body, status, headers),"
+                    " (body, status), or (body, headers)."
+                )
+        if rv is None:
+            raise TypeError(
+                f"The view function for {request.endpoint!r} did not"
+                " return a valid response. The function either returned"
+                " None or ended without a return statement."
+            )
+        if type(rv) is str and status is None and headers is None:
+            make_text = self._text_maker()
+            if make_text is not None:
+                return make_text(rv)  # type: ignore[no-any-return]
+        if not isinstance(rv, self.response_class):
+            if isinstance(rv, (str, bytes, bytearray)) or isinstance(rv, cabc.Iterator):
+                rv = self.response_class(rv, status=status, headers=headers)
+                status = headers = None
+            elif isinstance(rv, (dict, list)):
+                rv = self.json.response(rv)
+            elif isinstance(rv, BaseResponse) or callable(rv):
+                try:
+                    rv = self.response_class.force_type(rv, request.environ)
+                except TypeError as e:
+                    raise TypeError(
+                        f"{e}\nThe view function did not return a valid"
+                        " response. The return type must be a string,"
+                        " dict, list, tuple with headers or status,"
+                        " Response instance, or WSGI callable, but it"
+                        f" was a {type(rv).__name__}."
+                    ).with_traceback(sys.exc_info()[2]) from None
+            else:
+                raise TypeError(
+                    "The view function did not return a valid"
+                    " response. The return type must be a string,"
+                    " dict, list, tuple with headers or status,"
+                    " Response instance, or WSGI callable, but it was a"
+                    f" {type(rv).__name__}."
+                )
+        if status is not None:
+            if isinstance(status, (str, bytes, bytearray)):
+                rv.status = status
+            else:
+                rv.status_code = status
+        if headers:
+            rv.headers.update(headers)
+        return rv  # type: ignore[no-any-return]
+
+    def _text_maker(self) -> t.Callable[..., Response] | None:
+        cls = self.response_class
+        cached = self._text_makers.get(cls, _sentinel)
+        if cached is _sentinel:
+            cached = self._text_makers[cls] = _make_text_maker(cls)
+        return cached  # type: ignore[return-value]
+
+    def _is_plain_response(self, cls: type) -> bool:
+        known = self._plain_response_classes.get(cls)
+        if known is None:
+            known = all(
+                getattr(cls, name) is getattr(BaseResponse, name)
+                for name in (
+                    "__call__",
+                    "get_wsgi_response",
+                    "get_wsgi_headers",
+                    "get_app_iter",
+                    "iter_encoded",
+                    "close",
+                )
+            )
+            self._plain_response_classes[cls] = known
+        return known
+
+    def _respond(
+        self, response: t.Any, environ: dict[str, t.Any], start_response: t.Any
+    ) -> t.Iterable[bytes]:
+        # The common response -- one buffered body, no Location header, no
+        # close callbacks -- skips Werkzeug's general header fix-ups, which
+        # would leave it unchanged.
+        body = response.response if isinstance(response, BaseResponse) else None
+        if (
+            type(body) is list
+            and len(body) == 1
+            and type(body[0]) is bytes
+            and not response.direct_passthrough
+            and not response._on_close
+            and self._is_plain_response(type(response))
+        ):
+            code = response.status_code
+            if (
+                code >= 200
+                and code != 204
+                and code != 304
+                and environ.get("REQUEST_METHOD") != "HEAD"
+            ):
+                header_list = response.headers.to_wsgi_list()
+                names = {key.lower() for key, _ in header_list}
+                if "content-length" in names and names.isdisjoint(_REWRITTEN_HEADERS):
+                    start_response(response.status, header_list)
+                    return body  # type: ignore[no-any-return]
+        return response(environ, start_response)  # type: ignore[no-any-return]
