@@ -89,6 +89,7 @@ class Suite:
                 self.ini += f"{key[len('pytest.') :]} ={sep}{sep.join(values)}\n"
         self.args = section.get("args", "").split()
         self.known_fail = section.get("known_fail", "").split()
+        self.deselect_fixtures = section.get("deselect_fixtures", "").split()
         # what the venvs are built from (test settings do not rebuild them)
         self.install_key = "\n".join([self.ext, *self.deps, "--no-deps", *self.nodeps])
 
@@ -278,6 +279,7 @@ def run_suite(suite: Suite, target: str, extra: list[str]) -> tuple[str, dict[st
             env.update(
                 EXT_TARGET=target,
                 EXT_RESULT_FILE=str(result),
+                EXT_DESELECT_FIXTURES=" ".join(suite.deselect_fixtures),
                 PYTHONPATH=str(PLUGIN_DIR),
                 PATH=f"{v / 'bin'}{os.pathsep}{env.get('PATH', '')}",
                 VIRTUAL_ENV=str(v),

@@ -61,6 +61,23 @@ def _check_flask() -> None:
 _check_flask()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect tests that use a fixture named in $EXT_DESELECT_FIXTURES.
+
+    For services the runner cannot start (Docker-managed databases): those
+    tests are not run on either target, and counted as neither.
+    """
+    names = set(os.environ.get("EXT_DESELECT_FIXTURES", "").split())
+    if not names:
+        return
+    keep, drop = [], []
+    for item in items:
+        (drop if names & set(getattr(item, "fixturenames", ())) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     import flask
 
