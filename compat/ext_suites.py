@@ -120,7 +120,7 @@ class _Lock:
 
     def __enter__(self) -> _Lock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = open(self.path, "w")  # noqa: SIM115
+        self.file = open(self.path, "w")
         fcntl.flock(self.file, fcntl.LOCK_EX)
         return self
 
@@ -129,13 +129,13 @@ class _Lock:
         self.file.close()
 
 
-def _run_logged(cmd: list[str], log: Path, **kw: object) -> None:
+def _run_logged(cmd: list[str], log: Path) -> None:
     with open(log, "a", encoding="utf-8") as out:
         out.write("+ " + " ".join(cmd) + "\n")
         out.flush()
         rc = subprocess.run(
-            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **kw
-        ).returncode  # type: ignore[call-overload]
+            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        ).returncode
     if rc != 0:
         tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-12:]
         raise SetupError(
@@ -237,7 +237,7 @@ def build_venv(suite: Suite, target: str) -> Path:
 
 
 def _guard_no_real_flask(v: Path, log: Path) -> None:
-    """SECURITY of the measurement: a real Flask next to hermetic would make the run test Flask."""
+    """The guard: with a real Flask importable, the "hermetic" run could be testing Flask."""
     probe = venv_python(
         v,
         "-c",
