@@ -12,7 +12,7 @@ is ``hermetic.compat.install_as_flask()`` through a ``.pth`` file and a
 
     <suite> <target>: P passed, F failed, E errors, S skipped
 
-Environment: EXT_CACHE (/tmp/hermetic-ext-suites), EXT_JOBS (2 suites at a
+Environment: EXT_CACHE (/tmp/hermetic-ext-suites), EXT_JOBS (4 suites at a
 time), EXT_REINSTALL=1 (rebuild venvs), EXT_PYTHON (python3),
 EXT_TEST_TIMEOUT (120 s per test), EXT_SUITE_TIMEOUT (600 s per suite).
 Exit status: 0 success, 1 failures (or a level dropped), 2 usage, 3 setup.
@@ -310,7 +310,7 @@ def run_suite(suite: Suite, target: str, extra: list[str]) -> tuple[str, dict[st
 
 def run_many(names: list[str], target: str, extra: list[str]) -> dict[str, dict[str, int]]:
     suites = load_suites()
-    jobs = max(1, int(os.environ.get("EXT_JOBS", "2")))
+    jobs = max(1, int(os.environ.get("EXT_JOBS", "4")))
     results: dict[str, tuple[str, dict[str, int], str]] = {}
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
         futures = {pool.submit(run_suite, suites[n], target, extra): n for n in names}
