@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 
-
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 #: Contributor pages and pages written elsewhere: not part of the site's samples.
