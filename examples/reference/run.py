@@ -59,7 +59,7 @@ def environment(host: str, port: int, instance: str) -> dict[str, str]:
         WEB_URL=web,
         IDENTITY_URL=identity,
         API_URL=api,
-        JWT_KEYS_DIR=os.path.join(instance, "identity-keys"),
+        IDENTITY_KEYS_DIR=os.path.join(instance, "identity-keys"),
         WEB_CLIENT_SECRET=secrets.token_urlsafe(32),
         PYTHONPATH=os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")])),
     )

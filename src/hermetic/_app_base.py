@@ -77,8 +77,9 @@ class App(AppTemplateMixin, AppURLMixin, Scaffold):
             "DEBUG": None,
             "TESTING": False,
             "PROPAGATE_EXCEPTIONS": None,
-            "SECRET_KEY": None,
-            "SECRET_KEY_FALLBACKS": None,
+            # bandit B105 (the next two): the keys' defaults (no key), not passwords.
+            "SECRET_KEY": None,  # nosec B105
+            "SECRET_KEY_FALLBACKS": None,  # nosec B105
             "PERMANENT_SESSION_LIFETIME": timedelta(days=31),
             "USE_X_SENDFILE": False,
             "TRUSTED_HOSTS": None,

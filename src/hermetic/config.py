@@ -113,7 +113,8 @@ class Config(dict):  # type: ignore[type-arg]
 
             try:
                 value = loads(value)
-            except Exception:
+            # bandit B110: a value that is not JSON is kept as the raw string (documented behaviour).
+            except Exception:  # nosec B110
                 pass  # Not valid for `loads`: the raw string is the value.
 
             if "__" not in key:
@@ -145,7 +146,8 @@ class Config(dict):  # type: ignore[type-arg]
             with open(filename, mode="rb") as f:
                 # Executed inside the try, like Flask: an OSError raised
                 # by the file itself is reported the same way.
-                exec(compile(f.read(), filename, "exec"), module.__dict__)
+                # bandit B102: from_pyfile runs the app's own config file, as Flask documents.
+                exec(compile(f.read(), filename, "exec"), module.__dict__)  # nosec B102
         except OSError as e:
             return self._file_error(e, silent)
 

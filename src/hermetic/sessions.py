@@ -318,8 +318,9 @@ class SecureCookieSessionInterface(SessionInterface):
             return
 
         serializer = self.get_signing_serializer(app)
-        # The interface only gets here with a real session, which needs a key.
-        assert serializer is not None
+        if serializer is None:
+            # Unreachable: open_session gives a null session when there is no key.
+            raise RuntimeError("save_session needs SECRET_KEY to sign the session cookie.")
         response.set_cookie(
             self.get_cookie_name(app),
             serializer.dumps(dict(session)),  # type: ignore[arg-type]

@@ -72,7 +72,8 @@ class EnvironBuilder(werkzeug.test.EnvironBuilder):
         *args: t.Any,
         **kwargs: t.Any,
     ) -> None:
-        assert base_url is None or not (subdomain or url_scheme), (
+        # bandit B101: Flask's EnvironBuilder raises AssertionError here; kept for parity.
+        assert base_url is None or not (subdomain or url_scheme), (  # nosec B101
             'Cannot pass "subdomain" or "url_scheme" with "base_url".'
         )
 

@@ -306,7 +306,7 @@ def test_hermetic_check_passes_on_the_deployment_and_fails_on_development(
         "SECRET_KEY": secrets.token_urlsafe(48),
         "WEB_CLIENT_SECRET": secrets.token_urlsafe(32),
         "DATABASE_URL": "sqlite://",
-        "JWT_KEYS_DIR": str(tmp_path / "keys"),
+        "IDENTITY_KEYS_DIR": str(tmp_path / "keys"),
         "PASSWORD_HASH_TIME_COST": 1,
         "PASSWORD_HASH_MEMORY_COST": 1024,
         "PASSWORD_HASH_PARALLELISM": 1,

@@ -22,8 +22,6 @@ from pathlib import Path
 
 import pytest
 
-from hermetic.security.auth import passwords
-
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 #: Contributor pages and pages written elsewhere: not part of the site's samples.
@@ -36,15 +34,6 @@ NOT_OURS = {
     "compatibility.md",
 }
 PAGES = sorted(p for p in DOCS.rglob("*.md") if p.relative_to(DOCS).as_posix() not in NOT_OURS)
-#: argon2 at its lowest cost: the samples hash and check a few passwords
-#: (pages never lower it; the defaults stay what a reader gets).
-LOW_COST = (
-    ("PASSWORD_HASH_TIME_COST", 1),
-    ("PASSWORD_HASH_MEMORY_COST", 8),
-    ("PASSWORD_HASH_PARALLELISM", 1),
-    ("PASSWORD_HASH_HASH_LEN", 32),
-    ("PASSWORD_HASH_SALT_LEN", 16),
-)
 #: Variables a sample must not pick up from the machine running the tests.
 CLEARED = ("HERMETIC_REDIS_URL", "REDIS_URL", "HERMETIC_SECRETS_DIR", "HERMETIC_SECRET_KEY_FILE")
 FENCE = re.compile(
@@ -84,7 +73,6 @@ def run_page(path: Path) -> None:
 
 def _main(path: str) -> None:
     """Run one page in this (fresh) interpreter: ``python -c`` entry point."""
-    passwords._CONFIG_KEYS = LOW_COST
     for name in ("hermetic.security.audit", "hermetic.access"):
         logging.getLogger(name).disabled = True
     run_page(Path(path))
@@ -116,7 +104,6 @@ def test_page_samples_run(path, monkeypatch, tmp_path):
         )
         assert proc.returncode == 0, proc.stderr[-4000:]
         return
-    monkeypatch.setattr(passwords, "_CONFIG_KEYS", LOW_COST)
     # The audit and access logs would print every sample's events.
     for name in ("hermetic.security.audit", "hermetic.access"):
         monkeypatch.setattr(logging.getLogger(name), "disabled", True)

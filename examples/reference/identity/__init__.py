@@ -46,8 +46,8 @@ def _settings(config: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
     c.setdefault("JWT_ISSUER", c["IDENTITY_URL"])
     c.setdefault("JWT_AUDIENCE", SERVICE)
     c.setdefault(
-        "JWT_KEYS_DIR",
-        os.environ.get("JWT_KEYS_DIR") or os.path.join(c["INSTANCE_PATH"], "identity-keys"),
+        "IDENTITY_KEYS_DIR",
+        os.environ.get("IDENTITY_KEYS_DIR") or os.path.join(c["INSTANCE_PATH"], "identity-keys"),
     )
     c.setdefault("USER_TOKEN_TTL", 120)
     c.setdefault("GRANT_TTL", 12 * 3600)
@@ -74,7 +74,7 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Hermetic:
     share_store(app, config)
     app.config.update(settings)
     keys = KeyDirectory(
-        app.config["JWT_KEYS_DIR"],
+        app.config["IDENTITY_KEYS_DIR"],
         keep_for=app.config.get("JWT_MAX_TTL", 3600) + app.config.get("JWT_LEEWAY", 30),
     )
     if "JWT_SIGNING_KEYS" not in settings:

@@ -14,8 +14,8 @@ from hermetic.security import (
     report_failed_login,
     revoke_remember_tokens,
     revoke_user_sessions,
-    verify_and_upgrade,
 )
+from hermetic.security.auth import check_password
 from hermetic.security.jwt import revoke_subject
 
 from ..common.db import session as db_session
@@ -67,13 +67,13 @@ def authenticate(email: str, password: str) -> User | None:
     db = db_session()
     user = db.scalar(select(User).where(User.email == email)) if email else None
     # An unknown address still costs one hash check (no timing oracle).
-    ok, new_hash = verify_and_upgrade(user.password_hash if user else None, password)
-    if not ok or user is None or not user.active:
+    checked = check_password(user.password_hash if user else None, password)
+    if not checked or user is None or not user.active:
         # The address as typed, bounded: an audit line is not a place for 100 KiB.
         report_failed_login(email[:254] or None)
         return None
-    if new_hash is not None:
-        user.password_hash = new_hash  # rehash on login: the costs were raised
+    if checked.new_hash is not None:
+        user.password_hash = checked.new_hash  # rehash on login: the costs were raised
         db.commit()
     return user
 
@@ -90,8 +90,7 @@ def change_password(
     user: User, current: str, new: str, *, now: t.Callable[[], float] = time.time
 ) -> None:
     """Set a new password and end every other session, remember-me token, grant and token."""
-    ok, _ = verify_and_upgrade(user.password_hash, current)
-    if not ok:
+    if not check_password(user.password_hash, current):
         report_failed_login(user.email, reason="wrong_current_password")
         raise AccountError("Your current password is not right.")
     check_new_password(new, user.email)

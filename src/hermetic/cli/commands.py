@@ -287,7 +287,8 @@ def shell_command() -> None:
     startup = os.environ.get("PYTHONSTARTUP")
     if startup and os.path.isfile(startup):
         with open(startup, encoding="utf-8") as f:
-            exec(compile(f.read(), startup, "exec"), namespace)
+            # bandit B102: the user's own PYTHONSTARTUP file, run as the interactive interpreter runs it.
+            exec(compile(f.read(), startup, "exec"), namespace)  # nosec B102
 
     namespace.update(current_app.make_shell_context())
 

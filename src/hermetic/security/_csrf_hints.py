@@ -5,20 +5,21 @@ from __future__ import annotations
 from ..globals import _cv_request
 from ._csrf_settings import csrf_settings
 
+# bandit B105 (the keys below): refusal reasons mapped to hint texts, not passwords.
 _HINTS = {
-    "no_token": (
+    "no_token": (  # nosec B105
         "{route} got a cookie-authenticated {method} without a CSRF token. Fix: put"
         ' <input type="hidden" name="{field}" value="{{{{ csrf_token() }}}}"> in the form,'
         " or send the {header} header from fetch() with a token from csrf_token() (e.g."
         ' rendered in <meta name="csrf-token">). Tests: app.test_client() passes this'
         " check unless enforce_csrf=True."
     ),
-    "bad_token": (
+    "bad_token": (  # nosec B105
         "{route}: the CSRF token does not belong to this session (rendered for another"
         " session, altered, or from before a login, which rotates it). Fix: render the"
         " form after login and send the token from csrf_token() of the same session."
     ),
-    "no_session_token": (
+    "no_session_token": (  # nosec B105
         "{route}: a CSRF token was sent but the session holds no CSRF secret: the session"
         " cookie was not sent back or has expired (browsers drop a Secure cookie on plain"
         " HTTP; for local HTTP development set SESSION_COOKIE_SECURE = False)."

@@ -60,12 +60,13 @@ __all__ = [
 REASON_CROSS_SITE = "cross_site"
 #: ``Origin`` is ``null``, or neither this site nor a trusted origin.
 REASON_BAD_ORIGIN = "bad_origin"
+# bandit B105 (the three REASON_*_TOKEN below): refusal reason names, not passwords.
 #: A cookie-authenticated request without a token.
-REASON_NO_TOKEN = "no_token"
+REASON_NO_TOKEN = "no_token"  # nosec B105
 #: A token that does not match the session's secret.
-REASON_BAD_TOKEN = "bad_token"
+REASON_BAD_TOKEN = "bad_token"  # nosec B105
 #: A token sent, but the session has no secret (new or expired session).
-REASON_NO_SESSION_TOKEN = "no_session_token"
+REASON_NO_SESSION_TOKEN = "no_session_token"  # nosec B105
 
 #: Set by ``app.test_client()`` (``hermetic.testing``); only its own marker object counts.
 CSRF_BYPASS_KEY = "hermetic.test_client.csrf_bypass"

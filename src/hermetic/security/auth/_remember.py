@@ -22,7 +22,8 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ..stores import Store
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16}:[A-Za-z0-9_-]{43}")
-_TOKEN_KEY = "remember:t:"
+# bandit B105: a store key prefix, not a password.
+_TOKEN_KEY = "remember:t:"  # nosec B105
 _USER_KEY = "remember:u:"
 
 #: Results of :meth:`RememberTokens.check`.

@@ -40,8 +40,9 @@ __all__ = [
     "UnknownKey",
 ]
 
+# bandit B105: a WWW-Authenticate challenge, not a password.
 #: The challenge sent with every refused token (RFC 6750, section 3).
-INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"'
+INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"'  # nosec B105
 
 
 class JWTError(SecurityError):

@@ -194,7 +194,8 @@ def make_token_view(
         audit("oauth_token", result="issued", client_id=client_id, scope=scope)
         body = {
             "access_token": access_token,
-            "token_type": "Bearer",
+            # bandit B105: the OAuth2 token type name, not a password.
+            "token_type": "Bearer",  # nosec B105
             "expires_in": ttl,
             "scope": scope,
         }
