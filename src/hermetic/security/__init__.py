@@ -17,6 +17,8 @@ from .auth import ApiKeyProvider as ApiKeyProvider
 from .auth import IdentityProvider as IdentityProvider
 from .auth import LoginManager as LoginManager
 from .auth import UserMixin as UserMixin
+from .auth import Verified as Verified
+from .auth import check_password as check_password
 from .auth import current_user as current_user
 from .auth import fresh_login_required as fresh_login_required
 from .auth import hash_password as hash_password
@@ -88,8 +90,10 @@ __all__ = [
     "SecurityError",
     "Shield",
     "UserMixin",
+    "Verified",
     "authorize",
     "can",
+    "check_password",
     "csp_nonce",
     "csrf_token",
     "current_user",
