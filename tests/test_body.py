@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 
 from hermetic import Flask, Hermetic, request
 from hermetic._body import BodyReadError
-from hermetic.security.limits import InputLimitsShield
+from hermetic.security.input_limits import InputLimitsShield
 
 STRONG_KEY = "b0dy-k3y-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFG"
 SECRET_BYTES = b"client-secret-bytes"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hermetic.security.profile import SECURE_DEFAULTS
+from hermetic.security.profile import Hermetic
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -33,5 +33,5 @@ def test_relative_links_resolve(path):
 
 def test_readme_states_the_authz_default():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    default = SECURE_DEFAULTS["AUTHZ_DEFAULT"]
+    default = Hermetic.default_config["AUTHZ_DEFAULT"]
     assert f'`AUTHZ_DEFAULT` is `"{default}"` by default' in readme

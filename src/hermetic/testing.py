@@ -21,9 +21,8 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .app import Flask
 
     # Test helpers of the security layer, imported on first use (__getattr__).
-    # When they move to security/_testing.py, change both places together.
-    from .security.ratelimit._clock import ManualClock as ManualClock
-    from .security.ratelimit._clock import limits_clock as limits_clock
+    from .security._testing import ManualClock as ManualClock
+    from .security._testing import limits_clock as limits_clock
     from .sessions import SessionMixin
 
 __all__ = [
@@ -37,8 +36,8 @@ __all__ = [
 #: Test helpers of the security layer: imported on first use, so a plain
 #: Flask app's tests never load the security layer.
 _LAZY = {
-    "ManualClock": ".security.ratelimit._clock",
-    "limits_clock": ".security.ratelimit._clock",
+    "ManualClock": ".security._testing",
+    "limits_clock": ".security._testing",
 }
 
 

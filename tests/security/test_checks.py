@@ -19,7 +19,7 @@ from hermetic.security.checks import (
     configured_workers,
     run_checks,
 )
-from hermetic.security.limits import InputLimitsShield
+from hermetic.security.input_limits import InputLimitsShield
 from hermetic.security.shields import Shield
 
 STRONG_KEY = "k3Y-fOr-tEsTs-0123456789-abcdefghijklmnop-QRSTUVWXYZ"

@@ -627,7 +627,7 @@ def test_a_bad_authz_default_is_refused(app, value):
     app.config["AUTHZ_DEFAULT"] = value
     shield = AuthorizationShield()
     shield.init_app(app)
-    with pytest.raises(ConfigurationError, match="AUTHZ_DEFAULT must be 'allow' or 'deny'"):
+    with pytest.raises(ConfigurationError, match="AUTHZ_DEFAULT must be one of 'allow', 'deny'"):
         shield.configure(app)
 
 

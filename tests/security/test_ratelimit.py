@@ -9,16 +9,15 @@ import socket
 import pytest
 
 from hermetic import Flask, request
+from hermetic.security._testing import ManualClock, limits_clock
 from hermetic.security.breaker import breaker_for
 from hermetic.security.errors import ConfigurationError
 from hermetic.security.ratelimit import (
     Limiter,
-    ManualClock,
     RateLimitExceeded,
     RateLimitShield,
     hit,
     limiter_for,
-    limits_clock,
     rate_limit,
 )
 from hermetic.security.shields import exempt
@@ -53,7 +52,7 @@ def events(caplog):
 
 def install(app, clock, **config):
     app.config.update(config)
-    shield = RateLimitShield(clock=clock)
+    shield = RateLimitShield(now=clock)
     shield.init_app(app)
     return shield
 
@@ -793,3 +792,13 @@ def test_a_failing_key_function_is_not_taken_for_a_storage_outage(app, clock):
     with pytest.raises(ValueError, match="bug in the key"):
         app.test_client().get("/")
     assert not limiter_for(app).in_outage
+
+
+@pytest.mark.parametrize("make", ["shield", "limiter"])
+def test_clock_is_the_deprecated_name_of_now(make):
+    clock = ManualClock()
+    with pytest.warns(DeprecationWarning, match="pass now="):
+        if make == "shield":
+            RateLimitShield(clock=clock)
+        else:
+            assert Limiter("memory://", clock=clock).now is clock

@@ -16,12 +16,11 @@ import pytest
 from werkzeug.datastructures import Headers
 
 from hermetic import Flask
+from hermetic.security._testing import ManualClock, limits_clock
 from hermetic.security.ratelimit import (
     Limiter,
-    ManualClock,
     RateLimitShield,
     limiter_for,
-    limits_clock,
     rate_limit,
 )
 from hermetic.security.ratelimit._shield import STATE_KEY
@@ -35,7 +34,7 @@ def _app(clock, strategy, limit="3/minute", **config):
     app = Flask(__name__)
     app.testing = True
     app.config.update(RATELIMIT_STRATEGY=strategy, **config)
-    shield = RateLimitShield(clock=clock)
+    shield = RateLimitShield(now=clock)
     shield.init_app(app)
 
     @app.route("/", methods=["GET", "POST"])
@@ -90,7 +89,7 @@ def test_headers_equal_the_librarys_window_stats_at_every_step(strategy):
             seen = _seen(client.get("/"))
             assert seen == _library_view(app, clock, item, seen[0]), (strategy, clock())
         (bound,) = shield._routes["index"]
-        assert (bound.count is not None) == (strategy == "fixed-window")
+        assert (bound.counter is not None) == (strategy == "fixed-window")
 
 
 @pytest.mark.parametrize(
@@ -132,7 +131,7 @@ def test_headers_and_429_at_the_boundary(monkeypatch, strategy, expected, one_ca
             seen.append(_seen(client.get("/")))
         (bound,) = shield._routes["index"]
     assert seen == expected
-    assert (bound.count is not None) == (one_call and strategy == "fixed-window")
+    assert (bound.counter is not None) == (one_call and strategy == "fixed-window")
 
 
 def test_sliding_window_counter_at_the_boundary():
@@ -194,7 +193,7 @@ def test_per_method_and_shared_scope_keys_are_the_librarys():
     with limits_clock(clock):
         app = Flask(__name__)
         app.testing = True
-        RateLimitShield(clock=clock).init_app(app)
+        RateLimitShield(now=clock).init_app(app)
 
         @app.route("/a", methods=["GET", "POST"])
         @rate_limit("5/minute", per_method=True, scope="shared")
@@ -235,7 +234,7 @@ def test_a_library_with_other_keys_falls_back_to_its_own_calls(monkeypatch):
             (429, "3", "0"),
         ]
         (bound,) = shield._routes["index"]
-        assert bound.count is None
+        assert bound.counter is None
 
 
 def test_headers_off_skips_the_stats_but_not_the_refusal():
@@ -317,11 +316,11 @@ def test_after_uses_setdefault_on_a_headers_subclass():
 
 
 def test_memory_storage_sweeps_expired_counters_once_a_second_on_a_daemon():
-    from hermetic.security.ratelimit._limiter import MEMORY_SWEEP_INTERVAL
+    from hermetic.security.ratelimit._limits_compat import MEMORY_SWEEP_INTERVAL
 
     clock = ManualClock(START)
     with limits_clock(clock):
-        limiter = Limiter("memory://", clock=clock)
+        limiter = Limiter("memory://", now=clock)
         storage = limiter.storage
         timers = set()
         for i in range(200):

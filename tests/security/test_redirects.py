@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from hermetic.security.errors import ConfigurationError
 from hermetic.security.redirects import is_safe_redirect_target, next_url, safe_redirect
 
 HOST = "good.example"
@@ -173,13 +174,22 @@ def test_safe_redirect_to_own_absolute_host(redirect_app):
     assert rv.headers["Location"] == "http://localhost/x"
 
 
-def test_safe_redirect_allowed_hosts_from_config(redirect_app):
-    client = redirect_app.test_client()
-    rv = client.get("/go?next=https://sso.example/done")
-    assert rv.headers["Location"] == "/home"
-    redirect_app.config["REDIRECT_ALLOWED_HOSTS"] = ["sso.example"]
-    rv = client.get("/go?next=https://sso.example/done")
-    assert rv.headers["Location"] == "https://sso.example/done"
+@pytest.mark.parametrize(
+    ("hosts", "location"),
+    [(None, "/home"), (["sso.example"], "https://sso.example/done"), ([".example"], None)],
+)
+def test_safe_redirect_allowed_hosts_from_config(redirect_app, hosts, location):
+    if hosts is not None:
+        redirect_app.config["REDIRECT_ALLOWED_HOSTS"] = hosts
+    rv = redirect_app.test_client().get("/go?next=https://sso.example/done")
+    assert rv.headers["Location"] == (location or "https://sso.example/done")
+
+
+def test_a_host_string_instead_of_a_list_is_a_configuration_error(redirect_app):
+    # A string would be read as a list of one-letter hosts.
+    redirect_app.config["REDIRECT_ALLOWED_HOSTS"] = "sso.example"
+    with pytest.raises(ConfigurationError, match="REDIRECT_ALLOWED_HOSTS"):
+        redirect_app.test_client().get("/go?next=https://sso.example/done")
 
 
 def test_safe_redirect_code_and_missing_target(app):

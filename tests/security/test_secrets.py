@@ -145,3 +145,17 @@ def test_one_filter_per_logger_serves_every_app():
     del first, second
     gc.collect()
     assert only._secrets() == []
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "SECRET_KEY_FILE",
+        "HERMETIC_SECRET_KEY_FILE",
+        "SECRET_KEY_FALLBACKS_FILE",
+        "HERMETIC_SECRET_KEY_FALLBACKS_FILE",
+    ],
+)
+def test_a_secret_file_setting_that_is_not_a_path_names_the_key(key):
+    with pytest.raises(ConfigurationError, match=key):
+        load_secret_key({key: 5}, environ={}, secrets_dir="/nonexistent")

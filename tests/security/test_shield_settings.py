@@ -7,14 +7,20 @@ import secrets
 
 import pytest
 
-from hermetic import Blueprint, Flask
+from hermetic import Blueprint, Flask, session
 from hermetic.security.checks import run_checks
 from hermetic.security.cors import CORSSettings, CORSShield
 from hermetic.security.csrf import CSRFShield
 from hermetic.security.errors import ConfigurationError
 from hermetic.security.headers import HeadersSettings, HeadersShield
+from hermetic.security.input_limits import InputLimitsSettings, InputLimitsShield
+from hermetic.security.policy import AuthorizationShield, AuthzSettings
 from hermetic.security.proxies import HostSettings, HostShield, ProxySettings, ProxyShield
+from hermetic.security.ratelimit import RateLimitSettings, RateLimitShield
+from hermetic.security.redirects import RedirectSettings, safe_redirect
+from hermetic.security.sessions import EncryptedSessionInterface, SessionSettings
 from hermetic.security.shields import Shield
+from hermetic.security.stores import StoreSettings
 from hermetic.settings import Settings, SettingsError, setting
 
 prometheus = pytest.importorskip("prometheus_client", reason="metrics need the 'metrics' extra")
@@ -53,6 +59,29 @@ BAD_VALUES = {
     "METRICS_PATH": "metrics",
     "METRICS_TOKEN": 123,
     "METRICS_ALLOWED_NETWORKS": ["not-a-network"],
+    "LIMITS_MAX_FILES": "ten",
+    "LIMITS_MAX_FILE_SIZE": -1,
+    "LIMITS_JSON_MAX_DEPTH": 3.5,
+    "LIMITS_MAX_QUERY_PARAMS": True,
+    "LIMITS_MAX_URL_LENGTH": "8k",
+    "RATELIMIT_ENABLED": "no",
+    "RATELIMIT_DEFAULT": "often",
+    "RATELIMIT_STRATEGY": "leaky-bucket",
+    "RATELIMIT_STORAGE_URI": "localhost:6379",
+    "RATELIMIT_STORAGE_OPTIONS": "key_prefix=x",
+    "RATELIMIT_ON_STORAGE_ERROR": "ignore",
+    "RATELIMIT_HEADERS": 1,
+    "AUTHZ_DEFAULT": "Deny",
+    "AUTHZ_ROLES": {"editor": "notes:edit"},
+    "HERMETIC_REDIS_URL": 6379,
+    "HERMETIC_STORE_PREFIX": b"hermetic:",
+    "HERMETIC_STORE_TIMEOUT": "soon",
+    "HERMETIC_STORE_COOLDOWN": -5,
+    "SESSION_IDLE_TIMEOUT": -60,
+    "SESSION_ABSOLUTE_TIMEOUT": "12h",
+    "SESSION_SERVER_SIDE": "yes",
+    "SESSION_OPENED_CACHE_SIZE": -1,
+    "REDIRECT_ALLOWED_HOSTS": "sso.example",
 }
 
 SHIELDS: dict[type[Settings], type[Shield]] = {
@@ -60,8 +89,15 @@ SHIELDS: dict[type[Settings], type[Shield]] = {
     ProxySettings: ProxyShield,
     HostSettings: HostShield,
     CORSSettings: CORSShield,
+    InputLimitsSettings: InputLimitsShield,
+    RateLimitSettings: RateLimitShield,
+    AuthzSettings: AuthorizationShield,
+    # The store's settings are read when the rate limiter is built.
+    StoreSettings: RateLimitShield,
 }
-MIGRATED = [*SHIELDS, ObservabilitySettings]
+#: Features read outside a shield: their first use stops the app.
+USED_BY_VIEWS = [SessionSettings, RedirectSettings]
+MIGRATED = [*SHIELDS, ObservabilitySettings, *USED_BY_VIEWS]
 
 
 def _owner(key: str) -> type[Settings]:
@@ -89,11 +125,21 @@ def test_a_wrong_value_stops_a_flask_app_naming_the_key(key):
         with pytest.raises(ConfigurationError, match=key):
             Observability(app)
         return
-    SHIELDS[owner]().init_app(app)
+    if owner in SHIELDS:
+        shield = SHIELDS[owner]()
+        if owner is RateLimitSettings:  # checked at once, naming the key
+            with pytest.raises(ConfigurationError, match=key):
+                shield.init_app(app)
+            return
+        shield.init_app(app)
+    app.session_interface = EncryptedSessionInterface()
+    app.secret_key = secrets.token_urlsafe(48)
+    app.testing = owner in USED_BY_VIEWS  # raised in the view: propagated, not a 500
 
     @app.get("/")
     def index():
-        return "never"
+        session["seen"] = True  # opens the session
+        return safe_redirect("https://sso.example/")
 
     client = app.test_client()
     for _ in range(2):  # and again on the next request: it never serves
@@ -101,7 +147,7 @@ def test_a_wrong_value_stops_a_flask_app_naming_the_key(key):
             client.get("/")
 
 
-@pytest.mark.parametrize("key", sorted(BAD_VALUES))
+@pytest.mark.parametrize("key", sorted(k for k in BAD_VALUES if _owner(k) not in USED_BY_VIEWS))
 def test_a_wrong_value_stops_hermetic_at_security_check(key):
     app = _hermetic()
     if _owner(key) is ObservabilitySettings:

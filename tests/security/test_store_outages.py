@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 import hermetic
 from hermetic import session
+from hermetic.security._testing import ManualClock, limits_clock
 from hermetic.security.auth import LoginManager, UserMixin, login_user, logout_user
 from hermetic.security.breaker import CircuitBreaker
 from hermetic.security.csrf import CSRFShield, csrf_token
@@ -22,10 +23,8 @@ from hermetic.security.headers import HeadersShield
 from hermetic.security.jwt.errors import TokenCheckUnavailable
 from hermetic.security.jwt.replay import TokenLedger
 from hermetic.security.ratelimit import (
-    ManualClock,
     RateLimitShield,
     limiter_for,
-    limits_clock,
     rate_limit,
 )
 from hermetic.security.sessions import EncryptedSessionInterface, revoke_user_sessions
@@ -384,7 +383,7 @@ def test_rate_limit_storage_down_fails_fast_then_probes(errors):
     clock = ManualClock()
     app = hermetic.Flask(__name__)
     app.config["PROPAGATE_EXCEPTIONS"] = False
-    RateLimitShield(clock=clock).init_app(app)
+    RateLimitShield(now=clock).init_app(app)
 
     @app.get("/")
     @rate_limit("5/minute")
@@ -421,7 +420,7 @@ def test_rate_limit_storage_saying_no_does_not_open_the_breaker():
     clock = ManualClock()
     app = hermetic.Flask(__name__)
     app.config.update(PROPAGATE_EXCEPTIONS=False, RATELIMIT_ON_STORAGE_ERROR="open")
-    RateLimitShield(clock=clock).init_app(app)
+    RateLimitShield(now=clock).init_app(app)
 
     @app.get("/")
     @rate_limit("5/minute")

@@ -17,6 +17,8 @@ from .auth import ApiKeyProvider as ApiKeyProvider
 from .auth import IdentityProvider as IdentityProvider
 from .auth import LoginManager as LoginManager
 from .auth import UserMixin as UserMixin
+from .auth import Verified as Verified
+from .auth import check_password as check_password
 from .auth import current_user as current_user
 from .auth import fresh_login_required as fresh_login_required
 from .auth import hash_password as hash_password
@@ -42,7 +44,7 @@ from .errors import PermissionDenied as PermissionDenied
 from .errors import SecurityError as SecurityError
 from .headers import HeadersShield as HeadersShield
 from .headers import csp_nonce as csp_nonce
-from .limits import InputLimitsShield as InputLimitsShield
+from .input_limits import InputLimitsShield as InputLimitsShield
 from .policy import AuthorizationShield as AuthorizationShield
 from .policy import authorize as authorize
 from .policy import can as can
@@ -61,6 +63,62 @@ from .sessions import revoke_session as revoke_session
 from .sessions import revoke_user_sessions as revoke_user_sessions
 from .shields import Shield as Shield
 from .shields import exempt as exempt
+
+#: The names imported here; those of :data:`_LAZY` (optional extras) are public
+#: too, left out so that ``import *`` never needs an extra.
+__all__ = [
+    "AnonymousUser",
+    "ApiKeyProvider",
+    "AuthenticationRequired",
+    "AuthorizationShield",
+    "BadInput",
+    "CORSShield",
+    "CSRFError",
+    "CSRFShield",
+    "ConfigurationError",
+    "EncryptedSessionInterface",
+    "HeadersShield",
+    "Hermetic",
+    "HostNotAllowed",
+    "HostShield",
+    "IdentityProvider",
+    "InputLimitsShield",
+    "LoginManager",
+    "PayloadTooLarge",
+    "PermissionDenied",
+    "ProxyShield",
+    "SecurityError",
+    "Shield",
+    "UserMixin",
+    "Verified",
+    "authorize",
+    "can",
+    "check_password",
+    "csp_nonce",
+    "csrf_token",
+    "current_user",
+    "exempt",
+    "fresh_login_required",
+    "hash_password",
+    "is_safe_redirect_target",
+    "login_required",
+    "login_user",
+    "logout_user",
+    "next_url",
+    "permissions_of",
+    "privilege_changed",
+    "public",
+    "report_failed_login",
+    "requires",
+    "requires_any",
+    "revoke_remember_tokens",
+    "revoke_session",
+    "revoke_user_sessions",
+    "rotate_csrf_token",
+    "safe_redirect",
+    "verify_and_upgrade",
+    "verify_password",
+]
 
 #: Names whose modules need an optional extra, imported on first use.
 _LAZY: dict[str, str] = {

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 import math
 import typing as t
 
-from ._store_base import Store, StoreError, StoreUnavailable, _check_ttl
+from ._store_base import DEFAULT_TIMEOUT, Store, StoreError, StoreUnavailable, _check_ttl
 from .breaker import DEFAULT_COOLDOWN, CircuitBreaker
-
-#: Seconds a Redis call may take before the store counts as down
-#: (``HERMETIC_STORE_TIMEOUT``); a healthy Redis answers in well under 1 ms.
-DEFAULT_TIMEOUT = 0.5
 
 # INCR, and set the expiry only when the key was just created: atomic in Redis.
 _INCR_LUA = """
@@ -154,7 +151,7 @@ class RedisStore(Store):
 
         self._call(run)
 
-    def smembers(self, key: str) -> set[str]:
+    def smembers(self, key: str) -> builtins.set[str]:
         """Return the members of the set ``key`` (empty when missing)."""
         raw = self._call(self.client.smembers, self.prefix + key)
         return {m.decode() if isinstance(m, bytes) else m for m in raw}

@@ -1,6 +1,6 @@
 """The per-request plumbing of encrypted sessions, kept cheap.
 
-- :class:`SessionSettings` holds an app's session settings, read from its
+- :class:`SessionState` holds an app's session settings, read from its
   config once and kept until one of them changes;
 - :class:`OpenedCookies` remembers the cookies recently opened, so a cookie
   sent again skips its decryption and decoding;
@@ -19,19 +19,16 @@ import functools
 import json
 import threading
 import typing as t
-from datetime import timedelta
 
 from ..json.provider import DefaultJSONProvider
 from ..json.tag import TaggedJSONSerializer
+from ._session_settings import session_settings
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
     from ..wrappers import Request, Response
 
-#: Defaults of ``SESSION_IDLE_TIMEOUT`` and ``SESSION_ABSOLUTE_TIMEOUT``.
-DEFAULT_IDLE_TIMEOUT = timedelta(hours=1)
-DEFAULT_ABSOLUTE_TIMEOUT = timedelta(hours=12)
-#: Where an interface keeps an app's :class:`SessionSettings`.
+#: Where an interface keeps an app's :class:`SessionState`.
 SETTINGS_KEY = "hermetic.session.settings"
 #: The config keys the settings are computed from: a change is seen at once.
 SETTING_KEYS = (
@@ -46,6 +43,7 @@ SETTING_KEYS = (
     "SESSION_IDLE_TIMEOUT",
     "SESSION_ABSOLUTE_TIMEOUT",
     "SESSION_SERVER_SIDE",
+    "SESSION_OPENED_CACHE_SIZE",
 )
 #: The interface methods the settings are computed with: a subclass that
 #: overrides one gets its settings computed afresh for every request.
@@ -63,31 +61,13 @@ _MISSING = object()
 _MISSINGS = (_MISSING,) * len(SETTING_KEYS)
 
 
-def seconds(value: t.Any) -> float | None:
-    """Return a duration (seconds or ``timedelta``) in seconds; ``None`` stays ``None``."""
-    if value is None:
-        return None
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return float(value)
-
-
-def timeouts(app: Flask) -> tuple[float | None, float | None]:
-    """Return ``app``'s idle and absolute session timeouts, in seconds."""
-    config = app.config
-    return (
-        seconds(config.get("SESSION_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT)),
-        seconds(config.get("SESSION_ABSOLUTE_TIMEOUT", DEFAULT_ABSOLUTE_TIMEOUT)),
-    )
-
-
 def refresh_interval(idle: float) -> float:
     """Return how long a cookie goes without being re-sent for "last seen"."""
     # A tenth of the idle timeout, at least a minute, at most half the timeout.
     return min(max(60.0, idle / 10), idle / 2)
 
 
-class SessionSettings:
+class SessionState:
     """One app's session settings for one interface, kept until the config changes."""
 
     __slots__ = (
@@ -137,12 +117,15 @@ class SessionSettings:
         self.names = (name, secure_name)
         #: The same names encoded: the associated data of the cookie.
         self.aads = (name.encode(), secure_name.encode())
-        self.idle, self.absolute = timeouts(app)
+        declared = session_settings(app)
+        self.idle, self.absolute = declared.idle_timeout, declared.absolute_timeout
         self.refresh = None if self.idle is None else refresh_interval(self.idle)
-        self.server_side = bool(app.config.get("SESSION_SERVER_SIDE", False))
+        self.server_side = declared.server_side
         self.on_revoke = on_revoke
         #: The cookies opened recently, per name (same index as ``names``).
         size = interface.opened_cookies_cache_size
+        if size is None:
+            size = declared.opened_cache_size
         self.opened = (OpenedCookies(size), OpenedCookies(size))
 
 
@@ -198,13 +181,13 @@ class OpenedCookies:
 
 def settings_for(
     interface: t.Any, app: Flask, revoke: t.Callable[[Flask, str], None]
-) -> SessionSettings:
+) -> SessionState:
     """Return ``interface``'s settings for ``app``, recomputed when its config changed."""
     source = tuple(map(app.config.get, SETTING_KEYS, _MISSINGS))
     settings = app.extensions.get(SETTINGS_KEY)
     if settings is not None and settings.owner is interface and settings.source == source:
-        return t.cast(SessionSettings, settings)
-    settings = SessionSettings(interface, app, source, functools.partial(revoke, app))
+        return t.cast(SessionState, settings)
+    settings = SessionState(interface, app, source, functools.partial(revoke, app))
     if interface._settings_cacheable:
         app.extensions[SETTINGS_KEY] = settings
     return settings
@@ -248,7 +231,7 @@ def cookie_value(request: Request, name: str) -> str | None:
         return None
     if '"' in header or not _scannable(name):
         # Quoted values have escapes: let Werkzeug parse them (once, cached).
-        return t.cast("str | None", request.cookies.get(name))
+        return request.cookies.get(name)
     return _scan(header, name)
 
 

@@ -1,22 +1,100 @@
-"""The store interface and its errors (re-exported by :mod:`hermetic.security.stores`)."""
+"""The store interface, its settings and errors (re-exported by :mod:`hermetic.security.stores`)."""
 
 from __future__ import annotations
 
+import builtins
+import dataclasses
+import math
 import os
 import typing as t
 
-if t.TYPE_CHECKING:  # pragma: no cover
-    from ..app import Flask
+from ..settings import Settings, SettingsError, setting
+from .breaker import DEFAULT_COOLDOWN
+
+#: Seconds a Redis call may take before the store counts as down
+#: (``HERMETIC_STORE_TIMEOUT``); a healthy Redis answers in well under 1 ms.
+DEFAULT_TIMEOUT = 0.5
 
 
-def setting(app: Flask, name: str) -> t.Any:
-    """Return the store setting ``name``: the app's config first, then the environment."""
-    value = app.config.get(name)
-    return value if value else os.environ.get(name)
+def _seconds(key: str) -> t.Callable[[t.Any], float]:
+    def parse(value: t.Any) -> float:
+        # The environment gives strings: "0.5" is as good as 0.5.
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = math.nan
+        if not (math.isfinite(seconds) and seconds > 0):
+            raise SettingsError(
+                f"{key} must be a number of seconds > 0, got {value!r}. Fix: set {key}"
+                " to a positive number (in the config or the environment), or remove it.",
+                key=key,
+            )
+        return seconds
+
+    return parse
+
+
+@dataclasses.dataclass(frozen=True)
+class StoreSettings(
+    Settings,
+    feature="store",
+    title="Shared state (Redis)",
+    prefixes=("HERMETIC_STORE_", "HERMETIC_REDIS_"),
+):
+    """Where Hermetic keeps its shared state; each key falls back to the environment."""
+
+    redis_url: str | None = setting(
+        "HERMETIC_REDIS_URL",
+        default=None,
+        secret=True,
+        doc="The Redis of Hermetic's state (revocations, rate limits, replay caches),"
+        " shared by every worker; `None`: each process's memory. `REDIS_URL` is never read.",
+    )
+    prefix: str = setting(
+        "HERMETIC_STORE_PREFIX", default="hermetic:", doc="The key prefix in that Redis."
+    )
+    timeout: float = setting(
+        "HERMETIC_STORE_TIMEOUT",
+        default=DEFAULT_TIMEOUT,
+        accepts=float | str,
+        parse=_seconds("HERMETIC_STORE_TIMEOUT"),
+        doc="Seconds a Redis call may take before the store counts as down.",
+    )
+    cooldown: float = setting(
+        "HERMETIC_STORE_COOLDOWN",
+        default=DEFAULT_COOLDOWN,
+        accepts=float | str,
+        parse=_seconds("HERMETIC_STORE_COOLDOWN"),
+        doc="Seconds the circuit breaker fails fast after a store failure (`Retry-After`).",
+    )
+
+
+def store_settings(
+    config: t.Mapping[str, t.Any], environ: t.Mapping[str, str] | None = None
+) -> StoreSettings:
+    """Return the :class:`StoreSettings` of an app's ``config``, else of the environment.
+
+    An empty value (``None``, ``""``) counts as absent, so a deployment's
+    environment fills what the config leaves empty.
+    """
+    environ = os.environ if environ is None else environ
+    source: dict[str, t.Any] = {}
+    for key in StoreSettings.keys():
+        value = config.get(key)
+        if value is None or value == "":
+            value = environ.get(key) or None
+        if value is not None:
+            source[key] = value
+    return StoreSettings.from_config(source)
 
 
 class StoreError(RuntimeError):
-    """The root of the store errors (also a wrong-type operation on a key)."""
+    """The root of the store errors (also a wrong-type operation on a key).
+
+    Internal to the stores: a shield turns a store failure into
+    :class:`~hermetic.security.errors.StoreUnavailableError` (a 503) at its
+    boundary, so no ``StoreError`` reaches a client.
+    """
 
 
 class StoreUnavailable(StoreError):
@@ -71,7 +149,7 @@ class Store:
         """Add ``member`` to the set ``key``; the set expires ``ttl`` seconds after the last add."""
         raise NotImplementedError
 
-    def smembers(self, key: str) -> set[str]:
+    def smembers(self, key: str) -> builtins.set[str]:
         """Return the members of the set ``key`` (empty when missing)."""
         raise NotImplementedError
 

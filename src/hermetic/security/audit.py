@@ -17,6 +17,13 @@ import typing as t
 
 from ..globals import _cv_request
 
+__all__ = [
+    "audit",
+    "ensure_handler",
+    "logger",
+    "request_id",
+]
+
 logger = logging.getLogger("hermetic.security.audit")
 
 #: Longest string value written to an audit record.

@@ -23,6 +23,16 @@ import typing as t
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
 
+__all__ = [
+    "CLOSED",
+    "DEFAULT_COOLDOWN",
+    "HALF_OPEN",
+    "OPEN",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "breaker_for",
+]
+
 logger = logging.getLogger("hermetic.security.store")
 
 #: Seconds the breaker stays open after a failure (``HERMETIC_STORE_COOLDOWN``).
@@ -139,9 +149,9 @@ def breaker_for(
     breakers: dict[str, CircuitBreaker] = app.extensions.setdefault(EXTENSION_KEY, {})
     breaker = breakers.get(url)
     if breaker is None:
-        from ._store_base import setting
+        from ._store_base import store_settings
 
-        cooldown = setting(app, "HERMETIC_STORE_COOLDOWN") or DEFAULT_COOLDOWN
+        cooldown = store_settings(app.config).cooldown
         kwargs = {} if now is None else {"now": now}
-        breaker = breakers[url] = CircuitBreaker(float(cooldown), name="Redis store", **kwargs)
+        breaker = breakers[url] = CircuitBreaker(cooldown, name="Redis store", **kwargs)
     return breaker

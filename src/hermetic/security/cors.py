@@ -24,8 +24,7 @@ import dataclasses
 import re
 import typing as t
 
-from werkzeug.datastructures import Headers
-
+from .._headers import add_if_absent
 from ..globals import _cv_request
 from ..settings import SettingsError
 from ._cors_settings import _ORIGIN_RE, _names, _origins
@@ -43,6 +42,14 @@ from .shields import ORDER_CORS, Shield
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
     from ..wrappers import Request, Response
+
+__all__ = [
+    "CORSPolicy",
+    "CORSRefused",
+    "CORSSettings",
+    "CORSShield",
+    "cors",
+]
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
@@ -339,11 +346,9 @@ class CORSShield(Shield):
     def after(self, request: Request, response: Response) -> Response:
         """Add ``Vary: Origin`` and, for an allowed origin, the CORS headers."""
         headers = response.headers
-        if type(headers) is Headers and all(name.lower() != "vary" for name, _ in headers._list):
-            # What ``response.vary.add`` does without a Vary header, minus
-            # parsing and re-serialising Werkzeug's header set.
-            headers._list.append(("Vary", "Origin"))
-        else:
+        # Without a Vary header, what ``response.vary.add`` does, minus
+        # parsing and re-serialising Werkzeug's header set.
+        if not add_if_absent(headers, "Vary", "Origin"):
             response.vary.add("Origin")
         state = request.environ.get(_STATE_KEY)
         if state is None or state[1] is None:

@@ -39,6 +39,14 @@ from .secrets import KEY_FIX, MIN_KEY_BYTES
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
 
+__all__ = [
+    "CryptoError",
+    "InvalidToken",
+    "KeyRing",
+    "keyring_for",
+    "random_token",
+]
+
 #: The first byte of every encrypted token.
 VERSION = b"\x01"
 #: Bytes of the key id in a token or signature.

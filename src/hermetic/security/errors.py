@@ -1,9 +1,44 @@
-"""The security layer's errors: one root, one clear 4xx each, no internals.
+"""The security layer's errors: two roots, one clear 4xx each, no internals.
 
-Inside, each error carries a machine-readable ``reason`` (a module constant
-of the shield that raised it) and context for the audit log. Outside, the
-client sees a short problem description: ``application/problem+json`` when
-it asked for JSON, a small HTML page otherwise.
+The tree (every error the security layer lets out is under one of two roots)::
+
+    SecurityError (werkzeug HTTPException)   a request refused: 4xx/503
+    ├── BadInput 400                         ├── JSONTooDeep (also ValueError),
+    │                                        │   MalformedJSON
+    ├── URLTooLong 414, PayloadTooLarge 413, HostNotAllowed 400
+    ├── CSRFError 403, CORSRefused 403
+    ├── AuthenticationRequired 401           ├── TokenError (JWT) ..., BearerTokenRequired
+    ├── PermissionDenied 403                 ├── InsufficientScope
+    ├── RateLimitExceeded 429
+    ├── RequestValidationError 422, UnsupportedMediaType 415
+    └── StoreUnavailableError 503 (also werkzeug ServiceUnavailable)
+        └── SessionStoreUnavailable, RateLimitUnavailable, TokenCheckUnavailable
+    ConfigurationError (SettingsError -> ValueError, and RuntimeError)
+                                             start-up: the app refuses to run
+
+**Refusals** (:class:`SecurityError`) are mapped to HTTP at one boundary:
+each is a Werkzeug ``HTTPException``, so Flask's error handling renders it
+(``@app.errorhandler(403)`` works); without a handler it renders itself
+(:meth:`SecurityError.get_response`). Inside, each error carries a
+machine-readable ``reason`` (a module constant of the shield that raised
+it) and context for the audit log. Outside, the client sees a short
+problem description: ``application/problem+json`` when it asked for JSON,
+a small HTML page otherwise.
+
+**Start-up problems** (:class:`ConfigurationError`) stop the app before it
+serves: a bad setting (a :class:`~hermetic.settings.SettingsError`, whose
+``key`` names the key) or an unsafe combination. ``except SettingsError``
+and ``except RuntimeError`` both catch it.
+
+Inside the layer, three families never reach a client as themselves: a
+store's ``StoreError`` (:mod:`hermetic.security.stores`; the breaker's
+``CircuitOpenError`` becomes one) turns into :class:`StoreUnavailableError`
+(503) in the shield that called the store, or at the app's error boundary
+when a view called it; ``limits``' storage errors become the rate limiter's
+outage policy; ``crypto.CryptoError`` (a cookie or token that does not
+open) becomes a fresh session, or the refusal of what it sealed.
+``validation.ResponseValidationError`` (a ``RuntimeError``) is the app's
+bug, not the client's: a 500.
 """
 
 from __future__ import annotations
@@ -17,8 +52,22 @@ from werkzeug.http import parse_accept_header
 from werkzeug.wrappers import Request as _BaseRequest
 from werkzeug.wrappers import Response as _BaseResponse
 
+from ..settings import SettingsError
 from ._error_pages import PROBLEM_JSON, debug_on, problem_document, render_error
 from ._hints import hint_for
+
+__all__ = [
+    "AuthenticationRequired",
+    "BadInput",
+    "CSRFError",
+    "ConfigurationError",
+    "HostNotAllowed",
+    "PayloadTooLarge",
+    "PermissionDenied",
+    "SecurityError",
+    "StoreUnavailableError",
+    "prefers_json",
+]
 
 _OFFERS = ("text/html", "application/json", PROBLEM_JSON)
 
@@ -40,7 +89,8 @@ def prefers_json(environ: t.Mapping[str, t.Any] | None) -> bool:
         return False
     if "json" in environ.get("CONTENT_TYPE", ""):
         return True
-    return environ.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer "
+    authorization: str = environ.get("HTTP_AUTHORIZATION", "")
+    return authorization[:7].lower() == "bearer "
 
 
 _prefers_json = prefers_json  # the older private name
@@ -94,7 +144,7 @@ class SecurityError(HTTPException):
         hint = (self.hint or hint_for(self.reason)) if debug_on() else None
         document = self.problem()
         response = render_error(
-            t.cast(int, self.code),
+            self.code,
             self.name,
             self.description,
             environ,
@@ -183,8 +233,11 @@ class StoreUnavailableError(SecurityError, ServiceUnavailable):
         self.extra_headers.setdefault("Retry-After", str(max(1, math.ceil(seconds))))
 
 
-class ConfigurationError(RuntimeError):
-    """An unsafe or incomplete configuration found at start-up.
+class ConfigurationError(SettingsError, RuntimeError):
+    """An unsafe or incomplete configuration found at start-up (the root of start-up errors).
 
-    The message says what is wrong and how to fix it.
+    The message says what is wrong and how to fix it; :attr:`key` names the
+    configuration key at fault, when one is. A
+    :class:`~hermetic.settings.SettingsError` (a ``ValueError``) and a
+    ``RuntimeError``, so code catching either keeps working.
     """

@@ -28,13 +28,31 @@ import inspect
 import typing as t
 
 from ..globals import _cv_app, _cv_request
+from ..settings import SettingsError
+from ._authz_settings import AuthzSettings as AuthzSettings
 from .audit import audit
 from .errors import AuthenticationRequired, ConfigurationError, PermissionDenied
-from .shields import ORDER_AUTHORIZATION, Shield
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
-    from ..wrappers import Request, Response
+    from ..wrappers import Response
+
+__all__ = [
+    "AuthorizationShield",
+    "AuthzSettings",
+    "Policy",
+    "PolicyRegistry",
+    "authorize",
+    "can",
+    "permissions_of",
+    "policy",
+    "policy_of",
+    "public",
+    "registry_for",
+    "requires",
+    "requires_any",
+    "routes_without_policy",
+]
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
@@ -155,7 +173,7 @@ def protect(policy: Policy) -> t.Callable[[F], F]:
         merged = policy if existing is None else existing.merge(policy)
         inner: t.Callable[..., t.Any] = view
         if getattr(view, _WRAPPER_ATTR, None) is view:
-            inner = view.__wrapped__  # type: ignore[attr-defined]  # our own: wrap once
+            inner = view.__wrapped__  # our own: wrap once
         if merged.public:
             setattr(inner, POLICY_ATTR, merged)
             return t.cast(F, inner)
@@ -227,8 +245,10 @@ class PolicyRegistry:
     def role_permissions(self, config: t.Mapping[str, t.Any]) -> dict[str, frozenset[str]]:
         """Return role -> permissions, read from ``AUTHZ_ROLES`` on first use."""
         if self.roles is None:
-            raw = config.get("AUTHZ_ROLES") or {}
-            self.roles = {str(role): frozenset(perms) for role, perms in raw.items()}
+            try:
+                self.roles = AuthzSettings.from_config(config).roles
+            except SettingsError as e:
+                raise ConfigurationError(str(e), key=e.key) from None
         return self.roles
 
 
@@ -341,87 +361,4 @@ def routes_without_policy(app: Flask) -> list[str]:
     )
 
 
-class AuthorizationShield(Shield):
-    """Enforce each route's declared policy before the app's own hooks.
-
-    Under ``AUTHZ_DEFAULT = "deny"`` a route without a policy is refused
-    (fail closed), though ``Hermetic`` already refuses to start with one.
-    Each route's step is chosen once: a public route, or one without a
-    policy under ``"allow"``, runs no authorization step at all.
-    """
-
-    name = "authz"
-    order = ORDER_AUTHORIZATION
-    exemptable = False
-
-    def __init__(self) -> None:
-        self._views: dict[str, t.Callable[..., t.Any]] = {}
-        self._config: t.Mapping[str, t.Any] = {}
-        self._deny: bool | None = None
-
-    def init_app(self, app: Flask) -> None:
-        """Join ``app``'s pipeline; offer ``can`` to templates."""
-        self._views = app.view_functions
-        self._config = app.config
-        app.jinja_env.globals.setdefault("can", can)
-        super().init_app(app)
-
-    def configure(self, app: Flask | None = None) -> None:
-        """Read ``AUTHZ_DEFAULT`` (``"allow"`` or ``"deny"``, default ``"allow"``)."""
-        if app is not None:
-            self._config = app.config
-        value = self._config.get("AUTHZ_DEFAULT", "allow")
-        if value not in ("allow", "deny"):
-            # SECURITY: a misspelt "deny" must not silently allow.
-            raise ConfigurationError(f"AUTHZ_DEFAULT must be 'allow' or 'deny', not {value!r}.")
-        self._deny = value == "deny"
-
-    def _denies_undeclared(self) -> bool:
-        if self._deny is None:
-            self.configure()
-        return t.cast(bool, self._deny)
-
-    def describe(self, endpoint: str | None, view: t.Callable[..., t.Any] | None) -> str:
-        """Return ``policy: <label>`` (``public``, ``login``, ``requires ...``, ``none``)."""
-        declared = policy_of(view)
-        return "policy: " + (declared.describe() if declared is not None else "none")
-
-    def steps_for(
-        self, endpoint: str | None, view: t.Callable[..., t.Any] | None
-    ) -> tuple[t.Callable[[Request], Response | None] | None, None]:
-        """Return the route's check: none when it is public or undeclared under "allow"."""
-        if endpoint is None:
-            return None, None  # 404 / 405: nothing to authorize
-        declared = policy_of(view)
-        if declared is None:
-            if self._denies_undeclared() and not _is_static(endpoint):
-                return _refuse_undeclared, None
-            return None, None
-        if declared.public:
-            return None, None
-        return functools.partial(_enforce, declared), None
-
-    def before(self, request: Request) -> Response | None:  # type: ignore[override]
-        """Refuse the request unless it meets its route's policy."""
-        rule = request.url_rule
-        if rule is None:
-            return None
-        step = self.steps_for(rule.endpoint, self._views.get(rule.endpoint))[0]
-        return step(request) if step is not None else None
-
-
-def _refuse_undeclared(request: Request) -> None:
-    # SECURITY: fail closed for a route nobody declared a policy for.
-    audit("authz", reason=REASON_NO_POLICY)
-    raise PermissionDenied(reason=REASON_NO_POLICY)
-
-
-def _enforce(declared: Policy, request: Request) -> Response | None:
-    if request.method == "OPTIONS" and getattr(
-        request.url_rule, "provide_automatic_options", False
-    ):
-        return None  # a CORS preflight; the view does not run
-    rv = check(declared)
-    if rv is None:
-        request.environ[CHECKED_KEY] = declared
-    return rv
+from ._authz_shield import AuthorizationShield as AuthorizationShield  # noqa: E402

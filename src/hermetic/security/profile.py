@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import typing as t
-from datetime import timedelta
 
 from werkzeug.datastructures import ImmutableDict
 from werkzeug.exceptions import HTTPException
@@ -12,13 +11,17 @@ from werkzeug.exceptions import HTTPException
 from ..app import Flask
 from ..settings import Settings, secure_defaults
 from ..settings.core import CoreSettings
+from ._authz_settings import AuthzSettings
 from ._csrf_settings import CSRFSettings
 from ._error_pages import render_error
+from ._session_settings import SessionSettings
 from .audit import ensure_handler
 from .audit import logger as audit_logger
 from .cors import CORSSettings
 from .errors import ConfigurationError, SecurityError
+from .input_limits import InputLimitsSettings
 from .proxies import ProxySettings
+from .ratelimit._settings import RateLimitSettings
 from .secrets import (
     MaskedConfig,
     check_secret_keys,
@@ -35,25 +38,21 @@ __all__ = [
 #: settings are NOT YET DECLARED in :mod:`hermetic.settings` (DESIGN.md,
 #: "Security decisions"). The declared ones carry their ``secure_default``
 #: (:data:`DECLARED`); each key moves there when its feature is migrated.
-SECURE_DEFAULTS: dict[str, t.Any] = {
-    # Sessions: idle and absolute timeouts.
-    "SESSION_IDLE_TIMEOUT": timedelta(hours=1),
-    "SESSION_ABSOLUTE_TIMEOUT": timedelta(hours=12),
-    "SESSION_SERVER_SIDE": False,
-    # Input limits on every body type.
-    "LIMITS_MAX_FILES": 10,
-    "LIMITS_JSON_MAX_DEPTH": 32,
-    # Rate limits refuse requests when their storage is down.
-    "RATELIMIT_ON_STORAGE_ERROR": "closed",
-    # Authorization: "allow" routes without a policy, or "deny" them at start-up.
-    "AUTHZ_DEFAULT": "allow",
-    "AUTHZ_ROLES": {},
-}
+SECURE_DEFAULTS: dict[str, t.Any] = {}
 
 #: The settings classes whose ``secure_default`` values ``Hermetic`` starts with:
 #: sessions' cookie flags and lifetime, body limits (Flask's keys), trusted
 #: proxies (none), CORS (no origin, no credentials).
-DECLARED: tuple[type[Settings], ...] = (CoreSettings, ProxySettings, CORSSettings, CSRFSettings)
+DECLARED: tuple[type[Settings], ...] = (
+    CoreSettings,
+    ProxySettings,
+    CORSSettings,
+    InputLimitsSettings,
+    RateLimitSettings,
+    SessionSettings,
+    AuthzSettings,
+    CSRFSettings,
+)
 
 
 class Hermetic(Flask):
@@ -85,7 +84,7 @@ class Hermetic(Flask):
         from .cors import CORSShield
         from .csrf import CSRFShield
         from .headers import HeadersShield
-        from .limits import InputLimitsShield
+        from .input_limits import InputLimitsShield
         from .policy import AuthorizationShield
         from .proxies import HostShield, ProxyShield
         from .ratelimit import RateLimitShield

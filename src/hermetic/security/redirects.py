@@ -11,16 +11,25 @@ do percent-encoded forms of these tricks.
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 from urllib.parse import unquote, urlsplit
 
 from werkzeug.sansio.utils import host_is_trusted
 
 from ..globals import _cv_app, _cv_request
+from ..settings import Settings, SettingsError, setting
 from .audit import audit
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from werkzeug.wrappers import Response as BaseResponse
+
+__all__ = [
+    "RedirectSettings",
+    "is_safe_redirect_target",
+    "next_url",
+    "safe_redirect",
+]
 
 #: The audit reason when a target is refused.
 REASON_UNSAFE_TARGET = "unsafe_target"
@@ -103,12 +112,56 @@ def is_safe_redirect_target(
     return _is_absolute_ok(target, host, allowed_hosts)
 
 
+def _hosts(value: tuple[str, ...]) -> tuple[str, ...]:
+    for host in value:
+        if not host or "/" in host or "@" in host or any(c.isspace() for c in host):
+            raise SettingsError(
+                f"REDIRECT_ALLOWED_HOSTS holds {host!r}, which is not a host name."
+                ' Fix: write ["example.com", ".example.org"].',
+                key="REDIRECT_ALLOWED_HOSTS",
+            )
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class RedirectSettings(
+    Settings, feature="redirects", title="Safe redirects", prefixes=("REDIRECT_",)
+):
+    """The settings of :func:`safe_redirect` and :func:`next_url`."""
+
+    allowed_hosts: tuple[str, ...] = setting(
+        "REDIRECT_ALLOWED_HOSTS",
+        default=(),
+        parse=_hosts,
+        doc="Other hosts an absolute redirect target may name (a leading dot"
+        " matches subdomains); the request's own host always passes.",
+    )
+
+
+#: Where an app keeps its :class:`RedirectSettings`.
+_EXTENSION_KEY = "hermetic.redirects"
+
+
+def redirect_settings(app: t.Any) -> RedirectSettings:
+    """Return ``app``'s checked :class:`RedirectSettings`, read from its config once."""
+    settings = app.extensions.get(_EXTENSION_KEY)
+    if settings is None:
+        from .errors import ConfigurationError
+
+        try:
+            settings = RedirectSettings.from_config(app.config)
+        except SettingsError as e:
+            raise ConfigurationError(str(e), key=e.key) from None
+        app.extensions[_EXTENSION_KEY] = settings
+    return t.cast(RedirectSettings, settings)
+
+
 def _context() -> tuple[str | None, t.Collection[str]]:
     ctx = _cv_request.get(None)
     host = ctx.request.host if ctx is not None else None
     app_ctx = _cv_app.get(None)
-    allowed = app_ctx.app.config.get("REDIRECT_ALLOWED_HOSTS", ()) if app_ctx else ()
-    return host, allowed or ()
+    allowed = redirect_settings(app_ctx.app).allowed_hosts if app_ctx else ()
+    return host, allowed
 
 
 def _judge(target: str | None) -> bool:

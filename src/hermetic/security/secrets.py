@@ -10,6 +10,7 @@ file ``secret_key``). Old keys for rotation come the same way from
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -18,6 +19,24 @@ import typing as t
 import weakref
 
 from ..config import Config
+from ..settings import Settings, SettingsError, setting
+
+__all__ = [
+    "KEY_FIX",
+    "MIN_KEY_BYTES",
+    "KeyOrigin",
+    "MaskedConfig",
+    "SecretFileSettings",
+    "SecretsFilter",
+    "check_secret_keys",
+    "is_secret_name",
+    "load_secret_key",
+    "mask",
+    "preview",
+    "redact_secrets_in",
+    "settle_secret_key",
+    "weak_key_reason",
+]
 
 #: How to make a good key; every error about a key ends with this.
 KEY_FIX = (
@@ -89,6 +108,48 @@ def _digest(value: t.Any) -> bytes:
     return hashlib.sha256(raw).digest()
 
 
+@dataclasses.dataclass(frozen=True)
+class SecretFileSettings(
+    Settings,
+    feature="secrets",
+    title="Secret key files",
+    prefixes=("SECRET_KEY_", "HERMETIC_SECRET_KEY_"),
+):
+    """Files the secret keys are read from (each key also works as an environment variable)."""
+
+    hermetic_key_file: str | None = setting(
+        "HERMETIC_SECRET_KEY_FILE",
+        default=None,
+        doc="A file holding `SECRET_KEY` (a mounted secret), when the config has none.",
+    )
+    key_file: str | None = setting(
+        "SECRET_KEY_FILE",
+        default=None,
+        doc="The same as `HERMETIC_SECRET_KEY_FILE`, looked at after it.",
+    )
+    hermetic_fallbacks_file: str | None = setting(
+        "HERMETIC_SECRET_KEY_FALLBACKS_FILE",
+        default=None,
+        doc="A file holding `SECRET_KEY_FALLBACKS`, one old key per line.",
+    )
+    fallbacks_file: str | None = setting(
+        "SECRET_KEY_FALLBACKS_FILE",
+        default=None,
+        doc="The same as `HERMETIC_SECRET_KEY_FALLBACKS_FILE`, looked at after it.",
+    )
+
+
+def _secret_files(config: t.Mapping[str, t.Any]) -> dict[str, str | None]:
+    """Return the ``*_FILE`` paths the config gives, by key (``None`` when absent)."""
+    try:
+        files = SecretFileSettings.from_config(config)
+    except SettingsError as e:
+        from .errors import ConfigurationError
+
+        raise ConfigurationError(str(e), key=e.key) from None
+    return {decl.key: getattr(files, attr) for attr, decl in files.declarations()}
+
+
 def _from_sources(
     name: str, config: t.Mapping[str, t.Any], environ: t.Mapping[str, str], secrets_dir: str
 ) -> tuple[str, str] | None:
@@ -96,8 +157,9 @@ def _from_sources(
     for var in (f"HERMETIC_{name}", name):
         if environ.get(var):
             return environ[var], f"the {var} environment variable"
+    files = _secret_files(config)
     for var in (f"HERMETIC_{name}_FILE", f"{name}_FILE"):
-        path = config.get(var) or environ.get(var)
+        path = files[var] or environ.get(var)
         if path:
             try:
                 return _read_file(path), f"the file named by {var} ({path})"

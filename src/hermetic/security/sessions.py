@@ -36,39 +36,57 @@ from ..sessions import SessionInterface, session_json_serializer
 from . import audit
 from ._hermetic_session import HermeticSession as HermeticSession
 from ._hermetic_session import _new_sid
-from ._session_cookie import DEFAULT_ABSOLUTE_TIMEOUT as DEFAULT_ABSOLUTE_TIMEOUT
-from ._session_cookie import DEFAULT_IDLE_TIMEOUT as DEFAULT_IDLE_TIMEOUT
 from ._session_cookie import (
     SETTING_METHODS,
     OpenedCookies,
-    SessionSettings,
+    SessionState,
     cookie_value,
     decode_cookie,
     loads_payload,
     settings_for,
     vary_cookie,
 )
-from ._session_cookie import timeouts as _timeouts
+from ._session_revoke import DATA_PREFIX as DATA_PREFIX
+from ._session_revoke import REASON_EXPIRED as REASON_EXPIRED
+from ._session_revoke import REASON_INVALID as REASON_INVALID
+from ._session_revoke import REASON_REVOKED as REASON_REVOKED
+from ._session_revoke import REASON_STORE as REASON_STORE
+from ._session_revoke import REVOKED_PREFIX as REVOKED_PREFIX
+from ._session_revoke import USER_PREFIX as USER_PREFIX
+from ._session_revoke import SessionStoreUnavailable as SessionStoreUnavailable
+from ._session_revoke import revoke_session as revoke_session
+from ._session_revoke import revoke_user_sessions as revoke_user_sessions
+from ._session_revoke import store_call
+from ._session_settings import DEFAULT_ABSOLUTE_TIMEOUT as DEFAULT_ABSOLUTE_TIMEOUT
+from ._session_settings import DEFAULT_IDLE_TIMEOUT as DEFAULT_IDLE_TIMEOUT
+from ._session_settings import SessionSettings as SessionSettings
 from .crypto import InvalidToken, keyring_for
-from .errors import StoreUnavailableError
-from .stores import StoreError, store_for
+from .stores import store_for
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
     from ..wrappers import Request, Response
 
+__all__ = [
+    "COOKIE_ONLY_KEYS",
+    "DEFAULT_ABSOLUTE_TIMEOUT",
+    "DEFAULT_IDLE_TIMEOUT",
+    "REASON_EXPIRED",
+    "REASON_INVALID",
+    "REASON_REVOKED",
+    "REASON_STORE",
+    "USER_ID_KEY",
+    "EncryptedSessionInterface",
+    "HermeticSession",
+    "SessionSettings",
+    "SessionStoreUnavailable",
+    "revoke_session",
+    "revoke_user_sessions",
+]
+
 #: Key-ring purposes: the cookie, and the data kept in the store.
 COOKIE_PURPOSE = "session"
 DATA_PURPOSE = "session-data"
-#: Store key prefixes.
-REVOKED_PREFIX = "session:revoked:"
-DATA_PREFIX = "session:data:"
-USER_PREFIX = "session:user-not-before:"
-#: Audit reasons (event ``"session"``).
-REASON_INVALID = "invalid_cookie"
-REASON_EXPIRED = "expired"
-REASON_REVOKED = "revoked"
-REASON_STORE = "store_unavailable"
 #: The session data key naming the logged-in user (Flask-Login's convention).
 USER_ID_KEY = "_user_id"
 #: With server-side sessions, a session holding only these keys (an
@@ -76,39 +94,15 @@ USER_ID_KEY = "_user_id"
 COOKIE_ONLY_KEYS = frozenset({"_csrf", "_permanent"})
 
 
-class SessionStoreUnavailable(StoreUnavailableError):
-    """The store behind sessions is down: fail closed with 503 and ``Retry-After``."""
-
-    kind = "session"
-    reason = REASON_STORE
-    description = "Sessions are unavailable for a moment. Please try again shortly."
-
-
-def _revocation_ttl(app: Flask) -> float:
-    # A cookie older than the absolute timeout is dead anyway.
-    idle, absolute = _timeouts(app)
-    return absolute or idle or DEFAULT_ABSOLUTE_TIMEOUT.total_seconds()
-
-
-def _store_call(fn: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
-    try:
-        return fn(*args)
-    except StoreError as e:
-        # SECURITY: fail closed; a revocation we cannot check or record is
-        # not silently skipped.
-        audit.audit("session", reason=REASON_STORE)
-        raise SessionStoreUnavailable(retry_after=getattr(e, "retry_after", None)) from None
-
-
 class EncryptedSessionInterface(SessionInterface):
     """Keep the session in an encrypted cookie, or its data in the app's store.
 
     :param now: The clock, in epoch seconds; default :func:`time.time`.
 
-    Settings: ``SESSION_IDLE_TIMEOUT`` (default 1 hour),
-    ``SESSION_ABSOLUTE_TIMEOUT`` (default 12 hours; ``None`` disables either,
-    not advised), ``SESSION_SERVER_SIDE`` (default ``False``), and Flask's
-    ``SESSION_COOKIE_*``. ``SameSite`` is ``Lax`` unless set. Over HTTPS, a
+    Settings: :class:`SessionSettings` (``SESSION_IDLE_TIMEOUT``, default 1
+    hour; ``SESSION_ABSOLUTE_TIMEOUT``, default 12 hours; ``None`` disables
+    either, not advised; ``SESSION_SERVER_SIDE``, default ``False``;
+    ``SESSION_OPENED_CACHE_SIZE``), and Flask's ``SESSION_COOKIE_*``. ``SameSite`` is ``Lax`` unless set. Over HTTPS, a
     ``Secure`` cookie with path ``/`` and no domain is named with the
     ``__Host-`` prefix, so a sibling subdomain cannot set or shadow it.
     ``SESSION_REFRESH_EACH_REQUEST`` is not used: the cookie is re-sent when
@@ -127,8 +121,9 @@ class EncryptedSessionInterface(SessionInterface):
     open_lazily = True
     #: How many recently opened cookies are remembered per cookie name, so
     #: that a cookie sent again is not decrypted and decoded again (expiry
-    #: and revocation are checked every time); default ``1024``, ``0`` = off.
-    opened_cookies_cache_size = 1024
+    #: and revocation are checked every time); ``None`` (default):
+    #: ``SESSION_OPENED_CACHE_SIZE`` (``1024``), ``0`` = off.
+    opened_cookies_cache_size: int | None = None
     # Set per subclass by __init_subclass__.
     _settings_cacheable = True
     _custom_name = False
@@ -144,21 +139,21 @@ class EncryptedSessionInterface(SessionInterface):
         )
         cls._custom_name = cls.cookie_name_for is not base.cookie_name_for
 
-    def _settings(self, app: Flask) -> SessionSettings:
+    def _settings(self, app: Flask) -> SessionState:
         return settings_for(self, app, revoke_session)
 
     # -- cookie attributes ---------------------------------------------
 
     def get_cookie_samesite(self, app: Flask) -> str | None:
         """Return ``SESSION_COOKIE_SAMESITE``, or ``"Lax"`` when it is not set."""
-        return app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
+        return super().get_cookie_samesite(app) or "Lax"
 
     def cookie_name_for(self, app: Flask, request: Request | None) -> str:
         """Return the cookie name for ``request``, with ``__Host-`` when it applies."""
         return self._settings(app).names[request is not None and request.is_secure]
 
     def _name(
-        self, app: Flask, settings: SessionSettings, request: Request | None
+        self, app: Flask, settings: SessionState, request: Request | None
     ) -> tuple[str, bytes, OpenedCookies | None]:
         # The cookie name for ``request``, the same as associated data, and
         # the cookies opened under that name.
@@ -170,13 +165,13 @@ class EncryptedSessionInterface(SessionInterface):
 
     # -- open ----------------------------------------------------------
 
-    def _fresh(self, settings: SessionSettings, name: str, drop: bool = False) -> HermeticSession:
+    def _fresh(self, settings: SessionState, name: str, drop: bool = False) -> HermeticSession:
         session = self.session_class(now=self.now, on_revoke=settings.on_revoke)
         session._cookie_name = name
         session._drop_cookie = drop
         return session
 
-    def _refuse(self, settings: SessionSettings, name: str, reason: str) -> HermeticSession:
+    def _refuse(self, settings: SessionState, name: str, reason: str) -> HermeticSession:
         audit.audit("session", reason=reason)
         return self._fresh(settings, name, drop=True)
 
@@ -220,7 +215,7 @@ class EncryptedSessionInterface(SessionInterface):
         elif settings.server_side:
             store = store_for(app)
             in_store = True
-            sealed = _store_call(store.get, DATA_PREFIX + sid)
+            sealed = store_call(store.get, DATA_PREFIX + sid)
             if sealed is None:
                 return self._refuse(settings, name, REASON_REVOKED)
             try:
@@ -230,7 +225,7 @@ class EncryptedSessionInterface(SessionInterface):
                 return self._refuse(settings, name, REASON_INVALID)
             user_id = data.get(USER_ID_KEY) if isinstance(data, dict) else None
             not_before = (
-                _store_call(store.get, USER_PREFIX + str(user_id)) if user_id is not None else None
+                store_call(store.get, USER_PREFIX + str(user_id)) if user_id is not None else None
             )
         elif isinstance(data, dict) and COOKIE_ONLY_KEYS.issuperset(data):
             # SECURITY: an anonymous visitor's CSRF secret and nothing else:
@@ -242,9 +237,9 @@ class EncryptedSessionInterface(SessionInterface):
             store = store_for(app)
             user_id = data.get(USER_ID_KEY) if isinstance(data, dict) else None
             if user_id is None:
-                revoked, not_before = _store_call(store.get, REVOKED_PREFIX + sid), None
+                revoked, not_before = store_call(store.get, REVOKED_PREFIX + sid), None
             else:
-                revoked, not_before = _store_call(
+                revoked, not_before = store_call(
                     store.get_many, (REVOKED_PREFIX + sid, USER_PREFIX + str(user_id))
                 )
             if revoked is not None:
@@ -349,10 +344,13 @@ class EncryptedSessionInterface(SessionInterface):
         value = keyring_for(app).encrypt(COOKIE_PURPOSE, plaintext, aad=name.encode())
         expires = None
         if session.permanent:
-            expiry = now + app.permanent_session_lifetime.total_seconds()
-            if absolute is not None:
-                expiry = min(expiry, session.created + absolute)
-            expires = datetime.fromtimestamp(expiry, timezone.utc)
+            # The earlier of the permanent lifetime and the absolute timeout.
+            lifetime = app.permanent_session_lifetime
+            ends = [] if absolute is None else [session.created + absolute]
+            if lifetime is not None:
+                ends.append(now + lifetime.total_seconds())
+            if ends:
+                expires = datetime.fromtimestamp(min(ends), timezone.utc)
         response.set_cookie(
             name,
             value,
@@ -376,31 +374,4 @@ class EncryptedSessionInterface(SessionInterface):
         plaintext = self.serializer.dumps(dict(session)).encode("utf-8")
         sealed = keyring_for(app).encrypt(DATA_PURPOSE, plaintext, aad=session.sid.encode())
         ttl = None if absolute is None else max(1.0, session.created + absolute - now)
-        _store_call(store_for(app).set, DATA_PREFIX + session.sid, sealed.encode("ascii"), ttl)
-
-
-def _clock(app: Flask) -> t.Callable[[], float]:
-    interface = app.session_interface
-    return interface.now if isinstance(interface, EncryptedSessionInterface) else time.time
-
-
-def revoke_session(app: Flask, sid: str) -> None:
-    """Revoke the session ``sid``: its cookie is refused from now on."""
-    store = store_for(app)
-    if app.config.get("SESSION_SERVER_SIDE", False):
-        _store_call(store.delete, DATA_PREFIX + sid)
-    else:
-        _store_call(store.set, REVOKED_PREFIX + sid, b"1", _revocation_ttl(app))
-
-
-def revoke_user_sessions(app: Flask, user_id: t.Any, now: float | None = None) -> None:
-    """Revoke every session of ``user_id`` started before ``now`` (default: the clock).
-
-    Call it when a password changes or an account is locked. A session
-    regenerated afterwards (``session.regenerate()``, e.g. on the device
-    that changed the password) stays valid.
-    """
-    if now is None:
-        now = _clock(app)()
-    stamp = repr(round(now, 3)).encode("ascii")
-    _store_call(store_for(app).set, USER_PREFIX + str(user_id), stamp, _revocation_ttl(app))
+        store_call(store_for(app).set, DATA_PREFIX + session.sid, sealed.encode("ascii"), ttl)

@@ -17,21 +17,41 @@ reached.
 
 from __future__ import annotations
 
+import builtins
 import logging
+import os
 import threading
 import time
 import typing as t
 
-from ._redis_store import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
 from ._redis_store import RedisStore as RedisStore
+from ._store_base import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
 from ._store_base import Store as Store
 from ._store_base import StoreError as StoreError
+from ._store_base import StoreSettings as StoreSettings
 from ._store_base import StoreUnavailable as StoreUnavailable
-from ._store_base import _check_ttl, setting
+from ._store_base import _check_ttl, store_settings
 from .breaker import breaker_for
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "EXTENSION_KEY",
+    "IGNORED_REDIS_URL",
+    "MemoryStore",
+    "RedisStore",
+    "Store",
+    "StoreError",
+    "StoreSettings",
+    "StoreUnavailable",
+    "ignored_redis_url",
+    "redis_url",
+    "store_for",
+    "store_settings",
+    "warn_ignored_redis_url",
+]
 
 logger = logging.getLogger("hermetic.security.store")
 
@@ -186,7 +206,7 @@ class MemoryStore(Store):
             members.add(member)
             self._put(key, members, None if ttl is None else now + ttl, now)
 
-    def smembers(self, key: str) -> set[str]:
+    def smembers(self, key: str) -> builtins.set[str]:
         """Return the members of the set ``key`` (empty when missing)."""
         with self._lock:
             members = self._live(key, self.now())
@@ -209,22 +229,19 @@ class MemoryStore(Store):
                 del self._data[key]
 
 
-_setting = setting
-
-
 def redis_url(app: Flask) -> str | None:
     """Return the Redis URL of Hermetic's state: ``HERMETIC_REDIS_URL`` (config, then environment).
 
     ``REDIS_URL`` is never used: it usually names the app's own Redis (a job
     queue, a cache), whose outages and memory policy are not Hermetic's.
     """
-    url = _setting(app, "HERMETIC_REDIS_URL")
-    return str(url) if url else None
+    return store_settings(app.config).redis_url
 
 
 def ignored_redis_url(app: Flask) -> bool:
     """Tell whether the app sets ``REDIS_URL`` but not ``HERMETIC_REDIS_URL``."""
-    return redis_url(app) is None and bool(_setting(app, "REDIS_URL"))
+    own = app.config.get("REDIS_URL") or os.environ.get("REDIS_URL")
+    return redis_url(app) is None and bool(own)
 
 
 #: The message of :func:`ignored_redis_url`, for the log and ``hermetic check``.
@@ -259,11 +276,15 @@ def store_for(app: Flask) -> Store:
     """
     store = app.extensions.get(EXTENSION_KEY)
     if store is None:
-        url = redis_url(app)
+        settings = store_settings(app.config)
+        url = settings.redis_url
         if url:
-            prefix = _setting(app, "HERMETIC_STORE_PREFIX") or "hermetic:"
-            timeout = float(_setting(app, "HERMETIC_STORE_TIMEOUT") or DEFAULT_TIMEOUT)
-            store = RedisStore(url, prefix=prefix, timeout=timeout, breaker=breaker_for(app, url))
+            store = RedisStore(
+                url,
+                prefix=settings.prefix,
+                timeout=settings.timeout,
+                breaker=breaker_for(app, url),
+            )
         else:
             warn_ignored_redis_url(app)
             store = MemoryStore()

@@ -33,3 +33,20 @@ from ._shield import REQUEST_ID_PATTERN as REQUEST_ID_PATTERN
 from ._shield import Observability as Observability
 from ._shield import ObservabilityShield as ObservabilityShield
 from ._shield import access_logger as access_logger
+
+__all__ = [
+    "DEFAULT_ALLOWED_NETWORKS",
+    "DEFAULT_BUCKETS",
+    "EXTENSION_KEY",
+    "ORDER_OBSERVABILITY",
+    "REASON_BAD_TOKEN",
+    "REASON_NOT_ALLOWED",
+    "REASON_TOKEN_REQUIRED",
+    "REQUEST_ID_PATTERN",
+    "UNMATCHED",
+    "Metrics",
+    "MetricsGuard",
+    "Observability",
+    "ObservabilityShield",
+    "access_logger",
+]

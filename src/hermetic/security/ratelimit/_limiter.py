@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import threading
 import time
 import typing as t
+import warnings
 
 from limits.errors import ConfigurationError as _LimitsConfigurationError
 from limits.errors import StorageError
@@ -15,11 +14,14 @@ from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_st
 from limits.strategies import STRATEGIES, RateLimiter
 
 from ...globals import current_app
-from .._redis_store import DEFAULT_TIMEOUT
+from ...settings import SettingsError
+from .._store_base import DEFAULT_TIMEOUT, StoreSettings, store_settings
 from ..audit import audit
 from ..breaker import CircuitBreaker, CircuitOpenError, breaker_for
 from ..errors import ConfigurationError, SecurityError, StoreUnavailableError
 from ._declare import bounded, check_strategy, parse_limits
+from ._limits_compat import incr_expire_ttl_script, sweep_memory_less_often
+from ._settings import FAIL_CLOSED, FAIL_OPEN, RateLimitSettings
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ...app import Flask
@@ -31,27 +33,9 @@ EXTENSION_KEY = "hermetic.ratelimit"
 #: Audit reasons.
 REASON_EXCEEDED = "exceeded"
 REASON_STORAGE_UNAVAILABLE = "storage_unavailable"
-#: ``RATELIMIT_ON_STORAGE_ERROR`` values.
-FAIL_CLOSED = "closed"
-FAIL_OPEN = "open"
 #: Seconds a Redis call may take before the storage counts as down
 #: (``HERMETIC_STORE_TIMEOUT``, like the app's store).
 DEFAULT_STORAGE_TIMEOUT = DEFAULT_TIMEOUT
-
-#: Seconds between two sweeps of expired counters in the memory storage.
-MEMORY_SWEEP_INTERVAL = 1.0
-
-#: ``limits``' own fixed-window script (``incr_expire.lua``: count the hit,
-#: start the window's TTL on its first hit), also returning the TTL, so one
-#: round trip gives both the count and the reset. Keys stay the library's.
-_INCR_EXPIRE_TTL = """
-local amount = tonumber(ARGV[2])
-local current = redis.call("incrby", KEYS[1], amount)
-if tonumber(current) == amount then
-    redis.call("expire", KEYS[1], ARGV[1])
-end
-return {current, redis.call("ttl", KEYS[1])}
-"""
 
 #: Count one hit under a storage key: ``(hits in the window, seconds until it resets)``.
 Counter = t.Callable[[str], tuple[int, float]]
@@ -74,62 +58,22 @@ class RateLimitUnavailable(StoreUnavailableError):
     description = "The service cannot take this request right now. Try again later."
 
 
-def _storage_uri(config: t.Mapping[str, t.Any]) -> str:
-    uri = config.get("RATELIMIT_STORAGE_URI")
-    if uri is None:
-        # Scaling out: HERMETIC_REDIS_URL makes sessions, limits and caches
-        # shared; REDIS_URL is the app's own Redis, never taken over.
-        uri = config.get("HERMETIC_REDIS_URL") or os.environ.get("HERMETIC_REDIS_URL")
-        uri = uri or "memory://"
-    if not isinstance(uri, str) or "://" not in uri:
-        raise ConfigurationError(
-            "RATELIMIT_STORAGE_URI must be a storage URI such as 'memory://' or"
-            " 'redis://localhost:6379/0'."
-        )
-    return uri
+def storage_uri(settings: RateLimitSettings, store: StoreSettings) -> str:
+    """Return the counters' storage: ``RATELIMIT_STORAGE_URI``, else ``HERMETIC_REDIS_URL``, else memory."""
+    # Scaling out: HERMETIC_REDIS_URL makes sessions, limits and caches
+    # shared; REDIS_URL is the app's own Redis, never taken over.
+    return settings.storage_uri or store.redis_url or "memory://"
 
 
-def _on_storage_error(config: t.Mapping[str, t.Any]) -> str:
-    value = config.get("RATELIMIT_ON_STORAGE_ERROR", FAIL_CLOSED)
-    if value not in (FAIL_CLOSED, FAIL_OPEN):
-        raise ConfigurationError(
-            f"RATELIMIT_ON_STORAGE_ERROR must be 'closed' (refuse with 503) or"
-            f" 'open' (allow), got {value!r}."
-        )
-    return t.cast(str, value)
-
-
-def _sweep_memory_less_often(storage: MemoryStorage) -> None:
-    """Make the memory storage sweep expired counters every second, not every 10 ms.
-
-    ``limits`` starts a new timer thread 10 ms after any hit to drop expired
-    counters; its wake-ups take the GIL from the requests being served (a
-    few microseconds per request on a busy server). Counting does not depend
-    on the sweep (every read checks the expiry itself); the sweep only
-    bounds memory, and a one-second delay keeps it bounded. The library's
-    own sweep still does the work, on a daemon thread.
-    """
-    # SECURITY: memory stays bounded (the library's sweep, once a second);
-    # with another ``limits`` layout nothing is changed.
-    expire = getattr(storage, "_MemoryStorage__expire_events", None)
-    if expire is None or not isinstance(getattr(storage, "timer", None), threading.Timer):
-        return
-    next_sweep = [0.0]
-    monotonic = time.monotonic
-
-    def schedule_sweep() -> None:
-        now = monotonic()
-        if now < next_sweep[0]:
-            return  # A sweep is already on its way.
-        next_sweep[0] = now + MEMORY_SWEEP_INTERVAL
-        timer = threading.Timer(MEMORY_SWEEP_INTERVAL, expire)
-        timer.daemon = True
-        storage.timer = timer
-        timer.start()
-
-    # The storage calls ``self.__schedule_expiry()`` on every hit: an
-    # instance attribute of that (mangled) name takes its place.
-    storage._MemoryStorage__schedule_expiry = schedule_sweep  # type: ignore[attr-defined]
+def _deprecated_clock(clock: t.Callable[[], float], where: str) -> t.Callable[[], float]:
+    """Warn that ``clock=`` is now ``now=`` (the name every hermetic clock has); return it."""
+    warnings.warn(
+        f"{where}(clock=...) is deprecated. Cause: hermetic's injectable clocks are all"
+        f" named now=. Fix: pass now=... instead.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return clock
 
 
 def _unreachable(cause: BaseException) -> bool:
@@ -140,17 +84,12 @@ def _unreachable(cause: BaseException) -> bool:
     )
 
 
-def check_config(config: t.Mapping[str, t.Any]) -> None:
-    """Raise :class:`ConfigurationError` for a bad ``RATELIMIT_*`` setting."""
-    default = config.get("RATELIMIT_DEFAULT")
-    if default is not None:
-        parse_limits(default)
-    check_strategy(config.get("RATELIMIT_STRATEGY", "fixed-window"), "RATELIMIT_STRATEGY")
-    _storage_uri(config)
-    _on_storage_error(config)
-    options = config.get("RATELIMIT_STORAGE_OPTIONS", {})
-    if not isinstance(options, t.Mapping):
-        raise ConfigurationError("RATELIMIT_STORAGE_OPTIONS must be a dict of storage options.")
+def check_config(config: t.Mapping[str, t.Any]) -> RateLimitSettings:
+    """Return the checked ``RATELIMIT_*`` settings; raise :class:`ConfigurationError` for a bad one."""
+    try:
+        return RateLimitSettings.from_config(config)
+    except SettingsError as e:
+        raise ConfigurationError(str(e), key=e.key) from None
 
 
 class Limiter:
@@ -163,10 +102,11 @@ class Limiter:
         ``"open"`` (allow) while the storage is down.
     :param storage_options: passed to the storage (``key_prefix``, timeouts;
         for Redis the defaults are a ``0.5`` second timeout and no retry).
-    :param clock: epoch seconds, default :func:`time.time`.
+    :param now: the clock, epoch seconds, default :func:`time.time`
+        (``clock=`` is its deprecated name).
     :param breaker: the storage's
         :class:`~hermetic.security.breaker.CircuitBreaker` (shared with the
-        app's store when both use one Redis), default a new one on ``clock``:
+        app's store when both use one Redis), default a new one on ``now``:
         after a storage failure, requests get the outage policy at once for
         its cool-down, then one request probes the storage.
 
@@ -182,9 +122,12 @@ class Limiter:
         strategy: str = "fixed-window",
         on_storage_error: str = FAIL_CLOSED,
         storage_options: t.Mapping[str, t.Any] | None = None,
-        clock: t.Callable[[], float] = time.time,
+        now: t.Callable[[], float] = time.time,
         breaker: CircuitBreaker | None = None,
+        clock: t.Callable[[], float] | None = None,
     ) -> None:
+        if clock is not None:
+            now = _deprecated_clock(clock, "Limiter")
         options = dict(storage_options or {})
         if storage_uri.startswith(("redis", "rediss", "valkey")):
             options.setdefault("key_prefix", "hermetic-ratelimit")
@@ -208,7 +151,7 @@ class Limiter:
                 " 'redis://host:port/db' (the redis package must be installed)."
             ) from None
         if type(self.storage) is MemoryStorage:
-            _sweep_memory_less_often(self.storage)
+            sweep_memory_less_often(self.storage)
         base = self.storage.base_exceptions
         #: The exceptions that mean "the storage is down".
         self.storage_errors: tuple[type[BaseException], ...] = (
@@ -219,9 +162,9 @@ class Limiter:
         )
         self.default_strategy = check_strategy(strategy, "RATELIMIT_STRATEGY") or "fixed-window"
         self.fail_open = on_storage_error == FAIL_OPEN
-        self.clock = clock
+        self.now = now
         #: Fails fast while the storage is down (see :mod:`hermetic.security.breaker`).
-        self.breaker = breaker if breaker is not None else CircuitBreaker(now=clock)
+        self.breaker = breaker if breaker is not None else CircuitBreaker(now=now)
         self._strategies: dict[str, RateLimiter] = {}
         self._outage_since: float | None = None
 
@@ -229,22 +172,30 @@ class Limiter:
     def from_config(
         cls,
         config: t.Mapping[str, t.Any],
-        clock: t.Callable[[], float] = time.time,
+        now: t.Callable[[], float] = time.time,
         breaker: CircuitBreaker | None = None,
     ) -> Limiter:
-        """Build the limiter that the ``RATELIMIT_*`` settings describe."""
-        check_config(config)
-        options = dict(config.get("RATELIMIT_STORAGE_OPTIONS", {}))
-        timeout = config.get("HERMETIC_STORE_TIMEOUT") or os.environ.get("HERMETIC_STORE_TIMEOUT")
-        if timeout:
-            options.setdefault("socket_connect_timeout", float(timeout))
-            options.setdefault("socket_timeout", float(timeout))
+        """Build the limiter that the ``RATELIMIT_*`` settings describe (and ``HERMETIC_STORE_*``)."""
+        return cls.from_settings(check_config(config), store_settings(config), now, breaker)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: RateLimitSettings,
+        store: StoreSettings,
+        now: t.Callable[[], float] = time.time,
+        breaker: CircuitBreaker | None = None,
+    ) -> Limiter:
+        """Build the limiter of checked settings."""
+        options = dict(settings.storage_options)
+        options.setdefault("socket_connect_timeout", store.timeout)
+        options.setdefault("socket_timeout", store.timeout)
         return cls(
-            _storage_uri(config),
-            strategy=config.get("RATELIMIT_STRATEGY", "fixed-window"),
-            on_storage_error=_on_storage_error(config),
+            storage_uri(settings, store),
+            strategy=settings.strategy,
+            on_storage_error=settings.on_storage_error,
             storage_options=options,
-            clock=clock,
+            now=now,
             breaker=breaker,
         )
 
@@ -267,7 +218,7 @@ class Limiter:
         uses the library's calls).
         """
         storage = self.storage
-        clock = self.clock
+        clock = self.now
         if type(storage) is MemoryStorage and isinstance(
             getattr(storage, "expirations", None), dict
         ):
@@ -280,9 +231,11 @@ class Limiter:
                 return hits, 0.0 if end is None else end - clock()
 
             return count_in_memory
-        if type(storage) is RedisStorage and hasattr(storage, "prefixed_key"):
-            script = storage.get_connection().register_script(_INCR_EXPIRE_TTL)
-            prefixed = storage.prefixed_key
+        source = incr_expire_ttl_script() if type(storage) is RedisStorage else None
+        if source is not None:
+            redis = t.cast(RedisStorage, storage)
+            script = redis.get_connection().register_script(source.encode("utf-8"))
+            prefixed = redis.prefixed_key
 
             def count_in_redis(key: str) -> tuple[int, float]:
                 hits, ttl = script([prefixed(key)], [expiry, 1])
@@ -313,7 +266,7 @@ class Limiter:
             self.breaker.failure()
         first = self._outage_since is None
         if first:
-            self._outage_since = self.clock()
+            self._outage_since = self.now()
             # Only the exception's type: its text may hold a host or a URL.
             logger.warning(
                 "Rate limit storage unavailable (%s); limits now fail %s.",
@@ -395,17 +348,29 @@ class Limiter:
 
     def retry_after(self, reset_time: float) -> int:
         """Return whole seconds until ``reset_time``, at least 1."""
-        return max(1, math.ceil(reset_time - self.clock()))
+        return max(1, math.ceil(reset_time - self.now()))
 
 
-def limiter_for(app: Flask, *, clock: t.Callable[[], float] | None = None) -> Limiter:
-    """Return ``app``'s :class:`Limiter`, building it from the config on first use."""
+def limiter_for(
+    app: Flask,
+    *,
+    now: t.Callable[[], float] | None = None,
+    clock: t.Callable[[], float] | None = None,
+) -> Limiter:
+    """Return ``app``'s :class:`Limiter`, building it from the config on first use.
+
+    ``clock=`` is the deprecated name of ``now=``.
+    """
+    if clock is not None:
+        now = _deprecated_clock(clock, "limiter_for")
     limiter = app.extensions.get(EXTENSION_KEY)
     if limiter is None:
-        uri = _storage_uri(app.config)
+        settings = check_config(app.config)
+        store = store_settings(app.config)
+        uri = storage_uri(settings, store)
         # One breaker per Redis: shared with the app's store when the URLs match.
-        breaker = None if uri.startswith("memory") else breaker_for(app, uri, now=clock)
-        limiter = Limiter.from_config(app.config, clock or time.time, breaker)
+        breaker = None if uri.startswith("memory") else breaker_for(app, uri, now=now)
+        limiter = Limiter.from_settings(settings, store, now or time.time, breaker)
         app.extensions[EXTENSION_KEY] = limiter
     return t.cast(Limiter, limiter)
 
@@ -418,4 +383,4 @@ def hit(limit: str, key: str, *, scope: str = "hit", strategy: str | None = None
         if not hit("5/minute;20/hour", f"login:{username}", scope="login"):
             raise RateLimitExceeded()
     """
-    return limiter_for(t.cast("Flask", current_app)).hit(limit, key, scope=scope, strategy=strategy)
+    return limiter_for(current_app).hit(limit, key, scope=scope, strategy=strategy)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import functools
 import math
 import typing as t
-from operator import itemgetter
 
 from limits import RateLimitItem
 from limits.strategies import FixedWindowRateLimiter, RateLimiter
-from werkzeug.datastructures import Headers
 
+from ..._headers import setdefault_headers
 from ..audit import audit
 from ..shields import ORDER_RATE_LIMIT, Shield
 from ._declare import KEY_IP, LIMITS_ATTR, RateLimitSpec, key_func, make_spec
@@ -19,9 +18,11 @@ from ._limiter import (
     Counter,
     Limiter,
     RateLimitExceeded,
+    _deprecated_clock,
     check_config,
     limiter_for,
 )
+from ._settings import RateLimitSettings
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ...app import Flask
@@ -44,16 +45,14 @@ class _Bound(t.NamedTuple):
     #: ``str(item.amount)``, for the ``RateLimit-Limit`` header.
     limit: str
     #: The one-call counter (fixed window), else ``None``: the library's calls.
-    count: Counter | None
+    counter: Counter | None
     #: The library's storage key around the method and the key value.
     prefix: str
     suffix: str
 
 
-#: The ``RateLimit-*`` header names, and their common lower-case prefix.
+#: The ``RateLimit-*`` header names.
 _LIMIT, _REMAINING, _RESET = "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"
-_HEADER_PREFIX = "ratelimit-"
-_name_of = itemgetter(0)
 
 
 def _bind(limiter: Limiter, spec: RateLimitSpec, item: RateLimitItem, endpoint: str) -> _Bound:
@@ -88,75 +87,57 @@ class RateLimitShield(Shield):
     """Count requests per route and client; refuse the excess with 429.
 
     Routes declare limits with :func:`rate_limit`; others get
-    ``RATELIMIT_DEFAULT``. Configuration, read on the first request (or
-    :meth:`configure`):
+    ``RATELIMIT_DEFAULT``. Settings: :class:`RateLimitSettings` (the
+    ``RATELIMIT_*`` keys, read once per app by the pipeline), and the
+    storage's timeout and circuit breaker from ``HERMETIC_STORE_TIMEOUT`` and
+    ``HERMETIC_STORE_COOLDOWN`` (shared with the app's store when both use
+    one Redis). ``RATELIMIT_STORAGE_URI`` defaults to ``HERMETIC_REDIS_URL``
+    when set, else ``"memory://"`` (one process); ``REDIS_URL`` is never read.
 
-    - ``RATELIMIT_ENABLED`` -- default ``True``.
-    - ``RATELIMIT_DEFAULT`` -- default ``None`` (no limit); for example
-      ``"100/minute"``, counted per route and client IP.
-    - ``RATELIMIT_STRATEGY`` -- default ``"fixed-window"``; or
-      ``"moving-window"``, ``"sliding-window-counter"``.
-    - ``RATELIMIT_STORAGE_URI`` -- default ``None``: ``HERMETIC_REDIS_URL``
-      when set, else ``"memory://"`` (one process). Set it only to keep the
-      counters somewhere else than the rest of Hermetic's state (the
-      limiter's own override); ``REDIS_URL`` is never read.
-    - ``RATELIMIT_STORAGE_OPTIONS`` -- default ``{}``; passed to the storage
-      (``key_prefix``, default ``"hermetic-ratelimit"`` for Redis; timeouts,
-      default ``HERMETIC_STORE_TIMEOUT``, 0.5 seconds, with no retry). The
-      storage has a circuit breaker (``HERMETIC_STORE_COOLDOWN``, default 5
-      seconds), shared with the app's store when both use one Redis.
-    - ``RATELIMIT_ON_STORAGE_ERROR`` -- default ``"closed"``: 503 while the
-      storage is down; ``"open"`` allows requests (audited once per outage).
-    - ``RATELIMIT_HEADERS`` -- default ``True``: ``RateLimit-Limit``,
-      ``RateLimit-Remaining``, ``RateLimit-Reset`` (seconds) on limited routes.
-
-    :param clock: epoch seconds, default :func:`time.time` (tests pass a
-        :class:`ManualClock`).
+    :param now: the clock, epoch seconds, default :func:`time.time` (tests
+        pass a :class:`~hermetic.testing.ManualClock`); ``clock=`` is its
+        deprecated name.
     """
 
     name = "ratelimit"
     order = ORDER_RATE_LIMIT
+    settings_class = RateLimitSettings
+    settings: RateLimitSettings
 
-    def __init__(self, *, clock: t.Callable[[], float] | None = None) -> None:
-        self._app: Flask | None = None
-        self._clock = clock
-        self._configured = False
-        self._enabled = True
-        self._headers = True
+    def __init__(
+        self,
+        *,
+        now: t.Callable[[], float] | None = None,
+        clock: t.Callable[[], float] | None = None,
+    ) -> None:
+        if clock is not None:
+            now = _deprecated_clock(clock, "RateLimitShield")
+        self._now = now
         self._default: RateLimitSpec | None = None
         self._limiter: Limiter | None = None
         self._routes: dict[str, tuple[_Bound, ...]] = {}
 
     def init_app(self, app: Flask) -> None:
         """Check the ``RATELIMIT_*`` settings and join ``app``'s pipeline."""
-        if self._app is not None and self._app is not app:
-            raise RuntimeError("This RateLimitShield already serves another app; make one per app.")
-        self._app = app
         check_config(app.config)
-        self._configured = False
         super().init_app(app)
 
-    def configure(self, app: Flask | None = None) -> None:
-        """Read the configuration now (otherwise done on the first request)."""
-        app = app or t.cast("Flask", self._app)
-        config = app.config
-        self._limiter = limiter_for(app, clock=self._clock)
-        self._enabled = bool(config.get("RATELIMIT_ENABLED", True))
-        self._headers = bool(config.get("RATELIMIT_HEADERS", True))
-        default = config.get("RATELIMIT_DEFAULT")
+    def setup(self, app: Flask, settings: RateLimitSettings) -> None:
+        """Build (or find) the app's limiter and the default limit."""
+        self._limiter = limiter_for(app, now=self._now)
+        default = settings.default
         self._default = None if default is None else make_spec(default, KEY_IP)
         self._routes.clear()
-        self._configured = True
 
     @property
     def limiter(self) -> Limiter:
         """The app's :class:`Limiter` (storage and strategies)."""
-        if not self._configured:
+        if self._limiter is None:
             self.configure()
         return t.cast(Limiter, self._limiter)
 
     def _specs(self, endpoint: str | None, view: t.Any) -> tuple[RateLimitSpec, ...]:
-        if endpoint is None or view is None or not self._enabled:
+        if endpoint is None or view is None or not self.settings.enabled:
             return ()
         specs: tuple[RateLimitSpec, ...] = getattr(view, LIMITS_ATTR, ())
         if specs:
@@ -180,7 +161,7 @@ class RateLimitShield(Shield):
 
     def describe(self, endpoint: str | None, view: t.Callable[..., t.Any] | None) -> str:
         """Return ``ratelimit(10/minute by ip)`` for ``hermetic routes``."""
-        if not self._configured:
+        if self._limiter is None:
             self.configure()
         specs = self._specs(endpoint, view)
         return f"{self.name}({'; '.join(s.label() for s in specs)})" if specs else self.name
@@ -195,9 +176,9 @@ class RateLimitShield(Shield):
         bounds = self._routes.get(endpoint) if endpoint is not None else None
         if not bounds:
             return None, None
-        return functools.partial(self._count, bounds), self.after if self._headers else None
+        return functools.partial(self._count, bounds), self.after if self.settings.headers else None
 
-    def before(self, request: Request) -> Response | None:  # type: ignore[override]
+    def before(self, request: Request) -> Response | None:
         """Count the request against each of the route's limits; refuse the excess."""
         rule = request.url_rule
         bounds = self._routes.get(rule.endpoint) if rule is not None else None
@@ -208,7 +189,7 @@ class RateLimitShield(Shield):
     def _count(self, bounds: tuple[_Bound, ...], request: Request) -> Response | None:
         """Count the request against ``bounds``; raise :class:`RateLimitExceeded` past one."""
         limiter: Limiter = self._limiter  # type: ignore[assignment]  # set by configure
-        headers = self._headers
+        headers = self.settings.headers
         method = request.method
         # The tightest limit so far: remaining, seconds to its reset, the bound.
         tightest: tuple[int, float, _Bound] | None = None
@@ -217,7 +198,7 @@ class RateLimitShield(Shield):
             # Keys are computed outside the storage's try: an error in a key
             # function is a bug to see, not a storage outage.
             value = bound.key(request)
-            count = bound.count
+            count = bound.counter
             try:
                 limiter.check_breaker()
                 if count is not None:
@@ -233,7 +214,7 @@ class RateLimitShield(Shield):
                     if allowed and not headers:
                         continue  # No header to make: skip the stats call.
                     stats = bound.strategy.get_window_stats(bound.item, *ids)
-                    remaining, reset_in = stats.remaining, stats.reset_time - limiter.clock()
+                    remaining, reset_in = stats.remaining, stats.reset_time - limiter.now()
             except limiter.storage_errors as exc:
                 # Open: allow (no headers: nothing was counted); closed: 503.
                 limiter.storage_failed(exc)
@@ -265,22 +246,11 @@ class RateLimitShield(Shield):
             )
         return None
 
-    def after(self, request: Request, response: Response) -> Response:  # type: ignore[override]
+    def after(self, request: Request, response: Response) -> Response:
         """Add the ``RateLimit-*`` headers of the tightest limit (a view's own win)."""
         state = request.environ.get(STATE_KEY)
-        if state is None or not self._headers:
+        if state is None:  # no limit counted, or RATELIMIT_HEADERS is off
             return response
-        headers = response.headers
-        if type(headers) is not Headers:
-            for name, value in state:
-                headers.setdefault(name, value)
-            return response
-        # The values are digits made in ``before``: appended without checks.
-        items = headers._list
-        # One look at the names: a view rarely sets these itself.
-        if _HEADER_PREFIX not in "".join(map(_name_of, items)).lower():
-            items.extend(state)
-        else:
-            present = {name.lower() for name, _ in items}
-            items.extend(pair for pair in state if pair[0].lower() not in present)
+        # The values are digits made in ``before``: added without checks.
+        setdefault_headers(response.headers, state)
         return response

@@ -48,3 +48,22 @@ from ._errors import RequestValidationError as RequestValidationError
 from ._errors import ResponseValidationError as ResponseValidationError
 from ._errors import UnsupportedMediaType as UnsupportedMediaType
 from ._errors import field_errors as field_errors
+
+__all__ = [
+    "MAX_ERRORS",
+    "MAX_INPUT_ECHO",
+    "REASON_INVALID",
+    "REASON_JSON_TOO_DEEP",
+    "REASON_MALFORMED_JSON",
+    "REASON_UNSUPPORTED_MEDIA_TYPE",
+    "VALIDATION_ATTR",
+    "MalformedJSON",
+    "RequestValidationError",
+    "ResponseValidationError",
+    "RouteModels",
+    "UnsupportedMediaType",
+    "field_errors",
+    "json_too_deep",
+    "route_models",
+    "validate",
+]

@@ -10,6 +10,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ...globals import _cv_app, _cv_request
 from ..audit import audit
 from ..errors import PayloadTooLarge
+from ..input_limits import input_limits_of
 from ._errors import (
     REASON_JSON_TOO_DEEP,
     REASON_UNSUPPORTED_MEDIA_TYPE,
@@ -89,7 +90,7 @@ def read_json(request: t.Any) -> bytes:
         raise PayloadTooLarge()
     # SECURITY: model_validate_json bypasses request.get_json and its depth
     # check; apply LIMITS_JSON_MAX_DEPTH here (pydantic-core stops at 200).
-    limit = _cv_app.get().app.config.get("LIMITS_JSON_MAX_DEPTH")
+    limit = input_limits_of(_cv_app.get().app).json_max_depth
     if limit and json_too_deep(data, limit):
         audit("limit", reason=REASON_JSON_TOO_DEEP, limit=limit)
         raise MalformedJSON("The JSON body is nested too deeply.", reason=REASON_JSON_TOO_DEEP)

@@ -194,6 +194,8 @@ class _Validator:
             )
         self._body_json: t.Callable[[bytes], t.Any] | None = body_json
         out = self.response
+        self._response_validate: t.Callable[..., t.Any] | None
+        self._response_dump: t.Callable[..., bytes] | None
         if out is not None and _built(out):
             self._response_validate = out.validator.validate_python
             self._response_dump = out.serializer.to_json
@@ -274,10 +276,11 @@ class _Validator:
                     rv, status = rv
                 else:
                     rv, headers = rv
-        if self.response is None:
+        validate, dump = self._response_validate, self._response_dump
+        if validate is None or dump is None:  # no response model
             return (rv, status, headers) if headers is not None else (rv, status)
         try:
-            body = self._response_dump(self._response_validate(rv, from_attributes=True))
+            body = dump(validate(rv, from_attributes=True))
         except ValidationError as e:
             raise ResponseValidationError(
                 f"The view returned data that does not match its response model: {e}"

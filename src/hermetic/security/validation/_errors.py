@@ -8,7 +8,8 @@ import typing as t
 from pydantic import ValidationError
 from werkzeug.wrappers import Response as _BaseResponse
 
-from ..errors import PROBLEM_JSON, BadInput, SecurityError
+from .._error_pages import PROBLEM_JSON
+from ..errors import BadInput, SecurityError
 from ..secrets import is_secret_name
 
 #: Reasons (``reason`` of the problem document).

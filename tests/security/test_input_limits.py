@@ -12,7 +12,8 @@ from werkzeug.wrappers import Response
 
 from hermetic import Flask, request
 from hermetic.security import audit
-from hermetic.security.limits import InputLimitsShield, _DepthLimitedJSON
+from hermetic.security._input_parsers import DepthLimitedJSON as _DepthLimitedJSON
+from hermetic.security.input_limits import InputLimitsShield
 from hermetic.security.shields import exempt
 
 
@@ -453,9 +454,11 @@ def test_exempt_route_gets_only_werkzeug_limits(client, events):
 
 
 def test_request_without_body_is_left_alone(client, events):
-    with client.application.test_request_context("/search"):
+    app = client.application
+    app.shields.configure(app)
+    with app.test_request_context("/search"):
         req = request._get_current_object()
-        InputLimitsShield.before(InputLimitsShield(), req)
+        app.shields.get("limits").before(req)
         assert not isinstance(req.json_module, _DepthLimitedJSON)
         assert "form_data_parser_class" not in vars(req)
 
@@ -466,6 +469,7 @@ def test_request_without_body_is_left_alone(client, events):
 @pytest.mark.parametrize("length", [None, "", "0"])
 def test_bodyless_request_stops_early_without_installing_parsers(app, length):
     shield = next(s for s in app.shields if s.name == "limits")
+    app.shields.configure(app)
     environ = EnvironBuilder(method="GET", path="/search", query_string="a=1").get_environ()
     environ.pop("CONTENT_LENGTH", None)
     if length is not None:

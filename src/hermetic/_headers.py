@@ -1,0 +1,74 @@
+"""Fast updates of Werkzeug's ``Headers``: the one place that touches its item list.
+
+Shields add a few headers to every response. ``Headers.add`` and
+``setdefault`` check each name and value for newlines and walk the list
+once per call; for values the shield made itself (digits, fixed names)
+that work is wasted. These helpers append to the item list directly when
+``headers`` is a plain Werkzeug ``Headers`` holding a ``list`` of
+``(name, value)`` pairs (Werkzeug 3.1: ``Headers._list``), and use the
+public API otherwise. ``tests/test_headers_helper.py`` pins the upstream
+layout: it fails, rather than these helpers misbehaving, if Werkzeug
+changes it (``pyproject.toml`` bounds Werkzeug below the next minor).
+
+Only pass values that are already safe: no ``\\r``, ``\\n`` or ``\\0``.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from werkzeug.datastructures import Headers
+
+__all__ = ["add_if_absent", "append_headers", "setdefault_headers"]
+
+Pairs = t.Iterable[tuple[str, str]]
+
+
+def _items(headers: Headers) -> list[tuple[str, str]] | None:
+    """Return the live item list of a plain ``Headers``, else ``None``."""
+    if type(headers) is not Headers:
+        return None  # a subclass may keep its own invariants: use its methods
+    items = headers.__dict__.get("_list")
+    return items if type(items) is list else None
+
+
+def append_headers(headers: Headers, pairs: Pairs) -> None:
+    """Append ``(name, value)`` pairs, as ``headers.add`` would (values pre-checked)."""
+    items = _items(headers)
+    if items is None:
+        for name, value in pairs:
+            headers.add(name, value)
+    else:
+        items.extend(pairs)
+
+
+def setdefault_headers(headers: Headers, pairs: Pairs) -> None:
+    """Add each pair whose name ``headers`` lacks (any case), as ``setdefault`` would."""
+    items = _items(headers)
+    if items is None:
+        for name, value in pairs:
+            headers.setdefault(name, value)
+        return
+    # A handful of names: a list and a loop beat building a set.
+    present = [name.lower() for name, _ in items]
+    for pair in pairs:
+        lower = pair[0].lower()
+        if lower not in present:
+            present.append(lower)
+            items.append(pair)
+
+
+def add_if_absent(headers: Headers, name: str, value: str) -> bool:
+    """Add ``name: value`` when ``headers`` has no ``name``; tell whether it was added.
+
+    ``False`` means the header is there (or ``headers`` is not a plain
+    ``Headers``): the caller merges with the public API instead.
+    """
+    items = _items(headers)
+    if items is None:
+        return False
+    lower = name.lower()
+    if any(key.lower() == lower for key, _ in items):
+        return False
+    items.append((name, value))
+    return True

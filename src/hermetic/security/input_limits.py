@@ -1,0 +1,227 @@
+"""Input limits on every body type: size, form fields, files, JSON depth, URL.
+
+Werkzeug 3.1 enforces ``MAX_CONTENT_LENGTH`` (also while streaming a body
+without a ``Content-Length``, when the server marks the input terminated),
+and ``MAX_FORM_PARTS`` / ``MAX_FORM_MEMORY_SIZE`` on *multipart* forms. This
+shield closes the rest and makes every refusal a clear, audited 4xx:
+
+- ``MAX_CONTENT_LENGTH`` -- the body, in bytes: 413. A ``Content-Length``
+  over it is refused before the view runs; a streamed body when the read
+  crosses it.
+- ``MAX_FORM_PARTS`` -- fields of a form, url-encoded *and* multipart: 413.
+- ``MAX_FORM_MEMORY_SIZE`` -- bytes of one non-file field (as sent, for
+  url-encoded forms): 413.
+- the ``LIMITS_*`` keys of :class:`InputLimitsSettings` (files, file size,
+  JSON depth, query parameters, URL length; see the configuration
+  reference).
+
+A query string that is not UTF-8 is refused with a 400 (Werkzeug would fail
+with a 500 when the view reads ``request.args``).
+
+Forms and JSON are parsed lazily, when the view (or a later shield) first
+reads them; the limits are installed on the request here and apply then.
+A request without a body pays for two length checks. The ``LIMITS_*`` keys
+are read once, when the pipeline configures the shield (start-up or the
+first request); set them before.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import typing as t
+
+from .._body import guard_input
+from ..settings import Settings, SettingsError, setting
+from ._input_parsers import (
+    REASON_BODY,
+    REASON_QUERY,
+    REASON_QUERY_ENCODING,
+    REASON_URL,
+    DepthLimitedJSON,
+    JSONTooDeep,
+    LimitedFormDataParser,
+    MaxStream,
+    URLTooLong,
+    json_loading_failed,
+    reject,
+    too_large,
+)
+from .audit import audit
+from .errors import BadInput
+from .shields import ORDER_BODY_LIMITS, Shield
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ..app import Flask
+    from ..wrappers import Request
+
+__all__ = [
+    "InputLimitsSettings",
+    "InputLimitsShield",
+    "JSONTooDeep",
+    "URLTooLong",
+    "input_limits_of",
+]
+
+#: Where an app keeps its :class:`InputLimitsSettings` when no shield holds them.
+_EXTENSION_KEY = "hermetic.input_limits"
+
+
+def _count(key: str) -> t.Callable[[int | None], int | None]:
+    def check(value: int | None) -> int | None:
+        if value is not None and value < 0:
+            raise SettingsError(
+                f"{key} must be a whole number >= 0 or None, got {value!r}."
+                f" Fix: set {key} to a limit, or None for no limit.",
+                key=key,
+            )
+        return value
+
+    return check
+
+
+@dataclasses.dataclass(frozen=True)
+class InputLimitsSettings(Settings, feature="limits", title="Input limits", prefixes=("LIMITS_",)):
+    """The ``LIMITS_*`` settings (``None`` turns a limit off)."""
+
+    max_files: int | None = setting(
+        "LIMITS_MAX_FILES",
+        default=10,
+        secure_default=10,
+        parse=_count("LIMITS_MAX_FILES"),
+        doc="Files in one multipart body; more is a 413.",
+    )
+    max_file_size: int | None = setting(
+        "LIMITS_MAX_FILE_SIZE",
+        default=None,
+        parse=_count("LIMITS_MAX_FILE_SIZE"),
+        doc="Bytes of one uploaded file (413); `None`: only `MAX_CONTENT_LENGTH` bounds it.",
+    )
+    json_max_depth: int | None = setting(
+        "LIMITS_JSON_MAX_DEPTH",
+        default=32,
+        secure_default=32,
+        parse=_count("LIMITS_JSON_MAX_DEPTH"),
+        doc="Nesting of a JSON body (400; `get_json(silent=True)` gives `None`),"
+        " also for `@validate` bodies.",
+    )
+    max_query_params: int | None = setting(
+        "LIMITS_MAX_QUERY_PARAMS",
+        default=200,
+        parse=_count("LIMITS_MAX_QUERY_PARAMS"),
+        doc="Parameters of the query string; more is a 400.",
+    )
+    max_url_length: int | None = setting(
+        "LIMITS_MAX_URL_LENGTH",
+        default=8192,
+        parse=_count("LIMITS_MAX_URL_LENGTH"),
+        doc="Characters of the path plus the query string; more is a 414.",
+    )
+
+
+def input_limits_of(app: Flask) -> InputLimitsSettings:
+    """Return ``app``'s input limits: its shield's, or read once from its config."""
+    shields = getattr(app, "shields", None)
+    shield = shields.get(InputLimitsShield.name) if shields is not None else None
+    if isinstance(shield, InputLimitsShield) and shield.settings is not None:
+        return shield.settings
+    settings = app.extensions.get(_EXTENSION_KEY)
+    if settings is None:
+        settings = app.extensions[_EXTENSION_KEY] = InputLimitsSettings.from_config(app.config)
+    return t.cast(InputLimitsSettings, settings)
+
+
+class InputLimitsShield(Shield):
+    """Limit bodies, forms, files, JSON depth, query strings and URL length.
+
+    Limits come from :class:`InputLimitsSettings` and Werkzeug's keys (see
+    the module documentation).
+    """
+
+    name = "limits"
+    order = ORDER_BODY_LIMITS
+    settings_class = InputLimitsSettings
+    settings: InputLimitsSettings
+
+    def __init__(self) -> None:
+        self._parser_class: type[LimitedFormDataParser] = LimitedFormDataParser
+        self._json: DepthLimitedJSON | None = None
+
+    def setup(self, app: Flask, settings: InputLimitsSettings) -> None:
+        """Build the form parser class and the JSON module the limits need."""
+        from .. import json as app_json
+
+        self._parser_class = type(
+            "LimitedFormDataParser",
+            (LimitedFormDataParser,),
+            {"max_files": settings.max_files, "max_file_size": settings.max_file_size},
+        )
+        self._json = DepthLimitedJSON(app_json, settings.json_max_depth)
+
+    @staticmethod
+    def _check_query(query: str, max_params: int | None) -> None:
+        """Refuse a query string that is not UTF-8 or has too many parameters."""
+        if not query.isascii():
+            try:
+                query.encode("latin-1").decode("utf-8")
+            except UnicodeError:
+                # Werkzeug decodes the raw query string as strict UTF-8 when
+                # request.args is read: refuse here rather than fail there.
+                audit("limit", reason=REASON_QUERY_ENCODING, limit="utf-8")
+                raise BadInput(
+                    "The query string is not valid UTF-8; percent-encode it.",
+                    reason=REASON_QUERY_ENCODING,
+                ) from None
+        if max_params is not None and query.count("&") >= max_params:
+            if sum(1 for piece in query.split("&") if piece) > max_params:
+                reject(
+                    BadInput,
+                    REASON_QUERY,
+                    "LIMITS_MAX_QUERY_PARAMS",
+                    max_params,
+                    f"The query string has too many parameters"
+                    f" (LIMITS_MAX_QUERY_PARAMS is {max_params}).",
+                )
+
+    def before(self, request: Request) -> None:
+        """Refuse an oversized URL or body; install the parsing limits."""
+        settings = self.settings
+        environ = request.environ
+        query = environ.get("QUERY_STRING", "")
+        max_url = settings.max_url_length
+        if max_url is not None and len(environ.get("PATH_INFO", "")) + len(query) > max_url:
+            reject(
+                URLTooLong,
+                REASON_URL,
+                "LIMITS_MAX_URL_LENGTH",
+                max_url,
+                f"The URL is too long (LIMITS_MAX_URL_LENGTH is {max_url}).",
+            )
+        if query:
+            self._check_query(query, settings.max_query_params)
+        if "wsgi.input_terminated" not in environ and not environ.get("CONTENT_LENGTH"):
+            # No Content-Length (or an empty one) and no server-ended stream:
+            # Werkzeug reads no body at all. The usual GET stops here.
+            return None
+        content_length = request.content_length
+        terminated = "wsgi.input_terminated" in environ
+        if not content_length and not terminated:
+            return None  # No body to read: nothing more to check.
+        max_body = request.max_content_length
+        if max_body is not None:
+            if content_length is not None and content_length > max_body:
+                too_large(
+                    REASON_BODY,
+                    "MAX_CONTENT_LENGTH",
+                    max_body,
+                    "The request body is larger than this endpoint accepts",
+                )
+            if terminated and "stream" not in request.__dict__:
+                # The server ends the stream itself (chunked bodies): count
+                # what is read, as Werkzeug does, but audit the refusal.
+                stream = guard_input(environ)
+                request.stream = MaxStream(stream, max_body, is_max=True)  # type: ignore[assignment]
+        request.form_data_parser_class = self._parser_class
+        request.json_module = self._json
+        request.on_json_loading_failed = functools.partial(json_loading_failed, request)  # type: ignore[method-assign]
+        return None
