@@ -144,7 +144,11 @@ class Hermetic(Flask):
         problems = check_secret_keys(self.config, self.secret_origins)
         if self.shields is not None:
             problems.extend(self.shields.configure(self))
+        from ._settings_check import settings_problems
         from .auth._startup import user_source_problem
+
+        # Settings that no shield reads (sessions, redirects, secret files).
+        problems.extend(settings_problems(self))
         from .policy import routes_without_policy
 
         no_users = user_source_problem(self)
