@@ -32,7 +32,7 @@ class SessionMixin(cabc.MutableMapping[str, t.Any]):
     @property
     def permanent(self) -> bool:
         """Whether the cookie outlives the browser session."""
-        return self.get("_permanent", False)
+        return bool(self.get("_permanent", False))
 
     @permanent.setter
     def permanent(self, value: bool) -> None:
@@ -118,7 +118,7 @@ class NullSession(SecureCookieSession):
             "application to something unique and secret."
         )
 
-    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail  # type: ignore[assignment]
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
 
 
 class SessionInterface:
@@ -182,8 +182,9 @@ class SessionInterface:
         """Return when a permanent session's cookie expires; ``None`` for a
         cookie that ends with the browser session.
         """
-        if session.permanent:
-            return datetime.now(timezone.utc) + app.permanent_session_lifetime
+        lifetime = app.permanent_session_lifetime
+        if session.permanent and lifetime is not None:
+            return datetime.now(timezone.utc) + lifetime
         return None
 
     def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
@@ -276,7 +277,8 @@ class SecureCookieSessionInterface(SessionInterface):
         if not value:
             return self.session_class()
 
-        max_age = int(app.permanent_session_lifetime.total_seconds())
+        lifetime = app.permanent_session_lifetime
+        max_age = None if lifetime is None else int(lifetime.total_seconds())
         try:
             data = serializer.loads(value, max_age=max_age)
         except BadSignature:
@@ -323,7 +325,7 @@ class SecureCookieSessionInterface(SessionInterface):
             raise RuntimeError("save_session needs SECRET_KEY to sign the session cookie.")
         response.set_cookie(
             self.get_cookie_name(app),
-            serializer.dumps(dict(session)),  # type: ignore[arg-type]
+            serializer.dumps(dict(session)),
             expires=self.get_expiration_time(app, session),
             httponly=self.get_cookie_httponly(app),
             domain=self.get_cookie_domain(app),
