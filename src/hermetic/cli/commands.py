@@ -41,7 +41,9 @@ def show_server_banner(debug: bool | None, app_import_path: str | None) -> None:
 # -- run ---------------------------------------------------------------------
 
 
-class CertParamType(click.ParamType):
+# click >= 8.5 makes ParamType generic; subscripting it would break older click
+# (pyproject allows >= 8.1.3) at import time.
+class CertParamType(click.ParamType):  # type: ignore[type-arg]
     """A certificate file, ``adhoc``, or an import string naming an ``SSLContext``."""
 
     name = "path"
