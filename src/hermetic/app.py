@@ -110,14 +110,18 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
         """Create a test client (:class:`hermetic.testing.FlaskClient`)."""
         cls = self.test_client_class
         if cls is None:
-            from .testing import FlaskClient as cls
+            from .testing import FlaskClient
+
+            cls = FlaskClient
         return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)
 
     def test_cli_runner(self, **kwargs: t.Any) -> FlaskCliRunner:
         """Create a runner for the app's CLI commands, for tests."""
         cls = self.test_cli_runner_class
         if cls is None:
-            from .testing import FlaskCliRunner as cls
+            from .testing import FlaskCliRunner
+
+            cls = FlaskCliRunner
         return cls(self, **kwargs)
 
     def run(

@@ -217,8 +217,9 @@ def send_from_directory(directory: t.Any, path: t.Any, **kwargs: t.Any) -> Respo
 def get_root_path(import_name: str) -> str:
     """Find the folder of a module or package, for resources next to it."""
     module = sys.modules.get(import_name)
-    if module is not None and getattr(module, "__file__", None) is not None:
-        return os.path.dirname(os.path.abspath(module.__file__))  # type: ignore[arg-type, type-var]
+    module_file: str | None = getattr(module, "__file__", None) if module is not None else None
+    if module_file is not None:
+        return os.path.dirname(os.path.abspath(module_file))
     try:
         spec = importlib.util.find_spec(import_name)
         if spec is None:
@@ -229,6 +230,7 @@ def get_root_path(import_name: str) -> str:
         loader = spec.loader
     if loader is None:
         return os.getcwd()
+    filepath: str | None
     if hasattr(loader, "get_filename"):
         filepath = loader.get_filename(import_name)
     else:
@@ -242,7 +244,7 @@ def get_root_path(import_name: str) -> str:
                 " information or because it's a namespace package. In this"
                 " case the root path needs to be explicitly provided."
             )
-    return os.path.dirname(os.path.abspath(filepath))
+    return os.path.dirname(os.path.abspath(t.cast(str, filepath)))  # set, or raised above
 
 
 @lru_cache(maxsize=300)

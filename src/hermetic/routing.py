@@ -124,7 +124,8 @@ class StaticRouter:
         if self._defaults[rule.endpoint] - (1 if rule.defaults else 0) > 0:
             return False
         request.url_rule = rule
-        request.view_args = values
+        # Werkzeug's matcher builds a dict; its signature says MutableMapping.
+        request.view_args = t.cast("dict[str, t.Any]", values)
         return True
 
 

@@ -205,7 +205,7 @@ class FlaskClient(Client):
             response.headers.getlist("Set-Cookie"),
         )
 
-    def _copy_environ(self, other: WSGIEnvironment) -> WSGIEnvironment:
+    def _copy_environ(self, other: t.Mapping[str, t.Any]) -> WSGIEnvironment:
         """Return ``other`` over the client's base environ, asking the app to
         hand over its contexts if they are to be preserved.
         """

@@ -58,7 +58,7 @@ class Request(_WerkzeugRequest):
         return _app_config(key)  # type: ignore[no-any-return]
 
     @property
-    def max_content_length(self) -> int | None:  # type: ignore[override]
+    def max_content_length(self) -> int | None:
         """The largest body read, in bytes; ``MAX_CONTENT_LENGTH`` by default."""
         return self._limit(
             self._max_content_length, "MAX_CONTENT_LENGTH", super().max_content_length
@@ -69,7 +69,7 @@ class Request(_WerkzeugRequest):
         self._max_content_length = value
 
     @property
-    def max_form_memory_size(self) -> int | None:  # type: ignore[override]
+    def max_form_memory_size(self) -> int | None:
         """The largest non-file form field, in bytes; ``MAX_FORM_MEMORY_SIZE``."""
         return self._limit(
             self._max_form_memory_size, "MAX_FORM_MEMORY_SIZE", super().max_form_memory_size
@@ -79,8 +79,10 @@ class Request(_WerkzeugRequest):
     def max_form_memory_size(self, value: int | None) -> None:
         self._max_form_memory_size = value
 
-    @property
-    def max_form_parts(self) -> int | None:  # type: ignore[override]
+    # Werkzeug types its class attribute ``int``, but its form parser takes
+    # ``None`` (no limit), as Flask documents for MAX_FORM_PARTS.
+    @property  # type: ignore[override]
+    def max_form_parts(self) -> int | None:
         """The most multipart fields parsed; ``MAX_FORM_PARTS`` by default."""
         return self._limit(self._max_form_parts, "MAX_FORM_PARTS", super().max_form_parts)
 
@@ -112,7 +114,7 @@ class Request(_WerkzeugRequest):
         return _split_blueprint_path(name)
 
     @cached_property
-    def stream(self) -> t.IO[bytes]:  # type: ignore[override]
+    def stream(self) -> t.IO[bytes]:
         """The body, bounded as Werkzeug bounds it; a failed read is a 400.
 
         Every body reader goes through here (``form``, ``files``, ``data``,
@@ -144,7 +146,7 @@ class Request(_WerkzeugRequest):
             attach_enctype_error_multidict(self)
 
     @cached_property
-    def args(self) -> MultiDict[str, str]:  # type: ignore[override]
+    def args(self) -> MultiDict[str, str]:
         """The parsed query string; a query that is not UTF-8 is a 400."""
         try:
             return super().args
