@@ -174,7 +174,7 @@ class App(AppTemplateMixin, AppURLMixin, Scaffold):
                 f"{self.static_url_path}/<path:filename>",
                 endpoint="static",
                 host=static_host,
-                view_func=lambda **kw: self_ref().send_static_file(**kw),  # type: ignore[union-attr]
+                view_func=lambda **kw: self_ref().send_static_file(**kw),  # type: ignore[union-attr]  # the app outlives its routes
             )
 
     # -- identity and configuration -------------------------------------
@@ -244,7 +244,7 @@ class App(AppTemplateMixin, AppURLMixin, Scaffold):
 
         .. warning:: Never enable it on a server reachable by others.
         """
-        return self.config["DEBUG"]  # type: ignore[no-any-return]
+        return self.config["DEBUG"]  # type: ignore[no-any-return]  # config values are Any
 
     @debug.setter
     def debug(self, value: bool) -> None:
@@ -291,12 +291,12 @@ class App(AppTemplateMixin, AppURLMixin, Scaffold):
                 provide_automatic_options = False
         methods |= required
         rule_obj = self.url_rule_class(rule, methods=methods, **options)
-        rule_obj.provide_automatic_options = provide_automatic_options  # type: ignore[attr-defined]
+        rule_obj.provide_automatic_options = provide_automatic_options  # type: ignore[attr-defined]  # Flask's attribute on a Rule
         self.url_map.add(rule_obj)
         if skipped is not None:
             from .security.shields import pipeline_for
 
-            pipeline_for(self).exempt_route(endpoint, skipped)  # type: ignore[arg-type]
+            pipeline_for(self).exempt_route(endpoint, skipped)  # type: ignore[arg-type]  # endpoint is set once a view or endpoint is given
         if view_func is not None:
             old = self.view_functions.get(endpoint)
             if old is not None and old != view_func:

@@ -94,7 +94,7 @@ class ResponseMixin:
                 rv.status_code = status
         if headers:
             rv.headers.update(headers)
-        return rv  # type: ignore[no-any-return]
+        return rv  # type: ignore[no-any-return]  # rv is the response class built above
 
     def _text_maker(self) -> t.Callable[..., Response] | None:
         cls = self.response_class
@@ -148,4 +148,4 @@ class ResponseMixin:
                 if "content-length" in names and names.isdisjoint(_REWRITTEN_HEADERS):
                     start_response(response.status, header_list)
                     return body
-        return response(environ, start_response)  # type: ignore[no-any-return]
+        return response(environ, start_response)  # type: ignore[no-any-return]  # Werkzeug types the WSGI call loosely

@@ -97,7 +97,7 @@ class Blueprint(Scaffold):
         subdomain: str | None = None,
         url_defaults: dict[str, t.Any] | None = None,
         root_path: str | None = None,
-        cli_group: str | None = _sentinel,  # type: ignore[assignment]
+        cli_group: str | None = _sentinel,  # type: ignore[assignment]  # _sentinel: "not given", unlike None
     ) -> None:
         super().__init__(
             import_name=import_name,

@@ -149,7 +149,7 @@ def flash(message: str, category: str = "message") -> None:
     flashes = session.get("_flashes", [])
     flashes.append((category, message))
     session["_flashes"] = flashes
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is typed as the app; it is a LocalProxy
     message_flashed.send(app, _async_wrapper=app.ensure_sync, message=message, category=category)
 
 
@@ -170,7 +170,7 @@ def get_flashed_messages(
 
 
 def _send_file_options(**kwargs: t.Any) -> dict[str, t.Any]:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is typed as the app; it is a LocalProxy
     if kwargs.get("max_age") is None:
         kwargs["max_age"] = app.get_send_file_max_age
     kwargs.update(
@@ -193,7 +193,7 @@ def send_file(
     max_age: t.Any = None,
 ) -> Response:
     """Send a file or file-like object (see :func:`werkzeug.utils.send_file`)."""
-    return werkzeug.utils.send_file(  # type: ignore[return-value]
+    return werkzeug.utils.send_file(  # type: ignore[return-value]  # Werkzeug returns its Response; the app's class is passed in
         **_send_file_options(
             path_or_file=path_or_file,
             mimetype=mimetype,
@@ -209,7 +209,7 @@ def send_file(
 
 def send_from_directory(directory: t.Any, path: t.Any, **kwargs: t.Any) -> Response:
     """Send a file from inside ``directory``; paths escaping it are a 404."""
-    return werkzeug.utils.send_from_directory(  # type: ignore[return-value]
+    return werkzeug.utils.send_from_directory(  # type: ignore[return-value]  # Werkzeug returns its Response; the app's class is passed in
         directory, path, **_send_file_options(**kwargs)
     )
 

@@ -155,7 +155,7 @@ class Scaffold:
             return None
         if isinstance(value, timedelta):
             return int(value.total_seconds())
-        return value  # type: ignore[no-any-return]
+        return value  # type: ignore[no-any-return]  # an int, per the setting
 
     def send_static_file(self, filename: str) -> Response:
         """Serve a file from the static folder (the view behind ``static``)."""

@@ -95,15 +95,15 @@ class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
         self.accessed = True
         return super().__iter__()
 
-    def keys(self) -> t.KeysView[str]:  # type: ignore[override]
+    def keys(self) -> t.KeysView[str]:  # type: ignore[override]  # the views Flask documents, narrower than MutableMapping
         self.accessed = True
         return super().keys()
 
-    def values(self) -> t.ValuesView[t.Any]:  # type: ignore[override]
+    def values(self) -> t.ValuesView[t.Any]:  # type: ignore[override]  # the views Flask documents, narrower than MutableMapping
         self.accessed = True
         return super().values()
 
-    def items(self) -> t.ItemsView[str, t.Any]:  # type: ignore[override]
+    def items(self) -> t.ItemsView[str, t.Any]:  # type: ignore[override]  # the views Flask documents, narrower than MutableMapping
         self.accessed = True
         return super().items()
 
@@ -152,7 +152,7 @@ class SessionInterface:
 
     def get_cookie_name(self, app: Flask) -> str:
         """Return the session cookie's name (``SESSION_COOKIE_NAME``)."""
-        return app.config["SESSION_COOKIE_NAME"]  # type: ignore[no-any-return]
+        return app.config["SESSION_COOKIE_NAME"]  # type: ignore[no-any-return]  # config values are Any
 
     def get_cookie_domain(self, app: Flask) -> str | None:
         """Return the cookie's ``Domain`` (``SESSION_COOKIE_DOMAIN``), or ``None``."""
@@ -160,23 +160,23 @@ class SessionInterface:
 
     def get_cookie_path(self, app: Flask) -> str:
         """Return the cookie's ``Path``: ``SESSION_COOKIE_PATH`` or ``APPLICATION_ROOT``."""
-        return app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]  # type: ignore[no-any-return]
+        return app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]  # type: ignore[no-any-return]  # config values are Any
 
     def get_cookie_httponly(self, app: Flask) -> bool:
         """Return whether the cookie is ``HttpOnly`` (``SESSION_COOKIE_HTTPONLY``)."""
-        return app.config["SESSION_COOKIE_HTTPONLY"]  # type: ignore[no-any-return]
+        return app.config["SESSION_COOKIE_HTTPONLY"]  # type: ignore[no-any-return]  # config values are Any
 
     def get_cookie_secure(self, app: Flask) -> bool:
         """Return whether the cookie is ``Secure`` (``SESSION_COOKIE_SECURE``)."""
-        return app.config["SESSION_COOKIE_SECURE"]  # type: ignore[no-any-return]
+        return app.config["SESSION_COOKIE_SECURE"]  # type: ignore[no-any-return]  # config values are Any
 
     def get_cookie_samesite(self, app: Flask) -> str | None:
         """Return the cookie's ``SameSite`` value (``SESSION_COOKIE_SAMESITE``)."""
-        return app.config["SESSION_COOKIE_SAMESITE"]  # type: ignore[no-any-return]
+        return app.config["SESSION_COOKIE_SAMESITE"]  # type: ignore[no-any-return]  # config values are Any
 
     def get_cookie_partitioned(self, app: Flask) -> bool:
         """Return whether the cookie is ``Partitioned`` (``SESSION_COOKIE_PARTITIONED``)."""
-        return app.config["SESSION_COOKIE_PARTITIONED"]  # type: ignore[no-any-return]
+        return app.config["SESSION_COOKIE_PARTITIONED"]  # type: ignore[no-any-return]  # config values are Any
 
     def get_expiration_time(self, app: Flask, session: SessionMixin) -> datetime | None:
         """Return when a permanent session's cookie expires; ``None`` for a

@@ -55,7 +55,7 @@ class Request(_WerkzeugRequest):
             return own
         if _cv_app.get(None) is None:
             return default
-        return _app_config(key)  # type: ignore[no-any-return]
+        return _app_config(key)  # type: ignore[no-any-return]  # config values are Any
 
     @property
     def max_content_length(self) -> int | None:
@@ -94,7 +94,7 @@ class Request(_WerkzeugRequest):
     def endpoint(self) -> str | None:
         """The endpoint of the matched rule, ``None`` when nothing matched."""
         if self.url_rule is not None:
-            return self.url_rule.endpoint  # type: ignore[no-any-return]
+            return self.url_rule.endpoint  # type: ignore[no-any-return]  # Rule.endpoint is a str
         return None
 
     @property
@@ -126,9 +126,9 @@ class Request(_WerkzeugRequest):
         return super().stream
 
     @property
-    def input_stream(self) -> t.IO[bytes]:  # type: ignore[override]
+    def input_stream(self) -> t.IO[bytes]:  # type: ignore[override]  # Werkzeug types it as a cached property
         """The WSGI input stream, unbounded; a failed read is a 400."""
-        return guard_input(self.environ)  # type: ignore[no-any-return]
+        return guard_input(self.environ)  # type: ignore[no-any-return]  # guard_input wraps the WSGI stream
 
     def _load_form_data(self) -> None:
         super()._load_form_data()
@@ -176,11 +176,11 @@ class Response(_WerkzeugResponse):
     autocorrect_location_header = False
 
     @property
-    def max_cookie_size(self) -> int:  # type: ignore[override]
+    def max_cookie_size(self) -> int:  # type: ignore[override]  # a property where Werkzeug has a class attribute
         """The largest cookie before a warning; ``MAX_COOKIE_SIZE`` of the app."""
         ctx = _cv_app.get(None)
         if ctx is not None:
-            return ctx.app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]
+            return ctx.app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]  # config values are Any
         return super().max_cookie_size
 
 
@@ -212,7 +212,7 @@ def _make_text_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | N
         if mimetype is None:
             content_type = default_type
         else:
-            content_type = content_types.get(mimetype)  # type: ignore[assignment]
+            content_type = content_types.get(mimetype)  # type: ignore[assignment]  # a missing mimetype is handled below
             if content_type is None:
                 content_type = content_types[mimetype] = get_content_type(mimetype, "utf-8")
         data = text.encode()

@@ -118,7 +118,7 @@ def _validate_key(ctx: click.Context, param: click.Parameter, value: t.Any) -> t
 class SeparatedPathType(click.Path):
     """A list of paths separated like ``PATH`` (``:``, or ``;`` on Windows)."""
 
-    def convert(  # type: ignore[override]
+    def convert(  # type: ignore[override]  # click's convert signature, as Flask writes it
         self, value: t.Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> list[t.Any]:
         convert = super().convert  # zero-argument super() fails in a comprehension

@@ -166,7 +166,7 @@ def with_appcontext(f: F) -> F:
             ctx.with_resource(app.app_context())
         return ctx.invoke(f, *args, **kwargs)
 
-    return update_wrapper(decorator, f)  # type: ignore[return-value]
+    return update_wrapper(decorator, f)  # type: ignore[return-value]  # update_wrapper keeps the signature, untyped
 
 
 class AppGroup(click.Group):
