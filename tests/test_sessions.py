@@ -531,3 +531,21 @@ def test_app_clearing_session_deletes_cookie(app):
     rv = client.get("/clear")
     assert rv.headers["Set-Cookie"].startswith("session=;")
     assert client.get_cookie("session") is None
+
+
+def test_no_permanent_lifetime_means_a_browser_session_cookie():
+    # PERMANENT_SESSION_LIFETIME = None (accepted by the app's converter) used to
+    # fail with TypeError (datetime + None) when saving and AttributeError when
+    # reading: a 500 on every request with a permanent session.
+    app = make_app()
+    app.permanent_session_lifetime = None
+    interface = SecureCookieSessionInterface()
+    s = SecureCookieSession()
+    s["a"] = 1
+    s.permanent = True
+    assert interface.get_expiration_time(app, s) is None
+    response = Response()
+    interface.save_session(app, s, response)
+    assert "Expires" not in response.headers["Set-Cookie"]
+    cookie = set_cookies(response)[0]["session"]
+    assert interface.open_session(app, make_request(cookie)) == {"a": 1, "_permanent": True}

@@ -41,6 +41,9 @@ from .scaffold import (
 )
 from .templating import Environment
 
+if t.TYPE_CHECKING:  # pragma: no cover
+    from .app import Flask
+
 T = t.TypeVar("T", bound=t.Callable[..., t.Any])
 _sentinel = object()
 
@@ -54,7 +57,9 @@ def _make_timedelta(value: timedelta | int | None) -> timedelta | None:
 class App(AppTemplateMixin, AppURLMixin, Scaffold):
     """Configuration, registration, templates and URL building of an application.
 
-    :class:`hermetic.Flask` adds serving requests; use that class.
+    :class:`hermetic.Flask` adds serving requests; use that class. Every
+    instance is a ``Flask``, hence ``t.cast("Flask", self)`` for the helpers
+    typed with ``Flask``.
     """
 
     aborter_class = Aborter
@@ -66,8 +71,8 @@ class App(AppTemplateMixin, AppURLMixin, Scaffold):
     url_map_class: type[Map] = VersionedMap
     jinja_options: dict[str, t.Any] = {}
 
-    testing = ConfigAttribute("TESTING")
-    secret_key = ConfigAttribute("SECRET_KEY")
+    testing = ConfigAttribute[bool]("TESTING")
+    secret_key = ConfigAttribute["str | bytes | None"]("SECRET_KEY")
     permanent_session_lifetime = ConfigAttribute(
         "PERMANENT_SESSION_LIFETIME", get_converter=_make_timedelta
     )
@@ -137,7 +142,7 @@ class App(AppTemplateMixin, AppURLMixin, Scaffold):
         self.instance_path = instance_path
         self.config = self.make_config(instance_relative_config)
         self.aborter = self.make_aborter()
-        self.json: JSONProvider = self.json_provider_class(self)
+        self.json: JSONProvider = self.json_provider_class(t.cast("Flask", self))
         self.url_build_error_handlers: list[
             t.Callable[[Exception, str, dict[str, t.Any]], str]
         ] = []
@@ -169,7 +174,7 @@ class App(AppTemplateMixin, AppURLMixin, Scaffold):
                 f"{self.static_url_path}/<path:filename>",
                 endpoint="static",
                 host=static_host,
-                view_func=lambda **kw: self_ref().send_static_file(**kw),  # type: ignore[union-attr]
+                view_func=lambda **kw: self_ref().send_static_file(**kw),  # type: ignore[union-attr]  # the app outlives its routes
             )
 
     # -- identity and configuration -------------------------------------
@@ -187,10 +192,10 @@ class App(AppTemplateMixin, AppURLMixin, Scaffold):
             )
 
     @cached_property
-    def name(self) -> str:  # type: ignore[override]
+    def name(self) -> str:
         """The app's name: the import name, or the script's name for ``__main__``."""
         if self.import_name == "__main__":
-            fn = getattr(sys.modules["__main__"], "__file__", None)
+            fn: str | None = getattr(sys.modules["__main__"], "__file__", None)
             if fn is None:
                 return "__main__"
             return os.path.splitext(os.path.basename(fn))[0]
@@ -199,7 +204,7 @@ class App(AppTemplateMixin, AppURLMixin, Scaffold):
     @cached_property
     def logger(self) -> t.Any:
         """The ``logging.Logger`` named after the app (see :mod:`hermetic.logging`)."""
-        return create_logger(self)
+        return create_logger(t.cast("Flask", self))
 
     @cached_property
     def jinja_env(self) -> Environment:
@@ -230,8 +235,8 @@ class App(AppTemplateMixin, AppURLMixin, Scaffold):
         """Open a file relative to the instance folder (writing allowed)."""
         path = os.path.join(self.instance_path, resource)
         if "b" in mode:
-            return open(path, mode)  # type: ignore[return-value]
-        return open(path, mode, encoding=encoding)  # type: ignore[return-value]
+            return open(path, mode)
+        return open(path, mode, encoding=encoding)
 
     @property
     def debug(self) -> bool:
@@ -239,7 +244,7 @@ class App(AppTemplateMixin, AppURLMixin, Scaffold):
 
         .. warning:: Never enable it on a server reachable by others.
         """
-        return self.config["DEBUG"]  # type: ignore[no-any-return]
+        return self.config["DEBUG"]  # type: ignore[no-any-return]  # config values are Any
 
     @debug.setter
     def debug(self, value: bool) -> None:
@@ -286,12 +291,12 @@ class App(AppTemplateMixin, AppURLMixin, Scaffold):
                 provide_automatic_options = False
         methods |= required
         rule_obj = self.url_rule_class(rule, methods=methods, **options)
-        rule_obj.provide_automatic_options = provide_automatic_options  # type: ignore[attr-defined]
+        rule_obj.provide_automatic_options = provide_automatic_options  # type: ignore[attr-defined]  # Flask's attribute on a Rule
         self.url_map.add(rule_obj)
         if skipped is not None:
             from .security.shields import pipeline_for
 
-            pipeline_for(self).exempt_route(endpoint, skipped)  # type: ignore[arg-type]
+            pipeline_for(self).exempt_route(endpoint, skipped)  # type: ignore[arg-type]  # endpoint is set once a view or endpoint is given
         if view_func is not None:
             old = self.view_functions.get(endpoint)
             if old is not None and old != view_func:

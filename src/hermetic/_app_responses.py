@@ -20,7 +20,6 @@ from .wrappers import Response, _make_text_maker
 if t.TYPE_CHECKING:  # pragma: no cover
     from .json.provider import JSONProvider
 
-_sentinel = object()
 # Headers Werkzeug may rewrite when it sends a response (IRI -> URI).
 _REWRITTEN_HEADERS = frozenset({"location", "content-location"})
 
@@ -61,10 +60,11 @@ class ResponseMixin:
         if type(rv) is str and status is None and headers is None:
             make_text = self._text_maker()
             if make_text is not None:
-                return make_text(rv)  # type: ignore[no-any-return]
+                return make_text(rv)
         if not isinstance(rv, self.response_class):
             if isinstance(rv, (str, bytes, bytearray)) or isinstance(rv, cabc.Iterator):
-                rv = self.response_class(rv, status=status, headers=headers)
+                # Werkzeug types the body without bytearray, which it sends as bytes.
+                rv = self.response_class(rv, status=status, headers=headers)  # type: ignore[arg-type]
                 status = headers = None
             elif isinstance(rv, (dict, list)):
                 rv = self.json.response(rv)
@@ -94,14 +94,15 @@ class ResponseMixin:
                 rv.status_code = status
         if headers:
             rv.headers.update(headers)
-        return rv  # type: ignore[no-any-return]
+        return rv  # type: ignore[no-any-return]  # rv is the response class built above
 
     def _text_maker(self) -> t.Callable[..., Response] | None:
         cls = self.response_class
-        cached = self._text_makers.get(cls, _sentinel)
-        if cached is _sentinel:
-            cached = self._text_makers[cls] = _make_text_maker(cls)
-        return cached  # type: ignore[return-value]
+        if cls in self._text_makers:
+            maker: t.Callable[..., Response] | None = self._text_makers[cls]
+            return maker
+        maker = self._text_makers[cls] = _make_text_maker(cls)
+        return maker
 
     def _is_plain_response(self, cls: type) -> bool:
         known = self._plain_response_classes.get(cls)
@@ -146,5 +147,5 @@ class ResponseMixin:
                 names = {key.lower() for key, _ in header_list}
                 if "content-length" in names and names.isdisjoint(_REWRITTEN_HEADERS):
                     start_response(response.status, header_list)
-                    return body  # type: ignore[no-any-return]
-        return response(environ, start_response)  # type: ignore[no-any-return]
+                    return body
+        return response(environ, start_response)  # type: ignore[no-any-return]  # Werkzeug types the WSGI call loosely

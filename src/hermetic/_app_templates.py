@@ -13,13 +13,20 @@ from . import templating
 from .scaffold import registering_decorator, setupmethod
 from .templating import Environment
 
+if t.TYPE_CHECKING:  # pragma: no cover
+    from .app import Flask
+
 T = t.TypeVar("T", bound=t.Callable[..., t.Any])
 
 _AUTOESCAPED_SUFFIXES = (".html", ".htm", ".xml", ".xhtml", ".svg")
 
 
 class AppTemplateMixin:
-    """Create and extend the Jinja environment; mixed into :class:`~hermetic._app_base.App`."""
+    """Create and extend the Jinja environment; mixed into :class:`~hermetic._app_base.App`.
+
+    Every instance is a :class:`hermetic.Flask` (``App`` is only its base), hence
+    the ``t.cast("Flask", self)`` for the helpers typed with ``Flask``.
+    """
 
     if t.TYPE_CHECKING:  # pragma: no cover
         # App.jinja_env (a cached property) and App._check_setup_finished.
@@ -29,11 +36,11 @@ class AppTemplateMixin:
 
     def create_jinja_environment(self) -> Environment:
         """Create the Jinja environment from :attr:`jinja_options` and the app."""
-        return templating.create_jinja_environment(self)
+        return templating.create_jinja_environment(t.cast("Flask", self))
 
     def create_global_jinja_loader(self) -> templating.DispatchingJinjaLoader:
         """Create the loader that looks in the app's, then each blueprint's, templates."""
-        return templating.DispatchingJinjaLoader(self)
+        return templating.DispatchingJinjaLoader(t.cast("Flask", self))
 
     def select_jinja_autoescape(self, filename: str | None) -> bool:
         """Autoescape HTML, XML and SVG templates, and templates from strings."""
@@ -43,12 +50,13 @@ class AppTemplateMixin:
 
     def update_template_context(self, context: dict[str, t.Any]) -> None:
         """Add the context processors' variables; the caller's values win."""
-        templating.update_template_context(self, context)
+        templating.update_template_context(t.cast("Flask", self), context)
 
     @setupmethod
     def template_filter(self, name: str | None = None) -> t.Callable[[T], T]:
         """Register the decorated function as a Jinja filter."""
-        return registering_decorator(self.add_template_filter, name)
+        # Typed as in Flask; a bare decorator (no name) also works at run time.
+        return t.cast("t.Callable[[T], T]", registering_decorator(self.add_template_filter, name))
 
     @setupmethod
     def add_template_filter(self, f: t.Callable[..., t.Any], name: str | None = None) -> None:
@@ -58,7 +66,8 @@ class AppTemplateMixin:
     @setupmethod
     def template_test(self, name: str | None = None) -> t.Callable[[T], T]:
         """Register the decorated function as a Jinja test."""
-        return registering_decorator(self.add_template_test, name)
+        # Typed as in Flask; a bare decorator (no name) also works at run time.
+        return t.cast("t.Callable[[T], T]", registering_decorator(self.add_template_test, name))
 
     @setupmethod
     def add_template_test(self, f: t.Callable[..., bool], name: str | None = None) -> None:
@@ -68,7 +77,8 @@ class AppTemplateMixin:
     @setupmethod
     def template_global(self, name: str | None = None) -> t.Callable[[T], T]:
         """Register the decorated function as a Jinja global."""
-        return registering_decorator(self.add_template_global, name)
+        # Typed as in Flask; a bare decorator (no name) also works at run time.
+        return t.cast("t.Callable[[T], T]", registering_decorator(self.add_template_global, name))
 
     @setupmethod
     def add_template_global(self, f: t.Callable[..., t.Any], name: str | None = None) -> None:

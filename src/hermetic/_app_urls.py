@@ -140,7 +140,7 @@ class AppURLMixin:
         if _anchor is not None:
             _anchor = _url_quote(_anchor, safe="%!#$&'()*+,/:;=?@")
             rv = f"{rv}#{_anchor}"
-        return rv  # type: ignore[no-any-return]
+        return rv  # type: ignore[no-any-return]  # the adapter builds a str
 
     def inject_url_defaults(self, endpoint: str, values: dict[str, t.Any]) -> None:
         """Let the ``url_defaults`` functions fill in ``values`` for ``endpoint``."""

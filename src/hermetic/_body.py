@@ -60,7 +60,7 @@ class _GuardedInput:
 
     def read(self, *args: t.Any) -> bytes:
         try:
-            return self._stream.read(*args)  # type: ignore[no-any-return]
+            return self._stream.read(*args)  # type: ignore[no-any-return]  # the wrapped stream is untyped
         except _NOT_THE_CLIENTS:
             raise
         except Exception as e:
@@ -68,7 +68,7 @@ class _GuardedInput:
 
     def readline(self, *args: t.Any) -> bytes:
         try:
-            return self._stream.readline(*args)  # type: ignore[no-any-return]
+            return self._stream.readline(*args)  # type: ignore[no-any-return]  # the wrapped stream is untyped
         except _NOT_THE_CLIENTS:
             raise
         except Exception as e:
@@ -76,7 +76,7 @@ class _GuardedInput:
 
     def readlines(self, *args: t.Any) -> list[bytes]:
         try:
-            return self._stream.readlines(*args)  # type: ignore[no-any-return]
+            return self._stream.readlines(*args)  # type: ignore[no-any-return]  # the wrapped stream is untyped
         except _NOT_THE_CLIENTS:
             raise
         except Exception as e:
@@ -86,7 +86,7 @@ class _GuardedInput:
         stream = self._stream
         try:
             if hasattr(stream, "readinto"):
-                return stream.readinto(buffer)  # type: ignore[no-any-return]
+                return stream.readinto(buffer)  # type: ignore[no-any-return]  # the wrapped stream is untyped
             data = stream.read(len(buffer))
         except _NOT_THE_CLIENTS:
             raise

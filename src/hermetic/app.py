@@ -110,14 +110,18 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
         """Create a test client (:class:`hermetic.testing.FlaskClient`)."""
         cls = self.test_client_class
         if cls is None:
-            from .testing import FlaskClient as cls
+            from .testing import FlaskClient
+
+            cls = FlaskClient
         return cls(self, self.response_class, use_cookies=use_cookies, **kwargs)
 
     def test_cli_runner(self, **kwargs: t.Any) -> FlaskCliRunner:
         """Create a runner for the app's CLI commands, for tests."""
         cls = self.test_cli_runner_class
         if cls is None:
-            from .testing import FlaskCliRunner as cls
+            from .testing import FlaskCliRunner
+
+            cls = FlaskCliRunner
         return cls(self, **kwargs)
 
     def run(
@@ -221,7 +225,7 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
             or exc.code in {307, 308}
             or request.method in {"GET", "HEAD", "OPTIONS"}
         ):
-            raise exc  # type: ignore[misc]
+            raise exc  # type: ignore[misc]  # an HTTPException subclass, raised as Flask does
         from .debughelpers import FormDataRoutingRedirect
 
         raise FormDataRoutingRedirect(request)
@@ -234,8 +238,8 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
         rule = req.url_rule
         if getattr(rule, "provide_automatic_options", False) and req.method == "OPTIONS":
             return self.make_default_options_response()
-        view = self.view_functions[rule.endpoint]  # type: ignore[union-attr]
-        return self._view_caller(view)(**req.view_args)  # type: ignore[arg-type]
+        view = self.view_functions[rule.endpoint]  # type: ignore[union-attr]  # a matched request has its rule
+        return self._view_caller(view)(**req.view_args)  # type: ignore[arg-type]  # and its view_args
 
     def full_dispatch_request(self) -> Response:
         """Run the before hooks, the view, and the after hooks; handle errors."""
@@ -325,7 +329,7 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
             self.session_interface.save_session(self, session, response)
         return response
 
-    def do_teardown_request(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+    def do_teardown_request(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]  # _sentinel: "not given", unlike None
         """Run the teardown-request functions (called when the context pops)."""
         if exc is _sentinel:
             exc = sys.exc_info()[1]
@@ -337,7 +341,7 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
         if request_tearing_down.receivers:
             request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 
-    def do_teardown_appcontext(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+    def do_teardown_appcontext(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]  # _sentinel: "not given", unlike None
         """Run the teardown-appcontext functions (called when the context pops)."""
         if exc is _sentinel:
             exc = sys.exc_info()[1]

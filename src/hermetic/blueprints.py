@@ -97,7 +97,7 @@ class Blueprint(Scaffold):
         subdomain: str | None = None,
         url_defaults: dict[str, t.Any] | None = None,
         root_path: str | None = None,
-        cli_group: str | None = _sentinel,  # type: ignore[assignment]
+        cli_group: str | None = _sentinel,  # type: ignore[assignment]  # _sentinel: "not given", unlike None
     ) -> None:
         super().__init__(
             import_name=import_name,
@@ -272,13 +272,19 @@ class Blueprint(Scaffold):
 
     # -- app-wide registrations made through the blueprint ---------------
 
-    def _on_app(self, func: t.Callable[[Flask], None]) -> None:
-        self.record_once(lambda s: func(s.app))
+    def _on_app(self, func: t.Callable[[Flask], object]) -> None:
+        def setup(state: BlueprintSetupState) -> None:
+            func(state.app)
+
+        self.record_once(setup)
 
     @setupmethod
     def app_template_filter(self, name: str | None = None) -> t.Callable[[T], T]:
         """Register a Jinja filter on the app."""
-        return registering_decorator(self.add_app_template_filter, name)
+        # Typed as in Flask; a bare decorator (no name) also works at run time.
+        return t.cast(
+            "t.Callable[[T], T]", registering_decorator(self.add_app_template_filter, name)
+        )
 
     @setupmethod
     def add_app_template_filter(self, f: t.Callable[..., t.Any], name: str | None = None) -> None:
@@ -288,7 +294,8 @@ class Blueprint(Scaffold):
     @setupmethod
     def app_template_test(self, name: str | None = None) -> t.Callable[[T], T]:
         """Register a Jinja test on the app."""
-        return registering_decorator(self.add_app_template_test, name)
+        # Typed as in Flask; a bare decorator (no name) also works at run time.
+        return t.cast("t.Callable[[T], T]", registering_decorator(self.add_app_template_test, name))
 
     @setupmethod
     def add_app_template_test(self, f: t.Callable[..., bool], name: str | None = None) -> None:
@@ -298,7 +305,10 @@ class Blueprint(Scaffold):
     @setupmethod
     def app_template_global(self, name: str | None = None) -> t.Callable[[T], T]:
         """Register a Jinja global on the app."""
-        return registering_decorator(self.add_app_template_global, name)
+        # Typed as in Flask; a bare decorator (no name) also works at run time.
+        return t.cast(
+            "t.Callable[[T], T]", registering_decorator(self.add_app_template_global, name)
+        )
 
     @setupmethod
     def add_app_template_global(self, f: t.Callable[..., t.Any], name: str | None = None) -> None:

@@ -46,13 +46,13 @@ class ConfigAttribute(t.Generic[T]):
         if self.get_converter is not None:
             value = self.get_converter(value)
 
-        return value  # type: ignore[no-any-return]
+        return value  # type: ignore[no-any-return]  # config values are Any; the converter or key gives T
 
     def __set__(self, obj: App, value: t.Any) -> None:
         obj.config[self.__name__] = value
 
 
-class Config(dict):  # type: ignore[type-arg]
+class Config(dict):  # type: ignore[type-arg]  # untyped dict, as Flask subclasses it
     """A dict of settings that can also be filled from files, objects and
     the environment.
 

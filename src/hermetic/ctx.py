@@ -106,7 +106,7 @@ def copy_current_request_context(f: F) -> F:
         with ctx:
             return ctx.app.ensure_sync(f)(*args, **kwargs)
 
-    return update_wrapper(wrapper, f)  # type: ignore[return-value]
+    return update_wrapper(wrapper, f)  # type: ignore[return-value]  # update_wrapper keeps the signature, untyped
 
 
 def has_request_context() -> bool:
@@ -134,7 +134,7 @@ class AppContext:
         if appcontext_pushed.receivers:
             appcontext_pushed.send(self.app, _async_wrapper=self.app.ensure_sync)
 
-    def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+    def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]  # _sentinel: "not given", unlike None
         """Unbind this context; the last pop runs the teardown functions."""
         try:
             if len(self._cv_tokens) == 1:
@@ -258,7 +258,7 @@ class RequestContext:
         if self._adapter is not None:
             self.match_request()
 
-    def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]
+    def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]  # _sentinel: "not given", unlike None
         """Unbind this context; the last pop runs teardown and closes the request."""
         clear_request = len(self._cv_tokens) == 1
         try:

@@ -89,7 +89,7 @@ def attach_enctype_error_multidict(request: Request) -> None:
     files = request.files
     base = type(files)
 
-    class _ExplainingFiles(base):  # type: ignore[valid-type, misc]
+    class _ExplainingFiles(base):  # type: ignore[valid-type, misc]  # subclass of the request.files class found at run time
         def __getitem__(self, key: str) -> t.Any:
             try:
                 return super().__getitem__(key)

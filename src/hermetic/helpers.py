@@ -149,7 +149,7 @@ def flash(message: str, category: str = "message") -> None:
     flashes = session.get("_flashes", [])
     flashes.append((category, message))
     session["_flashes"] = flashes
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is typed as the app; it is a LocalProxy
     message_flashed.send(app, _async_wrapper=app.ensure_sync, message=message, category=category)
 
 
@@ -170,7 +170,7 @@ def get_flashed_messages(
 
 
 def _send_file_options(**kwargs: t.Any) -> dict[str, t.Any]:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is typed as the app; it is a LocalProxy
     if kwargs.get("max_age") is None:
         kwargs["max_age"] = app.get_send_file_max_age
     kwargs.update(
@@ -193,7 +193,7 @@ def send_file(
     max_age: t.Any = None,
 ) -> Response:
     """Send a file or file-like object (see :func:`werkzeug.utils.send_file`)."""
-    return werkzeug.utils.send_file(  # type: ignore[return-value]
+    return werkzeug.utils.send_file(  # type: ignore[return-value]  # Werkzeug returns its Response; the app's class is passed in
         **_send_file_options(
             path_or_file=path_or_file,
             mimetype=mimetype,
@@ -209,7 +209,7 @@ def send_file(
 
 def send_from_directory(directory: t.Any, path: t.Any, **kwargs: t.Any) -> Response:
     """Send a file from inside ``directory``; paths escaping it are a 404."""
-    return werkzeug.utils.send_from_directory(  # type: ignore[return-value]
+    return werkzeug.utils.send_from_directory(  # type: ignore[return-value]  # Werkzeug returns its Response; the app's class is passed in
         directory, path, **_send_file_options(**kwargs)
     )
 
@@ -217,8 +217,9 @@ def send_from_directory(directory: t.Any, path: t.Any, **kwargs: t.Any) -> Respo
 def get_root_path(import_name: str) -> str:
     """Find the folder of a module or package, for resources next to it."""
     module = sys.modules.get(import_name)
-    if module is not None and getattr(module, "__file__", None) is not None:
-        return os.path.dirname(os.path.abspath(module.__file__))  # type: ignore[arg-type, type-var]
+    module_file: str | None = getattr(module, "__file__", None) if module is not None else None
+    if module_file is not None:
+        return os.path.dirname(os.path.abspath(module_file))
     try:
         spec = importlib.util.find_spec(import_name)
         if spec is None:
@@ -229,6 +230,7 @@ def get_root_path(import_name: str) -> str:
         loader = spec.loader
     if loader is None:
         return os.getcwd()
+    filepath: str | None
     if hasattr(loader, "get_filename"):
         filepath = loader.get_filename(import_name)
     else:
@@ -242,7 +244,7 @@ def get_root_path(import_name: str) -> str:
                 " information or because it's a namespace package. In this"
                 " case the root path needs to be explicitly provided."
             )
-    return os.path.dirname(os.path.abspath(filepath))
+    return os.path.dirname(os.path.abspath(t.cast(str, filepath)))  # set, or raised above
 
 
 @lru_cache(maxsize=300)

@@ -26,7 +26,7 @@ def _errors_stream() -> t.TextIO:
     ctx = _cv_request.get(None)
 
     if ctx is not None:
-        return ctx.request.environ["wsgi.errors"]  # type: ignore[no-any-return]
+        return ctx.request.environ["wsgi.errors"]  # type: ignore[no-any-return]  # WSGI environ values are Any
 
     return sys.stderr
 

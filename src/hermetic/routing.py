@@ -124,7 +124,8 @@ class StaticRouter:
         if self._defaults[rule.endpoint] - (1 if rule.defaults else 0) > 0:
             return False
         request.url_rule = rule
-        request.view_args = values
+        # Werkzeug's matcher builds a dict; its signature says MutableMapping.
+        request.view_args = t.cast("dict[str, t.Any]", values)
         return True
 
 
@@ -142,7 +143,7 @@ def _adapter_cache(app: t.Any) -> dict[t.Any, tuple[t.Any, ...]]:
     cache = app.__dict__.get("_url_adapters")
     if cache is None:
         cache = app.__dict__["_url_adapters"] = {}
-    return cache  # type: ignore[no-any-return]
+    return cache  # type: ignore[no-any-return]  # the cache is a dict stored on the app
 
 
 def _wsgi_str(value: str | None) -> str | None:
@@ -205,7 +206,7 @@ def _bind_to_environ(
         return adapter
     _, cls, bound_server, script_name, bound_subdomain, scheme = entry
     path_info = _wsgi_str(environ.get("PATH_INFO"))
-    return cls(  # type: ignore[no-any-return]
+    return cls(  # type: ignore[no-any-return]  # cls is a MapAdapter class from the cache
         url_map,
         bound_server,
         script_name,
@@ -249,4 +250,4 @@ def _bind_to_config(
         )
         return adapter
     _, cls, bound_server, bound_script, subdomain = entry
-    return cls(url_map, bound_server, bound_script, subdomain, url_scheme, "/", "GET", None)  # type: ignore[no-any-return]
+    return cls(url_map, bound_server, bound_script, subdomain, url_scheme, "/", "GET", None)  # type: ignore[no-any-return]  # cls is a MapAdapter class

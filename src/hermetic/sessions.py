@@ -32,7 +32,7 @@ class SessionMixin(cabc.MutableMapping[str, t.Any]):
     @property
     def permanent(self) -> bool:
         """Whether the cookie outlives the browser session."""
-        return self.get("_permanent", False)
+        return bool(self.get("_permanent", False))
 
     @permanent.setter
     def permanent(self, value: bool) -> None:
@@ -95,15 +95,15 @@ class SecureCookieSession(CallbackDict[str, t.Any], SessionMixin):
         self.accessed = True
         return super().__iter__()
 
-    def keys(self) -> t.KeysView[str]:  # type: ignore[override]
+    def keys(self) -> t.KeysView[str]:  # type: ignore[override]  # the views Flask documents, narrower than MutableMapping
         self.accessed = True
         return super().keys()
 
-    def values(self) -> t.ValuesView[t.Any]:  # type: ignore[override]
+    def values(self) -> t.ValuesView[t.Any]:  # type: ignore[override]  # the views Flask documents, narrower than MutableMapping
         self.accessed = True
         return super().values()
 
-    def items(self) -> t.ItemsView[str, t.Any]:  # type: ignore[override]
+    def items(self) -> t.ItemsView[str, t.Any]:  # type: ignore[override]  # the views Flask documents, narrower than MutableMapping
         self.accessed = True
         return super().items()
 
@@ -118,7 +118,7 @@ class NullSession(SecureCookieSession):
             "application to something unique and secret."
         )
 
-    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail  # type: ignore[assignment]
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
 
 
 class SessionInterface:
@@ -152,7 +152,7 @@ class SessionInterface:
 
     def get_cookie_name(self, app: Flask) -> str:
         """Return the session cookie's name (``SESSION_COOKIE_NAME``)."""
-        return app.config["SESSION_COOKIE_NAME"]  # type: ignore[no-any-return]
+        return app.config["SESSION_COOKIE_NAME"]  # type: ignore[no-any-return]  # config values are Any
 
     def get_cookie_domain(self, app: Flask) -> str | None:
         """Return the cookie's ``Domain`` (``SESSION_COOKIE_DOMAIN``), or ``None``."""
@@ -160,30 +160,31 @@ class SessionInterface:
 
     def get_cookie_path(self, app: Flask) -> str:
         """Return the cookie's ``Path``: ``SESSION_COOKIE_PATH`` or ``APPLICATION_ROOT``."""
-        return app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]  # type: ignore[no-any-return]
+        return app.config["SESSION_COOKIE_PATH"] or app.config["APPLICATION_ROOT"]  # type: ignore[no-any-return]  # config values are Any
 
     def get_cookie_httponly(self, app: Flask) -> bool:
         """Return whether the cookie is ``HttpOnly`` (``SESSION_COOKIE_HTTPONLY``)."""
-        return app.config["SESSION_COOKIE_HTTPONLY"]  # type: ignore[no-any-return]
+        return app.config["SESSION_COOKIE_HTTPONLY"]  # type: ignore[no-any-return]  # config values are Any
 
     def get_cookie_secure(self, app: Flask) -> bool:
         """Return whether the cookie is ``Secure`` (``SESSION_COOKIE_SECURE``)."""
-        return app.config["SESSION_COOKIE_SECURE"]  # type: ignore[no-any-return]
+        return app.config["SESSION_COOKIE_SECURE"]  # type: ignore[no-any-return]  # config values are Any
 
     def get_cookie_samesite(self, app: Flask) -> str | None:
         """Return the cookie's ``SameSite`` value (``SESSION_COOKIE_SAMESITE``)."""
-        return app.config["SESSION_COOKIE_SAMESITE"]  # type: ignore[no-any-return]
+        return app.config["SESSION_COOKIE_SAMESITE"]  # type: ignore[no-any-return]  # config values are Any
 
     def get_cookie_partitioned(self, app: Flask) -> bool:
         """Return whether the cookie is ``Partitioned`` (``SESSION_COOKIE_PARTITIONED``)."""
-        return app.config["SESSION_COOKIE_PARTITIONED"]  # type: ignore[no-any-return]
+        return app.config["SESSION_COOKIE_PARTITIONED"]  # type: ignore[no-any-return]  # config values are Any
 
     def get_expiration_time(self, app: Flask, session: SessionMixin) -> datetime | None:
         """Return when a permanent session's cookie expires; ``None`` for a
         cookie that ends with the browser session.
         """
-        if session.permanent:
-            return datetime.now(timezone.utc) + app.permanent_session_lifetime
+        lifetime = app.permanent_session_lifetime
+        if session.permanent and lifetime is not None:
+            return datetime.now(timezone.utc) + lifetime
         return None
 
     def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
@@ -276,7 +277,8 @@ class SecureCookieSessionInterface(SessionInterface):
         if not value:
             return self.session_class()
 
-        max_age = int(app.permanent_session_lifetime.total_seconds())
+        lifetime = app.permanent_session_lifetime
+        max_age = None if lifetime is None else int(lifetime.total_seconds())
         try:
             data = serializer.loads(value, max_age=max_age)
         except BadSignature:
@@ -323,7 +325,7 @@ class SecureCookieSessionInterface(SessionInterface):
             raise RuntimeError("save_session needs SECRET_KEY to sign the session cookie.")
         response.set_cookie(
             self.get_cookie_name(app),
-            serializer.dumps(dict(session)),  # type: ignore[arg-type]
+            serializer.dumps(dict(session)),
             expires=self.get_expiration_time(app, session),
             httponly=self.get_cookie_httponly(app),
             domain=self.get_cookie_domain(app),

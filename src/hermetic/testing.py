@@ -205,7 +205,7 @@ class FlaskClient(Client):
             response.headers.getlist("Set-Cookie"),
         )
 
-    def _copy_environ(self, other: WSGIEnvironment) -> WSGIEnvironment:
+    def _copy_environ(self, other: t.Mapping[str, t.Any]) -> WSGIEnvironment:
         """Return ``other`` over the client's base environ, asking the app to
         hand over its contexts if they are to be preserved.
         """
@@ -269,7 +269,7 @@ class FlaskClient(Client):
         self._new_contexts.clear()
 
         response = super().open(request, buffered=buffered, follow_redirects=follow_redirects)
-        response.json_module = self.application.json  # type: ignore[assignment]
+        response.json_module = self.application.json  # type: ignore[assignment]  # the app's JSON provider, as in Flask
         self._keep_new_contexts()
         return response
 
@@ -311,7 +311,7 @@ class FlaskCliRunner(CliRunner):
         self.app = app
         super().__init__(**kwargs)
 
-    def invoke(  # type: ignore[override]
+    def invoke(  # type: ignore[override]  # Flask's signature, wider than click's
         self, cli: t.Any = None, args: t.Any = None, **kwargs: t.Any
     ) -> Result:
         """Run a command in an isolated environment and return its result.

@@ -59,13 +59,13 @@ class View:
                 # Read view_class at call time from the final (possibly
                 # decorated) function so reassigning it takes effect.
                 self = view.view_class(*class_args, **class_kwargs)  # type: ignore[attr-defined]
-                return current_app.ensure_sync(self.dispatch_request)(**kwargs)  # type: ignore[no-any-return]
+                return current_app.ensure_sync(self.dispatch_request)(**kwargs)  # type: ignore[no-any-return]  # ensure_sync returns an untyped callable
 
         else:
             instance = cls(*class_args, **class_kwargs)
 
             def view(**kwargs: t.Any) -> ResponseReturnValue:
-                return current_app.ensure_sync(instance.dispatch_request)(**kwargs)  # type: ignore[no-any-return]
+                return current_app.ensure_sync(instance.dispatch_request)(**kwargs)  # type: ignore[no-any-return]  # ensure_sync returns an untyped callable
 
         if cls.decorators:
             # Decorators using functools.wraps copy these, so set them first.
@@ -74,12 +74,12 @@ class View:
             for decorator in cls.decorators:
                 view = decorator(view)
 
-        view.view_class = cls  # type: ignore[attr-defined]
+        view.view_class = cls  # type: ignore[attr-defined]  # Flask's attribute on a view function
         view.__name__ = name
         view.__doc__ = cls.__doc__
         view.__module__ = cls.__module__
-        view.methods = cls.methods  # type: ignore[attr-defined]
-        view.provide_automatic_options = cls.provide_automatic_options  # type: ignore[attr-defined]
+        view.methods = cls.methods  # type: ignore[attr-defined]  # Flask's attribute on a view function
+        view.provide_automatic_options = cls.provide_automatic_options  # type: ignore[attr-defined]  # Flask's attribute on a view function
         return view
 
 
@@ -116,4 +116,4 @@ class MethodView(View):
 
         # bandit B101: Flask's MethodView raises AssertionError here; kept for parity.
         assert handler is not None, f"Unimplemented method {method!r}"  # nosec B101
-        return current_app.ensure_sync(handler)(**kwargs)  # type: ignore[no-any-return]
+        return current_app.ensure_sync(handler)(**kwargs)  # type: ignore[no-any-return]  # ensure_sync returns an untyped callable

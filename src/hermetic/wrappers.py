@@ -55,10 +55,10 @@ class Request(_WerkzeugRequest):
             return own
         if _cv_app.get(None) is None:
             return default
-        return _app_config(key)  # type: ignore[no-any-return]
+        return _app_config(key)  # type: ignore[no-any-return]  # config values are Any
 
     @property
-    def max_content_length(self) -> int | None:  # type: ignore[override]
+    def max_content_length(self) -> int | None:
         """The largest body read, in bytes; ``MAX_CONTENT_LENGTH`` by default."""
         return self._limit(
             self._max_content_length, "MAX_CONTENT_LENGTH", super().max_content_length
@@ -69,7 +69,7 @@ class Request(_WerkzeugRequest):
         self._max_content_length = value
 
     @property
-    def max_form_memory_size(self) -> int | None:  # type: ignore[override]
+    def max_form_memory_size(self) -> int | None:
         """The largest non-file form field, in bytes; ``MAX_FORM_MEMORY_SIZE``."""
         return self._limit(
             self._max_form_memory_size, "MAX_FORM_MEMORY_SIZE", super().max_form_memory_size
@@ -79,8 +79,10 @@ class Request(_WerkzeugRequest):
     def max_form_memory_size(self, value: int | None) -> None:
         self._max_form_memory_size = value
 
-    @property
-    def max_form_parts(self) -> int | None:  # type: ignore[override]
+    # Werkzeug types its class attribute ``int``, but its form parser takes
+    # ``None`` (no limit), as Flask documents for MAX_FORM_PARTS.
+    @property  # type: ignore[override]
+    def max_form_parts(self) -> int | None:
         """The most multipart fields parsed; ``MAX_FORM_PARTS`` by default."""
         return self._limit(self._max_form_parts, "MAX_FORM_PARTS", super().max_form_parts)
 
@@ -92,7 +94,7 @@ class Request(_WerkzeugRequest):
     def endpoint(self) -> str | None:
         """The endpoint of the matched rule, ``None`` when nothing matched."""
         if self.url_rule is not None:
-            return self.url_rule.endpoint  # type: ignore[no-any-return]
+            return self.url_rule.endpoint  # type: ignore[no-any-return]  # Rule.endpoint is a str
         return None
 
     @property
@@ -112,7 +114,7 @@ class Request(_WerkzeugRequest):
         return _split_blueprint_path(name)
 
     @cached_property
-    def stream(self) -> t.IO[bytes]:  # type: ignore[override]
+    def stream(self) -> t.IO[bytes]:
         """The body, bounded as Werkzeug bounds it; a failed read is a 400.
 
         Every body reader goes through here (``form``, ``files``, ``data``,
@@ -124,9 +126,9 @@ class Request(_WerkzeugRequest):
         return super().stream
 
     @property
-    def input_stream(self) -> t.IO[bytes]:  # type: ignore[override]
+    def input_stream(self) -> t.IO[bytes]:  # type: ignore[override]  # Werkzeug types it as a cached property
         """The WSGI input stream, unbounded; a failed read is a 400."""
-        return guard_input(self.environ)  # type: ignore[no-any-return]
+        return guard_input(self.environ)  # type: ignore[no-any-return]  # guard_input wraps the WSGI stream
 
     def _load_form_data(self) -> None:
         super()._load_form_data()
@@ -144,7 +146,7 @@ class Request(_WerkzeugRequest):
             attach_enctype_error_multidict(self)
 
     @cached_property
-    def args(self) -> MultiDict[str, str]:  # type: ignore[override]
+    def args(self) -> MultiDict[str, str]:
         """The parsed query string; a query that is not UTF-8 is a 400."""
         try:
             return super().args
@@ -174,11 +176,11 @@ class Response(_WerkzeugResponse):
     autocorrect_location_header = False
 
     @property
-    def max_cookie_size(self) -> int:  # type: ignore[override]
+    def max_cookie_size(self) -> int:  # type: ignore[override]  # a property where Werkzeug has a class attribute
         """The largest cookie before a warning; ``MAX_COOKIE_SIZE`` of the app."""
         ctx = _cv_app.get(None)
         if ctx is not None:
-            return ctx.app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]
+            return ctx.app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]  # config values are Any
         return super().max_cookie_size
 
 
@@ -210,7 +212,7 @@ def _make_text_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | N
         if mimetype is None:
             content_type = default_type
         else:
-            content_type = content_types.get(mimetype)  # type: ignore[assignment]
+            content_type = content_types.get(mimetype)  # type: ignore[assignment]  # a missing mimetype is handled below
             if content_type is None:
                 content_type = content_types[mimetype] = get_content_type(mimetype, "utf-8")
         data = text.encode()

@@ -23,7 +23,7 @@ def _set_app(ctx: click.Context, param: click.Option, value: str | None) -> str 
 
 def _set_debug(ctx: click.Context, param: click.Option, value: bool) -> bool | None:
     # Left unset, debug mode comes from the environment and the app.
-    source = ctx.get_parameter_source(param.name)  # type: ignore[arg-type]
+    source = ctx.get_parameter_source(param.name)
     if source in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP):
         return None
     # The app reads the flag later, when it is loaded and when it runs.

@@ -41,7 +41,9 @@ def show_server_banner(debug: bool | None, app_import_path: str | None) -> None:
 # -- run ---------------------------------------------------------------------
 
 
-class CertParamType(click.ParamType):
+# click >= 8.5 makes ParamType generic; subscripting it would break older click
+# (pyproject allows >= 8.1.3) at import time.
+class CertParamType(click.ParamType):  # type: ignore[type-arg]
     """A certificate file, ``adhoc``, or an import string naming an ``SSLContext``."""
 
     name = "path"
@@ -116,7 +118,7 @@ def _validate_key(ctx: click.Context, param: click.Parameter, value: t.Any) -> t
 class SeparatedPathType(click.Path):
     """A list of paths separated like ``PATH`` (``:``, or ``;`` on Windows)."""
 
-    def convert(  # type: ignore[override]
+    def convert(  # type: ignore[override]  # click's convert signature, as Flask writes it
         self, value: t.Any, param: click.Parameter | None, ctx: click.Context | None
     ) -> list[t.Any]:
         convert = super().convert  # zero-argument super() fails in a comprehension

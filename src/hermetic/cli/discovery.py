@@ -172,18 +172,6 @@ def prepare_import(path: str | os.PathLike[str]) -> str:
     return ".".join(reversed(parts))
 
 
-@t.overload
-def locate_app(
-    module_name: str, app_name: str | None, raise_if_not_found: t.Literal[True] = True
-) -> Flask: ...
-
-
-@t.overload
-def locate_app(
-    module_name: str, app_name: str | None, raise_if_not_found: t.Literal[False] = ...
-) -> Flask | None: ...
-
-
 _FLASK_ALIAS_MESSAGE = (
     "While importing {module!r}, 'import flask' failed: the app imports Flask, which is"
     " not installed next to hermetic. Fix: run `hermetic --flask-alias --app {module} ...`"
@@ -195,6 +183,18 @@ _FLASK_ALIAS_MESSAGE = (
 
 def _is_flask(name: str | None) -> bool:
     return name == "flask" or (name or "").startswith("flask.")
+
+
+@t.overload
+def locate_app(
+    module_name: str, app_name: str | None, raise_if_not_found: t.Literal[True] = True
+) -> Flask: ...
+
+
+@t.overload
+def locate_app(
+    module_name: str, app_name: str | None, raise_if_not_found: t.Literal[False] = ...
+) -> Flask | None: ...
 
 
 def locate_app(

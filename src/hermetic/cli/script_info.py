@@ -166,7 +166,7 @@ def with_appcontext(f: F) -> F:
             ctx.with_resource(app.app_context())
         return ctx.invoke(f, *args, **kwargs)
 
-    return update_wrapper(decorator, f)  # type: ignore[return-value]
+    return update_wrapper(decorator, f)  # type: ignore[return-value]  # update_wrapper keeps the signature, untyped
 
 
 class AppGroup(click.Group):
@@ -176,7 +176,7 @@ class AppGroup(click.Group):
     are ``AppGroup`` too.
     """
 
-    def command(self, *args: t.Any, **kwargs: t.Any) -> t.Any:  # type: ignore[override]
+    def command(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
         """Register a command, wrapped in :func:`with_appcontext` by default."""
         if args and callable(args[0]):  # used bare: @cli.command
             return self.command(*args[1:], **kwargs)(args[0])
@@ -185,11 +185,12 @@ class AppGroup(click.Group):
         def decorator(f: t.Callable[..., t.Any]) -> click.Command:
             if wrap:
                 f = with_appcontext(f)
-            return click.Group.command(self, *args, **kwargs)(f)
+            command: click.Command = click.Group.command(self, *args, **kwargs)(f)
+            return command
 
         return decorator
 
-    def group(self, *args: t.Any, **kwargs: t.Any) -> t.Any:  # type: ignore[override]
+    def group(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
         """Register a subgroup; its class defaults to :class:`AppGroup`."""
         kwargs.setdefault("cls", AppGroup)
         return super().group(*args, **kwargs)

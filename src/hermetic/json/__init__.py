@@ -76,4 +76,4 @@ def jsonify(*args: t.Any, **kwargs: t.Any) -> Response:
     (sent as an object). Needs an app context; this is
     ``current_app.json.response()``.
     """
-    return current_app.json.response(*args, **kwargs)  # type: ignore[return-value]
+    return current_app.json.response(*args, **kwargs)  # type: ignore[return-value]  # the provider returns the app response class

@@ -103,7 +103,7 @@ class DefaultJSONProvider(JSONProvider):
 
     #: Called for objects :mod:`json` cannot serialize; return a
     #: serializable value or raise ``TypeError``. Replaceable per instance.
-    default: t.Callable[[t.Any], t.Any] = staticmethod(_default)  # type: ignore[assignment]
+    default: t.Callable[[t.Any], t.Any] = staticmethod(_default)
 
     #: Escape non-ASCII characters. Turning it off is faster but some
     #: consumers cannot handle the raw characters.
@@ -156,5 +156,5 @@ class DefaultJSONProvider(JSONProvider):
         # the same as calling response_class (see wrappers._make_text_maker).
         maker = app._text_maker() if hasattr(app, "_text_maker") else None
         if maker is not None:
-            return maker(f"{text}\n", self.mimetype)  # type: ignore[no-any-return]
+            return maker(f"{text}\n", self.mimetype)
         return app.response_class(f"{text}\n", mimetype=self.mimetype)

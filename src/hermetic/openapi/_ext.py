@@ -121,10 +121,10 @@ class OpenAPI:
     def _serve_spec(self) -> Response:
         from ..globals import current_app, request
 
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is typed as the app; it is a LocalProxy
         response = app.response_class(self.spec_bytes(app), mimetype="application/json")
         response.add_etag()
-        return response.make_conditional(request)  # type: ignore[no-any-return]
+        return response.make_conditional(request)  # type: ignore[no-any-return]  # Werkzeug types it loosely
 
     def _serve_page(self) -> Response:
         from ..globals import current_app, request

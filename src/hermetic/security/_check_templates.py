@@ -44,13 +44,13 @@ def check_templates(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
         yield Finding(WARNING, "csp_template", verb + issue.format(root))
     for issue in origins:
         yield Finding(WARNING, "csp_origin", verb + issue.format(root))
-    if origins:
+    suggestion = suggest_csp(origins)
+    if suggestion is not None:  # every origin issue has a source, so there is one
         yield Finding(
             INFO,
             "csp_suggestion",
             "A SECURITY_CSP that allows exactly the origins the templates load from"
-            ' (inline code keeps needing nonce="{{ csp_nonce() }}"):\n'
-            + format_csp(t.cast(dict, suggest_csp(origins))),
+            ' (inline code keeps needing nonce="{{ csp_nonce() }}"):\n' + format_csp(suggestion),
         )
     for issue in issues:
         if csrf and issue.kind == "form_without_csrf":

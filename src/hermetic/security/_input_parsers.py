@@ -246,7 +246,7 @@ class DepthLimitedJSON:
 
     def dumps(self, obj: t.Any, **kwargs: t.Any) -> str:
         """Serialize ``obj`` with the app's JSON provider."""
-        return self.inner.dumps(obj, **kwargs)  # type: ignore[no-any-return]
+        return self.inner.dumps(obj, **kwargs)  # type: ignore[no-any-return]  # the wrapped JSON module is untyped
 
     def _refuse(self) -> t.NoReturn:
         reject(
@@ -268,7 +268,7 @@ class DepthLimitedJSON:
         if limit is not None and isinstance(value, (dict, list)):
             opened = s.count(b"[") + s.count(b"{") if isinstance(s, bytes) else None
             if opened is None:
-                opened = s.count("[") + s.count("{")  # type: ignore[arg-type]
+                opened = s.count("[") + s.count("{")  # type: ignore[arg-type]  # s is str here (bytes counted above)
             # Fewer brackets than the limit cannot nest past it: skip the walk.
             if opened > limit and _too_deep(value, limit):
                 self._refuse()

@@ -83,7 +83,7 @@ def configured_workers(app: Flask, environ: t.Mapping[str, str] | None = None) -
     best = 1
     for value in counts:
         try:
-            best = max(best, int(value))  # type: ignore[arg-type]
+            best = max(best, int(value))  # type: ignore[arg-type]  # None or junk from config/env: skipped below
         except (TypeError, ValueError):
             continue
     return best
@@ -108,7 +108,7 @@ def _hop_counts(value: t.Any) -> list[int]:
 def _check_secrets(app: Flask) -> t.Iterator[Finding]:
     origins = getattr(app, "secret_origins", None)
     if origins is not None:
-        origins = app.secret_origins = settle_secret_key(app.config, origins)  # type: ignore[attr-defined]
+        origins = app.secret_origins = settle_secret_key(app.config, origins)  # type: ignore[attr-defined]  # attribute hermetic sets on the app
     for problem in check_secret_keys(app.config, origins):
         yield Finding(ERROR, "secret_key", problem)
 

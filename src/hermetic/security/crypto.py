@@ -61,8 +61,6 @@ _MIN_TOKEN_BYTES = _BODY_START + _TAG_SIZE
 MAX_TOKEN_CHARS = 64 * 1024
 #: Where :func:`keyring_for` keeps the app's ring.
 EXTENSION_KEY = "hermetic.keyring"
-# binascii.a2b_base64(strict_mode=...) is new in Python 3.11.
-_STRICT_A2B = sys.version_info >= (3, 11)
 
 
 class CryptoError(Exception):
@@ -88,7 +86,7 @@ def _b64decode(text: str) -> bytes:
     except (UnicodeEncodeError, AttributeError):
         raise InvalidToken() from None
     try:
-        if _STRICT_A2B:
+        if sys.version_info >= (3, 11):  # a2b_base64(strict_mode=...) is new in 3.11
             # base64.b64decode(..., altchars=b"-_", validate=True) without its
             # per-call translation table.
             return binascii.a2b_base64(

@@ -220,8 +220,8 @@ class InputLimitsShield(Shield):
                 # The server ends the stream itself (chunked bodies): count
                 # what is read, as Werkzeug does, but audit the refusal.
                 stream = guard_input(environ)
-                request.stream = MaxStream(stream, max_body, is_max=True)  # type: ignore[assignment]
+                request.stream = MaxStream(stream, max_body, is_max=True)  # type: ignore[assignment]  # Werkzeug types request.stream as a property
         request.form_data_parser_class = self._parser_class
         request.json_module = self._json
-        request.on_json_loading_failed = functools.partial(json_loading_failed, request)  # type: ignore[method-assign]
+        request.on_json_loading_failed = functools.partial(json_loading_failed, request)  # type: ignore[method-assign]  # per-request override, as Flask allows
         return None

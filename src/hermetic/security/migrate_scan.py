@@ -74,9 +74,9 @@ def project_files(root: str) -> t.Iterator[str]:
 # -- Python sources --------------------------------------------------------------
 
 
-def _literal_strings(node: ast.AST) -> list[str]:
+def _literal_strings(node: ast.AST) -> list[str | bytes]:
     """Return the string literals of a value, but not names read from the environment."""
-    names = set()
+    names: set[int] = set()
     for child in ast.walk(node):
         if isinstance(child, ast.Subscript):
             names.add(id(child.slice))  # os.environ["SECRET_KEY"]
@@ -229,7 +229,7 @@ class _PythonScan(ast.NodeVisitor):
                 )
         self.generic_visit(node)
 
-    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]
+    visit_AsyncFunctionDef = visit_FunctionDef
 
 
 SECURE_COOKIE_MESSAGE = (

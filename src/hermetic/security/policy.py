@@ -190,7 +190,7 @@ def protect(policy: Policy) -> t.Callable[[F], F]:
 
         else:
 
-            def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:  # type: ignore[misc]
+            def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:  # type: ignore[misc]  # decorated with functools.wraps, untyped
                 ctx = _cv_request.get()
                 # Skip the check the shield made for this very policy.
                 if ctx.request.environ.get(CHECKED_KEY) is not merged:

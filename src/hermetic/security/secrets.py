@@ -332,7 +332,7 @@ class SecretsFilter(logging.Filter):
             ref: t.Callable[[], t.Any] = weakref.ref(config)
         except TypeError:  # a plain dict: held strongly
             ref = lambda: config  # noqa: E731
-        self._configs.append(ref)  # type: ignore[arg-type]
+        self._configs.append(ref)  # type: ignore[arg-type]  # a weakref or a lambda: both return the config
 
     def _values_of(self, config: t.Mapping[str, t.Any]) -> list[str]:
         names = [k for k in config if is_secret_name(k)] if config else []

@@ -351,7 +351,7 @@ class ShieldPipeline:
         rule = request.url_rule
         endpoint = rule.endpoint if rule is not None else None
         steps = self._routes.get(endpoint)
-        if steps is None or steps.view is not self._app_views.get(endpoint):  # type: ignore[arg-type]
+        if steps is None or steps.view is not self._app_views.get(endpoint):  # type: ignore[arg-type]  # None (no rule) is a valid key
             steps = self._steps(endpoint)
         for step in steps.before:
             rv = step(request)
@@ -364,7 +364,7 @@ class ShieldPipeline:
         rule = request.url_rule
         endpoint = rule.endpoint if rule is not None else None
         steps = self._routes.get(endpoint)
-        if steps is None or steps.view is not self._app_views.get(endpoint):  # type: ignore[arg-type]
+        if steps is None or steps.view is not self._app_views.get(endpoint):  # type: ignore[arg-type]  # None (no rule) is a valid key
             steps = self._steps(endpoint)
         for step in steps.after:
             response = step(request, response)

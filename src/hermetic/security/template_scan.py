@@ -234,7 +234,7 @@ def scan_file(path: str) -> list[TemplateIssue]:
 
 def template_files(folder: str) -> list[str]:
     """Return the template files under ``folder``, sorted."""
-    found = []
+    found: list[str] = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "node_modules")
         found.extend(os.path.join(root, f) for f in sorted(files) if f.endswith(TEMPLATE_SUFFIXES))

@@ -169,7 +169,7 @@ class Settings:
                 for f in dataclasses.fields(cls)
                 if METADATA_KEY in f.metadata
             ]
-            cls._hermetic_declarations = cached  # type: ignore[attr-defined]
+            cls._hermetic_declarations = cached  # type: ignore[attr-defined]  # a cache stored on the settings class
         return list(cached)
 
     @classmethod
@@ -181,7 +181,7 @@ class Settings:
                 attr: (hints[attr] if decl.accepts is UNSET else decl.accepts)
                 for attr, decl in cls.declarations()
             }
-            cls._hermetic_types = cached  # type: ignore[attr-defined]
+            cls._hermetic_types = cached  # type: ignore[attr-defined]  # a cache stored on the settings class
         return t.cast("dict[str, t.Any]", cached)
 
     @classmethod

@@ -155,7 +155,7 @@ def revoke_remember_tokens(user_id: str) -> int:
     """Revoke every remember-me token of ``user_id`` (e.g. on password change)."""
     from ...globals import current_app
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # current_app is typed as the app; it is a LocalProxy
     manager = app.extensions.get(EXTENSION_KEY)
     if manager is None:
         return 0

@@ -33,7 +33,7 @@ class UserMixin:
     def get_id(self) -> str:
         """Return the id stored in the session: ``str(self.id)``."""
         try:
-            return str(self.id)  # type: ignore[attr-defined]
+            return str(self.id)  # type: ignore[attr-defined]  # the user class defines id; if not, the error below says so
         except AttributeError:
             raise NotImplementedError(
                 f"{type(self).__name__} has no 'id' attribute. Add one or override get_id()."

@@ -231,7 +231,7 @@ def jwt_required(
 
         else:
 
-            def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:  # type: ignore[misc]
+            def wrapper(*args: t.Any, **kwargs: t.Any) -> t.Any:  # type: ignore[misc]  # decorated with functools.wraps, untyped
                 _enforce(needed)
                 return fn(*args, **kwargs)
 

@@ -243,13 +243,13 @@ class _Validator:
             args = request.args
             data = {k: (args.getlist(k) if k in self.multi else args[k]) for k in args}
             try:
-                kwargs[self.models.query_arg] = self.query.model_validate(data)  # type: ignore[index]
+                kwargs[self.models.query_arg] = self.query.model_validate(data)  # type: ignore[index]  # query_arg is set when query is
             except ValidationError as e:
                 errors += field_errors(e, "query")
                 parts.append("query")
         if self._body_json is not None:
             try:
-                kwargs[self.models.body_arg] = self._body_json(read_json(request))  # type: ignore[index]
+                kwargs[self.models.body_arg] = self._body_json(read_json(request))  # type: ignore[index]  # body_arg is set when the body model is
             except ValidationError as e:
                 first = e.errors(include_url=False, include_context=False, include_input=False)
                 if first and first[0]["type"] == "json_invalid":
