@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from werkzeug.datastructures import EnvironHeaders, Headers
 
-from hermetic._headers import add_if_absent, append_headers, setdefault_headers
+from hermetic._headers import (
+    add_if_absent,
+    append_headers,
+    headers_from_pairs,
+    live_items,
+    setdefault_headers,
+)
 
 
 def test_werkzeug_headers_keep_their_items_in_a_list_of_pairs():
@@ -78,3 +84,25 @@ def test_a_headers_subclass_goes_through_its_public_methods():
 def test_read_only_headers_are_left_to_their_own_methods():
     headers = EnvironHeaders({"HTTP_X_A": "1"})
     assert add_if_absent(headers, "X-B", "2") is False  # type: ignore[arg-type]
+
+
+def test_headers_from_pairs_behaves_as_headers():
+    items = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "2")]
+    headers = headers_from_pairs(list(items))
+    assert headers == Headers(items)
+    assert headers["content-type"] == "text/html; charset=utf-8"
+    assert headers.to_wsgi_list() == items
+    headers.add("X-Extra", "1")
+    headers.set("Content-Length", "3")
+    assert headers.to_wsgi_list() == [items[0], ("Content-Length", "3"), ("X-Extra", "1")]
+
+
+def test_live_items_only_for_plain_headers():
+    plain = Headers([("X-A", "1")])
+    assert live_items(plain) == [("X-A", "1")]
+    assert live_items(EnvironHeaders({"HTTP_X_A": "1"})) is None
+
+    class Checked(Headers):
+        pass
+
+    assert live_items(Checked()) is None

@@ -288,36 +288,13 @@ def test_json_errors_that_are_http_errors_keep_their_status(app):
             hermetic.request.on_json_loading_failed(RequestEntityTooLarge())
 
 
-# -- the one reach into Werkzeug's private parts ---------------------------------
-
-
-def test_werkzeug_headers_keep_their_items_in_list():
-    # wrappers._headers_from_list sets Headers._list directly (a fast text
-    # response). If this fails, Werkzeug's Headers changed shape: rewrite
-    # _headers_from_list (for example with Headers(items)) before upgrading.
-    from werkzeug.datastructures import Headers
-
-    assert vars(Headers()) == {"_list": []}
-    assert vars(Headers([("X-A", "1")])) == {"_list": [("X-A", "1")]}
-
-
-def test_headers_from_list_behaves_as_headers():
-    from werkzeug.datastructures import Headers
-
-    from hermetic.wrappers import _headers_from_list
-
-    items = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "2")]
-    headers = _headers_from_list(list(items))
-    assert headers == Headers(items)
-    assert headers["content-type"] == "text/html; charset=utf-8"
-    assert headers.to_wsgi_list() == items
-    headers.add("X-Extra", "1")
-    headers.set("Content-Length", "3")
-    assert headers.to_wsgi_list() == [items[0], ("Content-Length", "3"), ("X-Extra", "1")]
+# -- the fast text response ----------------------------------------------------
+# (its headers come from hermetic._headers.headers_from_pairs, whose reliance on
+# Werkzeug's Headers layout is pinned by tests/test_headers_helper.py)
 
 
 def test_text_response_fast_path_equals_the_constructor(app):
-    # The fast text response (built through _headers_from_list) is the same
+    # The fast text response (headers from headers_from_pairs) is the same
     # response the constructor makes.
     app.add_url_rule("/text", "text", lambda: "héllo")
     with app.test_request_context("/text"):

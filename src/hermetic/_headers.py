@@ -19,22 +19,46 @@ import typing as t
 
 from werkzeug.datastructures import Headers
 
-__all__ = ["add_if_absent", "append_headers", "setdefault_headers"]
+__all__ = [
+    "add_if_absent",
+    "append_headers",
+    "headers_from_pairs",
+    "live_items",
+    "setdefault_headers",
+]
 
 Pairs = t.Iterable[tuple[str, str]]
 
 
-def _items(headers: Headers) -> list[tuple[str, str]] | None:
-    """Return the live item list of a plain ``Headers``, else ``None``."""
+def live_items(headers: Headers) -> list[tuple[str, str]] | None:
+    """Return the live item list of a plain ``Headers``, else ``None``.
+
+    Appending a pre-checked pair to it is what ``headers.add`` would do; with
+    ``None`` (a subclass, or another layout) the caller uses the public API.
+    """
     if type(headers) is not Headers:
         return None  # a subclass may keep its own invariants: use its methods
     items = headers.__dict__.get("_list")
     return items if type(items) is list else None
 
 
+def headers_from_pairs(pairs: list[tuple[str, str]]) -> Headers:
+    """Return ``Headers`` holding ``pairs`` as they are (pre-checked, not copied).
+
+    ``Headers(pairs)`` would check every pair again; a response built on the
+    hot path hands over pairs it made itself.
+    """
+    headers = Headers()
+    if live_items(headers) is None:  # another layout: the public, checking way
+        headers.extend(pairs)
+        return headers
+    headers.__dict__["_list"] = pairs
+    return headers
+
+
 def append_headers(headers: Headers, pairs: Pairs) -> None:
     """Append ``(name, value)`` pairs, as ``headers.add`` would (values pre-checked)."""
-    items = _items(headers)
+    items = live_items(headers)
     if items is None:
         for name, value in pairs:
             headers.add(name, value)
@@ -44,7 +68,7 @@ def append_headers(headers: Headers, pairs: Pairs) -> None:
 
 def setdefault_headers(headers: Headers, pairs: Pairs) -> None:
     """Add each pair whose name ``headers`` lacks (any case), as ``setdefault`` would."""
-    items = _items(headers)
+    items = live_items(headers)
     if items is None:
         for name, value in pairs:
             headers.setdefault(name, value)
@@ -64,7 +88,7 @@ def add_if_absent(headers: Headers, name: str, value: str) -> bool:
     ``False`` means the header is there (or ``headers`` is not a plain
     ``Headers``): the caller merges with the public API instead.
     """
-    items = _items(headers)
+    items = live_items(headers)
     if items is None:
         return False
     lower = name.lower()

@@ -124,6 +124,20 @@ def passes_csrf_token_check(environ: t.Mapping[str, t.Any]) -> bool:
     return environ.get(CSRF_BYPASS_KEY) is _CSRF_BYPASS
 
 
+def _csrf_enforced_in_tests(app: Flask) -> bool:
+    """Tell whether ``app``'s CSRF shield checks test-client requests (``CSRF_ENFORCE_IN_TESTS``)."""
+    shields = getattr(app, "shields", None)
+    if shields is None or shields.get("csrf") is None:
+        return False  # no CSRF shield: the marker is never read
+    from .security._csrf_settings import csrf_settings
+    from .settings import SettingsError
+
+    try:
+        return csrf_settings(app).enforce_in_tests
+    except SettingsError:
+        return False  # a bad CSRF setting: the request itself reports it, naming the key
+
+
 _werkzeug_version = ""
 
 
@@ -212,7 +226,7 @@ class FlaskClient(Client):
         out = {**self.environ_base, **other}
         enforce = self.enforce_csrf
         if enforce is None:
-            enforce = bool(self.application.config.get("CSRF_ENFORCE_IN_TESTS", False))
+            enforce = _csrf_enforced_in_tests(self.application)
         if not enforce:
             out[CSRF_BYPASS_KEY] = _CSRF_BYPASS
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typing as t
 
-from werkzeug.datastructures import Headers as _Headers
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.utils import cached_property
@@ -13,6 +12,7 @@ from werkzeug.wrappers import Response as _WerkzeugResponse
 
 from . import json
 from ._body import guard_input
+from ._headers import headers_from_pairs
 from .globals import _cv_app
 from .helpers import _split_blueprint_path
 
@@ -217,7 +217,7 @@ def _make_text_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | N
                 content_type = content_types[mimetype] = get_content_type(mimetype, "utf-8")
         data = text.encode()
         rv = new(cls)
-        rv.headers = _headers_from_list(
+        rv.headers = headers_from_pairs(
             [("Content-Type", content_type), ("Content-Length", str(len(data)))]
         )
         rv._status = "200 OK"
@@ -238,17 +238,3 @@ def _make_text_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | N
     if state(make(probe, "application/json")) != state(cls(probe, mimetype="application/json")):
         return None
     return make
-
-
-def _headers_from_list(items: list[tuple[str, str]]) -> _Headers:
-    """Return Werkzeug ``Headers`` holding ``items`` as they are, unchecked.
-
-    The one place in this module that relies on a private part of Werkzeug:
-    ``Headers`` keeps its items in the list ``_list`` (``Headers(items)``
-    would check each one again). ``tests/test_wrappers.py`` fails loudly if
-    Werkzeug's ``Headers`` changes shape. The caller passes well-formed
-    ``(name, value)`` string pairs.
-    """
-    headers = _Headers()
-    headers._list = items
-    return headers

@@ -5,20 +5,17 @@ from __future__ import annotations
 import os
 import typing as t
 
-from .checks import ERROR, INFO, WARNING, Finding
+from ._csrf_settings import CSRFSettings
+from ._header_settings import HeadersSettings
+from .checks import ERROR, INFO, WARNING, Finding, _declared
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
 
 
-def _allowed_by(app: Flask, directive: str, origin: str) -> bool:
+def _allowed_by(headers: HeadersSettings | None, directive: str, origin: str) -> bool:
     """Tell whether the app's CSP already allows ``origin`` for ``directive``."""
-    from ._header_settings import HeadersSettings
-
-    try:
-        csp = dict(HeadersSettings.from_config(app.config).csp or ())
-    except Exception:  # an invalid setting is reported by _check_settings
-        return False
+    csp = dict(headers.csp or ()) if headers is not None else {}
     sources = csp.get(directive, csp.get("default-src", ()))
     return origin in sources or "*" in sources
 
@@ -27,18 +24,23 @@ def check_templates(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
     """List what the CSP blocks (and forms without a CSRF token) in the app's templates."""
     from .template_scan import CSP_KINDS, format_csp, scan_app, suggest_csp
 
-    headers = "HeadersShield" in shields and app.config.get("SECURITY_CSP", True) is not None
-    csrf = "CSRFShield" in shields and app.config.get("CSRF_ENABLED", True)
+    # Invalid settings are reported once, as invalid_setting: read as absent here.
+    settings = _declared(HeadersSettings, app.config) if "HeadersShield" in shields else None
+    csrf_settings = _declared(CSRFSettings, app.config) if "CSRFShield" in shields else None
+    headers = settings is not None and settings.csp is not None
+    csrf = csrf_settings is not None and csrf_settings.enabled
     if not headers and not csrf:
         return
     root = os.path.dirname(app.root_path)
     issues = scan_app(app)
     blocked = [i for i in issues if headers and (i.kind in CSP_KINDS or i.kind == "script_helper")]
     origins = [
-        i for i in issues if headers and i.source is not None and not _allowed_by(app, *i.source)
+        i
+        for i in issues
+        if headers and i.source is not None and not _allowed_by(settings, *i.source)
     ]
     verb = "The CSP blocks "
-    if app.config.get("SECURITY_CSP_REPORT_ONLY"):
+    if settings is not None and settings.csp_report_only:
         verb = "The CSP (report-only for now) will block "
     for issue in blocked:
         yield Finding(WARNING, "csp_template", verb + issue.format(root))

@@ -11,6 +11,7 @@ it can gate a deployment pipeline::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -19,6 +20,11 @@ import typing as t
 
 import click
 
+from ..settings import Settings, SettingsError, setting
+from ._csrf_settings import CSRFSettings
+from ._header_settings import HeadersSettings
+from ._store_base import StoreSettings, store_settings
+from .proxies import HostSettings, ProxySettings
 from .secrets import check_secret_keys, settle_secret_key
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -60,6 +66,21 @@ def _shield_classes(app: Flask) -> set[str]:
     return {type(s).__name__ for s in shields} if shields is not None else set()
 
 
+@dataclasses.dataclass(frozen=True)
+class CheckSettings(
+    Settings, feature="check", title="hermetic check", prefixes=("HERMETIC_WORKERS",)
+):
+    """What ``hermetic check`` reads besides the features' own settings."""
+
+    workers: int | None = setting(
+        "HERMETIC_WORKERS",
+        default=None,
+        doc="How many worker processes the deployment runs (else `WEB_CONCURRENCY` or"
+        " gunicorn's `--workers` in `GUNICORN_CMD_ARGS`): more than one needs"
+        " `HERMETIC_REDIS_URL`.",
+    )
+
+
 def configured_workers(app: Flask, environ: t.Mapping[str, str] | None = None) -> int:
     """Return how many worker processes the deployment declares (1 when unknown).
 
@@ -68,7 +89,8 @@ def configured_workers(app: Flask, environ: t.Mapping[str, str] | None = None) -
     """
     if environ is None:
         environ = os.environ
-    counts = [app.config.get("HERMETIC_WORKERS"), environ.get("WEB_CONCURRENCY")]
+    declared = _declared(CheckSettings, app.config)
+    counts = [declared.workers if declared else None, environ.get("WEB_CONCURRENCY")]
     try:
         args = shlex.split(environ.get("GUNICORN_CMD_ARGS", ""))
     except ValueError:
@@ -94,15 +116,30 @@ def _uses_memory_store(app: Flask, environ: t.Mapping[str, str]) -> bool:
     if store is not None:
         return type(store).__name__ == "MemoryStore"
     # Only HERMETIC_REDIS_URL: REDIS_URL is the app's own Redis, not Hermetic's.
-    if app.config.get("HERMETIC_REDIS_URL") or environ.get("HERMETIC_REDIS_URL"):
+    settings = _declared(StoreSettings, app.config, environ)
+    if settings is None or settings.redis_url:
         return False
     # Without a Redis URL, the security layer's store is a MemoryStore.
     return getattr(app, "shields", None) is not None
 
 
-def _hop_counts(value: t.Any) -> list[int]:
-    values = value.values() if isinstance(value, t.Mapping) else [value]
-    return [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+S = t.TypeVar("S", bound=Settings)
+
+
+def _declared(
+    cls: type[S], config: t.Mapping[str, t.Any], environ: t.Mapping[str, str] | None = None
+) -> S | None:
+    """Return ``cls``'s checked settings, or ``None`` when one is invalid.
+
+    An invalid value is reported once, as ``invalid_setting``; the checks
+    below then skip what they cannot read.
+    """
+    try:
+        if cls is StoreSettings:
+            return t.cast(S, store_settings(config, environ))
+        return cls.from_config(config)
+    except SettingsError:
+        return None
 
 
 def _check_secrets(app: Flask) -> t.Iterator[Finding]:
@@ -136,7 +173,10 @@ def _check_cookies(app: Flask) -> t.Iterator[Finding]:
 def _check_headers(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
     if "HeadersShield" not in shields:
         return
-    if not app.config.get("SECURITY_HSTS", True):
+    settings = _declared(HeadersSettings, app.config)
+    if settings is None:
+        return
+    if not settings.hsts:
         yield Finding(
             WARNING,
             "hsts",
@@ -144,7 +184,7 @@ def _check_headers(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
             " Fix: remove SECURITY_HSTS from the config to use the default"
             " (max-age=63072000; includeSubDomains).",
         )
-    if "SECURITY_CSP" in app.config and app.config["SECURITY_CSP"] is None:
+    if settings.csp is None:
         yield Finding(
             WARNING,
             "csp",
@@ -154,14 +194,16 @@ def _check_headers(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
 
 
 def _check_hosts_and_proxies(app: Flask) -> t.Iterator[Finding]:
-    if not app.config.get("TRUSTED_HOSTS"):
+    hosts = _declared(HostSettings, app.config)
+    if hosts is not None and not hosts.trusted_hosts:
         yield Finding(
             WARNING,
             "trusted_hosts",
             "TRUSTED_HOSTS is not set: any Host header is accepted (password-reset links"
             " and absolute URLs can be poisoned). Fix: TRUSTED_HOSTS = ['example.com'].",
         )
-    hops = _hop_counts(app.config.get("TRUSTED_PROXY_HOPS", 0))
+    proxies = _declared(ProxySettings, app.config)
+    hops = list(proxies.proxy_hops.values()) if proxies is not None else []
     if hops and max(hops) > MAX_PLAUSIBLE_PROXY_HOPS:
         yield Finding(
             WARNING,
@@ -255,7 +297,10 @@ def _check_limits(app: Flask) -> t.Iterator[Finding]:
 
 
 def _check_csrf(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
-    if "CSRFShield" in shields and not app.config.get("CSRF_ENABLED", True):
+    if "CSRFShield" not in shields:
+        return
+    settings = _declared(CSRFSettings, app.config)
+    if settings is not None and not settings.enabled:
         yield Finding(
             WARNING,
             "csrf",

@@ -21,8 +21,7 @@ from __future__ import annotations
 import secrets
 import typing as t
 
-from werkzeug.datastructures import Headers
-
+from .._headers import live_items
 from ..globals import _cv_request
 from ._header_settings import CSP_REPORT_GROUP, Directives, _frame_options
 from ._header_settings import CSP_REPORT_PATH as CSP_REPORT_PATH
@@ -221,10 +220,9 @@ class HeadersShield(Shield):
     def after(self, request: Request, response: Response) -> Response:
         """Add the headers the response does not set itself."""
         plan = t.cast(HeadersPlan, self.plan)
-        headers = response.headers
-        if type(headers) is not Headers:
+        items = live_items(response.headers)
+        if items is None:
             return self._add_one_by_one(plan, request, response)
-        items = headers._list
         # One pass over the response's header names; usually none is ours and
         # the precomputed list is appended whole. Every value was checked
         # when the plan was made (no CR or LF) and a nonce is base64url, so

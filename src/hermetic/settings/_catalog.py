@@ -28,6 +28,7 @@ MODULES = (
     "hermetic.security.auth._settings",
     "hermetic.security.jwt._settings",
     "hermetic.openapi._settings",
+    "hermetic.security.checks",
 )
 
 
