@@ -9,10 +9,12 @@ from werkzeug.datastructures import ImmutableDict
 from werkzeug.exceptions import HTTPException
 
 from ..app import Flask
+from ..globals import _cv_request
 from ..settings import Settings, secure_defaults
 from ..settings.core import CoreSettings
 from ._authz_settings import AuthzSettings
 from ._csrf_settings import CSRFSettings
+from ._dev_server import warn_secure_cookie_on_http
 from ._error_pages import render_error
 from ._session_settings import SessionSettings
 from .audit import ensure_handler
@@ -53,6 +55,10 @@ DECLARED: tuple[type[Settings], ...] = (
     AuthzSettings,
     CSRFSettings,
 )
+
+
+#: The schemes ``request.is_secure`` counts as secure.
+_SECURE_SCHEMES = ("https", "wss")
 
 
 class Hermetic(Flask):
@@ -130,11 +136,15 @@ class Hermetic(Flask):
     def process_response(self, response: t.Any) -> t.Any:
         """Save the session as Flask does; log once a Secure cookie sent over plain HTTP."""
         response = super().process_response(response)
-        if self._watch_insecure_cookies and "Set-Cookie" in response.headers:
-            from ..globals import request
-            from ._dev_server import warn_secure_cookie_on_http
-
-            if warn_secure_cookie_on_http(self, request, response):
+        if self._watch_insecure_cookies:
+            request = _cv_request.get().request
+            # Cheap test first: only a plain-HTTP request (the scheme as the
+            # proxy shield left it) setting a cookie can need the warning.
+            if (
+                request.environ.get("wsgi.url_scheme") not in _SECURE_SCHEMES
+                and "Set-Cookie" in response.headers
+                and warn_secure_cookie_on_http(self, request, response)
+            ):
                 self._watch_insecure_cookies = False
         return response
 
