@@ -31,6 +31,7 @@ def root(tmp_path):
 
 @pytest.fixture
 def app(root):
+    # Local: root_path is the temporary template folder of the test.
     app = hermetic.Flask("templating_test", root_path=str(root))
     app.config.update(TESTING=True, SECRET_KEY="test key")
     return app

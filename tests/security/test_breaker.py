@@ -8,19 +8,12 @@ import pytest
 
 import hermetic
 from hermetic.security.breaker import CircuitBreaker, breaker_for
-
-
-class Clock:
-    def __init__(self, now: float = 100.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+from hermetic.testing import ManualClock
 
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return ManualClock(100.0)
 
 
 @pytest.fixture

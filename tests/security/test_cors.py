@@ -18,13 +18,6 @@ EVIL = "https://evil.example.net"
 
 
 @pytest.fixture
-def app():
-    app = Flask(__name__)
-    app.testing = True
-    return app
-
-
-@pytest.fixture
 def events(caplog):
     caplog.set_level(logging.INFO, logger="hermetic.security.audit")
 

@@ -66,6 +66,7 @@ def server_side(request):
 
 @pytest.fixture(params=["flask", "hermetic"])
 def app(request, store, server_side):
+    # Local: the same CSRF setup on a plain Flask app and on Hermetic.
     if request.param == "flask":
         from hermetic.security.auth import LoginManager
         from hermetic.security.csrf import CSRFShield

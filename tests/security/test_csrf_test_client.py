@@ -43,8 +43,10 @@ def _session_cookie(app):
     """A real session cookie for ``app`` (what a logged-in browser sends)."""
     client = app.test_client()
     client.get("/login")
-    (cookie,) = client._cookies.values()
-    return f"{cookie.key}={cookie.value}"
+    name = app.config["SESSION_COOKIE_NAME"]
+    cookie = client.get_cookie(name)
+    assert cookie is not None, f"/login set no {name} cookie"
+    return f"{name}={cookie.value}"
 
 
 # -- the attacks: a real request never gets the test client's bypass ---------

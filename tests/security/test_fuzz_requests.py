@@ -127,15 +127,21 @@ def fixture() -> Fixture:
     client = app.test_client()
     page = client.get("/form", base_url="https://localhost")
     token = page.get_data(as_text=True).split('value="')[1].split('"')[0]
-    cookies = [c.value for c in client._cookies.values()]
-    client.post(
+    cookies = _set_cookie_values(page)
+    login = client.post(
         "/login",
         data={"user": "alice", "password": "wonderland", "csrf_token": token},
         base_url="https://localhost",
         headers={"Origin": "https://localhost"},
     )
-    cookies += [c.value for c in client._cookies.values()]
+    cookies += _set_cookie_values(login)
     return Fixture(app, errors, logged, cookies, [token])
+
+
+def _set_cookie_values(response):
+    """The values of the cookies ``response`` sets (not the ones it deletes)."""
+    pairs = (h.split(";", 1)[0].split("=", 1) for h in response.headers.getlist("Set-Cookie"))
+    return [value for _, value in pairs if value]
 
 
 # -- strategies -----------------------------------------------------------

@@ -94,12 +94,8 @@ def make_app(kind, **config):
 
 @pytest.fixture
 def app(kind):
+    # Local: an app per body kind with the input-limit routes.
     return make_app(kind)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture

@@ -144,7 +144,9 @@ def test_one_filter_per_logger_serves_every_app():
     assert record.getMessage() == "**********"
     del first, second
     gc.collect()
-    assert only._secrets() == []
+    record = logging.LogRecord("x", logging.INFO, "", 0, "a-brand-new-secret-value", None, None)
+    only.filter(record)
+    assert record.getMessage() == "a-brand-new-secret-value"  # no app left to watch
 
 
 @pytest.mark.parametrize(

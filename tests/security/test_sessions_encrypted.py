@@ -23,6 +23,7 @@ from hermetic.security.sessions import (
     revoke_user_sessions,
 )
 from hermetic.security.stores import MemoryStore, RedisStore
+from hermetic.testing import ManualClock
 
 KEY = "k" * 4 + "current-session-key-0123456789abcdefghijkl"
 OLD_KEY = "o" * 4 + "previous-session-key-ABCDEFGHIJKLMNOPQRSTUV"
@@ -31,17 +32,9 @@ T0 = 1_700_000_000.0
 HOUR = 3600.0
 
 
-class Clock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return ManualClock(T0)
 
 
 @pytest.fixture
@@ -107,12 +100,8 @@ def make_app(clock, kind="flask", store=None, **config):
 
 @pytest.fixture
 def app(clock):
+    # Local: an app with encrypted sessions reading the test's clock.
     return make_app(clock)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def cookie(client, name="session"):

@@ -15,7 +15,6 @@ from werkzeug.exceptions import HTTPException
 
 import hermetic
 from hermetic import session
-from hermetic.security._testing import ManualClock, limits_clock
 from hermetic.security.auth import LoginManager, UserMixin, login_user, logout_user
 from hermetic.security.breaker import CircuitBreaker
 from hermetic.security.csrf import CSRFShield, csrf_token
@@ -29,19 +28,12 @@ from hermetic.security.ratelimit import (
 )
 from hermetic.security.sessions import EncryptedSessionInterface, revoke_user_sessions
 from hermetic.security.stores import MemoryStore, RedisStore, StoreUnavailable
+from hermetic.testing import ManualClock, limits_clock
 
 KEY = "k" * 4 + "outage-tests-session-key-0123456789abcdefgh"
 JSON = {"Accept": "application/json"}
 READS = ("get", "get_many", "smembers")
 WRITES = ("set", "delete", "add", "incr", "sadd", "srem")
-
-
-class Clock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FlakyStore(MemoryStore):
@@ -319,7 +311,7 @@ class HungClient:
 
 
 def test_a_hung_store_fails_fast_once_the_breaker_opens(kind, errors):
-    clock = Clock()
+    clock = ManualClock()
     hung = HungClient()
     store = RedisStore(hung, breaker=CircuitBreaker(5.0, now=clock))
     client = make_app(kind, store).test_client()
@@ -352,7 +344,7 @@ def test_write_refusals_do_not_open_the_breaker():
         def get(self, key):
             return b"v"
 
-    clock = Clock()
+    clock = ManualClock()
     store = RedisStore(ReadOnly(), breaker=CircuitBreaker(5.0, now=clock))
     with pytest.raises(StoreUnavailable, match="refuses writes"):
         store.set("k", b"v")

@@ -18,16 +18,9 @@ from hermetic.security.stores import (
     StoreUnavailable,
     store_for,
 )
+from hermetic.testing import ManualClock
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-class Clock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _redis_client():
@@ -159,7 +152,7 @@ def test_add_is_atomic_under_threads(store):
 
 
 def test_memory_expiry_with_injected_clock():
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     store = MemoryStore(now=clock)
     store.set("k", b"v", ttl=10)
     store.add("a", b"v", ttl=10)
@@ -174,7 +167,7 @@ def test_memory_expiry_with_injected_clock():
 
 
 def test_memory_incr_keeps_expiry_of_creation():
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     store = MemoryStore(now=clock)
     assert store.incr("n", ttl=10) == 1
     clock.now += 8
@@ -184,7 +177,7 @@ def test_memory_incr_keeps_expiry_of_creation():
 
 
 def test_memory_sadd_refreshes_expiry():
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     store = MemoryStore(now=clock)
     store.sadd("s", "a", ttl=10)
     clock.now += 8
@@ -194,7 +187,7 @@ def test_memory_sadd_refreshes_expiry():
 
 
 def test_memory_sweep_drops_expired_keys():
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     store = MemoryStore(now=clock, sweep_interval=60)
     for i in range(100):
         store.set(f"k{i}", b"v", ttl=5)
@@ -204,7 +197,7 @@ def test_memory_sweep_drops_expired_keys():
 
 
 def test_memory_is_bounded_evicting_expired_then_oldest():
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     store = MemoryStore(now=clock, max_entries=10)
     store.set("short", b"v", ttl=1)
     for i in range(9):
@@ -353,7 +346,7 @@ def test_store_interface_is_abstract():
 
 
 def test_memory_get_many_reads_once_and_drops_expired_keys():
-    clock = Clock()
+    clock = ManualClock(1_000_000.0)
     readings = []
 
     def counting_clock():

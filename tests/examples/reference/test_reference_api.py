@@ -30,6 +30,7 @@ def key():
 
 @pytest.fixture
 def app(key):
+    # Local: the example's own create_app with a JWT issuer, not the shared bare app.
     return create_app(
         {
             "TESTING": True,

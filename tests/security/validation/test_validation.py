@@ -70,6 +70,7 @@ class UserRecord:
 
 @pytest.fixture
 def app():
+    # Local: an app with the @validate routes the tests call.
     app = Flask(__name__)
     app.testing = True
 

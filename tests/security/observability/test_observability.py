@@ -51,6 +51,7 @@ class Refuser(Shield):
 
 @pytest.fixture
 def app():
+    # Local: an app with Observability and the routes the tests call.
     app = Flask(__name__)
     app.testing = True
     Refuser().init_app(app)

@@ -9,7 +9,6 @@ import socket
 import pytest
 
 from hermetic import Flask, request
-from hermetic.security._testing import ManualClock, limits_clock
 from hermetic.security.breaker import breaker_for
 from hermetic.security.errors import ConfigurationError
 from hermetic.security.ratelimit import (
@@ -21,6 +20,7 @@ from hermetic.security.ratelimit import (
     rate_limit,
 )
 from hermetic.security.shields import exempt
+from hermetic.testing import ManualClock, limits_clock
 
 JSON = {"Accept": "application/json"}
 
@@ -30,13 +30,6 @@ def clock():
     clock = ManualClock()
     with limits_clock(clock):
         yield clock
-
-
-@pytest.fixture
-def app():
-    app = Flask(__name__)
-    app.testing = True
-    return app
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from hermetic.security.auth import (
 )
 from hermetic.security.auth._remember import MALFORMED, OK, THEFT, UNKNOWN, RememberTokens
 from hermetic.security.stores import MemoryStore, RedisStore
+from hermetic.testing import ManualClock
 
 COOKIE = "remember_token"
 DAY = 86400
@@ -28,14 +29,6 @@ class User(UserMixin):
     def __init__(self, id, active=True):
         self.id = id
         self.active = active
-
-
-class Clock:
-    def __init__(self, now=1_700_000_000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
 
 
 class CountingStore:
@@ -57,7 +50,7 @@ class CountingStore:
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return ManualClock()
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -96,6 +89,7 @@ def users():
 
 @pytest.fixture
 def app(app, store, clock, users):
+    # Local: extends the shared app with a LoginManager and login routes.
     app.config["REMEMBER_ROTATION_GRACE"] = 30
     counting = CountingStore(store)
     manager = LoginManager(app, store=counting, now=clock)

@@ -17,6 +17,8 @@ import uuid
 
 import pytest
 
+from hermetic.testing import ManualClock
+
 redis = pytest.importorskip("redis")
 limits = pytest.importorskip("limits")
 
@@ -274,17 +276,9 @@ def own_redis():
         server.stop()
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_outage_fails_closed_with_503_then_recovers(own_redis):
     app = make_app(own_redis.uri, "hermetic-outage")
-    clock = _Clock()
+    clock = ManualClock(1000.0)
     breaker = CircuitBreaker(5.0, now=clock)
     app.extensions["hermetic.breakers"] = {own_redis.uri: breaker}
     client = app.test_client()

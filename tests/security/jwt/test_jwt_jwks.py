@@ -239,7 +239,13 @@ def test_fetch_over_http(http_server, ed):
     routes["/error"] = (500, b"", {})
     client = JWKSClient(base + "/jwks", timeout=2)
     assert client.get_key(ed.kid, NOW) is not None
-    assert client._expires == NOW + 120
+    # max-age=120 is honoured: the set is served from the cache until it runs
+    # out, then fetched again.
+    assert client.fetch_count == 1
+    assert client.get_key(ed.kid, NOW + 119) is not None
+    assert client.fetch_count == 1
+    assert client.get_key(ed.kid, NOW + 120) is not None
+    assert client.fetch_count == 2
     for path in ("/big", "/moved", "/error", "/missing"):
         bad = JWKSClient(base + path, timeout=2)
         assert bad.get_key(ed.kid, NOW) is None, path

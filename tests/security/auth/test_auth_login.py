@@ -24,6 +24,7 @@ from hermetic.security.auth import (
 )
 from hermetic.security.errors import ConfigurationError
 from hermetic.security.stores import MemoryStore
+from hermetic.testing import ManualClock
 
 STRONG_KEY = "k3y-for-tests-" + "x" * 40
 
@@ -32,14 +33,6 @@ class User(UserMixin):
     def __init__(self, id, active=True):
         self.id = id
         self.active = active
-
-
-class Clock:
-    def __init__(self, now=1_700_000_000.0):
-        self.now = now
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture
@@ -59,7 +52,7 @@ def users():
 
 
 def _install(app, users, clock=None):
-    clock = clock or Clock()
+    clock = clock or ManualClock()
     app.extensions["hermetic.store"] = MemoryStore(now=clock)
     manager = LoginManager(app, now=clock)
     loads = []
@@ -440,7 +433,7 @@ def test_fresh_login_anonymous_is_login_required(client, manager):
 
 
 def test_freshness_expires_with_max_age(app, users):
-    clock = Clock()
+    clock = ManualClock()
     app.config["LOGIN_FRESH_MAX_AGE"] = 300
     _install(app, users, clock)
     client = app.test_client()

@@ -16,7 +16,6 @@ import pytest
 from werkzeug.datastructures import Headers
 
 from hermetic import Flask
-from hermetic.security._testing import ManualClock, limits_clock
 from hermetic.security.ratelimit import (
     Limiter,
     RateLimitShield,
@@ -24,6 +23,7 @@ from hermetic.security.ratelimit import (
     rate_limit,
 )
 from hermetic.security.ratelimit._shield import STATE_KEY
+from hermetic.testing import ManualClock, limits_clock
 
 STRATEGIES = ["fixed-window", "moving-window", "sliding-window-counter"]
 CLIENT_KEY = "ip:127.0.0.1"

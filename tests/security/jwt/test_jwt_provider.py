@@ -51,6 +51,7 @@ def make_app(keys, cls=hermetic.Flask, **config):
 
 @pytest.fixture
 def app(keys):
+    # Local: an app with JWTAuth trusting the test's keys.
     app = make_app(keys)
     auth = JWTAuth(app, now=lambda: NOW)
 
