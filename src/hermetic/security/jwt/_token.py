@@ -65,7 +65,7 @@ def parse(token: bytes) -> Parsed:
     """Split and decode ``token`` (its size already checked); raise ``malformed``.
 
     Accepts exactly the segments PyJWT accepts, less padded ones
-    (``tests/security/test_jwt_parse.py`` compares the two).
+    (``tests/security/jwt/test_jwt_parse.py`` compares the two).
     """
     match = _COMPACT.fullmatch(token)
     if match is None:

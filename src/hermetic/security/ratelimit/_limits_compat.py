@@ -9,7 +9,7 @@
 
 Both check the layout they need and change nothing when it differs (the
 library's own behaviour then applies: correct, a little slower).
-``tests/security/test_limits_compat.py`` fails loudly when an upgrade of
+``tests/security/ratelimit/test_limits_compat.py`` fails loudly when an upgrade of
 ``limits`` changes either layout; ``pyproject.toml`` bounds ``limits``
 below its next major version.
 """
