@@ -35,3 +35,28 @@ from .script_info import load_dotenv as load_dotenv
 from .script_info import pass_script_info as pass_script_info
 from .script_info import version_option as version_option
 from .script_info import with_appcontext as with_appcontext
+
+__all__ = [
+    "FLASK_API_VERSION",
+    "AppGroup",
+    "CertParamType",
+    "FlaskGroup",
+    "NoAppException",
+    "ScriptInfo",
+    "SeparatedPathType",
+    "cli",
+    "find_app_by_string",
+    "find_best_app",
+    "get_version",
+    "load_dotenv",
+    "locate_app",
+    "main",
+    "pass_script_info",
+    "prepare_import",
+    "routes_command",
+    "run_command",
+    "shell_command",
+    "show_server_banner",
+    "version_option",
+    "with_appcontext",
+]

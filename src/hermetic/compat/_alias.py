@@ -79,6 +79,11 @@ def alias_module(
         namespace["__path__"] = []
 
     def __getattr__(attribute: str) -> t.Any:
+        if attribute == "__all__":
+            # `from flask.x import *` gives every public name, as Flask's modules
+            # (which define no __all__) do -- not the hermetic module's __all__,
+            # which lists hermetic's own API only.
+            return [n for n in __dir__() if not n.startswith("_")]
         try:
             return getattr(module, attribute)
         except AttributeError:
@@ -88,8 +93,6 @@ def alias_module(
             # Resolved once, on first use, then held as Flask's module holds it.
             value = namespace[attribute] = resolve(where)
             return value
-        if attribute == "__all__":  # `from flask.x import *`, as without __all__
-            return [n for n in __dir__() if not n.startswith("_")]
         raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
 
     def __dir__() -> list[str]:
