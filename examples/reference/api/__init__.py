@@ -18,13 +18,13 @@ from werkzeug.exceptions import HTTPException
 
 from hermetic import Hermetic, current_app
 from hermetic.openapi import OpenAPI
-from hermetic.security import public
 from hermetic.security.jwt import JWTAuth
 from hermetic.security.observability import Observability
 from hermetic.security.policy import policy
 
-from ..common.db import Database
+from ..common.db import init_service_database
 from ..common.settings import base_config, share_store, url_setting
+from ..common.ui import add_health_route
 from .models import Base, Note
 
 SERVICE = "api"
@@ -88,13 +88,7 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Hermetic:
     app = Hermetic(__name__)
     share_store(app, config)
     app.config.update(_settings(config))
-    db = Database(
-        app.config["DATABASE_URL"],
-        Base.metadata,
-        os.path.join(os.path.dirname(__file__), "migrations"),
-        SERVICE,
-    )
-    db.init_app(app)
+    init_service_database(app, Base.metadata, __file__, SERVICE)
     JWTAuth(app)
     Observability(app)
     _register_policies(app)
@@ -103,10 +97,7 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Hermetic:
 
     app.register_blueprint(bp)
 
-    @app.get("/healthz")
-    @public
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    add_health_route(app)
 
     for code in (400, 404, 405, 422):
         app.register_error_handler(code, _problem)

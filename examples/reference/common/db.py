@@ -148,3 +148,17 @@ def _database_unavailable(_e: Exception) -> t.Any:
     return current_app.response_class(
         current_app.json.dumps(body), 503, mimetype="application/problem+json"
     )
+
+
+def init_service_database(
+    app: Flask, metadata: MetaData, package_file: str, service: str
+) -> Database:
+    """Give ``app`` the database of ``DATABASE_URL`` with the migrations beside ``package_file``."""
+    db = Database(
+        app.config["DATABASE_URL"],
+        metadata,
+        os.path.join(os.path.dirname(package_file), "migrations"),
+        service,
+    )
+    db.init_app(app)
+    return db

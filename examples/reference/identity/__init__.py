@@ -19,13 +19,13 @@ import typing as t
 import click
 
 from hermetic import Hermetic
-from hermetic.security import hash_password, public
+from hermetic.security import hash_password
 from hermetic.security.jwt import JWTAuth
 from hermetic.security.observability import Observability
 
-from ..common.db import Database
+from ..common.db import init_service_database
 from ..common.settings import base_config, read_secret, share_store, url_setting
-from ..common.ui import ui
+from ..common.ui import add_health_route, ui
 from .keys import KeyDirectory
 from .models import ADMIN, MEMBER, Base
 
@@ -81,13 +81,7 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Hermetic:
         keys.ensure()
         app.config["JWT_SIGNING_KEYS"] = keys.specs()
     app.extensions["reference.keys"] = keys
-    db = Database(
-        app.config["DATABASE_URL"],
-        Base.metadata,
-        os.path.join(os.path.dirname(__file__), "migrations"),
-        SERVICE,
-    )
-    db.init_app(app)
+    init_service_database(app, Base.metadata, __file__, SERVICE)
     JWTAuth(app)
     Observability(app)
     app.jinja_env.globals.update(service_title="Identity", home_endpoint="pages.account")
@@ -99,10 +93,7 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Hermetic:
     app.register_blueprint(pages.bp)
     app.register_blueprint(oauth.bp)
 
-    @app.get("/healthz")
-    @public
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    add_health_route(app)
 
     @app.cli.command("rotate-keys")
     def rotate_keys() -> None:

@@ -17,11 +17,11 @@ from __future__ import annotations
 import typing as t
 
 from hermetic import Hermetic, flash, redirect, render_template, url_for
-from hermetic.security import logout_user, public
+from hermetic.security import logout_user
 from hermetic.security.observability import Observability
 
 from ..common.settings import base_config, read_secret, share_store, url_setting
-from ..common.ui import ui
+from ..common.ui import add_health_route, ui
 from .client import (
     ApiClient,
     ApiError,
@@ -77,10 +77,7 @@ def create_app(config: t.Mapping[str, t.Any] | None = None, *, transport: t.Any 
     app.register_blueprint(views.auth)
     app.register_blueprint(views.notes)
 
-    @app.get("/healthz")
-    @public
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    add_health_route(app)
 
     @app.errorhandler(GrantInvalid)
     def grant_invalid(_e: GrantInvalid) -> t.Any:
