@@ -25,6 +25,8 @@ import typing as t
 
 import click
 
+from ._options import output_format_option
+
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..security.migrate_scan import MigrationItem
 
@@ -78,14 +80,7 @@ def format_items(items: list[MigrationItem], root: str) -> str:
     is_flag=True,
     help="Plan for AUTHZ_DEFAULT = 'deny': list the routes without a policy.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="The output format.",
-)
+@output_format_option
 def migrate_command(path: str | None, default_deny: bool, output_format: str) -> None:
     """List what changes under Hermetic, by file and line; exit 1 when something breaks.
 

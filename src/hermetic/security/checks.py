@@ -20,6 +20,7 @@ import typing as t
 
 import click
 
+from ..cli._options import output_format_option
 from ..settings import Settings, SettingsError, setting
 from ._csrf_settings import CSRFSettings
 from ._header_settings import HeadersSettings
@@ -380,14 +381,7 @@ def _format_text(findings: list[Finding]) -> str:
 
 
 @click.command("check", short_help="Audit the app's security settings.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="The output format.",
-)
+@output_format_option
 @click.option(
     "--migrate",
     is_flag=True,
