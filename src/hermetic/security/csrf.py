@@ -15,6 +15,10 @@ On every unsafe method (anything but ``GET``, ``HEAD``, ``OPTIONS``,
 A request authenticated by ``Authorization: Bearer`` alone, without those
 cookies, carries no ambient credential and is left alone.
 
+Next to Flask-WTF (``CSRFProtect`` or ``FlaskForm``), the shield also accepts
+Flask-WTF's valid token as proof (``_wtf_bridge.py`` says which token in
+which mode).
+
 The session holds a random 32-byte secret under ``"_csrf"``; each
 :func:`csrf_token` call masks it with a fresh random pad (``pad || pad XOR
 secret``) so the token in a page differs on every render and leaks nothing
@@ -33,6 +37,7 @@ from ..globals import _cv_request
 from ._csrf_hints import csrf_hint
 from ._csrf_settings import CSRFSettings as CSRFSettings
 from ._csrf_settings import csrf_settings
+from ._wtf_bridge import WTFBridge, detect
 from .audit import audit
 from .errors import CSRFError
 from .shields import ORDER_CSRF, Shield
@@ -45,6 +50,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "REASON_BAD_ORIGIN",
     "REASON_BAD_TOKEN",
+    "REASON_BAD_WTF_TOKEN",
     "REASON_CROSS_SITE",
     "REASON_NO_SESSION_TOKEN",
     "REASON_NO_TOKEN",
@@ -67,6 +73,8 @@ REASON_NO_TOKEN = "no_token"  # nosec B105
 REASON_BAD_TOKEN = "bad_token"  # nosec B105
 #: A token sent, but the session has no secret (new or expired session).
 REASON_NO_SESSION_TOKEN = "no_session_token"  # nosec B105
+#: A Flask-WTF token that Flask-WTF's ``validate_csrf`` refuses (expired, other session...).
+REASON_BAD_WTF_TOKEN = "bad_wtf_token"  # nosec B105
 
 #: Set by ``app.test_client()`` (``hermetic.testing``); only its own marker object counts.
 CSRF_BYPASS_KEY = "hermetic.test_client.csrf_bypass"
@@ -86,6 +94,9 @@ _DESCRIPTIONS = {
     REASON_BAD_TOKEN: "The CSRF token is not valid. Reload the page and try again.",
     REASON_NO_SESSION_TOKEN: (
         "The session has no CSRF token; it may have expired. Reload the page and try again."
+    ),
+    REASON_BAD_WTF_TOKEN: (
+        "The CSRF token is not valid or has expired. Reload the page and try again."
     ),
 }
 
@@ -138,18 +149,36 @@ def rotate_csrf_token() -> None:
     """Replace the session's CSRF secret; tokens handed out before stop working.
 
     The login manager calls this at login, so a token planted before the
-    login (session fixation) is useless after it.
+    login (session fixation) is useless after it. Next to Flask-WTF, its
+    session value goes too, so Flask-WTF's tokens handed out before stop
+    working as well.
     """
-    _new_secret(_current_session())
+    session = _current_session()
+    _new_secret(session)
+    bridge = _wtf_bridge_of_current_app()
+    if bridge is not None:
+        bridge.forget(session)
+
+
+def _wtf_bridge_of_current_app() -> WTFBridge | None:
+    ctx = _cv_request.get(None)
+    shields = ctx.app.shields if ctx is not None else None
+    shield = shields.get("csrf") if shields is not None else None
+    return shield.wtf if isinstance(shield, CSRFShield) else None
 
 
 def csrf_token() -> str:
     """Return a fresh masked token for the session, making its secret if needed.
 
     Put it in forms as ``<input type=hidden name=csrf_token value="{{
-    csrf_token() }}">`` or send it in the ``X-CSRF-Token`` header.
+    csrf_token() }}">`` or send it in the ``X-CSRF-Token`` header. On an app
+    with Flask-WTF's ``CSRFProtect`` it returns Flask-WTF's token, which
+    both checks accept.
     """
     session = _current_session()
+    bridge = _wtf_bridge_of_current_app()
+    if bridge is not None and not bridge.accepts_hermetic_token:
+        return bridge.generate()
     secret = _session_secret(session)
     if secret is None:
         secret = _new_secret(session)
@@ -221,6 +250,8 @@ class CSRFShield(Shield):
         self._field = ""
         self._header_key = ""
         self._cookie_names: tuple[str, ...] = ()
+        #: How Flask-WTF is used on the app (``None``: not at all), from setup().
+        self.wtf: WTFBridge | None = None
 
     def init_app(self, app: Flask) -> None:
         """Join ``app``'s pipeline; add ``csrf_token`` to its templates."""
@@ -244,6 +275,12 @@ class CSRFShield(Shield):
             LoginSettings.from_config(app.config).remember_cookie_name,
         }
         self._cookie_names = tuple(sorted(names))
+        self.wtf = detect(app)
+        if self.wtf is not None and self._enabled:
+            app.logger.info(
+                "CSRF: %s",
+                self.wtf.describe(hermetic_field=self._field, hermetic_header=settings.header_name),
+            )
 
     def steps_for(
         self, endpoint: str | None, view: t.Callable[..., t.Any] | None
@@ -297,10 +334,14 @@ class CSRFShield(Shield):
 
             if passes_csrf_token_check(environ):
                 return  # app.test_client() without enforce_csrf (hermetic.testing)
+        form = request.mimetype in _FORM_TYPES
         token = environ.get(self._header_key)
-        if token is None and request.mimetype in _FORM_TYPES:
+        if token is None and form:
             # Parsed under the app's body limits (the limits shield ran first).
             token = request.form.get(self._field)
+        if self.wtf is not None:
+            self._check_either_token(request, environ, token, form, self.wtf)
+            return
         if not token:
             _reject(REASON_NO_TOKEN)
         secret = _session_secret(_current_session())
@@ -308,3 +349,45 @@ class CSRFShield(Shield):
             _reject(REASON_NO_SESSION_TOKEN)
         if not _token_matches(token, secret):
             _reject(REASON_BAD_TOKEN)
+
+    def _check_either_token(
+        self,
+        request: Request,
+        environ: dict[str, t.Any],
+        token: str | None,
+        form: bool,
+        wtf: WTFBridge,
+    ) -> None:
+        """Accept Hermetic's token or Flask-WTF's; under CSRFProtect, only Flask-WTF's.
+
+        Under ``CSRFProtect`` the shield looks only where Flask-WTF looks, for
+        the token Flask-WTF accepts, so a request that passes here passes
+        Flask-WTF's check too and every refusal is this one.
+        """
+        candidates = [token] if token and wtf.accepts_hermetic_token else []
+        wtf_token = wtf.find_token(request, environ, form)
+        if wtf_token and wtf_token not in candidates:
+            candidates.append(wtf_token)
+        if not candidates:
+            _reject(REASON_NO_TOKEN, flask_wtf=wtf.mode)
+        refusal: tuple[str, str | None] | None = None
+        for value in candidates:
+            if _TOKEN_RE.fullmatch(value):
+                # Hermetic's format (Flask-WTF's tokens hold dots: never this shape).
+                if not wtf.accepts_hermetic_token:
+                    refusal = refusal or (REASON_BAD_WTF_TOKEN, "a Hermetic token, not Flask-WTF's")
+                    continue
+                secret = _session_secret(_current_session())
+                if secret is not None and _token_matches(value, secret):
+                    return
+                reason = REASON_NO_SESSION_TOKEN if secret is None else REASON_BAD_TOKEN
+                refusal = refusal or (reason, None)
+                continue
+            problem = wtf.problem(value)
+            if problem is None:
+                return
+            refusal = refusal or (REASON_BAD_WTF_TOKEN, problem)
+        reason, problem = t.cast(tuple[str, "str | None"], refusal)
+        if problem is None:
+            _reject(reason, flask_wtf=wtf.mode)
+        _reject(reason, flask_wtf=wtf.mode, wtf_problem=problem)
