@@ -258,8 +258,41 @@ def test_flask_wtf_exempt_is_not_hermetic_exempt(caplog):
         form_token(client)
     assert client.post("/hooks/only-wtf").status_code == 403
     assert client.post("/hooks/both").text == "hook"
-    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("CSRF: ")]
-    assert "only_wtf" in line and 'add @exempt("csrf")' in line
+    (record,) = [r for r in caplog.records if r.getMessage().startswith("CSRF: ")]
+    assert record.levelno == logging.WARNING
+    assert "only_wtf" in record.getMessage() and 'add @exempt("csrf")' in record.getMessage()
+
+
+def test_malformed_tokens_are_a_403_never_a_500(client):
+    form_token(client)
+    for bad in ("é" * 50, "x" * 5000, "a.b.c", ".", "Ij" + "\x00" * 3, "A" * 86 + "."):
+        response = client.post("/api/notes", data={"csrf_token": bad})
+        assert response.status_code == 403, (bad[:20], response.status_code)
+        response = client.post("/api/notes", headers={"X-CSRFToken": bad.encode().hex()})
+        assert response.status_code == 403
+
+
+def test_logout_drops_the_flask_wtf_token(wtf_app):
+    from hermetic.security import logout_user
+
+    @wtf_app.post("/logout")
+    def logout():
+        logout_user()
+        return "bye"
+
+    client = wtf_app.test_client(enforce_csrf=True)
+    sign_up(client)
+    token = form_token(client, "/login")
+    client.post("/login", data={"csrf_token": token, "username": "ann", "password": "pw"})
+    inside = client.get("/token").text
+    assert client.post("/logout", headers={"X-CSRFToken": inside}).text == "bye"
+    assert client.post("/api/notes", headers={"X-CSRFToken": inside}).status_code == 403
+
+
+def test_one_audit_line_per_refusal(client, audits):
+    form_token(client)
+    client.post("/api/notes", data={"csrf_token": "forged"})
+    assert [e["reason"] for e in audits() if e["event"] == "csrf"] == ["bad_wtf_token"]
 
 
 # -- The flows that must work.

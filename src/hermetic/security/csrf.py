@@ -28,6 +28,7 @@ to compression side channels (BREACH).
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 import typing as t
 from binascii import a2b_base64, b2a_base64
@@ -275,11 +276,15 @@ class CSRFShield(Shield):
             LoginSettings.from_config(app.config).remember_cookie_name,
         }
         self._cookie_names = tuple(sorted(names))
-        self.wtf = detect(app)
-        if self.wtf is not None and self._enabled:
-            app.logger.info(
+        wtf, before = detect(app), self.wtf
+        self.wtf = wtf
+        if wtf is not None and self._enabled and wtf != before:
+            # Once per app (configured again only by hermetic check / security_check).
+            # A warning when views exempt from Flask-WTF will now need a token.
+            app.logger.log(
+                logging.WARNING if wtf.wtf_exempt else logging.INFO,
                 "CSRF: %s",
-                self.wtf.describe(hermetic_field=self._field, hermetic_header=settings.header_name),
+                wtf.describe(hermetic_field=self._field, hermetic_header=settings.header_name),
             )
 
     def steps_for(
