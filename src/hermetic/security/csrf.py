@@ -339,14 +339,13 @@ class CSRFShield(Shield):
 
             if passes_csrf_token_check(environ):
                 return  # app.test_client() without enforce_csrf (hermetic.testing)
-        form = request.mimetype in _FORM_TYPES
+        if self.wtf is not None:
+            self._check_either_token(request, environ, self.wtf)
+            return
         token = environ.get(self._header_key)
-        if token is None and form:
+        if token is None and request.mimetype in _FORM_TYPES:
             # Parsed under the app's body limits (the limits shield ran first).
             token = request.form.get(self._field)
-        if self.wtf is not None:
-            self._check_either_token(request, environ, token, form, self.wtf)
-            return
         if not token:
             _reject(REASON_NO_TOKEN)
         secret = _session_secret(_current_session())
@@ -359,8 +358,6 @@ class CSRFShield(Shield):
         self,
         request: Request,
         environ: dict[str, t.Any],
-        token: str | None,
-        form: bool,
         wtf: WTFBridge,
     ) -> None:
         """Accept Hermetic's token or Flask-WTF's; under CSRFProtect, only Flask-WTF's.
@@ -369,29 +366,41 @@ class CSRFShield(Shield):
         the token Flask-WTF accepts, so a request that passes here passes
         Flask-WTF's check too and every refusal is this one.
         """
-        candidates = [token] if token and wtf.accepts_hermetic_token else []
+        form = request.mimetype in _FORM_TYPES
+        # (value, found where Hermetic's token goes): Hermetic's token counts only there.
+        candidates: list[tuple[str, bool]] = []
+        if wtf.accepts_hermetic_token:
+            token = environ.get(self._header_key)
+            if token is None and form:
+                token = request.form.get(self._field)
+            if token:
+                candidates.append((token, True))
         wtf_token = wtf.find_token(request, environ, form)
-        if wtf_token and wtf_token not in candidates:
-            candidates.append(wtf_token)
+        if wtf_token and all(wtf_token != value for value, _ in candidates):
+            candidates.append((wtf_token, False))
         if not candidates:
             _reject(REASON_NO_TOKEN, flask_wtf=wtf.mode)
         refusal: tuple[str, str | None] | None = None
-        for value in candidates:
-            if _TOKEN_RE.fullmatch(value):
-                # Hermetic's format (Flask-WTF's tokens hold dots: never this shape).
-                if not wtf.accepts_hermetic_token:
-                    refusal = refusal or (REASON_BAD_WTF_TOKEN, "a Hermetic token, not Flask-WTF's")
-                    continue
+        for value, hermetic_place in candidates:
+            if hermetic_place:
                 secret = _session_secret(_current_session())
                 if secret is not None and _token_matches(value, secret):
                     return
-                reason = REASON_NO_SESSION_TOKEN if secret is None else REASON_BAD_TOKEN
-                refusal = refusal or (reason, None)
-                continue
+            # The field names may be the same: a Flask-WTF token can be there too.
             problem = wtf.problem(value)
             if problem is None:
                 return
-            refusal = refusal or (REASON_BAD_WTF_TOKEN, problem)
+            if refusal is None:
+                # Flask-WTF's tokens are signed "payload.time.signature": a value
+                # without a dot in Hermetic's place was meant as Hermetic's.
+                if hermetic_place and "." not in value:
+                    secret = _session_secret(_current_session())
+                    refusal = (
+                        REASON_NO_SESSION_TOKEN if secret is None else REASON_BAD_TOKEN,
+                        None,
+                    )
+                else:
+                    refusal = (REASON_BAD_WTF_TOKEN, problem)
         reason, problem = t.cast(tuple[str, "str | None"], refusal)
         if problem is None:
             _reject(reason, flask_wtf=wtf.mode)
