@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import logging
 import sys
 import typing as t
 
@@ -39,7 +40,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ..sessions import SessionMixin
     from ..wrappers import Request
 
-__all__ = ["WTFBridge", "detect"]
+__all__ = ["WTFBridge", "bridge_of_current_app", "detect"]
 
 Mode = t.Literal["protect", "forms", "apart"]
 
@@ -128,6 +129,14 @@ class WTFBridge:
             # name; a page rendered after login must get one from the new value.
             ctx.g.pop(self.field_name, None)
 
+    def announce(self, app: Flask, *, hermetic_field: str, hermetic_header: str) -> None:
+        """Log the start-up line: a warning when views exempt from Flask-WTF now need a token."""
+        app.logger.log(
+            logging.WARNING if self.wtf_exempt else logging.INFO,
+            "CSRF: %s",
+            self.describe(hermetic_field=hermetic_field, hermetic_header=hermetic_header),
+        )
+
     def describe(self, *, hermetic_field: str, hermetic_header: str) -> str:
         """Return the start-up line (and ``hermetic check`` notice) for this mode."""
         if self.mode == "protect":
@@ -173,6 +182,17 @@ class WTFBridge:
                 " and render {{ csrf_token() }} from hermetic."
             )
         return text
+
+
+def bridge_of_current_app() -> WTFBridge | None:
+    """Return the Flask-WTF bridge of the current request's app (its CSRF shield's)."""
+    from ..globals import _cv_request
+
+    ctx = _cv_request.get(None)
+    shields = ctx.app.shields if ctx is not None else None
+    shield = shields.get("csrf") if shields is not None else None
+    wtf = getattr(shield, "wtf", None)
+    return wtf if isinstance(wtf, WTFBridge) else None
 
 
 def _exempt_names(protect: t.Any) -> tuple[str, ...]:

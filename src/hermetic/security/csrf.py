@@ -28,7 +28,6 @@ to compression side channels (BREACH).
 from __future__ import annotations
 
 import hmac
-import logging
 import re
 import typing as t
 from binascii import a2b_base64, b2a_base64
@@ -38,7 +37,7 @@ from ..globals import _cv_request
 from ._csrf_hints import csrf_hint
 from ._csrf_settings import CSRFSettings as CSRFSettings
 from ._csrf_settings import csrf_settings
-from ._wtf_bridge import WTFBridge, detect
+from ._wtf_bridge import WTFBridge, bridge_of_current_app, detect
 from .audit import audit
 from .errors import CSRFError
 from .shields import ORDER_CSRF, Shield
@@ -156,16 +155,9 @@ def rotate_csrf_token() -> None:
     """
     session = _current_session()
     _new_secret(session)
-    bridge = _wtf_bridge_of_current_app()
+    bridge = bridge_of_current_app()
     if bridge is not None:
         bridge.forget(session)
-
-
-def _wtf_bridge_of_current_app() -> WTFBridge | None:
-    ctx = _cv_request.get(None)
-    shields = ctx.app.shields if ctx is not None else None
-    shield = shields.get("csrf") if shields is not None else None
-    return shield.wtf if isinstance(shield, CSRFShield) else None
 
 
 def csrf_token() -> str:
@@ -177,7 +169,7 @@ def csrf_token() -> str:
     both checks accept.
     """
     session = _current_session()
-    bridge = _wtf_bridge_of_current_app()
+    bridge = bridge_of_current_app()
     if bridge is not None and not bridge.accepts_hermetic_token:
         return bridge.generate()
     secret = _session_secret(session)
@@ -280,12 +272,7 @@ class CSRFShield(Shield):
         self.wtf = wtf
         if wtf is not None and self._enabled and wtf != before:
             # Once per app (configured again only by hermetic check / security_check).
-            # A warning when views exempt from Flask-WTF will now need a token.
-            app.logger.log(
-                logging.WARNING if wtf.wtf_exempt else logging.INFO,
-                "CSRF: %s",
-                wtf.describe(hermetic_field=self._field, hermetic_header=settings.header_name),
-            )
+            wtf.announce(app, hermetic_field=self._field, hermetic_header=settings.header_name)
 
     def steps_for(
         self, endpoint: str | None, view: t.Callable[..., t.Any] | None
