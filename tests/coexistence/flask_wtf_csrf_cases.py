@@ -203,6 +203,10 @@ def test_token_from_another_session_is_refused(wtf_app, audits):
     event = [e for e in audits() if e["event"] == "csrf"][-1]
     assert event["reason"] == "bad_wtf_token"
     assert event["wtf_problem"] == "The CSRF tokens do not match."
+    assert (
+        "validate_csrf refused the Flask-WTF CSRF token: The CSRF tokens do not match"
+        in (event["hint"])
+    )
 
 
 def test_tampered_token_is_refused(client):

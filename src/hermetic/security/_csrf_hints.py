@@ -30,11 +30,10 @@ _HINTS = {
         " HTTP; for local HTTP development set SESSION_COOKIE_SECURE = False)."
     ),
     "bad_wtf_token": (  # nosec B105
-        "{route}: the Flask-WTF CSRF token was refused by Flask-WTF's validate_csrf (its"
-        " reason is in the audit line's wtf_problem: expired after WTF_CSRF_TIME_LIMIT,"
-        " rendered for another session, or from before a login, which drops it). Fix:"
-        " render the form (form.hidden_tag() or csrf_token()) in the same session, after"
-        " login."
+        "{route}: Flask-WTF's validate_csrf refused the Flask-WTF CSRF token: {problem}"
+        " (expired after WTF_CSRF_TIME_LIMIT, rendered for another session, or from before"
+        " a login, which drops it). Fix: render the form (form.hidden_tag() or"
+        " csrf_token()) in the same session, after login."
     ),
     "cross_site": (
         "{route}: Sec-Fetch-Site says the request came from another site. Fix: if that"
@@ -48,8 +47,11 @@ _HINTS = {
 }
 
 
-def csrf_hint(reason: str) -> str | None:
-    """Return what to change for a refusal of ``reason`` on the current request."""
+def csrf_hint(reason: str, problem: str | None = None) -> str | None:
+    """Return what to change for a refusal of ``reason`` on the current request.
+
+    ``problem``: Flask-WTF's own reason, for ``bad_wtf_token``.
+    """
     template = _HINTS.get(reason)
     ctx = _cv_request.get(None)
     if template is None or ctx is None:
@@ -61,6 +63,7 @@ def csrf_hint(reason: str) -> str | None:
         method=request.method,
         field=settings.field_name,
         header=settings.header_name,
+        problem=problem or "no reason given",
     )
     return hint + _flask_wtf_note(ctx.app, reason)
 

@@ -204,7 +204,7 @@ def enforce_in_tests(app: Flask) -> bool:
 
 
 def _reject(reason: str, **fields: t.Any) -> t.NoReturn:
-    hint = csrf_hint(reason)
+    hint = csrf_hint(reason, fields.get("wtf_problem"))
     audit("csrf", reason=reason, hint=hint, **fields)
     raise CSRFError(_DESCRIPTIONS[reason], reason=reason, hint=hint)
 
