@@ -268,6 +268,8 @@ def test_flask_wtf_exempt_is_not_hermetic_exempt(caplog):
     (record,) = [r for r in caplog.records if r.getMessage().startswith("CSRF: ")]
     assert record.levelno == logging.WARNING
     assert "only_wtf" in record.getMessage() and 'add @exempt("csrf")' in record.getMessage()
+    (finding,) = [f for f in run_checks(app, environ={}) if f.id == "csrf_flask_wtf"]
+    assert finding.level == "warning" and "only_wtf" in finding.message
 
 
 def test_malformed_tokens_are_a_403_never_a_500(client):

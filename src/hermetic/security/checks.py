@@ -319,7 +319,8 @@ def _check_flask_wtf(app: Flask, settings: CSRFSettings | None) -> t.Iterator[Fi
     if wtf is None or settings is None or not settings.enabled:
         return
     text = wtf.describe(hermetic_field=settings.field_name, hermetic_header=settings.header_name)
-    yield Finding(INFO, "csrf_flask_wtf", text)
+    # A warning, as at start-up, when views exempt from Flask-WTF now need a token.
+    yield Finding(WARNING if wtf.wtf_exempt else INFO, "csrf_flask_wtf", text)
 
 
 def _check_jwt(app: Flask) -> t.Iterator[Finding]:
