@@ -20,7 +20,7 @@ import typing as t
 
 import click
 
-from ..cli._options import output_format_option
+from .._output_format import output_format_option
 from ..settings import Settings, SettingsError, setting
 from ._csrf_settings import CSRFSettings
 from ._header_settings import HeadersSettings
