@@ -27,10 +27,10 @@ DOCS = ROOT / "docs"
 #: Contributor pages and pages written elsewhere: not part of the site's samples.
 NOT_OURS = {
     "configuration.md",
-    "design.md",
-    "internals.md",
+    "contributing/design.md",
+    "contributing/internals.md",
     "moving-from-flask.md",
-    "security.md",
+    "contributing/security.md",
     "compatibility.md",
 }
 PAGES = sorted(p for p in DOCS.rglob("*.md") if p.relative_to(DOCS).as_posix() not in NOT_OURS)
