@@ -36,6 +36,8 @@ NOT_OURS = {
 PAGES = sorted(p for p in DOCS.rglob("*.md") if p.relative_to(DOCS).as_posix() not in NOT_OURS)
 #: Variables a sample must not pick up from the machine running the tests.
 CLEARED = ("HERMETIC_REDIS_URL", "REDIS_URL", "HERMETIC_SECRETS_DIR", "HERMETIC_SECRET_KEY_FILE")
+#: A fence holding only this is an excerpt of a file (pymdownx.snippets), not a sample.
+SNIPPET = "--8<-- "
 FENCE = re.compile(
     r"^(?P<indent> *)```(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)```", re.M | re.S
 )
@@ -50,6 +52,8 @@ def samples(path: Path) -> list[tuple[int, str]]:
             continue
         indent = len(match["indent"])
         body = "\n".join(line[indent:] for line in match["body"].splitlines())
+        if all(line.startswith(SNIPPET) for line in body.split("\n") if line.strip()):
+            continue  # included from a tested file (examples/): MkDocs checks it exists
         found.append((text.count("\n", 0, match.start()) + 1, body))
     return found
 
