@@ -2,7 +2,7 @@
 
 Each page of the security guide and of the services guide ends with
 "OWASP ASVS 5.0 requirements covered": one item per requirement, as
-``- **V7.2.4** (L1) *short wording* — what hermetic does. Tests: `path::name`.``
+``- **V7.2.4** (L1) *short wording* — what hermetic does. Tests: `file.py::test_name`.``
 Every id must be in ``docs/_asvs_ids.txt`` (the ids checked against the
 ASVS 5.0.0 text, with their level), so a mistyped or outdated id fails here,
 and every test an item names must exist, so a citation cannot outlive its proof.
@@ -24,7 +24,7 @@ HEADING = "## OWASP ASVS 5.0 requirements covered"
 #: Anything that looks like a requirement id, to catch ids written outside items too.
 ANY_ID = re.compile(r"\bV\d+\.\d+\.\d+\b")
 ITEM = re.compile(r"^- \*\*(V\d+\.\d+\.\d+)\*\* \(L([123])\) \*[^*]+\* — \S", re.M)
-CITED_TEST = re.compile(r"`(tests/[\w/]+\.py)::(test_\w+)`")
+CITED_TEST = re.compile(r"`(test_\w+\.py)::(test_\w+)`")
 
 
 def verified_ids() -> dict[str, str]:
@@ -67,9 +67,10 @@ def problems(text: str, known: dict[str, str]) -> list[str]:
         if rid not in known:
             found.append(f"{rid} (in the text) is not in docs/_asvs_ids.txt")
     for path, name in CITED_TEST.findall(part):
-        source = ROOT / path
-        if not source.is_file() or not re.search(
-            rf"^\s*(async )?def {name}\(", source.read_text(encoding="utf-8"), re.M
+        # Test file names are unique under tests/ (a project rule): the name finds the file.
+        sources = list((ROOT / "tests").rglob(path))
+        if len(sources) != 1 or not re.search(
+            rf"^\s*(async )?def {name}\(", sources[0].read_text(encoding="utf-8"), re.M
         ):
             found.append(f"the cited test {path}::{name} does not exist")
     return found
@@ -83,10 +84,12 @@ def test_the_checker_catches_a_wrong_id_a_wrong_level_and_a_missing_test():
     assert problems(good.replace("(L1)", "(L2)"), known)
     assert problems(good + "\n## After\n", known)
     assert problems("# P\n\nno section\n", known)
-    missing = good.replace("yes.", "yes. Tests: `tests/docs/test_asvs.py::test_nothing_here`.")
+    missing = good.replace("yes.", "yes. Tests: `test_asvs.py::test_nothing_here`.")
     assert problems(missing, known) == [
-        "the cited test tests/docs/test_asvs.py::test_nothing_here does not exist"
+        "the cited test test_asvs.py::test_nothing_here does not exist"
     ]
+    cited = good.replace("yes.", "yes. Tests: `test_asvs.py::test_the_verified_list_is_read`.")
+    assert problems(cited, known) == []
 
 
 def test_the_verified_list_is_read():
