@@ -75,5 +75,5 @@ def test_every_key_the_code_reads_is_declared():
     assert missing == {}, (
         "These keys are read but not declared, so docs/configuration.md does not list"
         " them. Fix: declare each with setting() in its feature's Settings class"
-        " (docs/internals.md, 'Settings'), then run scripts/config-reference."
+        " (docs/contributing/internals.md, 'Settings'), then run scripts/config-reference."
     )

@@ -48,6 +48,7 @@ def base_config(
     if mode not in (DEVELOPMENT, PRODUCTION):
         raise ValueError(f"REFERENCE_ENV must be {DEVELOPMENT!r} or {PRODUCTION!r}, not {mode!r}.")
     instance = config.get("INSTANCE_PATH") or environ.get("REFERENCE_INSTANCE", "instance")
+    # --8<-- [start:shared-settings]
     out: dict[str, t.Any] = {
         "REFERENCE_ENV": mode,
         "INSTANCE_PATH": instance,
@@ -72,6 +73,7 @@ def base_config(
     if mode == DEVELOPMENT:
         # SECURITY: only for plain HTTP on loopback; production keeps Secure cookies.
         out.update(SESSION_COOKIE_SECURE=False, REMEMBER_COOKIE_SECURE=False)
+    # --8<-- [end:shared-settings]
     hosts = environ.get("TRUSTED_HOSTS")
     if hosts:
         out["TRUSTED_HOSTS"] = [h.strip() for h in hosts.split(",") if h.strip()]

@@ -70,6 +70,7 @@ def _client() -> tuple[str, dict[str, t.Any]]:
     return client_id, spec
 
 
+# --8<-- [start:authorize]
 @bp.get("/authorize")
 @login_required
 def authorize() -> t.Any:
@@ -83,6 +84,7 @@ def authorize() -> t.Any:
         abort(400, "Unknown client or redirect URI.")
     if not 16 <= len(state) <= 128:
         abort(400, "The state parameter is missing or malformed.")
+    # --8<-- [end:authorize]
     code = secrets.token_urlsafe(32)
     data = {
         "user_id": current_user.get_id(),
