@@ -68,7 +68,7 @@ TARGET_NOTE = (
 LUA = """
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
-function init(args) unexpected = 0; limited = 0 end
+function init(args) unexpected = 0; limited = 0; statuses = "" end
 local expect = %(expect)d
 local marker = %(marker)s
 %(request)s
@@ -77,14 +77,17 @@ function response(status, headers, body)
     limited = limited + 1
   elseif status ~= expect or (marker and not string.find(body, marker, 1, true)) then
     unexpected = unexpected + 1
+    if not string.find(statuses .. " ", " " .. status .. " ", 1, true) then
+      statuses = statuses .. " " .. status
+    end
   end
 end
 function done(summary, latency, requests)
-  local u, l = 0, 0
+  local u, l, s = 0, 0, ""
   for _, thread in ipairs(threads) do
-    u = u + thread:get("unexpected"); l = l + thread:get("limited")
+    u = u + thread:get("unexpected"); l = l + thread:get("limited"); s = s .. thread:get("statuses")
   end
-  io.write(string.format("UNEXPECTED %%d\\nLIMITED %%d\\n", u, l))
+  io.write(string.format("UNEXPECTED %%d\\nLIMITED %%d\\nSTATUSES%%s\\n", u, l, s))
 end
 """
 LUA_POST = """
@@ -117,6 +120,7 @@ class Result:
     socket_errors: int
     limited: int
     cpu_us: float | None
+    statuses: str = ""  # the statuses of the unexpected answers
 
 
 @dataclass
@@ -357,7 +361,7 @@ def _millis(text: str) -> float:
     return float(match[1]) * _UNITS[match[2]]
 
 
-def parse_wrk(output: str) -> dict[str, float]:
+def parse_wrk(output: str) -> dict[str, t.Any]:
     """Read requests/s, p50/p99 (ms), requests, socket errors and the Lua counters."""
 
     def number(pattern: str) -> str:
@@ -377,6 +381,8 @@ def parse_wrk(output: str) -> dict[str, float]:
         "socket": sum(int(n) for n in sockets.groups()) if sockets else 0,
         "unexpected": int(number(r"^UNEXPECTED (\d+)")),
         "limited": int(number(r"^LIMITED (\d+)")),
+        # The statuses of the unexpected answers (the page's content: its status).
+        "statuses": " ".join(sorted(set(re.findall(r"\d+", number(r"^STATUSES(.*)$"))))),
     }
 
 
@@ -461,15 +467,18 @@ def measure(target: Target, args: argparse.Namespace, folder: str) -> list[Resul
         result = Result(
             scenario.name, scenario.label, got["rps"], got["p50"], got["p99"], requests,
             int(got["unexpected"] + got["socket"]), int(got["socket"]), int(got["limited"]), cpu_us,
+            str(got["statuses"]),
         )  # fmt: skip
         results.append(result)
         print(f"  {scenario.name:9} {result.rps:8.0f} req/s", file=sys.stderr)
     return results
 
 
-def describe(args: argparse.Namespace) -> dict[str, t.Any]:
+def describe(args: argparse.Namespace, load_before: float) -> dict[str, t.Any]:
+    # Other work on the machine moves every figure: say how busy it was.
+    machine = f"{os.cpu_count()} CPUs, load average {load_before:.1f} before the run"
     if args.url:
-        return {"system": args.url, "note": TARGET_NOTE}
+        return {"system": args.url, "machine": machine, "note": TARGET_NOTE}
     database = os.environ.get("DATABASE_URL", "")
     server = (
         f"gunicorn, {args.workers} worker(s) x {args.threads} threads per service"
@@ -480,6 +489,7 @@ def describe(args: argparse.Namespace) -> dict[str, t.Any]:
         "system": server,
         "database": urlsplit(database).scheme.split("+")[0] if database else "sqlite",
         "store": "redis" if os.environ.get("HERMETIC_REDIS_URL") else "memory",
+        "machine": machine,
         "note": LOAD_RUN_NOTE,
     }
 
@@ -500,9 +510,16 @@ def render(results: list[Result], info: dict[str, t.Any], args: argparse.Namespa
             f"{r.scenario:9} {r.request:34} {r.rps:8.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f}"
             f" {r.errors:6d} {r.limited:6d} {cpu}"
         )
+    for r in results:
+        if r.errors:
+            lines.append(
+                f"{r.scenario} errors: {r.socket_errors} socket errors (connect, read, write,"
+                f" timeout); unexpected answers' statuses: {r.statuses or '-'}"
+            )
     lines.append(
         "errors: answers other than the scenario's (status, page content) and socket"
-        " errors; 429s apart. cpu: all processes of the three services, per request."
+        " errors; 429s apart. cpu: all processes of the three services (not PostgreSQL's"
+        " or Redis's), per request."
     )
     return "\n".join(lines)
 
@@ -566,6 +583,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if shutil.which("wrk") is None:
         fail("wrk is not installed", "apt-get install wrk")
+    load_before = os.getloadavg()[0]
     processes: list[subprocess.Popen[bytes]] = []
     folder = tempfile.mkdtemp(prefix="hermetic-refload-")
     try:
@@ -575,7 +593,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         stop_system(processes)
         shutil.rmtree(folder, ignore_errors=True)
-    info = describe(args)
+    info = describe(args, load_before)
     if args.json:
         print(json.dumps({**info, "results": [asdict(r) for r in results]}, indent=2))
     else:

@@ -70,6 +70,7 @@ Requests/sec:    811.20
 Transfer/sec:      1.20MB
 UNEXPECTED 4
 LIMITED 3
+STATUSES 503 500 503
 """
 
 
@@ -88,6 +89,7 @@ def test_wrk_output_is_read_with_429s_apart():
         "socket": 3,
         "unexpected": 4,
         "limited": 3,
+        "statuses": "500 503",
     }
     with pytest.raises(SystemExit):
         reference_load.parse_args(["--scenarios", "login,nope"])
