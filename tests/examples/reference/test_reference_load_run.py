@@ -29,3 +29,20 @@ def test_api_keeps_its_one_use_token_check_unless_loading(monkeypatch, tmp_path)
     assert _settings({"INSTANCE_PATH": str(tmp_path)})["JWT_REPLAY_CHECK"] is True
     monkeypatch.setenv("REFERENCE_LOAD_RUN", "1")
     assert _settings({"INSTANCE_PATH": str(tmp_path)})["JWT_REPLAY_CHECK"] is False
+
+
+def test_sqlite_files_let_writers_queue_instead_of_failing(tmp_path):
+    # 16 concurrent writers got "database is locked" (a 503) after SQLite's
+    # default 5 s; WAL lets readers through while one writes.
+    from examples.reference.common.db import _engine
+    from sqlalchemy import text
+
+    engine = _engine(f"sqlite:///{tmp_path}/load.db")
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 15000
+    engine.dispose()
+    memory = _engine("sqlite://")
+    with memory.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "memory"
+    memory.dispose()
