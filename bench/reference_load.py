@@ -121,6 +121,7 @@ class Result:
     limited: int
     cpu_us: float | None
     statuses: str = ""  # the statuses of the unexpected answers
+    socket_kinds: str = ""  # wrk's "connect 0, read 0, write 0, timeout 0"
 
 
 @dataclass
@@ -379,6 +380,7 @@ def parse_wrk(output: str) -> dict[str, t.Any]:
         "p99": _millis(number(r"^\s+99%\s+(\S+)")),
         "requests": int(number(r"(\d+) requests in")),
         "socket": sum(int(n) for n in sockets.groups()) if sockets else 0,
+        "socket_kinds": sockets[0].removeprefix("Socket errors: ") if sockets else "",
         "unexpected": int(number(r"^UNEXPECTED (\d+)")),
         "limited": int(number(r"^LIMITED (\d+)")),
         # The statuses of the unexpected answers (the page's content: its status).
@@ -397,7 +399,7 @@ def lua_script(scenario: Scenario, folder: str) -> str:
 
 def run_wrk(scenario: Scenario, seconds: float, args: argparse.Namespace, script: str) -> str:
     command = ["wrk", "--latency", "-t", str(args.wrk_threads), "-c", str(args.connections)]
-    command += ["-d", f"{max(1, round(seconds))}s", "--timeout", "5s", "-s", script]
+    command += ["-d", f"{max(1, round(seconds))}s", "--timeout", f"{args.timeout:g}s", "-s", script]
     for key, value in scenario.headers.items():
         command += ["-H", f"{key}: {value}"]
     command.append(scenario.url)
@@ -467,7 +469,7 @@ def measure(target: Target, args: argparse.Namespace, folder: str) -> list[Resul
         result = Result(
             scenario.name, scenario.label, got["rps"], got["p50"], got["p99"], requests,
             int(got["unexpected"] + got["socket"]), int(got["socket"]), int(got["limited"]), cpu_us,
-            str(got["statuses"]),
+            str(got["statuses"]), str(got["socket_kinds"]),
         )  # fmt: skip
         results.append(result)
         print(f"  {scenario.name:9} {result.rps:8.0f} req/s", file=sys.stderr)
@@ -498,7 +500,8 @@ def render(results: list[Result], info: dict[str, t.Any], args: argparse.Namespa
     lines = [value if key == "note" else f"{key}: {value}" for key, value in info.items()]
     lines.append(
         f"load: wrk, {args.connections} connections, {args.wrk_threads} thread(s),"
-        f" {args.duration:g} s per scenario after a {args.warmup:g} s warm-up"
+        f" {args.duration:g} s per scenario after a {args.warmup:g} s warm-up,"
+        f" a request lost after {args.timeout:g} s"
     )
     lines.append(
         f"{'scenario':9} {'request':34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}"
@@ -513,8 +516,8 @@ def render(results: list[Result], info: dict[str, t.Any], args: argparse.Namespa
     for r in results:
         if r.errors:
             lines.append(
-                f"{r.scenario} errors: {r.socket_errors} socket errors (connect, read, write,"
-                f" timeout); unexpected answers' statuses: {r.statuses or '-'}"
+                f"{r.scenario} errors: socket errors: {r.socket_kinds or 'none'};"
+                f" unexpected answers' statuses: {r.statuses or '-'}"
             )
     lines.append(
         "errors: answers other than the scenario's (status, page content) and socket"
@@ -533,6 +536,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("-c", "--connections", type=int, default=16)
     parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument(
+        "--timeout", type=float, default=5.0, help="seconds before wrk counts a request lost"
+    )
     parser.add_argument("--server", choices=SERVERS, default="werkzeug")
     parser.add_argument("-w", "--workers", type=int, default=1, help="gunicorn workers per service")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")

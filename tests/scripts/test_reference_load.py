@@ -26,7 +26,19 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     # The embedded defaults (SQLite, memory stores), whatever the shell has.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HERMETIC_", "DATABASE_"))}
     return subprocess.run(
-        [sys.executable, str(SCRIPT), "--duration", "1", "--warmup", "0", "-c", "4", *args],
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--duration",
+            "1",
+            "--warmup",
+            "0",
+            "-c",
+            "4",
+            "--timeout",
+            "60",
+            *args,
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -87,6 +99,7 @@ def test_wrk_output_is_read_with_429s_apart():
         "p99": 12.5,
         "requests": 812,
         "socket": 3,
+        "socket_kinds": "connect 0, read 1, write 0, timeout 2",
         "unexpected": 4,
         "limited": 3,
         "statuses": "500 503",
