@@ -252,6 +252,7 @@ def start_system(
         )
     base = free_base_port()
     env = system_environment(base, instance)
+    args.env = env  # for remove_own_keys at the end
     email, password = seed(env)
     for offset, service in enumerate(("web", "identity", "api")):
         child_env = dict(env, HERMETIC_SECRET_KEY=secrets.token_urlsafe(48))
@@ -276,6 +277,26 @@ def start_system(
         client_secret=env["WEB_CLIENT_SECRET"],
         sessions=[p.pid for p in processes],
     )
+
+
+def remove_own_keys(env: dict[str, str]) -> None:
+    """Delete this run's keys (its random prefix only) from a shared Redis."""
+    url, prefix = env.get("HERMETIC_REDIS_URL"), env.get("HERMETIC_STORE_PREFIX", "")
+    if not url or not prefix.startswith("refload:"):
+        return
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=500))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+    except redis.RedisError as e:
+        print(
+            f"warning: could not remove this run's Redis keys ({type(e).__name__})", file=sys.stderr
+        )
+    finally:
+        client.close()
 
 
 def stop_system(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -598,6 +619,7 @@ def main(argv: list[str] | None = None) -> int:
         results = measure(target, args, folder)
     finally:
         stop_system(processes)
+        remove_own_keys(getattr(args, "env", {}))
         shutil.rmtree(folder, ignore_errors=True)
     info = describe(args, load_before)
     if args.json:
