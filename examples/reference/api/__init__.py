@@ -38,7 +38,8 @@ def _settings(config: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
     c.setdefault("JWT_AUDIENCE", SERVICE)
     # web mints a short-lived token for each call it makes on a user's behalf:
     # each is accepted once (replay protection is opt-in in hermetic).
-    c.setdefault("JWT_REPLAY_CHECK", True)
+    # A load run (REFERENCE_LOAD_RUN) replays one token: the check is off then.
+    c.setdefault("JWT_REPLAY_CHECK", not c.get("REFERENCE_LOAD_RUN"))
     # Where api fetches identity's keys: identity itself, or (deploy/) the gateway
     # over TLS, since plain HTTP is refused for a JWKS except on loopback.
     jwks = c.get("IDENTITY_JWKS_URL") or os.environ.get("IDENTITY_JWKS_URL")
