@@ -144,6 +144,7 @@ def test_nginx_accepts_the_gateway_configuration(tmp_path):
     # The upstream names resolve only inside compose or Kubernetes.
     conf = conf.replace("server web:8000", "server 127.0.0.1:18000")
     conf = conf.replace("server identity:8000", "server 127.0.0.1:18001")
+    conf = conf.replace("server api:8000", "server 127.0.0.1:18002")
     conf = conf.replace("/etc/nginx/tls/gateway.crt", crt).replace(
         "/etc/nginx/tls/gateway.key", key
     )
@@ -167,6 +168,24 @@ def test_nginx_gateway_limits_and_keeps_internal_routes_inside():
     assert "proxy_add_x_forwarded_for" not in conf
     assert "proxy_set_header X-Request-ID $request_id;" in conf
     assert "non_idempotent" not in conf  # a POST is never retried on another instance
+    assert "location ^~ /internal/ { return 404; }" in conf
+    # TLS only: plain HTTP is redirected, keeping the method (308).
+    assert re.search(r"listen 8080 default_server;\s+return 308 https://", conf)
+
+
+def test_nginx_checks_the_api_token_before_routing():
+    conf = _read("nginx", "nginx.conf")
+    api = conf[conf.index("listen 8445 ssl;") :]
+    routed = re.findall(r"location ([^{]+)\{([^}]*proxy_pass http://api;[^}]*)\}", api)
+    # Every route to api's data needs the check; only the public docs do not.
+    for where, body in routed:
+        if "/v1/" in where:
+            assert "auth_request /_gateway/token-check;" in body, where
+        else:
+            assert "docs" in where and "openapi" in where, where
+    check = api[api.index("location = /_gateway/token-check") :]
+    assert "internal;" in check.split("}")[0]
+    assert "proxy_pass http://identity/internal/token-check;" in check
 
 
 # -- Prometheus and Grafana -------------------------------------------------------------
@@ -279,6 +298,7 @@ def test_network_policies_allow_only_the_system_paths():
         ("*", "gateway"),  # the internet, on the TLS ports only
         ("gateway", "web"),
         ("gateway", "identity"),
+        ("gateway", "api"),  # the API routes, after the gateway's token check
         ("web", "identity"),
         ("web", "api"),
         ("api", "gateway"),  # identity's JWKS, over TLS

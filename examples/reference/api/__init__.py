@@ -44,6 +44,10 @@ def _settings(config: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
     # over TLS, since plain HTTP is refused for a JWKS except on loopback.
     jwks = c.get("IDENTITY_JWKS_URL") or os.environ.get("IDENTITY_JWKS_URL")
     c.setdefault("JWT_TRUSTED_ISSUERS", {issuer: jwks or identity + "/.well-known/jwks.json"})
+    # The gateway's certificate (self-signed, or from an internal CA) for that TLS fetch.
+    ca_file = os.environ.get("JWT_JWKS_CA_FILE")
+    if ca_file:
+        c.setdefault("JWT_JWKS_CA_FILE", ca_file)
     c.setdefault("API_TRUSTED_ACTORS", ["web"])
     # --8<-- [end:jwt-trust]
     c.setdefault("OPENAPI_TITLE", "Notes API")

@@ -68,6 +68,8 @@ def base_config(
         # The store prefix is shared: token revocations reach every service.
         "HERMETIC_STORE_PREFIX": environ.get("HERMETIC_STORE_PREFIX", "reference:"),
     }
+    # The rate-limit counters in that Redis under the same prefix.
+    out["RATELIMIT_STORAGE_OPTIONS"] = {"key_prefix": out["HERMETIC_STORE_PREFIX"] + "ratelimit"}
     redis_url = read_secret("HERMETIC_REDIS_URL", environ)
     if redis_url:
         out["HERMETIC_REDIS_URL"] = redis_url

@@ -7,6 +7,8 @@
   ``/oauth/token`` (client credentials, hermetic's endpoint),
   ``/oauth/code``, ``/oauth/user-token`` and ``/oauth/revoke`` (for clients
   holding a service token), and the JWKS at ``/.well-known/jwks.json``.
+- ``/internal/token-check``: the gateway's auth check before it routes an
+  API request (nginx ``auth_request``; closed to the outside by the gateway).
 - ``hermetic --app examples.reference.identity rotate-keys``: a new signing
   key; the old one is published until its last token has expired.
 """
@@ -87,11 +89,12 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Hermetic:
     app.jinja_env.globals.update(service_title="Identity", home_endpoint="pages.account")
     app.register_blueprint(ui)
 
-    from . import oauth, pages
+    from . import gateway, oauth, pages
 
     pages.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(oauth.bp)
+    app.register_blueprint(gateway.bp)
 
     add_health_route(app)
 

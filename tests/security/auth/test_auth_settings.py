@@ -57,6 +57,8 @@ BAD_VALUES = {
     "JWT_JWKS_MIN_REFRESH_INTERVAL": "30s",
     "JWT_JWKS_TIMEOUT": 0,
     "JWT_JWKS_MAX_BYTES": 0,
+    "JWT_JWKS_CA_FILE": "",
+    "JWT_JWKS_HTTP_HOSTS": ["http://identity"],
     "JWT_TOKEN_PATH": "oauth/token",
     "JWT_CLIENTS": ["billing"],
     "OPENAPI_TITLE": " ",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import typing as t
 
 from ...settings import Settings, SettingsError, setting
@@ -23,6 +24,7 @@ DEFAULT_JWKS_TIMEOUT = 5
 DEFAULT_JWKS_MAX_BYTES = 65536
 
 _KEY_SPECS = tuple[t.Mapping[str, t.Any], ...]
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
 def _range(
@@ -80,6 +82,27 @@ def _issuers(value: dict[str, t.Any] | None) -> dict[str, t.Any]:
                 key="JWT_TRUSTED_ISSUERS",
             )
     return dict(value or {})
+
+
+def _ca_file(value: str | None) -> str | None:
+    if value is not None and not value:
+        raise SettingsError(
+            "JWT_JWKS_CA_FILE must be the path of a PEM CA bundle, or None.",
+            key="JWT_JWKS_CA_FILE",
+        )
+    return value
+
+
+def _http_hosts(value: t.Any) -> tuple[str, ...]:
+    hosts = (value,) if isinstance(value, str) else tuple(value or ())
+    for host in hosts:
+        if not isinstance(host, str) or not _HOST.fullmatch(host):
+            raise SettingsError(
+                f"JWT_JWKS_HTTP_HOSTS must list host names (no scheme, port or wildcard),"
+                f" got {host!r}.",
+                key="JWT_JWKS_HTTP_HOSTS",
+            )
+    return tuple(h.lower() for h in hosts)
 
 
 def _clients(value: dict[str, t.Mapping[str, t.Any]] | None) -> dict[str, t.Mapping[str, t.Any]]:
@@ -184,6 +207,22 @@ class JWTSettings(Settings, feature="jwt", title="JWT service auth", prefixes=("
         default=DEFAULT_JWKS_MAX_BYTES,
         parse=_range("JWT_JWKS_MAX_BYTES", 0, open_low=True),
         doc="The largest JWKS document read.",
+    )
+    jwks_ca_file: str | None = setting(
+        "JWT_JWKS_CA_FILE",
+        default=None,
+        parse=_ca_file,
+        doc="A PEM CA bundle trusted (instead of the system's) for `https` JWKS URLs:"
+        " an internal CA or a gateway's self-signed certificate; host names are still checked.",
+    )
+    jwks_http_hosts: tuple[str, ...] = setting(
+        "JWT_JWKS_HTTP_HOSTS",
+        default=(),
+        accepts=list[str] | str | None,
+        parse=_http_hosts,
+        doc="Hosts whose JWKS may be fetched over plain `http` besides loopback. An explicit"
+        " opt-in for an internal network you trust: keys fetched in clear text can be swapped"
+        " by anyone on the path.",
     )
     token_path: str = setting(
         "JWT_TOKEN_PATH",

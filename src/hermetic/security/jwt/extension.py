@@ -29,7 +29,7 @@ from ..policy import public
 from ..stores import store_for
 from ._settings import JWTSettings
 from .issue import TokenIssuer
-from .jwks import JWKS_MEDIA_TYPE, JWKSClient, jwks_document
+from .jwks import JWKS_MEDIA_TYPE, JWKSClient, jwks_document, ssl_context_for
 from .keys import SigningKey, VerificationKey, load_key_specs
 from .provider import JWTProvider
 from .replay import TokenLedger
@@ -139,6 +139,8 @@ class JWTAuth:
                 min_refresh_interval=c.jwks_min_refresh_interval,
                 max_bytes=c.jwks_max_bytes,
                 now=self.now,
+                ssl_context=ssl_context_for(c.jwks_ca_file),
+                http_hosts=c.jwks_http_hosts,
             )
             self.jwks_clients[name] = client
             return client

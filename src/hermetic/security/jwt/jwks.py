@@ -40,6 +40,7 @@ __all__ = [
     "check_jwks_url",
     "jwks_document",
     "parse_jwks",
+    "ssl_context_for",
 ]
 
 #: The media type of a JWK Set (RFC 7517, section 8.5).
@@ -121,17 +122,44 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def check_jwks_url(url: str) -> None:
-    """Refuse a JWKS URL that is not ``https`` (plain ``http`` only on loopback)."""
+def check_jwks_url(url: str, *, http_hosts: t.Iterable[str] = ()) -> None:
+    """Refuse a JWKS URL that is not ``https``.
+
+    Plain ``http`` is allowed on loopback, and to the hosts named in
+    ``http_hosts`` (``JWT_JWKS_HTTP_HOSTS``: an explicit opt-in for an
+    internal network the operator trusts).
+    """
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
-        return
+    if parts.scheme == "http" and parts.hostname:
+        host = parts.hostname.lower()
+        if _is_loopback(host) or host in {h.lower() for h in http_hosts}:
+            return
     raise ConfigurationError(
         f"The JWKS URL {url!r} must use https (plain http only on 127.0.0.1 / ::1):"
-        " keys fetched in clear text can be swapped by anyone on the path."
+        " keys fetched in clear text can be swapped by anyone on the path. Fix: serve"
+        " the JWKS over TLS (JWT_JWKS_CA_FILE names the CA of an internal certificate),"
+        " or, on an internal network you trust, name the host in JWT_JWKS_HTTP_HOSTS."
     )
+
+
+def ssl_context_for(ca_file: str | None) -> ssl.SSLContext | None:
+    """Return a verifying TLS context trusting the CA bundle ``ca_file`` (``None``: the system's).
+
+    Certificates are checked and host names matched as usual: only the trust
+    anchors change (an internal CA, or a self-signed gateway certificate).
+    """
+    if ca_file is None:
+        return None
+    try:
+        return ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as e:
+        raise ConfigurationError(
+            f"JWT_JWKS_CA_FILE {ca_file!r} cannot be read as a PEM CA bundle"
+            f" ({type(e).__name__}). Fix: point it at the PEM certificate of the CA"
+            " (or the self-signed certificate) that signs the JWKS server's certificate."
+        ) from None
 
 
 class JWKSClient:
@@ -147,6 +175,11 @@ class JWKSClient:
     :param now: The clock, default :func:`time.time`.
     :param fetch: ``fetch(url, timeout, max_bytes) -> (body, cache_control)``,
         default an ``http.client`` GET (no proxies, no redirects).
+    :param ssl_context: The TLS context of ``https`` fetches, default the
+        system's trust store (``JWT_JWKS_CA_FILE`` makes one trusting an
+        internal CA: :func:`ssl_context_for`).
+    :param http_hosts: Hosts that may serve the JWKS over plain ``http``
+        besides loopback (``JWT_JWKS_HTTP_HOSTS``), default none.
 
     A failed refresh keeps the last good key set. Verification stays local:
     the issuer is never called per request.
@@ -164,8 +197,9 @@ class JWKSClient:
         now: t.Callable[[], float] = time.time,
         fetch: t.Callable[[str, float, int], tuple[bytes, str | None]] | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        http_hosts: t.Iterable[str] = (),
     ) -> None:
-        check_jwks_url(url)
+        check_jwks_url(url, http_hosts=http_hosts)
         self.url = url
         self.timeout = timeout
         self.cache_ttl = cache_ttl
