@@ -309,3 +309,16 @@ def test_sign_up_refuses_bad_input_with_the_reason(system, fields, message):
     data = {"email": "ann@example.com", "name": "Ann", "password": PASSWORD, **fields}
     refused = b.submit(page, None, data)
     assert refused.status == 400 and message in refused.text
+
+
+def test_sign_in_forms_may_end_at_the_registered_clients_only(system):
+    # A browser applies the CSP's form-action to the redirects after a form:
+    # identity's sign-in ends at web's callback, so web's origin (and only the
+    # registered clients' origins) must be allowed, or no browser can sign in.
+    page = system.browser().get(system.identity_url + "/login")
+    directives = dict(
+        (d.strip().split(" ", 1) + [""])[:2]
+        for d in page.header("Content-Security-Policy").split(";")
+    )
+    assert directives["form-action"].split() == ["'self'", system.web_url]
+    assert "'unsafe-inline'" not in directives["script-src"]
