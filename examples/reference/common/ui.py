@@ -14,6 +14,7 @@ import typing as t
 from werkzeug.exceptions import HTTPException
 
 from hermetic import Blueprint, render_template, request, send_from_directory
+from hermetic.openapi import hidden
 from hermetic.security import SecurityError, public
 from hermetic.security.audit import REQUEST_ID_KEY
 from hermetic.security.errors import prefers_json
@@ -50,6 +51,7 @@ def add_favicon_route(app: Flask) -> None:
 
     @app.get("/favicon.ico")
     @public
+    @hidden  # not a part of api's documented API
     def favicon() -> Response:
         assert ui.static_folder is not None
         return send_from_directory(ui.static_folder, "favicon.svg", mimetype="image/svg+xml")

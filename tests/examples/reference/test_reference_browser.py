@@ -149,17 +149,19 @@ class Steps:
         self.name = name
         self.count = 0
 
-    def check(self, label: str, *, statuses: tuple[int, ...] = ()) -> None:
+    def check(self, label: str, *, statuses: tuple[int, ...] = (), shot: bool = True) -> None:
         """Keep a screenshot; fail on a CSP violation or a JS error since the last check.
 
         ``statuses``: the HTTP error statuses this step expects (a 403 page
         is logged by the browser as a failed resource, which it is meant to be).
+        ``shot=False``: the console only (steps every test repeats: signing in and out).
         """
-        self.count += 1
-        os.makedirs(ARTIFACTS, exist_ok=True)
-        self.driver.save_screenshot(
-            os.path.join(ARTIFACTS, f"{self.name}-{self.count:02d}-{label}.png")
-        )
+        if shot:
+            self.count += 1
+            os.makedirs(ARTIFACTS, exist_ok=True)
+            self.driver.save_screenshot(
+                os.path.join(ARTIFACTS, f"{self.name}-{self.count:02d}-{label}.png")
+            )
         problems = [
             entry["message"]
             for entry in self.driver.get_log("browser")
@@ -226,26 +228,28 @@ def _fill(driver: t.Any, **fields: str) -> None:
         field.send_keys(value)
 
 
-def _sign_in(live: Live, steps: Steps, email: str, *, start: str = "/") -> None:
+def _sign_in(
+    live: Live, steps: Steps, email: str, *, start: str = "/", shots: bool = False
+) -> None:
     """Sign in at identity from web's page ``start``; end on web, signed in."""
     driver, system = steps.driver, live.system
     driver.get(system.web_url + start)
     if start == "/":
         _css(driver, "header a.button").click()  # the nav bar's "Sign in"
     _wait(lambda: _at(driver, system.identity_url + "/login"), "identity's sign-in page")
-    steps.check("sign-in-page")
+    steps.check("sign-in-page", shot=shots)
     _fill(driver, email=email, password=live.passwords[email])
     _css(driver, "main form button").click()
     _wait(lambda: f"Signed in as {email}." in _text(driver), "web's page, signed in")
     assert _at(driver, system.web_url)
-    steps.check("signed-in")
+    steps.check("signed-in", shot=shots)
 
 
-def _sign_out(live: Live, steps: Steps) -> None:
+def _sign_out(live: Live, steps: Steps, *, shot: bool = False) -> None:
     driver = steps.driver
     _css(driver, "header form button").click()  # "Sign out"
     _wait(lambda: "You are signed out." in _text(driver), "the signed-out page")
-    steps.check("signed-out")
+    steps.check("signed-out", shot=shot)
 
 
 def _open_note(live: Live, steps: Steps, title: str) -> str:
@@ -275,9 +279,9 @@ def test_sign_up_then_sign_in(live, steps):
     _wait(lambda: "Signed in as sam@example.com." in _text(driver), "web's page, signed in")
     assert _at(driver, system.web_url) and "No notes yet." in _text(driver)
     steps.check("signed-up")
-    _sign_out(live, steps)
+    _sign_out(live, steps, shot=True)
     live.passwords["sam@example.com"] = PASSWORD
-    _sign_in(live, steps, "sam@example.com")
+    _sign_in(live, steps, "sam@example.com", shots=True)
     assert "Your notes" in _text(driver)
 
 
@@ -418,10 +422,13 @@ def test_the_api_docs_page_renders_under_the_csp(live, steps):
 )
 def test_readme_screenshot(live, steps):
     driver = steps.driver
-    _sign_in(live, steps, ADMIN)
-    _open_note(live, steps, "Welcome to the reference system")
-    _link(driver, "Notes").click()
-    _wait(lambda: _css(driver, "h1").text == "Your notes", "the list of notes")
-    os.makedirs(os.path.dirname(README_SCREENSHOT), exist_ok=True)
-    driver.save_screenshot(README_SCREENSHOT)
+    size = {"width": 1200, "height": 800, "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", size)
+    try:
+        _sign_in(live, steps, READER)
+        _wait(lambda: "Groceries" in _text(driver), "the demo notes")
+        os.makedirs(os.path.dirname(README_SCREENSHOT), exist_ok=True)
+        driver.save_screenshot(README_SCREENSHOT)
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     steps.check("readme")
