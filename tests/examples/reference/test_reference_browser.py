@@ -192,13 +192,24 @@ def steps(request, driver):
 
 
 def _wait(condition: t.Callable[[], t.Any], what: str) -> t.Any:
+    """Return ``condition()`` once it is true; a page still loading counts as not yet."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
-        value = condition()
+        try:
+            value = condition()
+        except (NoSuchElementException, StaleElementReferenceException):
+            value = None
         if value:
             return value
         time.sleep(0.05)
     pytest.fail(f"gave up after {WAIT} s waiting for {what}")
+
+
+def _loaded(driver: t.Any) -> None:
+    """Wait until the page has run its (deferred) script."""
+    _wait(lambda: driver.execute_script("return document.readyState") == "complete", "the page")
 
 
 def _css(driver: t.Any, selector: str) -> t.Any:
@@ -223,7 +234,7 @@ def _at(driver: t.Any, url: str) -> bool:
 
 def _fill(driver: t.Any, **fields: str) -> None:
     for name, value in fields.items():
-        field = _css(driver, f"main [name={name}]")
+        field = _wait(lambda name=name: _css(driver, f"main [name={name}]"), f"the field {name}")
         field.clear()
         field.send_keys(value)
 
@@ -258,6 +269,7 @@ def _open_note(live: Live, steps: Steps, title: str) -> str:
     driver.get(live.system.web_url + "/")
     _link(driver, title).click()
     _wait(lambda: _css(driver, "h1").text == title, f"the note {title!r}")
+    _loaded(driver)
     return t.cast(str, driver.current_url)
 
 
@@ -286,6 +298,8 @@ def test_sign_up_then_sign_in(live, steps):
 
 
 def test_create_edit_share_and_delete_through_the_dialog(live, steps):
+    from selenium.webdriver.common.by import By
+
     driver = steps.driver
     _sign_in(live, steps, OWNER)
     _link(driver, "New note").click()
@@ -331,9 +345,10 @@ def test_create_edit_share_and_delete_through_the_dialog(live, steps):
     assert "Delete “Quarterly plan”?" in dialog.text
     steps.check("dialog")
     _css(driver, "dialog[open] button.secondary").click()  # Cancel
-    _wait(lambda: not driver.find_elements("css selector", "dialog[open]"), "the dialog closed")
+    _wait(lambda: not driver.find_elements(By.CSS_SELECTOR, "dialog[open]"), "the dialog closed")
     assert driver.current_url == note
     driver.refresh()
+    _loaded(driver)
     assert _css(driver, "h1").text == "Quarterly plan"  # kept
     steps.check("cancelled")
     _link(driver, "Delete…").click()
@@ -372,7 +387,7 @@ def test_after_sign_out_back_shows_nothing_private(live, steps):
     steps.check("private-page")
     _sign_out(live, steps)
     driver.back()
-    _wait(lambda: driver.execute_script("return document.readyState") == "complete", "Back")
+    _loaded(driver)
     _wait(lambda: _at(driver, system.identity_url + "/login"), "the sign-in page after Back")
     assert secret not in driver.page_source
     steps.check("back")
