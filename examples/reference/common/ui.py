@@ -87,7 +87,9 @@ def add_error_pages(app: Flask) -> None:
         if isinstance(e, SecurityError):
             message, headers = str(e.description), dict(e.extra_headers)
         else:
-            message = ERROR_MESSAGES.get(code, str(e.description))
+            # abort(400, "Unknown client or redirect URI.") keeps its reason.
+            custom = e.description != type(e).description
+            message = str(e.description) if custom else ERROR_MESSAGES[code]
             headers = {k: v for k, v in e.get_headers() if k.lower() != "content-type"}
         body = render_template(
             "error.html",

@@ -152,6 +152,8 @@ def test_authorize_refuses_unknown_clients_redirects_and_bad_state(system, query
     system.sign_up(b, "ann@example.com")
     page = b.get(system.identity_url + "/oauth/authorize?" + query, follow=False)
     assert page.status == 400 and page.header("Location") is None
+    # A page of identity's layout that says which part is wrong.
+    assert "Sign out" in page.text and ("redirect URI" in page.text or "state" in page.text)
 
 
 def _code(system, browser):
