@@ -10,7 +10,7 @@ import pytest
 from hermetic.security.profile import Hermetic
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").rglob("*.md"))]
 EXAMPLES = sorted((ROOT / "examples").rglob("*.*"))
 
 
@@ -35,3 +35,11 @@ def test_readme_states_the_authz_default():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     default = Hermetic.default_config["AUTHZ_DEFAULT"]
     assert f'`AUTHZ_DEFAULT` is `"{default}"` by default' in readme
+
+
+def test_the_security_policy_is_on_the_site_and_linked_from_the_readme():
+    page = (ROOT / "docs" / "security-policy.md").read_text(encoding="utf-8")
+    assert page.strip() == '--8<-- "SECURITY.md"'
+    assert "security-policy.md" in (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    assert "](security-policy.md)" in (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    assert "](SECURITY.md)" in (ROOT / "README.md").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The package's layout: modules stay readable in one sitting (docs/internals.md)."""
+"""The package's layout: modules stay readable in one sitting (docs/contributing/internals.md)."""
 
 from __future__ import annotations
 

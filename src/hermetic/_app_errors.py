@@ -2,7 +2,7 @@
 
 Part of :class:`hermetic.app.Flask`, kept apart to keep each module readable
 in one sitting. Where it differs from Flask (the security layer's refusals and
-store outages), see ``docs/internals.md``.
+store outages), see ``docs/contributing/internals.md``.
 """
 
 from __future__ import annotations

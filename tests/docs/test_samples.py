@@ -27,15 +27,17 @@ DOCS = ROOT / "docs"
 #: Contributor pages and pages written elsewhere: not part of the site's samples.
 NOT_OURS = {
     "configuration.md",
-    "design.md",
-    "internals.md",
+    "contributing/design.md",
+    "contributing/internals.md",
     "moving-from-flask.md",
-    "security.md",
+    "contributing/security.md",
     "compatibility.md",
 }
 PAGES = sorted(p for p in DOCS.rglob("*.md") if p.relative_to(DOCS).as_posix() not in NOT_OURS)
 #: Variables a sample must not pick up from the machine running the tests.
 CLEARED = ("HERMETIC_REDIS_URL", "REDIS_URL", "HERMETIC_SECRETS_DIR", "HERMETIC_SECRET_KEY_FILE")
+#: A fence holding only this is an excerpt of a file (pymdownx.snippets), not a sample.
+SNIPPET = "--8<-- "
 FENCE = re.compile(
     r"^(?P<indent> *)```(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=indent)```", re.M | re.S
 )
@@ -50,6 +52,8 @@ def samples(path: Path) -> list[tuple[int, str]]:
             continue
         indent = len(match["indent"])
         body = "\n".join(line[indent:] for line in match["body"].splitlines())
+        if all(line.startswith(SNIPPET) for line in body.split("\n") if line.strip()):
+            continue  # included from a tested file (examples/): MkDocs checks it exists
         found.append((text.count("\n", 0, match.start()) + 1, body))
     return found
 

@@ -96,10 +96,37 @@ def test_nothing_found_leaves_config_empty(tmp_path):
         ("SESSION_COOKIE_NAME", False),
         ("DEBUG", False),
         ("CSRF_HEADER_NAME", False),
+        # Where something is, or how long it lasts, is not a secret.
+        ("JWT_TOKEN_PATH", False),
+        ("SECRET_KEY_FILE", False),
+        ("HERMETIC_SECRET_KEY_FALLBACKS_FILE", False),
+        ("JWT_ACCESS_TOKEN_TTL", False),
+        ("PASSWORD_HASH_MEMORY_COST", False),
+        ("CORS_ALLOW_CREDENTIALS", False),
+        # A URL can carry a password (redis://:pw@host): still masked.
+        ("TOKEN_STORE_URL", True),
+        ("METRICS_TOKEN", True),
+        ("JWT_SIGNING_KEYS", True),
     ],
 )
 def test_secret_names(name, secret):
     assert is_secret_name(name) is secret
+
+
+def test_log_filter_keeps_paths_and_masks_the_secret_key(caplog):
+    # The attack on readability: every log line naming the token endpoint
+    # became "POST **********" because JWT_TOKEN_PATH's name holds TOKEN.
+    logger = logging.getLogger("hermetic.test.secrets.paths")
+    config = {
+        "SECRET_KEY": STRONG,
+        "JWT_TOKEN_PATH": "/oauth/token",
+        "SECRET_KEY_FILE": "/run/secrets/secret_key",
+    }
+    logger.addFilter(SecretsFilter(config))
+    with caplog.at_level(logging.INFO, logger=logger.name):
+        logger.info("POST %s key=%s from %s", "/oauth/token", STRONG, "/run/secrets/secret_key")
+    (record,) = caplog.records
+    assert record.getMessage() == "POST /oauth/token key=********** from /run/secrets/secret_key"
 
 
 def test_config_repr_masks_secrets():

@@ -18,6 +18,10 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "hermetic"
 NOT_OURS = {
     "REDIS_URL": "the app's own Redis: read only to say that Hermetic ignores it",
     "CORS_SUPPORTS_CREDENTIALS": "Flask-CORS's key: hermetic check warns about its wildcard use",
+    "WTF_CSRF_ENABLED": "Flask-WTF's key: the CSRF shield's Flask-WTF mode (_wtf_bridge.py)",
+    "WTF_CSRF_FIELD_NAME": "Flask-WTF's key: where the CSRF shield finds Flask-WTF's token",
+    "WTF_CSRF_HEADERS": "Flask-WTF's key: where the CSRF shield finds Flask-WTF's token",
+    "WTF_CSRF_CHECK_DEFAULT": "Flask-WTF's key: named in the CSRF shield's start-up line",
 }
 
 
@@ -71,5 +75,5 @@ def test_every_key_the_code_reads_is_declared():
     assert missing == {}, (
         "These keys are read but not declared, so docs/configuration.md does not list"
         " them. Fix: declare each with setting() in its feature's Settings class"
-        " (docs/internals.md, 'Settings'), then run scripts/config-reference."
+        " (docs/contributing/internals.md, 'Settings'), then run scripts/config-reference."
     )

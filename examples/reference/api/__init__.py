@@ -34,15 +34,18 @@ def _settings(config: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
     c = base_config(SERVICE, config)
     identity = url_setting(c, "IDENTITY_URL", "http://127.0.0.1:5001")
     issuer = c.get("IDENTITY_ISSUER") or os.environ.get("IDENTITY_ISSUER") or identity
+    # --8<-- [start:jwt-trust]
     c.setdefault("JWT_AUDIENCE", SERVICE)
     # web mints a short-lived token for each call it makes on a user's behalf:
     # each is accepted once (replay protection is opt-in in hermetic).
-    c.setdefault("JWT_REPLAY_CHECK", True)
+    # A load run (REFERENCE_LOAD_RUN) replays one token: the check is off then.
+    c.setdefault("JWT_REPLAY_CHECK", not c.get("REFERENCE_LOAD_RUN"))
     # Where api fetches identity's keys: identity itself, or (deploy/) the gateway
     # over TLS, since plain HTTP is refused for a JWKS except on loopback.
     jwks = c.get("IDENTITY_JWKS_URL") or os.environ.get("IDENTITY_JWKS_URL")
     c.setdefault("JWT_TRUSTED_ISSUERS", {issuer: jwks or identity + "/.well-known/jwks.json"})
     c.setdefault("API_TRUSTED_ACTORS", ["web"])
+    # --8<-- [end:jwt-trust]
     c.setdefault("OPENAPI_TITLE", "Notes API")
     c.setdefault("OPENAPI_VERSION", "1.0.0")
     # SECURITY: api is reached only through web (and the gateway), never by
@@ -65,6 +68,7 @@ def _register_policies(app: Hermetic) -> None:
     def admin(user: t.Any) -> bool:
         return "notes:admin" in getattr(user, "scopes", ())
 
+    # --8<-- [start:policies]
     @policy("note:read", app=app)
     def may_read(user: t.Any, note: Note) -> bool:
         sub = _subject(user)
@@ -73,6 +77,8 @@ def _register_policies(app: Hermetic) -> None:
     @policy("note:write", app=app)
     def may_write(user: t.Any, note: Note) -> bool:
         return note.owner_sub == _subject(user) or admin(user)
+
+    # --8<-- [end:policies]
 
     @policy("note:share", app=app)
     def may_share(user: t.Any, note: Note) -> bool:

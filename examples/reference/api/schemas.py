@@ -19,12 +19,16 @@ Body = Annotated[str, StringConstraints(max_length=10_000)]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254)]
 
 
+# --8<-- [start:note-in]
 class NoteIn(BaseModel):
     """A new note."""
 
     model_config = ConfigDict(extra="forbid")
     title: Title
     body: Body = ""
+
+
+# --8<-- [end:note-in]
 
 
 class NotePatch(BaseModel):

@@ -31,6 +31,7 @@ def current_member() -> Member:
     asked for it in ``act.sub``; only clients in ``API_TRUSTED_ACTORS`` may
     speak for users.
     """
+    # --8<-- [start:trusted-actor]
     principal = current_principal()
     claims = principal.claims if principal is not None else {}
     actor = claims.get("act")
@@ -39,6 +40,7 @@ def current_member() -> Member:
     if not isinstance(actor, dict) or actor.get("sub") not in trusted or not isinstance(email, str):
         audit("authz", reason="not_a_user_token")
         raise PermissionDenied("This route needs a user token from a trusted client.")
+    # --8<-- [end:trusted-actor]
     db = db_session()
     member = db.get(Member, principal.sub)  # type: ignore[union-attr]
     if member is None:
@@ -70,6 +72,7 @@ def _out(note: Note, member: Member) -> dict[str, t.Any]:
     }
 
 
+# --8<-- [start:object-check]
 def _note(note_id: int, action: str = "note:read") -> Note:
     note = db_session().get(Note, note_id)
     # SECURITY: a note you may not read is "not found", not "forbidden":
@@ -81,6 +84,9 @@ def _note(note_id: int, action: str = "note:read") -> Note:
     if action != "note:read":
         authorize(action, note)
     return note
+
+
+# --8<-- [end:object-check]
 
 
 @bp.get("/notes")
@@ -108,11 +114,13 @@ def list_notes(query: PageQuery) -> dict[str, t.Any]:
     }
 
 
+# --8<-- [start:route-stack]
 @bp.post("/notes")
 @rate_limit(WRITE_LIMIT, key="subject", scope="notes-write")
 @requires("notes:write")
 @validate(response=NoteOut, status=201)
 def create_note(body: NoteIn) -> dict[str, t.Any]:
+    # --8<-- [end:route-stack]
     member = current_member()
     note = Note(owner_sub=member.sub, title=body.title, body=body.body)
     db = db_session()

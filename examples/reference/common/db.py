@@ -37,12 +37,19 @@ def _engine(url: str) -> Engine:
         else:
             os.makedirs(os.path.dirname(url.removeprefix("sqlite:///")) or ".", exist_ok=True)
     engine = create_engine(url, **options)
+    in_memory = url in ("sqlite://", "sqlite:///:memory:")
     if url.startswith("sqlite"):
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: t.Any, _record: t.Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
+            if not in_memory:
+                # Readers do not wait for a writer, and writers queue for up to
+                # 15 s rather than 5: 16 concurrent writers under load
+                # (bench/reference_load.py) got "database is locked" as a 503.
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA busy_timeout=15000")
             cursor.close()
 
     return engine

@@ -9,6 +9,11 @@ hermetic reads ``SECRET_KEY``.
 ``REFERENCE_ENV`` is ``development`` (the default: plain-HTTP loopback, so
 cookies are not ``Secure``) or ``production`` (``Secure`` cookies, ``hermetic
 check`` clean). ``hermetic check`` fails on the development settings and says why.
+
+``REFERENCE_LOAD_RUN=1`` (``bench/reference_load.py`` sets it on the system it
+starts; development only) turns the rate limits of every service off, and
+api's one-use token check: a load generator replays one token and one
+session, thousands of times a second.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ def base_config(
     if mode not in (DEVELOPMENT, PRODUCTION):
         raise ValueError(f"REFERENCE_ENV must be {DEVELOPMENT!r} or {PRODUCTION!r}, not {mode!r}.")
     instance = config.get("INSTANCE_PATH") or environ.get("REFERENCE_INSTANCE", "instance")
+    # --8<-- [start:shared-settings]
     out: dict[str, t.Any] = {
         "REFERENCE_ENV": mode,
         "INSTANCE_PATH": instance,
@@ -69,9 +75,18 @@ def base_config(
     if metrics_token:
         # Prometheus presents it as a bearer token; loopback needs none.
         out["METRICS_TOKEN"] = metrics_token
+    if environ.get("REFERENCE_LOAD_RUN", "") not in ("", "0"):
+        if mode != DEVELOPMENT:
+            raise ValueError(
+                "Cause: REFERENCE_LOAD_RUN turns rate limits off and is set with"
+                " REFERENCE_ENV=production. Fix: unset REFERENCE_LOAD_RUN."
+            )
+        out["RATELIMIT_ENABLED"] = False
+        out["REFERENCE_LOAD_RUN"] = True
     if mode == DEVELOPMENT:
         # SECURITY: only for plain HTTP on loopback; production keeps Secure cookies.
         out.update(SESSION_COOKIE_SECURE=False, REMEMBER_COOKIE_SECURE=False)
+    # --8<-- [end:shared-settings]
     hosts = environ.get("TRUSTED_HOSTS")
     if hosts:
         out["TRUSTED_HOSTS"] = [h.strip() for h in hosts.split(",") if h.strip()]

@@ -61,6 +61,7 @@ def create_user(email: str, name: str, password: str, *, admin: bool = False) ->
     return user
 
 
+# --8<-- [start:authenticate]
 def authenticate(email: str, password: str) -> User | None:
     """Return the active user with these credentials, upgrading an old hash; audit failures."""
     email = normalise_email(email)
@@ -76,6 +77,9 @@ def authenticate(email: str, password: str) -> User | None:
         user.password_hash = checked.new_hash  # rehash on login: the costs were raised
         db.commit()
     return user
+
+
+# --8<-- [end:authenticate]
 
 
 def load_user(user_id: str) -> User | None:
@@ -94,6 +98,7 @@ def change_password(
         report_failed_login(user.email, reason="wrong_current_password")
         raise AccountError("Your current password is not right.")
     check_new_password(new, user.email)
+    # --8<-- [start:change-password]
     at = now()
     user.password_hash = hash_password(new)
     user.tokens_valid_after = at
@@ -106,3 +111,4 @@ def change_password(
     revoke_subject(app, user_id, now=at)
     # This device stays signed in, on a new session id made after the revocation.
     session.regenerate()
+    # --8<-- [end:change-password]

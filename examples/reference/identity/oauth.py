@@ -14,6 +14,15 @@
    made it (a sign-out at the client signs out here too).
 
 A password change ends every grant of the user (``tokens_valid_after``).
+
+hermetic's client-credentials endpoint (``POST /oauth/token``) gets two rate
+limits here, counted on the app's limiter (Redis, shared by every worker,
+when ``HERMETIC_REDIS_URL`` is set): per client address
+(``OAUTH_TOKEN_LIMIT_PER_IP``, default 20/minute) and per registered client
+id (``OAUTH_TOKEN_LIMIT_PER_CLIENT``, default 60/minute), so guessing a
+client's secret -- from one address or from many -- ends in a 429 with
+``Retry-After``, audited as a ``ratelimit`` event. A client caches its token
+(web: until 30 s before it expires), so it asks a few times an hour.
 """
 
 from __future__ import annotations
@@ -24,12 +33,13 @@ import math
 import secrets
 import time
 import typing as t
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 from hermetic import Blueprint, abort, current_app, redirect, request, session
 from hermetic.security import current_user, login_required, revoke_session
 from hermetic.security.audit import audit
 from hermetic.security.jwt import current_principal, jwt_required
+from hermetic.security.ratelimit import rate_limit
 from hermetic.security.stores import store_for
 
 from ..common.db import session as db_session
@@ -41,6 +51,41 @@ CODE_TTL = 60
 _CODE = "oauth:code:"
 _CODE_USED = "oauth:code-used:"
 _GRANT = "oauth:grant:"
+#: hermetic's client-credentials endpoint (``JWTAuth``, ``JWT_TOKEN_PATH``).
+TOKEN_ENDPOINT = "hermetic_jwt_token"
+TOKEN_LIMIT_PER_IP = "20/minute"
+TOKEN_LIMIT_PER_CLIENT = "60/minute"
+
+
+def _token_client_id(request: t.Any) -> str | None:
+    """Return the registered client a token request names (Basic or form), else ``None``.
+
+    ``None`` counts the request by address (hermetic's fallback): made-up
+    client ids cannot open counters of their own.
+    """
+    auth = request.authorization
+    if auth is not None and auth.type == "basic" and auth.username is not None:
+        client_id: str | None = unquote_plus(auth.username)
+    elif request.mimetype == "application/x-www-form-urlencoded":
+        client_id = request.form.get("client_id")
+    else:
+        client_id = None
+    return client_id if client_id in (current_app.config.get("JWT_CLIENTS") or {}) else None
+
+
+@bp.record_once
+def _limit_token_endpoint(state: t.Any) -> None:
+    # SECURITY: each wrong secret costs an argon2 check and is one guess:
+    # count by address and by client id (a guesser with many addresses).
+    app = state.app
+    view = app.view_functions.get(TOKEN_ENDPOINT)
+    if view is None:  # no JWT_CLIENTS: no token endpoint
+        return
+    config = app.config
+    per_client = config.get("OAUTH_TOKEN_LIMIT_PER_CLIENT", TOKEN_LIMIT_PER_CLIENT)
+    per_ip = config.get("OAUTH_TOKEN_LIMIT_PER_IP", TOKEN_LIMIT_PER_IP)
+    rate_limit(per_client, key=_token_client_id, scope="oauth-token-client")(view)
+    rate_limit(per_ip, key="ip", scope="oauth-token-ip")(view)
 
 
 def _h(value: str) -> str:
@@ -70,6 +115,7 @@ def _client() -> tuple[str, dict[str, t.Any]]:
     return client_id, spec
 
 
+# --8<-- [start:authorize]
 @bp.get("/authorize")
 @login_required
 def authorize() -> t.Any:
@@ -83,6 +129,7 @@ def authorize() -> t.Any:
         abort(400, "Unknown client or redirect URI.")
     if not 16 <= len(state) <= 128:
         abort(400, "The state parameter is missing or malformed.")
+    # --8<-- [end:authorize]
     code = secrets.token_urlsafe(32)
     data = {
         "user_id": current_user.get_id(),

@@ -60,6 +60,7 @@ def signup() -> t.Any:
     return render_template("signup.html", email="", name="")
 
 
+# --8<-- [start:login-view]
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @rate_limit("10/minute", key="ip", per_method=True)
@@ -77,6 +78,9 @@ def login() -> t.Any:
     return render_template("login.html", email="")
 
 
+# --8<-- [end:login-view]
+
+
 @bp.post("/logout")
 @public
 def logout() -> t.Any:
@@ -86,8 +90,10 @@ def logout() -> t.Any:
     return redirect(url_for("pages.login"))
 
 
+# --8<-- [start:password-view]
 @bp.route("/account/password", methods=["GET", "POST"])
 @fresh_login_required
+# --8<-- [end:password-view]
 def password() -> t.Any:
     if request.method == "POST":
         new = _field("new_password")

@@ -93,6 +93,7 @@ def login() -> t.Any:
     return redirect(f"{current_app.config['IDENTITY_PUBLIC_URL']}/oauth/authorize?{query}")
 
 
+# --8<-- [start:sign-in]
 @auth.get("/callback")
 @public
 def callback() -> t.Any:
@@ -112,10 +113,12 @@ def callback() -> t.Any:
     session["profile"] = answer["user"]
     session["grant"] = answer["grant"]
     login_user(user)
+    # --8<-- [end:sign-in]
     flash(f"Signed in as {user.email}.", "success")
     return redirect(target)
 
 
+# --8<-- [start:logout]
 @auth.post("/logout")
 @login_required
 def logout() -> t.Any:
@@ -126,6 +129,7 @@ def logout() -> t.Any:
             _identity().revoke(grant)
         except (ServiceUnavailable, GrantInvalid):
             current_app.logger.warning("could not revoke the grant at identity")
+    # --8<-- [end:logout]
     flash("You are signed out.", "success")
     return redirect(url_for("notes.index"))
 

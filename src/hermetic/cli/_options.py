@@ -120,14 +120,3 @@ def _process_env_options(ctx: click.Context) -> None:
     _env_file_option.handle_parse_result(ctx, {}, [])
     _flask_alias_option.handle_parse_result(ctx, {}, [])
     _app_option.handle_parse_result(ctx, {}, [])
-
-
-#: ``--format text|json``, for ``hermetic check`` and ``hermetic migrate``.
-output_format_option = click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="The output format.",
-)

@@ -25,7 +25,7 @@ import typing as t
 
 import click
 
-from ._options import output_format_option
+from .._output_format import output_format_option
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..security.migrate_scan import MigrationItem

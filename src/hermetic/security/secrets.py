@@ -72,13 +72,19 @@ _KNOWN_WEAK = frozenset(
 _SECRET_NAME = re.compile(
     r"(SECRET|PASSWORD|PASSWD|TOKEN|PRIVATE|CREDENTIAL|_KEY$|^KEY$|_KEYS$|_CLIENTS$)"
 )
-_NOT_SECRET = re.compile(r"^(SESSION_COOKIE_|CSRF_FIELD|CSRF_HEADER|JWT_ALGORITHM)")
+# Names that match _SECRET_NAME but hold no secret: where something is (a
+# route path, a file path), how long it lasts, how costly a hash is, a flag.
+# ``*_URL`` stays masked: a URL can carry a password (redis://:pw@host).
+_NOT_SECRET = re.compile(
+    r"^(SESSION_COOKIE_|CSRF_FIELD|CSRF_HEADER|JWT_ALGORITHM|PASSWORD_HASH_|CORS_ALLOW_CREDENTIALS$)"
+    r"|(_PATH|_FILE|_TTL)$"
+)
 
 
 def is_secret_name(name: str) -> bool:
     """Tell whether a config key holds a secret (its value is masked)."""
     upper = name.upper()
-    return bool(_SECRET_NAME.search(upper)) and not _NOT_SECRET.match(upper)
+    return bool(_SECRET_NAME.search(upper)) and not _NOT_SECRET.search(upper)
 
 
 def _read_file(path: str) -> str:
