@@ -49,7 +49,7 @@ def seed(identity_app: t.Any, api_app: t.Any) -> list[tuple[str, str, str]]:
                 Note(
                     owner=member,
                     title="Ideas",
-                    body="Try deleting me: a confirmation page asks first.",
+                    body="Try deleting me: a confirmation dialog asks first.",
                 ),
             ]
         )

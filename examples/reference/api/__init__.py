@@ -24,7 +24,7 @@ from hermetic.security.policy import policy
 
 from ..common.db import init_service_database
 from ..common.settings import base_config, share_store, url_setting
-from ..common.ui import add_health_route
+from ..common.ui import add_favicon_route, add_health_route
 from .models import Base, Note
 
 SERVICE = "api"
@@ -108,6 +108,7 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Hermetic:
     app.register_blueprint(bp)
 
     add_health_route(app)
+    add_favicon_route(app)  # the /docs page names no icon
 
     for code in (400, 404, 405, 422):
         app.register_error_handler(code, _problem)

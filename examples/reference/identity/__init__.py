@@ -17,17 +17,25 @@ from __future__ import annotations
 
 import os
 import typing as t
+from urllib.parse import urlsplit
 
 import click
 
 from hermetic import Hermetic
 from hermetic.security import hash_password
+from hermetic.security.headers import DEFAULT_CSP
 from hermetic.security.jwt import JWTAuth
 from hermetic.security.observability import Observability
 
 from ..common.db import init_service_database
 from ..common.settings import base_config, read_secret, share_store, url_setting
-from ..common.ui import add_health_route, ui
+from ..common.ui import (
+    add_error_pages,
+    add_favicon_route,
+    add_health_route,
+    keep_pages_private,
+    ui,
+)
 from .keys import KeyDirectory
 from .models import ADMIN, MEMBER, Base
 
@@ -66,6 +74,15 @@ def _settings(config: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
         "OAUTH_CLIENTS",
         {"web": {"redirect_uris": [c["WEB_URL"] + "/auth/callback"], "audiences": ["api"]}},
     )
+    if "SECURITY_CSP" not in c:
+        # SECURITY: browsers apply form-action to the redirects after a form too:
+        # sign-in and sign-up end at a registered client's callback, and only there.
+        origins = {
+            "{0.scheme}://{0.netloc}".format(urlsplit(uri))
+            for spec in c["OAUTH_CLIENTS"].values()
+            for uri in spec["redirect_uris"]
+        }
+        c["SECURITY_CSP"] = {**DEFAULT_CSP, "form-action": ["'self'", *sorted(origins)]}
     return c
 
 
@@ -97,6 +114,9 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Hermetic:
     app.register_blueprint(gateway.bp)
 
     add_health_route(app)
+    add_favicon_route(app)
+    keep_pages_private(app)
+    add_error_pages(app)
 
     @app.cli.command("rotate-keys")
     def rotate_keys() -> None:

@@ -5,11 +5,13 @@
   grant kept in web's encrypted session; ``/auth/logout`` ends the session
   here (revoked on the server) and the grant at identity.
 - Notes: list (paginated), create, view, edit, share, delete (a confirmation
-  page, no script). Each api call carries a fresh token naming the user
-  (``sub``) and web (``act.sub``).
+  dialog; without JavaScript, a confirmation page). Each api call carries a
+  fresh token naming the user (``sub``) and web (``act.sub``).
 - ``/admin``: administrators only (members get 403).
 
-No page has a script or an inline handler; every form has a CSRF token.
+No page has an inline script or handler (one script file, served by the
+app); every form has a CSRF token; no page is stored by the browser
+(``Cache-Control: no-store``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ from hermetic.security import logout_user
 from hermetic.security.observability import Observability
 
 from ..common.settings import base_config, read_secret, share_store, url_setting
-from ..common.ui import add_health_route, ui
+from ..common.ui import (
+    add_error_pages,
+    add_favicon_route,
+    add_health_route,
+    keep_pages_private,
+    ui,
+)
 from .client import (
     ApiClient,
     ApiError,
@@ -78,6 +86,9 @@ def create_app(config: t.Mapping[str, t.Any] | None = None, *, transport: t.Any 
     app.register_blueprint(views.notes)
 
     add_health_route(app)
+    add_favicon_route(app)
+    keep_pages_private(app)
+    add_error_pages(app)
 
     @app.errorhandler(GrantInvalid)
     def grant_invalid(_e: GrantInvalid) -> t.Any:

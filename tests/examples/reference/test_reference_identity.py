@@ -152,6 +152,8 @@ def test_authorize_refuses_unknown_clients_redirects_and_bad_state(system, query
     system.sign_up(b, "ann@example.com")
     page = b.get(system.identity_url + "/oauth/authorize?" + query, follow=False)
     assert page.status == 400 and page.header("Location") is None
+    # A page of identity's layout that says which part is wrong.
+    assert "Sign out" in page.text and ("redirect URI" in page.text or "state" in page.text)
 
 
 def _code(system, browser):
@@ -309,3 +311,16 @@ def test_sign_up_refuses_bad_input_with_the_reason(system, fields, message):
     data = {"email": "ann@example.com", "name": "Ann", "password": PASSWORD, **fields}
     refused = b.submit(page, None, data)
     assert refused.status == 400 and message in refused.text
+
+
+def test_sign_in_forms_may_end_at_the_registered_clients_only(system):
+    # A browser applies the CSP's form-action to the redirects after a form:
+    # identity's sign-in ends at web's callback, so web's origin (and only the
+    # registered clients' origins) must be allowed, or no browser can sign in.
+    page = system.browser().get(system.identity_url + "/login")
+    directives = dict(
+        (d.strip().split(" ", 1) + [""])[:2]
+        for d in page.header("Content-Security-Policy").split(";")
+    )
+    assert directives["form-action"].split() == ["'self'", system.web_url]
+    assert "'unsafe-inline'" not in directives["script-src"]

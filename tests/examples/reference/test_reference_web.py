@@ -11,6 +11,7 @@ from examples.reference.identity.models import User
 from examples.reference.web.client import ServiceUnavailable
 
 _INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
+_SCRIPTS = re.compile(r"<script.*?</script>", re.IGNORECASE | re.DOTALL)
 
 
 @pytest.fixture
@@ -66,7 +67,9 @@ def test_pages_have_no_script_and_every_form_a_csrf_token(system, ann):
     ):
         page = ann.get(system.web_url + path)
         assert page.status == 200, path
-        assert "<script" not in page.text and not _INLINE_HANDLER.search(page.text), path
+        # One script, from web itself (CSP script-src 'self'); no inline code.
+        assert _SCRIPTS.findall(page.text) == ['<script src="/ui/dialogs.js" defer></script>'], path
+        assert not _INLINE_HANDLER.search(page.text), path
         assert page.text.count("<form") == page.text.count('name="csrf_token"'), path
         csp = page.header("Content-Security-Policy")
         assert "unsafe-inline" not in csp and "script-src" in csp, path
@@ -157,3 +160,23 @@ def test_too_long_input_is_refused_and_the_form_keeps_it(system, ann):
     page = ann.submit(new, None, {"title": title, "body": "kept"})
     assert page.status == 400 and "at most 200 characters" in page.text
     assert f'value="{title}"' in page.text and ">kept</textarea>" in page.text
+
+
+def test_pages_are_never_stored_but_the_shared_assets_are(system, ann):
+    # After sign-out, Back must ask web again (which asks to sign in), not show a stored page.
+    _page, note_id = _create(system, ann, "private")
+    for path in ("/", f"/notes/{note_id}", "/notes/new"):
+        assert ann.get(system.web_url + path).header("Cache-Control") == "no-store", path
+    for path in ("/ui/style.css", "/ui/dialogs.js", "/favicon.ico"):
+        page = ann.get(system.web_url + path)
+        assert page.status == 200 and page.header("Cache-Control") != "no-store", path
+
+
+def test_refusals_are_pages_of_the_app_with_the_reason(system, ann):
+    admin = ann.get(system.web_url + "/admin")
+    assert admin.status == 403 and "<title>Forbidden · Notes</title>" in admin.text
+    assert "Sign out" in admin.text and "Members" not in admin.text  # the nav, not the stats
+    missing = ann.get(system.web_url + "/notes/999999")
+    assert missing.status == 404 and "not shared with you" in missing.text
+    forged = ann.post(system.web_url + "/notes/new", {"title": "forged"})
+    assert forged.status == 403 and "The CSRF token is missing." in forged.text
