@@ -622,3 +622,17 @@ def test_rotation_stores_a_new_random_secret(csrf_app):
             seen.add(session[SESSION_KEY])
     assert len(seen) == 10
     assert all(len(value) == 43 and "=" not in value for value in seen)
+
+
+def test_without_flask_wtf_the_shield_stays_alone(csrf_app, csrf_client, caplog):
+    # The Flask-WTF bridge (tests/coexistence/) costs nothing to an app without it.
+    import sys
+
+    if "flask_wtf" in sys.modules:
+        pytest.skip("Flask-WTF was imported by another test in this process")
+    with caplog.at_level(logging.INFO):
+        token = _token(csrf_client)
+        assert csrf_client.post("/submit", headers={"X-CSRF-Token": token}).text == "done"
+    assert csrf_app.shields.get("csrf").wtf is None
+    assert "flask_wtf" not in sys.modules
+    assert not [r for r in caplog.records if r.getMessage().startswith("CSRF: ")]

@@ -18,6 +18,10 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "hermetic"
 NOT_OURS = {
     "REDIS_URL": "the app's own Redis: read only to say that Hermetic ignores it",
     "CORS_SUPPORTS_CREDENTIALS": "Flask-CORS's key: hermetic check warns about its wildcard use",
+    "WTF_CSRF_ENABLED": "Flask-WTF's key: the CSRF shield's Flask-WTF mode (_wtf_bridge.py)",
+    "WTF_CSRF_FIELD_NAME": "Flask-WTF's key: where the CSRF shield finds Flask-WTF's token",
+    "WTF_CSRF_HEADERS": "Flask-WTF's key: where the CSRF shield finds Flask-WTF's token",
+    "WTF_CSRF_CHECK_DEFAULT": "Flask-WTF's key: named in the CSRF shield's start-up line",
 }
 
 

@@ -308,6 +308,18 @@ def _check_csrf(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
             "CSRF_ENABLED is False: other sites can submit forms as your logged-in users."
             " Fix: remove CSRF_ENABLED (and exempt only token-authenticated API routes).",
         )
+    yield from _check_flask_wtf(app, settings)
+
+
+def _check_flask_wtf(app: Flask, settings: CSRFSettings | None) -> t.Iterator[Finding]:
+    """Name how the CSRF shield and Flask-WTF share the work (one notice)."""
+    from ._wtf_bridge import detect
+
+    wtf = detect(app)
+    if wtf is None or settings is None or not settings.enabled:
+        return
+    text = wtf.describe(hermetic_field=settings.field_name, hermetic_header=settings.header_name)
+    yield Finding(INFO, "csrf_flask_wtf", text)
 
 
 def _check_jwt(app: Flask) -> t.Iterator[Finding]:

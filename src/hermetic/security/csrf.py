@@ -15,6 +15,10 @@ On every unsafe method (anything but ``GET``, ``HEAD``, ``OPTIONS``,
 A request authenticated by ``Authorization: Bearer`` alone, without those
 cookies, carries no ambient credential and is left alone.
 
+Next to Flask-WTF (``CSRFProtect`` or ``FlaskForm``), the shield also accepts
+Flask-WTF's valid token as proof (``_wtf_bridge.py`` says which token in
+which mode).
+
 The session holds a random 32-byte secret under ``"_csrf"``; each
 :func:`csrf_token` call masks it with a fresh random pad (``pad || pad XOR
 secret``) so the token in a page differs on every render and leaks nothing
@@ -33,6 +37,7 @@ from ..globals import _cv_request
 from ._csrf_hints import csrf_hint
 from ._csrf_settings import CSRFSettings as CSRFSettings
 from ._csrf_settings import csrf_settings
+from ._wtf_bridge import WTFBridge, bridge_of_current_app, detect
 from .audit import audit
 from .errors import CSRFError
 from .shields import ORDER_CSRF, Shield
@@ -45,6 +50,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "REASON_BAD_ORIGIN",
     "REASON_BAD_TOKEN",
+    "REASON_BAD_WTF_TOKEN",
     "REASON_CROSS_SITE",
     "REASON_NO_SESSION_TOKEN",
     "REASON_NO_TOKEN",
@@ -67,6 +73,8 @@ REASON_NO_TOKEN = "no_token"  # nosec B105
 REASON_BAD_TOKEN = "bad_token"  # nosec B105
 #: A token sent, but the session has no secret (new or expired session).
 REASON_NO_SESSION_TOKEN = "no_session_token"  # nosec B105
+#: A Flask-WTF token that Flask-WTF's ``validate_csrf`` refuses (expired, other session...).
+REASON_BAD_WTF_TOKEN = "bad_wtf_token"  # nosec B105
 
 #: Set by ``app.test_client()`` (``hermetic.testing``); only its own marker object counts.
 CSRF_BYPASS_KEY = "hermetic.test_client.csrf_bypass"
@@ -86,6 +94,9 @@ _DESCRIPTIONS = {
     REASON_BAD_TOKEN: "The CSRF token is not valid. Reload the page and try again.",
     REASON_NO_SESSION_TOKEN: (
         "The session has no CSRF token; it may have expired. Reload the page and try again."
+    ),
+    REASON_BAD_WTF_TOKEN: (
+        "The CSRF token is not valid or has expired. Reload the page and try again."
     ),
 }
 
@@ -138,18 +149,29 @@ def rotate_csrf_token() -> None:
     """Replace the session's CSRF secret; tokens handed out before stop working.
 
     The login manager calls this at login, so a token planted before the
-    login (session fixation) is useless after it.
+    login (session fixation) is useless after it. Next to Flask-WTF, its
+    session value goes too, so Flask-WTF's tokens handed out before stop
+    working as well.
     """
-    _new_secret(_current_session())
+    session = _current_session()
+    _new_secret(session)
+    bridge = bridge_of_current_app()
+    if bridge is not None:
+        bridge.forget(session)
 
 
 def csrf_token() -> str:
     """Return a fresh masked token for the session, making its secret if needed.
 
     Put it in forms as ``<input type=hidden name=csrf_token value="{{
-    csrf_token() }}">`` or send it in the ``X-CSRF-Token`` header.
+    csrf_token() }}">`` or send it in the ``X-CSRF-Token`` header. On an app
+    with Flask-WTF's ``CSRFProtect`` it returns Flask-WTF's token, which
+    both checks accept.
     """
     session = _current_session()
+    bridge = bridge_of_current_app()
+    if bridge is not None and not bridge.accepts_hermetic_token:
+        return bridge.generate()
     secret = _session_secret(session)
     if secret is None:
         secret = _new_secret(session)
@@ -221,6 +243,8 @@ class CSRFShield(Shield):
         self._field = ""
         self._header_key = ""
         self._cookie_names: tuple[str, ...] = ()
+        #: How Flask-WTF is used on the app (``None``: not at all), from setup().
+        self.wtf: WTFBridge | None = None
 
     def init_app(self, app: Flask) -> None:
         """Join ``app``'s pipeline; add ``csrf_token`` to its templates."""
@@ -244,6 +268,11 @@ class CSRFShield(Shield):
             LoginSettings.from_config(app.config).remember_cookie_name,
         }
         self._cookie_names = tuple(sorted(names))
+        wtf, before = detect(app), self.wtf
+        self.wtf = wtf
+        if wtf is not None and self._enabled and wtf != before:
+            # Once per app (configured again only by hermetic check / security_check).
+            wtf.announce(app, hermetic_field=self._field, hermetic_header=settings.header_name)
 
     def steps_for(
         self, endpoint: str | None, view: t.Callable[..., t.Any] | None
@@ -297,6 +326,9 @@ class CSRFShield(Shield):
 
             if passes_csrf_token_check(environ):
                 return  # app.test_client() without enforce_csrf (hermetic.testing)
+        if self.wtf is not None:
+            self._check_either_token(request, environ, self.wtf)
+            return
         token = environ.get(self._header_key)
         if token is None and request.mimetype in _FORM_TYPES:
             # Parsed under the app's body limits (the limits shield ran first).
@@ -308,3 +340,55 @@ class CSRFShield(Shield):
             _reject(REASON_NO_SESSION_TOKEN)
         if not _token_matches(token, secret):
             _reject(REASON_BAD_TOKEN)
+
+    def _check_either_token(
+        self,
+        request: Request,
+        environ: dict[str, t.Any],
+        wtf: WTFBridge,
+    ) -> None:
+        """Accept Hermetic's token or Flask-WTF's; under CSRFProtect, only Flask-WTF's.
+
+        Under ``CSRFProtect`` the shield looks only where Flask-WTF looks, for
+        the token Flask-WTF accepts, so a request that passes here passes
+        Flask-WTF's check too and every refusal is this one.
+        """
+        form = request.mimetype in _FORM_TYPES
+        # (value, found where Hermetic's token goes): Hermetic's token counts only there.
+        candidates: list[tuple[str, bool]] = []
+        if wtf.accepts_hermetic_token:
+            token = environ.get(self._header_key)
+            if token is None and form:
+                token = request.form.get(self._field)
+            if token:
+                candidates.append((token, True))
+        wtf_token = wtf.find_token(request, environ, form)
+        if wtf_token and all(wtf_token != value for value, _ in candidates):
+            candidates.append((wtf_token, False))
+        if not candidates:
+            _reject(REASON_NO_TOKEN, flask_wtf=wtf.mode)
+        refusal: tuple[str, str | None] | None = None
+        for value, hermetic_place in candidates:
+            if hermetic_place:
+                secret = _session_secret(_current_session())
+                if secret is not None and _token_matches(value, secret):
+                    return
+            # The field names may be the same: a Flask-WTF token can be there too.
+            problem = wtf.problem(value)
+            if problem is None:
+                return
+            if refusal is None:
+                # Flask-WTF's tokens are signed "payload.time.signature": a value
+                # without a dot in Hermetic's place was meant as Hermetic's.
+                if hermetic_place and "." not in value:
+                    secret = _session_secret(_current_session())
+                    refusal = (
+                        REASON_NO_SESSION_TOKEN if secret is None else REASON_BAD_TOKEN,
+                        None,
+                    )
+                else:
+                    refusal = (REASON_BAD_WTF_TOKEN, problem)
+        reason, problem = t.cast(tuple[str, "str | None"], refusal)
+        if problem is None:
+            _reject(reason, flask_wtf=wtf.mode)
+        _reject(reason, flask_wtf=wtf.mode, wtf_problem=problem)
