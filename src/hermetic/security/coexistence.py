@@ -34,6 +34,7 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
+import sys
 import typing as t
 
 from ..globals import _cv_request
@@ -463,8 +464,37 @@ def _storage_guard(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
     return guard
 
 
+#: The store clients' errors that a view may let through (Flask-Limiter checks
+#: a decorated route's limits inside the view): answered with the 503.
+VIEW_STORE_FAILURES = (
+    ("redis.exceptions", "ConnectionError"),
+    ("redis.exceptions", "TimeoutError"),
+    ("limits.errors", "StorageError"),
+)
+
+
+def _store_failure_is_503(error: Exception) -> t.Any:
+    from ..globals import current_app
+    from .errors import StoreUnavailableError
+
+    # SECURITY: fail closed, fast, with the configured 503 (no traceback to the client).
+    audit("store", reason="store_unavailable", error=type(error).__name__)
+    # Rendered as any 503: the app's handler for 503, else Hermetic's page.
+    return current_app.handle_http_exception(StoreUnavailableError())
+
+
+def _view_store_failures_are_503(app: Flask) -> None:
+    # An app's own handler for one of these classes is kept.
+    own = app.error_handler_spec.get(None, {}).get(None, {})
+    for module, name in VIEW_STORE_FAILURES:
+        cls = getattr(sys.modules.get(module), name, None)
+        if isinstance(cls, type) and issubclass(cls, Exception) and cls not in own:
+            app.register_error_handler(cls, _store_failure_is_503)
+
+
 def _adapt_limiter(app: Flask, limiter: t.Any) -> Companion:
     _limiter_storage_errors_are_503(app, limiter)
+    _view_store_failures_are_503(app)
     shared = sorted(
         key
         for key in (
