@@ -74,4 +74,20 @@ def force_https_still_redirects() -> None:
     assert response.headers["Location"].startswith("https://")
 
 
+@check()
+def hermetic_check_before_start_up_still_logs_once() -> None:
+    app = make_app()
+    Talisman(app, force_https=False)
+    app.add_url_rule("/", "index", index)
+    before = len(STARTUP.messages())
+    assert "flask_talisman" in {f.id for f in run_checks(app)}
+    assert "flask_talisman" in {f.id for f in run_checks(app)}
+    client = app.test_client()
+    client.get("/")
+    client.get("/")
+    _once_each(client.get("/"))
+    lines = [m for m in STARTUP.messages()[before:] if m.startswith("Flask-Talisman")]
+    assert len(lines) == 1, lines
+
+
 run(APP)

@@ -16,6 +16,7 @@ CHECKS = [
     "talismans_values_win",
     "hermetic_adds_only_what_talisman_does_not_set",
     "force_https_still_redirects",
+    "hermetic_check_before_start_up_still_logs_once",
 ]
 
 MISSING = missing_distributions({"Flask-Talisman": "flask_talisman"})

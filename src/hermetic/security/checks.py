@@ -365,6 +365,8 @@ def _check_companions(app: Flask) -> t.Iterator[Finding]:
     """Name each Flask extension that takes over part of Hermetic, and what changes."""
     from .coexistence import companions
 
+    if not hasattr(app, "security_check"):
+        return  # a plain Flask app: Hermetic's guarantees are not on to keep
     for companion in companions(app):
         yield Finding(companion.level, companion.id, companion.message)
 

@@ -50,6 +50,8 @@ logger = logging.getLogger("hermetic.security.coexistence")
 
 #: The ``app.extensions`` key marking an app whose companions were settled.
 SETTLED_KEY = "hermetic.coexistence"
+#: The ``app.extensions`` key marking an app whose start-up lines were logged.
+LOGGED_KEY = "hermetic.coexistence.logged"
 
 #: Documented configuration keys of Flask extensions that start with a
 #: prefix Hermetic declares (``LOGIN_``, ``REMEMBER_``, ``JWT_``,
@@ -557,9 +559,9 @@ def companions(app: Flask) -> list[Companion]:
 
 def settle(app: Flask) -> list[Companion]:
     """Adapt the extensions found on ``app`` once, and log one line for each (start-up)."""
-    first = SETTLED_KEY not in app.extensions
     found = companions(app)
-    if first:
+    if not app.extensions.get(LOGGED_KEY):
+        app.extensions[LOGGED_KEY] = True
         for companion in found:
             level = logging.WARNING if companion.level == "warning" else logging.INFO
             logger.log(level, "%s", companion.message)
