@@ -31,13 +31,19 @@ Each finding is logged once at start-up and reported by ``hermetic check``
 
 from __future__ import annotations
 
-import functools
 import importlib
 import logging
-import sys
 import typing as t
 
 from ..globals import _cv_request
+from ._coexist_stores import (
+    StoreErrorsAre503,
+    limiter_storage_errors_are_503,
+    view_store_failures_are_503,
+)
+from ._coexist_stores import is_store_failure as is_store_failure
+from ._extension_keys import ALL_EXTENSION_KEYS as ALL_EXTENSION_KEYS
+from ._extension_keys import EXTENSION_KEYS as EXTENSION_KEYS
 from .audit import audit
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -52,144 +58,6 @@ logger = logging.getLogger("hermetic.security.coexistence")
 SETTLED_KEY = "hermetic.coexistence"
 #: The ``app.extensions`` key marking an app whose start-up lines were logged.
 LOGGED_KEY = "hermetic.coexistence.logged"
-
-#: Documented configuration keys of Flask extensions that start with a
-#: prefix Hermetic declares (``LOGIN_``, ``REMEMBER_``, ``JWT_``,
-#: ``RATELIMIT_``, ``CORS_``): ``hermetic check`` does not report them as
-#: unknown. Keys Hermetic declares too are read by both.
-EXTENSION_KEYS: dict[str, frozenset[str]] = {
-    "Flask-Login": frozenset(
-        {
-            "LOGIN_DISABLED",
-            "REMEMBER_COOKIE_NAME",
-            "REMEMBER_COOKIE_DURATION",
-            "REMEMBER_COOKIE_DOMAIN",
-            "REMEMBER_COOKIE_PATH",
-            "REMEMBER_COOKIE_SECURE",
-            "REMEMBER_COOKIE_HTTPONLY",
-            "REMEMBER_COOKIE_SAMESITE",
-            "REMEMBER_COOKIE_REFRESH_EACH_REQUEST",
-        }
-    ),
-    "Flask-JWT-Extended": frozenset(
-        {
-            "JWT_ACCESS_COOKIE_NAME",
-            "JWT_ACCESS_COOKIE_PATH",
-            "JWT_ACCESS_CSRF_COOKIE_NAME",
-            "JWT_ACCESS_CSRF_COOKIE_PATH",
-            "JWT_ACCESS_CSRF_FIELD_NAME",
-            "JWT_ACCESS_CSRF_HEADER_NAME",
-            "JWT_ACCESS_TOKEN_EXPIRES",
-            "JWT_ALGORITHM",
-            "JWT_COOKIE_CSRF_PROTECT",
-            "JWT_COOKIE_DOMAIN",
-            "JWT_COOKIE_SAMESITE",
-            "JWT_COOKIE_SECURE",
-            "JWT_CSRF_CHECK_FORM",
-            "JWT_CSRF_IN_COOKIES",
-            "JWT_CSRF_METHODS",
-            "JWT_DECODE_ALGORITHMS",
-            "JWT_DECODE_AUDIENCE",
-            "JWT_DECODE_ISSUER",
-            "JWT_DECODE_LEEWAY",
-            "JWT_ENCODE_AUDIENCE",
-            "JWT_ENCODE_ISSUER",
-            "JWT_ENCODE_NBF",
-            "JWT_ERROR_MESSAGE_KEY",
-            "JWT_HEADER_NAME",
-            "JWT_HEADER_TYPE",
-            "JWT_IDENTITY_CLAIM",
-            "JWT_JSON_KEY",
-            "JWT_PRIVATE_KEY",
-            "JWT_PUBLIC_KEY",
-            "JWT_QUERY_STRING_NAME",
-            "JWT_QUERY_STRING_VALUE_PREFIX",
-            "JWT_REFRESH_COOKIE_NAME",
-            "JWT_REFRESH_COOKIE_PATH",
-            "JWT_REFRESH_CSRF_COOKIE_NAME",
-            "JWT_REFRESH_CSRF_COOKIE_PATH",
-            "JWT_REFRESH_CSRF_FIELD_NAME",
-            "JWT_REFRESH_CSRF_HEADER_NAME",
-            "JWT_REFRESH_JSON_KEY",
-            "JWT_REFRESH_TOKEN_EXPIRES",
-            "JWT_SECRET_KEY",
-            "JWT_SESSION_COOKIE",
-            "JWT_TOKEN_LOCATION",
-            "JWT_VERIFY_SUB",
-        }
-    ),
-    "Flask-Limiter": frozenset(
-        {
-            "RATELIMIT_APPLICATION",
-            "RATELIMIT_APPLICATION_COST",
-            "RATELIMIT_DEFAULT",
-            "RATELIMIT_DEFAULTS_COST",
-            "RATELIMIT_DEFAULTS_DEDUCT_WHEN",
-            "RATELIMIT_DEFAULTS_EXEMPT_WHEN",
-            "RATELIMIT_DEFAULTS_PER_METHOD",
-            "RATELIMIT_ENABLED",
-            "RATELIMIT_FAIL_ON_FIRST_BREACH",
-            "RATELIMIT_HEADERS_ENABLED",
-            "RATELIMIT_HEADER_LIMIT",
-            "RATELIMIT_HEADER_REMAINING",
-            "RATELIMIT_HEADER_RESET",
-            "RATELIMIT_HEADER_RETRY_AFTER",
-            "RATELIMIT_HEADER_RETRY_AFTER_VALUE",
-            "RATELIMIT_IN_MEMORY_FALLBACK",
-            "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED",
-            "RATELIMIT_KEY_PREFIX",
-            "RATELIMIT_META",
-            "RATELIMIT_ON_BREACH_CALLBACK",
-            "RATELIMIT_ON_META_BREACH_CALLBACK",
-            "RATELIMIT_REQUEST_IDENTIFIER",
-            "RATELIMIT_STORAGE_OPTIONS",
-            "RATELIMIT_STORAGE_URI",
-            "RATELIMIT_STRATEGY",
-            "RATELIMIT_SWALLOW_ERRORS",
-        }
-    ),
-    "Flask-CORS": frozenset(
-        {
-            "CORS_ALLOW_HEADERS",
-            "CORS_ALLOW_PRIVATE_NETWORK",
-            "CORS_ALWAYS_SEND",
-            "CORS_AUTOMATIC_OPTIONS",
-            "CORS_EXPOSE_HEADERS",
-            "CORS_INTERCEPT_EXCEPTIONS",
-            "CORS_MAX_AGE",
-            "CORS_METHODS",
-            "CORS_ORIGINS",
-            "CORS_RESOURCES",
-            "CORS_SEND_WILDCARD",
-            "CORS_SUPPORTS_CREDENTIALS",
-            "CORS_VARY_HEADER",
-        }
-    ),
-}
-
-#: Every key of :data:`EXTENSION_KEYS`.
-ALL_EXTENSION_KEYS = frozenset().union(*EXTENSION_KEYS.values())
-
-#: Exceptions of store clients that mean "the store cannot be reached"
-#: (module and class name; subclasses count).
-STORE_FAILURES = frozenset(
-    {
-        "redis.exceptions.ConnectionError",
-        "redis.exceptions.TimeoutError",
-        "limits.errors.StorageError",
-        "pymongo.errors.ConnectionFailure",
-        "sqlalchemy.exc.OperationalError",
-        "pymemcache.exceptions.MemcacheError",
-        "builtins.OSError",
-    }
-)
-
-
-def is_store_failure(error: BaseException) -> bool:
-    """Return whether ``error`` says a store (Redis, a database...) cannot be reached."""
-    return any(
-        f"{cls.__module__}.{cls.__qualname__}" in STORE_FAILURES for cls in type(error).__mro__
-    )
 
 
 class Companion(t.NamedTuple):
@@ -224,7 +92,7 @@ def flask_login_manager(app: Flask) -> t.Any | None:
 
 def _flask_session(app: Flask) -> SessionInterface | None:
     interface = app.session_interface
-    if isinstance(interface, _StoreErrorsAre503):
+    if isinstance(interface, StoreErrorsAre503):
         return interface.wrapped
     return interface if _package(interface) == "flask_session" else None
 
@@ -337,47 +205,9 @@ def _adapt_flask_login(app: Flask, manager: t.Any) -> Companion:
 # -- Flask-Session -------------------------------------------------------------
 
 
-class _StoreErrorsAre503:
-    """Wrap an extension's session interface: its store failures are a 503, not a 500.
-
-    Opened lazily (when the session is first used), so the failure happens
-    inside the app's error handling.
-    """
-
-    open_lazily = True
-
-    def __init__(self, wrapped: SessionInterface) -> None:
-        self.wrapped = wrapped
-
-    def __getattr__(self, name: str) -> t.Any:
-        return getattr(self.wrapped, name)
-
-    def _call(self, method: str, *args: t.Any) -> t.Any:
-        try:
-            return getattr(self.wrapped, method)(*args)
-        except Exception as e:
-            if not is_store_failure(e):
-                raise
-            from ._session_revoke import REASON_STORE, SessionStoreUnavailable
-
-            # SECURITY: fail closed, with the configured 503; the error is
-            # named in the log (never the session's content).
-            audit("session", reason=REASON_STORE, error=type(e).__name__)
-            raise SessionStoreUnavailable() from None
-
-    def open_session(self, app: Flask, request: t.Any) -> t.Any:
-        return self._call("open_session", app, request)
-
-    def save_session(self, app: Flask, session: t.Any, response: t.Any) -> None:
-        self._call("save_session", app, session, response)
-
-    def regenerate(self, session: t.Any) -> None:
-        self._call("regenerate", session)
-
-
 def _adapt_flask_session(app: Flask, interface: SessionInterface) -> Companion:
-    if not isinstance(app.session_interface, _StoreErrorsAre503):
-        app.session_interface = t.cast("SessionInterface", _StoreErrorsAre503(interface))
+    if not isinstance(app.session_interface, StoreErrorsAre503):
+        app.session_interface = t.cast("SessionInterface", StoreErrorsAre503(interface))
     return Companion(
         "Flask-Session",
         "flask_session",
@@ -436,67 +266,9 @@ def _adapt_talisman(app: Flask, talisman: object) -> Companion:
 # -- Flask-Limiter -------------------------------------------------------------
 
 
-def _limiter_storage_errors_are_503(app: Flask, limiter: t.Any) -> int:
-    # Wrap Flask-Limiter's request hooks: a failure of its storage is the
-    # rate limiter's 503, not a 500 (RATELIMIT_SWALLOW_ERRORS: it fails open).
-    wrapped = 0
-    for funcs in (app.before_request_funcs, app.after_request_funcs):
-        for hooks in funcs.values():
-            for index, func in enumerate(hooks):
-                if getattr(func, "__self__", None) is limiter:
-                    hooks[index] = _storage_guard(func)
-                    wrapped += 1
-    return wrapped
-
-
-def _storage_guard(func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
-    @functools.wraps(func)
-    def guard(*args: t.Any, **kwargs: t.Any) -> t.Any:
-        try:
-            return func(*args, **kwargs)
-        except Exception as e:
-            if not is_store_failure(e):
-                raise
-            from .ratelimit._limiter import REASON_STORAGE_UNAVAILABLE, RateLimitUnavailable
-
-            audit("ratelimit", reason=REASON_STORAGE_UNAVAILABLE, error=type(e).__name__)
-            raise RateLimitUnavailable() from None
-
-    guard.__self__ = getattr(func, "__self__", None)  # type: ignore[attr-defined]  # detection reads the owner
-    return guard
-
-
-#: The store clients' errors that a view may let through (Flask-Limiter checks
-#: a decorated route's limits inside the view): answered with the 503.
-VIEW_STORE_FAILURES = (
-    ("redis.exceptions", "ConnectionError"),
-    ("redis.exceptions", "TimeoutError"),
-    ("limits.errors", "StorageError"),
-)
-
-
-def _store_failure_is_503(error: Exception) -> t.Any:
-    from ..globals import current_app
-    from .errors import StoreUnavailableError
-
-    # SECURITY: fail closed, fast, with the configured 503 (no traceback to the client).
-    audit("store", reason="store_unavailable", error=type(error).__name__)
-    # Rendered as any 503: the app's handler for 503, else Hermetic's page.
-    return current_app.handle_http_exception(StoreUnavailableError())
-
-
-def _view_store_failures_are_503(app: Flask) -> None:
-    # An app's own handler for one of these classes is kept.
-    own = app.error_handler_spec.get(None, {}).get(None, {})
-    for module, name in VIEW_STORE_FAILURES:
-        cls = getattr(sys.modules.get(module), name, None)
-        if isinstance(cls, type) and issubclass(cls, Exception) and cls not in own:
-            app.register_error_handler(cls, _store_failure_is_503)
-
-
 def _adapt_limiter(app: Flask, limiter: t.Any) -> Companion:
-    _limiter_storage_errors_are_503(app, limiter)
-    _view_store_failures_are_503(app)
+    limiter_storage_errors_are_503(app, limiter)
+    view_store_failures_are_503(app)
     shared = sorted(
         key
         for key in (
