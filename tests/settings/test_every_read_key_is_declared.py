@@ -22,6 +22,7 @@ NOT_OURS = {
     "WTF_CSRF_FIELD_NAME": "Flask-WTF's key: where the CSRF shield finds Flask-WTF's token",
     "WTF_CSRF_HEADERS": "Flask-WTF's key: where the CSRF shield finds Flask-WTF's token",
     "WTF_CSRF_CHECK_DEFAULT": "Flask-WTF's key: named in the CSRF shield's start-up line",
+    "RATELIMIT_SWALLOW_ERRORS": "Flask-Limiter's key: its outage answer, in the start-up line",
 }
 
 

@@ -90,7 +90,15 @@ class FlaskGroup(AppGroup):
         # hermetic's own group comes last so it wins a name clash.
         for group in ("flask.commands", "hermetic.commands"):
             for ep in importlib.metadata.entry_points(group=group):
-                self.add_command(ep.load(), ep.name)
+                try:
+                    command = ep.load()
+                except ModuleNotFoundError as e:
+                    # An extension's command (Flask-Limiter's `limiter`) imports
+                    # `flask`: it exists only with the alias (--flask-alias).
+                    if group != "flask.commands" or (e.name or "").partition(".")[0] != "flask":
+                        raise
+                    continue
+                self.add_command(command, ep.name)
         self._loaded_plugin_commands = True
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:

@@ -349,13 +349,27 @@ def _check_settings(app: Flask) -> t.Iterator[Finding]:
     shields = getattr(app, "shields", None)
     for problem in shields.configure(app) if shields is not None else ():
         yield Finding(ERROR, "invalid_setting", problem)
+    from .coexistence import ALL_EXTENSION_KEYS
+
     for unknown in unknown_keys(app.config):
+        if unknown.key in ALL_EXTENSION_KEYS:
+            continue  # an extension's documented key (Flask-Login, Flask-JWT-Extended, ...)
         yield Finding(
             WARNING,
             "unknown_setting",
             unknown.message + " Fix: correct or remove the key (docs/configuration.md lists"
             " every setting); ignore this if a Flask extension reads it.",
         )
+
+
+def _check_companions(app: Flask) -> t.Iterator[Finding]:
+    """Name each Flask extension that takes over part of Hermetic, and what changes."""
+    from .coexistence import companions
+
+    if not hasattr(app, "security_check"):
+        return  # a plain Flask app: Hermetic's guarantees are not on to keep
+    for companion in companions(app):
+        yield Finding(companion.level, companion.id, companion.message)
 
 
 def run_checks(app: Flask, environ: t.Mapping[str, str] | None = None) -> list[Finding]:
@@ -377,6 +391,7 @@ def run_checks(app: Flask, environ: t.Mapping[str, str] | None = None) -> list[F
         *_check_limits(app),
         *_check_csrf(app, shields),
         *_check_jwt(app),
+        *_check_companions(app),
         *_template_findings(app, shields),
         *_check_profile(app, shields),
     ]

@@ -183,9 +183,12 @@ class Hermetic(Flask):
             raise ConfigurationError(
                 "hermetic refuses to start:\n" + "\n".join(f"- {p}" for p in problems)
             )
+        from .coexistence import settle
         from .stores import warn_ignored_redis_url
 
         warn_ignored_redis_url(self)
+        # Flask-Login, Flask-Session, Flask-Talisman, Flask-Limiter: adapted, named.
+        settle(self)
         self._security_checked = True
 
     def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:

@@ -42,11 +42,18 @@ def _rotate_csrf() -> None:
     rotate_csrf_token()
 
 
-def _new_session_id(session: t.Any, *, keep_data: bool) -> None:
+def _new_session_id(ctx: RequestContext, *, keep_data: bool) -> None:
+    session = ctx.session
     regenerate = getattr(session, "regenerate", None)
     if regenerate is not None:
         # SECURITY: session fixation: an id planted before login dies here.
         regenerate()
+        return
+    # A session interface of an extension (Flask-Session) may renew the id
+    # itself: ``interface.regenerate(session)``.
+    renew = getattr(ctx.app.session_interface, "regenerate", None)
+    if callable(renew):
+        renew(session)
     elif not keep_data:
         # A signed cookie session has no id: drop what was planted before login.
         session.clear()
@@ -54,10 +61,39 @@ def _new_session_id(session: t.Any, *, keep_data: bool) -> None:
         session.modified = True
 
 
+def renew_session(ctx: RequestContext, *, keep_data: bool) -> None:
+    """Give the session of ``ctx`` a new id and a new CSRF token (login, privilege change).
+
+    The one path for Hermetic's :func:`login_user`, :func:`privilege_changed`
+    and the Flask-Login adapter (``coexistence``).
+    """
+    _new_session_id(ctx, keep_data=keep_data)
+    _rotate_csrf()
+
+
+def end_session(ctx: RequestContext, *, keep: t.Iterable[str] = ()) -> None:
+    """Revoke the session of ``ctx`` on the server, clear it and rotate the CSRF token.
+
+    The one logout path for Hermetic's :func:`logout_user` and the
+    Flask-Login adapter. The keys in ``keep`` (an extension's own logout
+    markers) are written back into the new, empty session.
+    """
+    session = ctx.session
+    kept = {key: session[key] for key in keep if key in session}
+    end = getattr(session, "end", None)
+    if end is not None:
+        # SECURITY: a copy of the cookie taken before logout is refused after it.
+        end()
+    else:
+        session.clear()
+    session.update(kept)
+    _rotate_csrf()
+
+
 def establish(ctx: RequestContext, user: t.Any, *, fresh: bool, now: float) -> None:
     """Put ``user`` in a session with a new id and a new CSRF token."""
     session = ctx.session
-    _new_session_id(session, keep_data=False)
+    _new_session_id(ctx, keep_data=False)
     user_id = user.get_id()
     session[SESSION_USER_ID] = user_id
     session[SESSION_FRESH] = fresh
@@ -123,12 +159,7 @@ def logout_user() -> None:
     if cookie:
         state.remember_tokens(ctx.app, manager.now).revoke(cookie)
         environ[_COOKIE_KEY] = (None, 0)
-    end = getattr(session, "end", None)
-    if end is not None:
-        end()
-    else:
-        session.clear()
-    _rotate_csrf()
+    end_session(ctx)
     environ.pop(USER_ID_KEY, None)
     environ[_USER_KEY] = manager.anonymous_user()
     environ[_FRESH_KEY] = False
@@ -137,8 +168,7 @@ def logout_user() -> None:
 def privilege_changed() -> None:
     """Give the session a new id and a new CSRF token after a role change."""
     ctx = _cv_request.get()
-    _new_session_id(ctx.session, keep_data=True)
-    _rotate_csrf()
+    renew_session(ctx, keep_data=True)
     # Permissions computed earlier in this request may be stale now.
     ctx.request.environ.pop("hermetic.permissions", None)
     audit("privilege_changed")

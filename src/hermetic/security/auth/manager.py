@@ -130,6 +130,10 @@ class LoginManager:
         self.providers: list[IdentityProvider] = []
         self._store = store
         self._load_user: t.Callable[[str], t.Any] | None = None
+        #: The extension that owns the remember-me cookie and loads users
+        #: (``"Flask-Login"``, set at start-up by ``coexistence``): this
+        #: manager then never reads, rotates or deletes that cookie.
+        self.external: str | None = None
         self._unauthorized: t.Callable[[str], t.Any] | None = None
         if app is not None:
             self.init_app(app)
@@ -212,7 +216,7 @@ class LoginManager:
             user = self._user_by_id(user_id)
             if user is not None:
                 fresh = self._is_fresh_session(ctx, session)
-        if user is None and not environ.get(_AFTER_KEY):
+        if user is None and not environ.get(_AFTER_KEY) and self.external is None:
             user = self._from_cookie(ctx)
         if user is None:
             for provider in self.providers:
