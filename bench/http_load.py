@@ -25,7 +25,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from wsgi_hello import ROUTES
+from wsgi_hello import GET_ROUTES, ROUTES
 
 HERE = Path(__file__).resolve().parent
 FRAMEWORKS = ("hermetic", "hermetic-secure", "flask", "bottle", "falcon")
@@ -222,7 +222,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for value, known, what in (
         (args.frameworks, FRAMEWORKS, "framework"),
         (args.servers, SERVERS, "server"),
-        (args.routes, tuple(ROUTES), "route"),
+        (args.routes, GET_ROUTES, "route"),
     ):
         unknown = set(value) - set(known)
         if unknown:

@@ -40,6 +40,7 @@ OTHER_RULES = [
     "/a/<name>/",
     "/<path:rest>",
     "/b//c",
+    "/",
 ]
 PATH_SEGMENTS = [
     "a",

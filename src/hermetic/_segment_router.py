@@ -122,6 +122,8 @@ class SegmentTable:
         for rule in rules:
             prefix, pattern = _parse(rule)
             if pattern is None:
+                if rule.rule == "/" and not rule.host and not rule.subdomain:
+                    continue  # matches "/" alone, which the table never answers
                 if prefix:
                     blocked.add(prefix[0])
                 else:
