@@ -144,8 +144,15 @@ class ResponseMixin:
                 and environ.get("REQUEST_METHOD") != "HEAD"
             ):
                 header_list = response.headers.to_wsgi_list()
-                names = {key.lower() for key, _ in header_list}
-                if "content-length" in names and names.isdisjoint(_REWRITTEN_HEADERS):
-                    start_response(response.status, header_list)
-                    return body
+                has_length = False
+                for key, _ in header_list:
+                    lower = key.lower()
+                    if lower == "content-length":
+                        has_length = True
+                    elif lower in _REWRITTEN_HEADERS:
+                        break
+                else:
+                    if has_length:
+                        start_response(response.status, header_list)
+                        return body
         return response(environ, start_response)  # type: ignore[no-any-return]  # Werkzeug types the WSGI call loosely

@@ -109,14 +109,34 @@ def _parse(rule: Rule) -> tuple[list[str], _Pattern | None]:
     return prefix, (tuple(statics), tuple(variables), rule)
 
 
+# A pattern as the table keeps it: the plain segments still to compare, the
+# variable segments to test, the (position, to_python) conversions, the rule.
+_Entry = tuple[
+    tuple[tuple[int, str], ...],
+    tuple[tuple[int, t.Any], ...],
+    tuple[tuple[int, str, t.Callable[[str], t.Any]], ...],
+    "Rule",
+]
+
+
+def _entry(pattern: _Pattern, keyed: bool) -> _Entry:
+    statics, variables, rule = pattern
+    return (
+        statics[1:] if keyed else statics,
+        tuple((position, test) for position, _, test, _ in variables if test is not None),
+        tuple((position, name, to_python) for position, name, _, to_python in variables),
+        rule,
+    )
+
+
 class SegmentTable:
     """Rules with whole-segment variables, indexed by segment count and first segment."""
 
     __slots__ = ("_by_first", "_by_count", "_blocked", "_block_all")
 
     def __init__(self, rules: t.Iterable[Rule]) -> None:
-        by_first: dict[tuple[int, str], list[_Pattern]] = {}
-        by_count: dict[int, list[_Pattern]] = {}
+        by_first: dict[tuple[int, str], list[_Entry]] = {}
+        by_count: dict[int, list[_Entry]] = {}
         blocked: set[str] = set()
         block_all = False
         for rule in rules:
@@ -132,11 +152,11 @@ class SegmentTable:
             count = rule.rule.count("/")
             statics = pattern[0]
             if statics and statics[0][0] == 0:
-                by_first.setdefault((count, statics[0][1]), []).append(pattern)
+                by_first.setdefault((count, statics[0][1]), []).append(_entry(pattern, True))
             else:
-                by_count.setdefault(count, []).append(pattern)
-        self._by_first = by_first
-        self._by_count = by_count
+                by_count.setdefault(count, []).append(_entry(pattern, False))
+        self._by_first = {key: tuple(group) for key, group in by_first.items()}
+        self._by_count = {key: tuple(group) for key, group in by_count.items()}
         self._blocked = frozenset(blocked)
         self._block_all = block_all
 
@@ -154,48 +174,45 @@ class SegmentTable:
         if self._block_all or path[:1] != "/":
             return None
         segments = path[1:].split("/")
-        if "" in segments or segments[0] in self._blocked:
+        first = segments[0]
+        if "" in segments or first in self._blocked:
             return None
         count = len(segments)
-        found: _Pattern | None = None
-        for group in (self._by_first.get((count, segments[0])), self._by_count.get(count)):
-            if group is None:
-                continue
-            for pattern in group:
-                for position, text in pattern[0]:
+        found: _Entry | None = None
+        for group in (self._by_first.get((count, first), ()), self._by_count.get(count, ())):
+            for entry in group:
+                for position, text in entry[0]:
                     if segments[position] != text:
                         break
                 else:
-                    if not _segments_pass(pattern[1], segments):
+                    if entry[1] and not _segments_pass(entry[1], segments):
                         continue
-                    methods = pattern[2].methods
+                    methods = entry[3].methods
                     if methods is not None and method not in methods:
                         continue
                     if found is not None:
                         return None  # two rules could answer: Werkzeug chooses
-                    found = pattern
+                    found = entry
         if found is None:
             return None
-        rule = found[2]
         values: dict[str, t.Any] = {}
         try:
-            for position, name, _, to_python in found[1]:
+            for position, name, to_python in found[2]:
                 values[name] = to_python(segments[position])
         except Exception:
             return None  # a refused value: Werkzeug answers (a 404, usually)
+        rule = found[3]
         if rule.defaults:
             values.update(rule.defaults)
         return rule, values
 
 
-def _segments_pass(variables: tuple[_Var, ...], segments: list[str]) -> bool:
-    for position, _, test, _ in variables:
-        if test is None:
-            continue
+def _segments_pass(tests: tuple[tuple[int, t.Any], ...], segments: list[str]) -> bool:
+    for position, test in tests:
         segment = segments[position]
         if test is _INT:
             if not segment.isdecimal():
                 return False
-        elif test.match(segment) is None:  # type: ignore[union-attr]  # a compiled pattern
+        elif test.match(segment) is None:
             return False
     return True

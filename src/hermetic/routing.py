@@ -117,10 +117,13 @@ class StaticRouter:
         # Werkzeug's own state machine, without binding an adapter to the
         # environ first. Anything but a clean match (404, 405, a redirect, a
         # converter error) is left to the adapter, which raises it properly.
-        try:
-            path = path_info.encode("latin-1").decode("utf-8", "replace")
-        except UnicodeError:
-            return False
+        if path_info.isascii():
+            path = path_info
+        else:
+            try:
+                path = path_info.encode("latin-1").decode("utf-8", "replace")
+            except UnicodeError:
+                return False
         values: t.MutableMapping[str, t.Any]
         hit = self._segments.match(path, request.method)
         if hit is not None:
@@ -134,7 +137,7 @@ class StaticRouter:
                 return False
         if rule.redirect_to is not None:
             return False
-        if self._defaults[rule.endpoint] - (1 if rule.defaults else 0) > 0:
+        if self._defaults.get(rule.endpoint, 0) - (1 if rule.defaults else 0) > 0:
             return False
         request.url_rule = rule
         # Werkzeug's matcher builds a dict; its signature says MutableMapping.
