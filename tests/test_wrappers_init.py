@@ -111,3 +111,32 @@ def test_unusual_mro_uses_werkzeugs_constructor():
 
     Odd({"REQUEST_METHOD": "GET"})
     assert calls == ["between"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_bytes_maker_matches_the_response_class(seed):
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    from hermetic.wrappers import Response, _make_bytes_maker
+
+    make = _make_bytes_maker(Response)
+    assert make is not None
+    rng = random.Random(seed)
+    statuses = [*HTTP_STATUS_CODES, 299, 999, "201 CREATED", True, 200.0]
+    types = ["application/json", "application/problem+json", "text/plain; charset=utf-8", "a\nb"]
+    bodies = [b"", b"{}", b'{"a": "\xc3\xa9"}', bytearray(b"x"), "text"]
+
+    def outcome(build, *args, **kwargs):
+        try:
+            rv = build(*args, **kwargs)
+        except Exception as e:
+            return ("error", type(e))
+        out = dict(vars(rv))
+        out["headers"] = rv.headers.to_wsgi_list()
+        return out
+
+    for _ in range(300):
+        status, ctype, body = rng.choice(statuses), rng.choice(types), rng.choice(bodies)
+        fast = outcome(make, body, status, ctype)
+        slow = outcome(Response, body, status=status, content_type=ctype)
+        assert fast == slow, (status, ctype, body)
