@@ -152,7 +152,9 @@ def load(port: int, path: str, duration: float, connections: int, threads: int) 
 
 def run_one(server: str, framework: str, args: argparse.Namespace) -> list[Result]:
     port = free_port()
-    env = dict(os.environ, BENCH_FRAMEWORK=framework, PYTHONPATH=str(HERE))
+    # Keep a PYTHONPATH given to the script (an older hermetic to compare with).
+    path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, BENCH_FRAMEWORK=framework, PYTHONPATH=path)
     for key in ("HERMETIC_REDIS_URL", "REDIS_URL"):
         env.pop(key, None)
     process = subprocess.Popen(
