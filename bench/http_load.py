@@ -25,7 +25,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from wsgi_hello import ROUTES
+from wsgi_hello import GET_ROUTES, ROUTES
 
 HERE = Path(__file__).resolve().parent
 FRAMEWORKS = ("hermetic", "hermetic-secure", "flask", "bottle", "falcon")
@@ -152,7 +152,9 @@ def load(port: int, path: str, duration: float, connections: int, threads: int) 
 
 def run_one(server: str, framework: str, args: argparse.Namespace) -> list[Result]:
     port = free_port()
-    env = dict(os.environ, BENCH_FRAMEWORK=framework, PYTHONPATH=str(HERE))
+    # Keep a PYTHONPATH given to the script (an older hermetic to compare with).
+    path = os.pathsep.join(p for p in (str(HERE), os.environ.get("PYTHONPATH", "")) if p)
+    env = dict(os.environ, BENCH_FRAMEWORK=framework, PYTHONPATH=path)
     for key in ("HERMETIC_REDIS_URL", "REDIS_URL"):
         env.pop(key, None)
     process = subprocess.Popen(
@@ -222,7 +224,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for value, known, what in (
         (args.frameworks, FRAMEWORKS, "framework"),
         (args.servers, SERVERS, "server"),
-        (args.routes, tuple(ROUTES), "route"),
+        (args.routes, GET_ROUTES, "route"),
     ):
         unknown = set(value) - set(known)
         if unknown:

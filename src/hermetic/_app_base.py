@@ -156,7 +156,7 @@ class App(AppTemplateMixin, AppURLMixin, Scaffold):
         self._fast_router: StaticRouter | None = StaticRouter()
         self._sync_views: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
         self._plain_response_classes: dict[type, bool] = {}
-        self._text_makers: dict[type, t.Any] = {}
+        self._text_makers: dict[t.Any, t.Any] = {}
 
         from .cli import AppGroup
 

@@ -15,7 +15,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response as BaseResponse
 
 from .globals import request
-from .wrappers import Response, _make_text_maker
+from .wrappers import Response, _make_bytes_maker, _make_text_maker
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .json.provider import JSONProvider
@@ -31,7 +31,7 @@ class ResponseMixin:
         response_class: type[Response]
         json: JSONProvider
         _plain_response_classes: dict[type, bool]
-        _text_makers: dict[type, t.Any]
+        _text_makers: dict[t.Any, t.Any]
 
     def make_response(self, rv: t.Any) -> Response:
         """Convert a view's return value into :attr:`response_class`."""
@@ -104,6 +104,16 @@ class ResponseMixin:
         maker = self._text_makers[cls] = _make_text_maker(cls)
         return maker
 
+    def _bytes_maker(self) -> t.Callable[..., Response] | None:
+        """``maker(data, status, content_type)``, as ``response_class(...)`` builds it."""
+        cls = self.response_class
+        key = (cls, bytes)
+        if key in self._text_makers:
+            maker: t.Callable[..., Response] | None = self._text_makers[key]
+            return maker
+        maker = self._text_makers[key] = _make_bytes_maker(cls)
+        return maker
+
     def _is_plain_response(self, cls: type) -> bool:
         known = self._plain_response_classes.get(cls)
         if known is None:
@@ -144,8 +154,15 @@ class ResponseMixin:
                 and environ.get("REQUEST_METHOD") != "HEAD"
             ):
                 header_list = response.headers.to_wsgi_list()
-                names = {key.lower() for key, _ in header_list}
-                if "content-length" in names and names.isdisjoint(_REWRITTEN_HEADERS):
-                    start_response(response.status, header_list)
-                    return body
+                has_length = False
+                for key, _ in header_list:
+                    lower = key.lower()
+                    if lower == "content-length":
+                        has_length = True
+                    elif lower in _REWRITTEN_HEADERS:
+                        break
+                else:
+                    if has_length:
+                        start_response(response.status, header_list)
+                        return body
         return response(environ, start_response)  # type: ignore[no-any-return]  # Werkzeug types the WSGI call loosely

@@ -15,6 +15,8 @@ from collections import Counter
 
 from werkzeug.routing import Map, MapAdapter
 
+from ._segment_router import SegmentTable
+
 if t.TYPE_CHECKING:  # pragma: no cover
     from werkzeug.routing import Rule
 
@@ -61,12 +63,13 @@ def _is_plain(rule: Rule, defaults_per_endpoint: Counter[str]) -> bool:
 class StaticRouter:
     """Match rules without variables by one dict lookup on ``PATH_INFO``."""
 
-    __slots__ = ("_key", "_table", "_defaults")
+    __slots__ = ("_key", "_table", "_defaults", "_segments")
 
     def __init__(self) -> None:
         self._key: tuple[int, int] = (0, -1)
         self._table: dict[str, tuple[Rule, dict[str, t.Any] | None]] = {}
         self._defaults: Counter[str] = Counter()
+        self._segments = SegmentTable(())
 
     def _rebuild(self, url_map: Map) -> None:
         rules = list(url_map.iter_rules())
@@ -83,6 +86,7 @@ class StaticRouter:
                 table[key] = (rule, dict(rule.defaults) if rule.defaults else None)
         self._table = table
         self._defaults = defaults
+        self._segments = SegmentTable(rules)
         self._key = (id(url_map), _map_version(url_map))
 
     def match(self, app: Flask, request: Request) -> bool:
@@ -109,19 +113,31 @@ class StaticRouter:
         return self._match_dynamic(url_map, path_info, request)
 
     def _match_dynamic(self, url_map: Map, path_info: str, request: Request) -> bool:
+        # First the segment table (one candidate rule, or nothing said), then
         # Werkzeug's own state machine, without binding an adapter to the
         # environ first. Anything but a clean match (404, 405, a redirect, a
         # converter error) is left to the adapter, which raises it properly.
-        try:
-            url_map.update()
-            path = path_info.encode("latin-1").decode("utf-8", "replace")
-            path_part = f"/{path.lstrip('/')}" if path else ""
-            rule, values = url_map._matcher.match("", path_part, request.method, False)
-        except Exception:
-            return False
+        if path_info.isascii():
+            path = path_info
+        else:
+            try:
+                path = path_info.encode("latin-1").decode("utf-8", "replace")
+            except UnicodeError:
+                return False
+        values: t.MutableMapping[str, t.Any]
+        hit = self._segments.match(path, request.method)
+        if hit is not None:
+            rule, values = hit
+        else:
+            try:
+                url_map.update()
+                path_part = f"/{path.lstrip('/')}" if path else ""
+                rule, values = url_map._matcher.match("", path_part, request.method, False)
+            except Exception:
+                return False
         if rule.redirect_to is not None:
             return False
-        if self._defaults[rule.endpoint] - (1 if rule.defaults else 0) > 0:
+        if self._defaults.get(rule.endpoint, 0) - (1 if rule.defaults else 0) > 0:
             return False
         request.url_rule = rule
         # Werkzeug's matcher builds a dict; its signature says MutableMapping.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typing as t
 
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import EnvironHeaders, MultiDict
 from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.sansio.request import Request as _SansIORequest
 from werkzeug.utils import cached_property
 from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wrappers import Response as _WerkzeugResponse
@@ -50,6 +51,55 @@ class Request(_WerkzeugRequest):
     _max_form_memory_size: int | None = None
     _max_form_parts: int | None = None
 
+    def __init__(
+        self,
+        environ: t.Any,
+        populate_request: bool = True,
+        shallow: bool = False,
+    ) -> None:
+        # Werkzeug's constructor, in one frame: the same attributes from the
+        # same environ values (tests/test_wrappers_init.py compares the two).
+        # Any surprise (a value that is not a str, a class whose bases are
+        # not Werkzeug's) goes through Werkzeug's own constructor.
+        cls = type(self)
+        fast = _FAST_INIT.get(cls)
+        if fast is None:
+            fast = _FAST_INIT[cls] = _keeps_werkzeug_init(cls)
+        if fast:
+            try:
+                get = environ.get
+                self.method = get("REQUEST_METHOD", "GET").upper()
+                self.scheme = get("wsgi.url_scheme", "http")
+                name = get("SERVER_NAME")
+                if name is None:
+                    self.server = None
+                else:
+                    try:
+                        port: int | None = int(get("SERVER_PORT", None))
+                    except (TypeError, ValueError):
+                        port = None
+                    self.server = (name, port)
+                root = get("SCRIPT_NAME") or ""
+                if not root.isascii():
+                    root = root.encode("latin1").decode(errors="replace")
+                self.root_path = root.rstrip("/")
+                path = get("PATH_INFO") or ""
+                if not path.isascii():
+                    path = path.encode("latin1").decode(errors="replace")
+                self.path = "/" + path.lstrip("/")
+                self.query_string = get("QUERY_STRING", "").encode("latin1")
+                self.headers = EnvironHeaders(environ)
+                self.remote_addr = get("REMOTE_ADDR")
+            except Exception:
+                fast = False
+            else:
+                self.environ = environ
+                self.shallow = shallow
+                if populate_request and not shallow:
+                    environ["werkzeug.request"] = self
+                return
+        super().__init__(environ, populate_request, shallow)
+
     def _limit(self, own: int | None, key: str, default: int | None) -> int | None:
         if own is not None:
             return own
@@ -89,6 +139,12 @@ class Request(_WerkzeugRequest):
     @max_form_parts.setter
     def max_form_parts(self, value: int | None) -> None:
         self._max_form_parts = value
+
+    def close(self) -> None:
+        """Close the uploaded files of this request (Werkzeug's ``close``, without a
+        generator when there are none: the common case, on every request)."""
+        if self.__dict__.get("files"):
+            super().close()
 
     @property
     def endpoint(self) -> str | None:
@@ -167,6 +223,15 @@ class Request(_WerkzeugRequest):
             raise BadRequest() from error
 
 
+_FAST_INIT: dict[type, bool] = {}
+
+
+def _keeps_werkzeug_init(cls: type) -> bool:
+    """Tell whether only Werkzeug's own constructors follow ours in ``cls``'s MRO."""
+    mro = cls.__mro__
+    return mro[mro.index(Request) + 1 :] == (_WerkzeugRequest, _SansIORequest, object)
+
+
 class Response(_WerkzeugResponse):
     """The response object: HTML by default, cookie size from the app config."""
 
@@ -237,4 +302,52 @@ def _make_text_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | N
         return None
     if state(make(probe, "application/json")) != state(cls(probe, mimetype="application/json")):
         return None
+    return make
+
+
+def _make_bytes_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | None:
+    """Return a fast equivalent of ``cls(data, status=code, content_type=type)``.
+
+    For a ``bytes`` body, an ``int`` status Werkzeug knows and a content type
+    without control characters (the caller's own constant): ``@validate``'s
+    JSON answers. ``None`` when not provably equal, as for
+    :func:`_make_text_maker`; another status or content type goes through
+    the class itself.
+    """
+    if _make_text_maker(cls) is None:
+        return None
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    statuses: dict[int, str] = {}
+    new = object.__new__
+
+    def make(data: bytes, status: int, content_type: str) -> t.Any:
+        if type(status) is not int or type(data) is not bytes or not content_type.isprintable():
+            return cls(data, status=status, content_type=content_type)
+        status_line = statuses.get(status)
+        if status_line is None:
+            if status not in HTTP_STATUS_CODES:
+                return cls(data, status=status, content_type=content_type)
+            status_line = statuses[status] = cls(b"", status=status).status
+        rv = new(cls)
+        rv.headers = headers_from_pairs(
+            [("Content-Type", content_type), ("Content-Length", str(len(data)))]
+        )
+        rv._status = status_line
+        rv._status_code = status
+        rv.direct_passthrough = False
+        rv._on_close = []
+        rv.response = [data]
+        return rv
+
+    def state(response: t.Any) -> dict[str, t.Any]:
+        out = dict(vars(response))
+        out["headers"] = response.headers.to_wsgi_list()
+        return out
+
+    for code in (200, 201):
+        probe = b'{"probe": "\xc3\xa9"}'
+        fast = make(probe, code, "application/json")
+        if state(fast) != state(cls(probe, status=code, content_type="application/json")):
+            return None
     return make

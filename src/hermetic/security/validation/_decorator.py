@@ -290,7 +290,11 @@ class _Validator:
             ) from None
         app = _cv_app.get().app
         # content_type, not mimetype: no charset to work out for JSON.
-        response = app.response_class(body, status=status, content_type="application/json")
+        maker = app._bytes_maker() if hasattr(app, "_bytes_maker") else None
+        if maker is not None:
+            response = maker(body, status, "application/json")
+        else:
+            response = app.response_class(body, status=status, content_type="application/json")
         if headers is not None:
             response.headers.update(headers)
         return response

@@ -1,0 +1,142 @@
+"""hermetic's one-frame Request constructor builds what Werkzeug's builds.
+
+Property-style: many generated environs (missing keys, non-ASCII paths and
+script names, odd ports, bytes where a server should have put str), each
+given to hermetic's constructor and to Werkzeug's; the instance attributes
+must be equal, and an environ Werkzeug refuses must be refused alike.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+from werkzeug.datastructures import EnvironHeaders
+from werkzeug.wrappers import Request as WerkzeugRequest
+
+from hermetic.wrappers import Request
+
+CHOICES = {
+    "REQUEST_METHOD": [None, "GET", "post", "PATCH", "\u00e9", b"GET"],
+    "wsgi.url_scheme": [None, "http", "https"],
+    "SERVER_NAME": [None, "localhost", "example.test", ""],
+    "SERVER_PORT": [None, "80", "8443", "", "x", "-1", " 7 "],
+    "SCRIPT_NAME": [None, "", "/app", "/app/", "/caf\u00c3\u00a9", "/\u00ff", b"/app"],
+    "PATH_INFO": [None, "", "/", "/a/b", "//a", "a", "/caf\u00c3\u00a9", "/\u00ff/", b"/x"],
+    "QUERY_STRING": [None, "", "a=1&b=2", "x=\u00e9", "\u20ac", b"a=1"],
+    "REMOTE_ADDR": [None, "127.0.0.1", "::1"],
+    "HTTP_HOST": [None, "localhost:8000"],
+}
+
+
+def random_environ(rng: random.Random) -> dict[str, object]:
+    environ: dict[str, object] = {}
+    for key, values in CHOICES.items():
+        value = rng.choice(values)
+        if value is not None:
+            environ[key] = value
+    return environ
+
+
+def state(request: object) -> dict[str, object]:
+    out = dict(vars(request))
+    environ = dict(out.pop("environ"))
+    # Each environ points at its own request: compare that it does, not the object.
+    out["environ"] = environ, environ.pop("werkzeug.request", None) is request
+    headers = out.pop("headers", None)
+    if headers is not None:
+        assert type(headers) is EnvironHeaders
+        out["headers"] = (headers.environ is request.environ, dict(vars(headers), environ=None))
+    return out
+
+
+def build(cls: type, environ: dict[str, object], use_werkzeug: bool, **kwargs: object):
+    request = object.__new__(cls)
+    try:
+        if use_werkzeug:
+            WerkzeugRequest.__init__(request, environ, **kwargs)
+        else:
+            cls.__init__(request, environ, **kwargs)
+    except Exception as e:
+        return ("error", type(e))
+    return state(request)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_request_constructor_matches_werkzeug(seed):
+    rng = random.Random(seed)
+    for _ in range(200):
+        environ = random_environ(rng)
+        for populate, shallow in itertools.product((True, False), repeat=2):
+            kwargs = {"populate_request": populate, "shallow": shallow}
+            ours_env, theirs_env = dict(environ), dict(environ)
+            ours = build(Request, ours_env, False, **kwargs)
+            theirs = build(Request, theirs_env, True, **kwargs)
+            assert ours == theirs, environ
+            assert ("werkzeug.request" in ours_env) == ("werkzeug.request" in theirs_env)
+
+
+def test_fast_constructor_is_used_and_subclasses_keep_it():
+    class Sub(Request):
+        pass
+
+    class Mixin:
+        def __init__(self, *args, **kwargs):
+            self.mixed = True
+            super().__init__(*args, **kwargs)
+
+    class Mixed(Mixin, Request):
+        pass
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/x", "SERVER_NAME": "h", "SERVER_PORT": "80"}
+    assert Sub(dict(environ)).path == "/x"
+    mixed = Mixed(dict(environ))
+    assert mixed.mixed and mixed.path == "/x"
+    from hermetic.wrappers import _FAST_INIT
+
+    assert _FAST_INIT[Sub] and _FAST_INIT[Mixed]
+
+
+def test_unusual_mro_uses_werkzeugs_constructor():
+    calls = []
+
+    class Between(WerkzeugRequest):
+        def __init__(self, *args, **kwargs):
+            calls.append("between")
+            super().__init__(*args, **kwargs)
+
+    class Odd(Request, Between):
+        pass
+
+    Odd({"REQUEST_METHOD": "GET"})
+    assert calls == ["between"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_bytes_maker_matches_the_response_class(seed):
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    from hermetic.wrappers import Response, _make_bytes_maker
+
+    make = _make_bytes_maker(Response)
+    assert make is not None
+    rng = random.Random(seed)
+    statuses = [*HTTP_STATUS_CODES, 299, 999, "201 CREATED", True, 200.0]
+    types = ["application/json", "application/problem+json", "text/plain; charset=utf-8", "a\nb"]
+    bodies = [b"", b"{}", b'{"a": "\xc3\xa9"}', bytearray(b"x"), "text"]
+
+    def outcome(build, *args, **kwargs):
+        try:
+            rv = build(*args, **kwargs)
+        except Exception as e:
+            return ("error", type(e))
+        out = dict(vars(rv))
+        out["headers"] = rv.headers.to_wsgi_list()
+        return out
+
+    for _ in range(300):
+        status, ctype, body = rng.choice(statuses), rng.choice(types), rng.choice(bodies)
+        fast = outcome(make, body, status, ctype)
+        slow = outcome(Response, body, status=status, content_type=ctype)
+        assert fast == slow, (status, ctype, body)
