@@ -188,6 +188,16 @@ class _RouteSteps(t.NamedTuple):
     after: tuple[t.Callable[[Request, Response], Response], ...]
 
 
+def _stepless(shield: Shield) -> bool:
+    """Tell whether ``shield`` never has a step, on any route."""
+    return (
+        shield.prepare is None
+        and shield.before is None
+        and shield.after is None
+        and type(shield).steps_for is Shield.steps_for
+    )
+
+
 class ShieldPipeline:
     """The ordered shields of one app, with the steps of each route cached."""
 
@@ -202,6 +212,11 @@ class ShieldPipeline:
         self._configuring = threading.Lock()
         self._prepare: tuple[t.Callable[[dict[str, t.Any]], None], ...] = ()
         self._routes: dict[str | None, _RouteSteps] = {}
+        #: Whether a request has anything to run: ``False`` once every shield
+        #: is configured and none has a step (a plain ``Flask`` app with a
+        #: ``LoginManager`` holds only the step-less ``LoginShield``), so the
+        #: app skips the pipeline entirely. The app reads it on every request.
+        self.active = False
 
     def __iter__(self) -> t.Iterator[Shield]:
         return iter(self._shields)
@@ -242,6 +257,7 @@ class ShieldPipeline:
         else:
             self._prepare = tuple(s.prepare for s in self._shields if s.prepare is not None)
         self._routes.clear()
+        self.active = bool(self._pending) or not all(map(_stepless, self._shields))
 
     def configure(self, app: Flask | None = None) -> list[str]:
         """Configure every shield now (again); return the configuration problems.
