@@ -171,6 +171,15 @@ class Shield:
         """
         return self.before, self.after
 
+    def prepare_step(self) -> t.Callable[[dict[str, t.Any]], None] | None:
+        """Return the ``prepare`` step to run on every request, or ``None``.
+
+        Called after :meth:`configure`. The default is the shield's own
+        :attr:`prepare`; return ``None`` when the settings leave it nothing
+        to do, so requests skip the call.
+        """
+        return self.prepare
+
     def describe(self, endpoint: str | None, view: t.Callable[..., t.Any] | None) -> str:
         """Return the short label ``hermetic routes`` shows for this route."""
         return self.name
@@ -195,6 +204,7 @@ def _stepless(shield: Shield) -> bool:
         and shield.before is None
         and shield.after is None
         and type(shield).steps_for is Shield.steps_for
+        and type(shield).prepare_step is Shield.prepare_step
     )
 
 
@@ -255,7 +265,8 @@ class ShieldPipeline:
             # configures them first: afterwards a request pays nothing for it.
             self._prepare = (self._configure_then_prepare,)
         else:
-            self._prepare = tuple(s.prepare for s in self._shields if s.prepare is not None)
+            steps = (s.prepare_step() for s in self._shields)
+            self._prepare = tuple(step for step in steps if step is not None)
         self._routes.clear()
         self.active = bool(self._pending) or not all(map(_stepless, self._shields))
 
