@@ -172,12 +172,7 @@ class Shield:
         return self.before, self.after
 
     def prepare_step(self) -> t.Callable[[dict[str, t.Any]], None] | None:
-        """Return the ``prepare`` step to run on every request, or ``None``.
-
-        Called after :meth:`configure`. The default is the shield's own
-        :attr:`prepare`; return ``None`` when the settings leave it nothing
-        to do, so requests skip the call.
-        """
+        """Return the ``prepare`` step (after :meth:`configure`); ``None``: nothing to do."""
         return self.prepare
 
     def describe(self, endpoint: str | None, view: t.Callable[..., t.Any] | None) -> str:
@@ -222,10 +217,8 @@ class ShieldPipeline:
         self._configuring = threading.Lock()
         self._prepare: tuple[t.Callable[[dict[str, t.Any]], None], ...] = ()
         self._routes: dict[str | None, _RouteSteps] = {}
-        #: Whether a request has anything to run: ``False`` once every shield
-        #: is configured and none has a step (a plain ``Flask`` app with a
-        #: ``LoginManager`` holds only the step-less ``LoginShield``), so the
-        #: app skips the pipeline entirely. The app reads it on every request.
+        #: ``False`` once every shield is configured and none has a step (a
+        #: ``Flask`` app with a ``LoginManager``): the app skips the pipeline.
         self.active = False
 
     def __iter__(self) -> t.Iterator[Shield]:
