@@ -39,7 +39,7 @@ USER_NAME = "Ada"
 #: High enough never to trip during a run (a block serves ~10**5 requests a
 #: minute per framework), low enough to be counted like any real limit.
 RATE_LIMIT = "100000000/minute"
-TARGET = 1 / 6
+TARGET = 1 / 8
 
 # The same page for both sides: each stack provides csp_nonce(), csrf_token()
 # and current_user to templates.
@@ -379,11 +379,17 @@ def prepare(name: str, app: WSGIApp) -> dict[str, Prepared]:
 # -- timing -----------------------------------------------------------------
 
 
+#: The clock of every timed block: wall time by default; ``--clock cpu`` takes
+#: this thread's CPU time, which a machine loaded by other work disturbs far less.
+CLOCKS = {"wall": time.perf_counter_ns, "cpu": time.thread_time_ns}
+_clock = [CLOCKS["wall"]]
+
+
 def time_block(app: WSGIApp, environ: dict[str, Any], body: bytes | None, number: int) -> int:
     """Return nanoseconds spent serving ``number`` requests (a fresh body stream each)."""
     copy = environ.copy
     sr = start_response
-    perf = time.perf_counter_ns
+    perf = _clock[0]
     if body is None:
         start = perf()
         for _ in range(number):
@@ -535,6 +541,12 @@ def parse_args(
     parser.add_argument("--cases", default=",".join(cases), help="comma-separated subset")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
     parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="time blocks by wall time (default) or by this thread's CPU time",
+    )
+    parser.add_argument(
         "--check", action="store_true", help="exit 1 if hermetic/stack misses the target"
     )
     parser.add_argument(
@@ -546,6 +558,7 @@ def parse_args(
     args = parser.parse_args(argv)
     args.frameworks = [f for f in args.frameworks.split(",") if f]
     args.cases = [c for c in args.cases.split(",") if c]
+    _clock[0] = CLOCKS[args.clock]
     unknown = set(args.frameworks) - set(frameworks) | set(args.cases) - set(cases)
     if unknown:
         parser.error(f"unknown framework/case: {', '.join(sorted(unknown))}")
@@ -595,7 +608,12 @@ def run(
     if args.json:
         report = {
             "versions": versions(distributions, frameworks),
-            "params": {"repeat": args.repeat, "number": args.number, "warmup": args.warmup},
+            "params": {
+                "repeat": args.repeat,
+                "number": args.number,
+                "warmup": args.warmup,
+                "clock": args.clock,
+            },
             "unit": "us/request (best of repeats)",
             "floors_us": floors,
             "results": {
@@ -615,7 +633,9 @@ def run(
     else:
         vers = versions(distributions, frameworks)
         print(", ".join(f"{k} {v}" for k, v in vers.items()))
-        print(f"best of {args.repeat} x {args.number} requests, warmup {args.warmup}\n")
+        print(
+            f"best of {args.repeat} x {args.number} requests, warmup {args.warmup}, {args.clock} clock\n"
+        )
         print(render_table(best, frameworks, floors))
         print()
         for case, by_name in ratios.items():
@@ -637,7 +657,7 @@ def run(
 def main(argv: list[str] | None = None) -> int:
     """Time the secure web page and its form POST on hermetic and the Flask stack."""
     args = parse_args(argv, __doc__, CASES, list(BUILDERS))
-    return run(args, BUILDERS, prepare, DISTRIBUTIONS, "page", TARGET, "1/6")
+    return run(args, BUILDERS, prepare, DISTRIBUTIONS, "page", TARGET, "1/8")
 
 
 if __name__ == "__main__":

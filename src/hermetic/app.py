@@ -248,8 +248,9 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
             if request_started.receivers:
                 request_started.send(self, _async_wrapper=self.ensure_sync)
             rv = None
-            if self.shields is not None:
-                rv = self.shields.before(_cv_request.get().request)
+            shields = self.shields
+            if shields is not None and shields.active:
+                rv = shields.before(_cv_request.get().request)
             if rv is None:
                 rv = self.preprocess_request()
             if rv is None:
@@ -310,8 +311,9 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
                 if name in self.after_request_funcs:
                     for func in reversed(self.after_request_funcs[name]):
                         response = self.ensure_sync(func)(response)
-        if self.shields is not None:
-            response = self.shields.after(ctx.request, response)
+        shields = self.shields
+        if shields is not None and shields.active:
+            response = shields.after(ctx.request, response)
         session = ctx._session_obj
         if (
             session is None
@@ -352,8 +354,9 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
 
     def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
         """Handle one request: the WSGI application, wrapped by middleware."""
-        if self.shields is not None:
-            self.shields.prepare(environ)
+        shields = self.shields
+        if shields is not None and shields.active:
+            shields.prepare(environ)
         ctx = self.request_context(environ)
         error: BaseException | None = None
         try:

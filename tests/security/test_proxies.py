@@ -131,6 +131,16 @@ def test_config_after_init_app_is_read_on_first_request(app):
     assert rv.text == "9.9.9.9"
 
 
+def test_no_trusted_hop_means_no_prepare_step(app):
+    client = _install_proxy(app, 0)
+    assert client.get("/whoami", headers=FORWARDED).json["host"] == "localhost"
+    assert app.shields._prepare == ()
+    # Trusting a hop later (and configuring again) brings the step back.
+    app.config["TRUSTED_PROXY_HOPS"] = 1
+    assert app.shields.configure() == []
+    assert client.get("/whoami", headers=FORWARDED).json["host"] == "evil.example:8443"
+
+
 @pytest.mark.parametrize(
     "value",
     [-1, True, 1.5, "1", {"for": -1}, {"for": "1"}, {"forwarded": 1}, {"for": None}],

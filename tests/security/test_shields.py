@@ -284,3 +284,92 @@ def test_steps_for_defaults_to_the_shields_own_steps(app):
     recorder = Recorder("r", 10, log)
     assert recorder.steps_for("x", None) == (recorder.before, recorder.after)
     assert Shield().steps_for(None, None) == (None, None)
+
+
+# -- a pipeline without steps -------------------------------------------------------
+
+
+class Stepless(Shield):
+    """Like ``LoginShield``: configured with the others, but no step on any route."""
+
+    name = "stepless"
+
+    def __init__(self) -> None:
+        self.configured = 0
+
+    def configure(self, app=None):  # type: ignore[override]
+        self.configured += 1
+
+
+def test_a_pipeline_without_steps_is_skipped_after_configuring(app, monkeypatch):
+    shield = Stepless()
+    shield.init_app(app)
+
+    @app.get("/")
+    def index():
+        return "ok"
+
+    pipeline = app.shields
+    assert pipeline.active  # not configured yet: the first request configures it
+    client = app.test_client()
+    assert client.get("/").status_code == 200
+    assert shield.configured == 1
+    assert not pipeline.active
+
+    def walked(*args):
+        raise AssertionError("a pipeline without steps was walked")
+
+    monkeypatch.setattr(pipeline, "prepare", walked)
+    monkeypatch.setattr(pipeline, "before", walked)
+    monkeypatch.setattr(pipeline, "after", walked)
+    assert client.get("/").data == b"ok"
+    assert client.get("/missing").status_code == 404
+
+
+def test_a_login_manager_alone_leaves_the_pipeline_idle(app):
+    from hermetic.security.auth import LoginManager
+
+    LoginManager(app).user_loader(lambda user_id: None)
+
+    @app.get("/")
+    def index():
+        return "ok"
+
+    assert app.test_client().get("/").status_code == 200
+    assert [s.name for s in app.shields] == ["login"]
+    assert not app.shields.active
+
+
+def test_a_shield_with_steps_makes_the_pipeline_run_again(app):
+    log: list[str] = []
+    Stepless().init_app(app)
+
+    @app.get("/")
+    def index():
+        return "ok"
+
+    client = app.test_client()
+    client.get("/")
+    assert not app.shields.active
+    Recorder("rec", 10, log).init_app(app)
+    assert app.shields.active
+    assert client.get("/").headers["X-rec"] == "1"
+    assert log == ["prepare:rec", "before:rec", "after:rec"]
+    app.shields.remove("rec")
+    assert not app.shields.active
+
+
+def test_a_shield_with_route_steps_keeps_the_pipeline_active(app):
+    log: list[tuple[str | None, str]] = []
+    Picky(log).init_app(app)
+
+    def marked():
+        return "ok"
+
+    marked.picky = "m"  # type: ignore[attr-defined]
+    app.get("/marked")(marked)
+    client = app.test_client()
+    client.get("/marked")
+    client.get("/marked")
+    assert app.shields.active
+    assert log == [("marked", "m")] * 2

@@ -74,15 +74,24 @@ class FlaskGroup(AppGroup):
             self.add_command(migrate_command)
         # hermetic's own commands give way to an app command of the same name,
         # so an app that defines `check` or `openapi` keeps its own.
-        self._fallback_commands: dict[str, click.Command] = {}
-        if add_default_commands:
-            # Imported here: these modules import this one when they run.
-            from ..openapi import openapi_command
-            from ..security.checks import check_command
-
-            for command in (check_command, openapi_command):
-                self._fallback_commands[t.cast(str, command.name)] = command
+        # Imported when a command is looked up, not when the group is made:
+        # every app makes one (``app.cli``), and these commands load the
+        # security layer (and its dependencies) that a plain app never uses.
+        self._fallbacks_wanted = add_default_commands
+        self._fallbacks: dict[str, click.Command] | None = None
         self._loaded_plugin_commands = False
+
+    @property
+    def _fallback_commands(self) -> dict[str, click.Command]:
+        if self._fallbacks is None:
+            self._fallbacks = {}
+            if self._fallbacks_wanted:
+                from ..openapi import openapi_command
+                from ..security.checks import check_command
+
+                for command in (check_command, openapi_command):
+                    self._fallbacks[t.cast(str, command.name)] = command
+        return self._fallbacks
 
     def _load_plugin_commands(self) -> None:
         if self._loaded_plugin_commands:

@@ -37,6 +37,7 @@ from ..globals import _cv_request
 from ._csrf_hints import csrf_hint
 from ._csrf_settings import CSRFSettings as CSRFSettings
 from ._csrf_settings import csrf_settings
+from ._session_cookie import cookie_value
 from ._wtf_bridge import WTFBridge, bridge_of_current_app, detect
 from .audit import audit
 from .errors import CSRFError
@@ -286,8 +287,9 @@ class CSRFShield(Shield):
             # No view runs for a 404 or 405; a 308 redirect is checked at its target.
             return None
         environ = request.environ
-        with_cookie = "HTTP_COOKIE" in environ and not request.cookies.keys().isdisjoint(
-            self._cookie_names
+        # Werkzeug's answer without parsing every cookie (_session_cookie.cookie_value).
+        with_cookie = "HTTP_COOKIE" in environ and any(
+            cookie_value(request, name) is not None for name in self._cookie_names
         )
         if not with_cookie and environ.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer ":
             # SECURITY: a bearer token is never sent by the browser on its

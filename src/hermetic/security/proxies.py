@@ -167,6 +167,10 @@ class ProxyShield(Shield):
         else:
             self._fix = None
 
+    def prepare_step(self) -> t.Callable[[dict[str, t.Any]], None] | None:
+        """Rewrite nothing, and cost nothing, when no proxy is trusted (the default)."""
+        return self.prepare if self._fix is not None else None
+
     def prepare(self, environ: dict[str, t.Any]) -> None:
         """Apply the trusted ``X-Forwarded-*`` values to ``environ``."""
         fix = self._fix

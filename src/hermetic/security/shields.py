@@ -171,6 +171,10 @@ class Shield:
         """
         return self.before, self.after
 
+    def prepare_step(self) -> t.Callable[[dict[str, t.Any]], None] | None:
+        """Return the ``prepare`` step (after :meth:`configure`); ``None``: nothing to do."""
+        return self.prepare
+
     def describe(self, endpoint: str | None, view: t.Callable[..., t.Any] | None) -> str:
         """Return the short label ``hermetic routes`` shows for this route."""
         return self.name
@@ -188,6 +192,17 @@ class _RouteSteps(t.NamedTuple):
     after: tuple[t.Callable[[Request, Response], Response], ...]
 
 
+def _stepless(shield: Shield) -> bool:
+    """Tell whether ``shield`` never has a step, on any route."""
+    return (
+        shield.prepare is None
+        and shield.before is None
+        and shield.after is None
+        and type(shield).steps_for is Shield.steps_for
+        and type(shield).prepare_step is Shield.prepare_step
+    )
+
+
 class ShieldPipeline:
     """The ordered shields of one app, with the steps of each route cached."""
 
@@ -202,6 +217,9 @@ class ShieldPipeline:
         self._configuring = threading.Lock()
         self._prepare: tuple[t.Callable[[dict[str, t.Any]], None], ...] = ()
         self._routes: dict[str | None, _RouteSteps] = {}
+        #: ``False`` once every shield is configured and none has a step (a
+        #: ``Flask`` app with a ``LoginManager``): the app skips the pipeline.
+        self.active = False
 
     def __iter__(self) -> t.Iterator[Shield]:
         return iter(self._shields)
@@ -240,8 +258,10 @@ class ShieldPipeline:
             # configures them first: afterwards a request pays nothing for it.
             self._prepare = (self._configure_then_prepare,)
         else:
-            self._prepare = tuple(s.prepare for s in self._shields if s.prepare is not None)
+            steps = (s.prepare_step() for s in self._shields)
+            self._prepare = tuple(step for step in steps if step is not None)
         self._routes.clear()
+        self.active = bool(self._pending) or not all(map(_stepless, self._shields))
 
     def configure(self, app: Flask | None = None) -> list[str]:
         """Configure every shield now (again); return the configuration problems.

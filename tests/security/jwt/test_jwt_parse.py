@@ -137,3 +137,49 @@ def test_padding_that_pyjwt_accepts_is_refused(position):
 def test_json_constants_in_the_header_are_malformed(constant):
     header = base64url_encode(b'{"alg": "EdDSA", "kid": "k", "x": ' + constant.encode() + b"}")
     assert ours(header + b"." + PAYLOAD + b"." + SIGNATURE) is None
+
+
+# -- the shared JSON decoder answers as json.loads(..., parse_constant=) -------
+
+_JSON_CASES = [
+    b'{"a": 1}',
+    b'{"exp": NaN}',
+    b'{"exp": -Infinity}',
+    b"\xef\xbb\xbf{}",
+    '{"a": "é"}'.encode("utf-16"),
+    '{"a": 1}'.encode("utf-32-le"),
+    b'{"a": "\xff"}',
+    b"[1, 2]",
+    b"",
+    b'{"a": 1} x',
+    b"[" * 5000 + b"]" * 5000,
+]
+
+
+def _reference(data):
+    def refuse(constant):
+        raise ValueError(constant)
+
+    try:
+        return ("ok", json.loads(data, parse_constant=refuse))
+    except (ValueError, RecursionError) as e:
+        return ("error", type(e).__name__ if isinstance(e, RecursionError) else "ValueError")
+
+
+@pytest.mark.parametrize("data", _JSON_CASES)
+def test_shared_decoder_is_json_loads(data):
+    from hermetic.security.jwt._token import _loads_bytes, _loads_text
+
+    def ours(load, value):
+        try:
+            return ("ok", load(value))
+        except (ValueError, RecursionError) as e:
+            return ("error", type(e).__name__ if isinstance(e, RecursionError) else "ValueError")
+
+    assert ours(_loads_bytes, data) == _reference(data)
+    try:
+        text = data.decode(json.detect_encoding(data), "surrogatepass")
+    except UnicodeDecodeError:
+        return
+    assert ours(_loads_text, text) == _reference(text)
+    assert ours(_loads_text, "\ufeff" + text) == _reference("\ufeff" + text)

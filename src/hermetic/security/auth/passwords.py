@@ -30,9 +30,6 @@ from __future__ import annotations
 import functools
 import typing as t
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
 from ...globals import _cv_app
 from ._settings import DEFAULT_HASH_LEN as DEFAULT_HASH_LEN
 from ._settings import DEFAULT_MEMORY_COST as DEFAULT_MEMORY_COST
@@ -40,6 +37,11 @@ from ._settings import DEFAULT_PARALLELISM as DEFAULT_PARALLELISM
 from ._settings import DEFAULT_SALT_LEN as DEFAULT_SALT_LEN
 from ._settings import DEFAULT_TIME_COST as DEFAULT_TIME_COST
 from ._settings import PasswordSettings
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    # argon2 is imported on first use: an app that checks no password (and
+    # every request before the first login) never loads it.
+    from argon2 import PasswordHasher
 
 __all__ = ["PasswordSettings", "Verified", "check_password", "hash_password", "hasher"]
 
@@ -64,6 +66,8 @@ class Verified(t.NamedTuple):
 
 @functools.lru_cache(maxsize=16)
 def _hasher_for(params: tuple[int, int, int, int, int]) -> PasswordHasher:
+    from argon2 import PasswordHasher
+
     time_cost, memory_cost, parallelism, hash_len, salt_len = params
     return PasswordHasher(
         time_cost=time_cost,
@@ -114,6 +118,8 @@ def hash_password(password: str | bytes, *, config: t.Mapping[str, t.Any] | None
 
 
 def _matches(ph: PasswordHasher, stored_hash: t.Any, password: t.Any) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     if not isinstance(password, (str, bytes)):
         return False
     if stored_hash is None:
@@ -133,6 +139,8 @@ def _matches(ph: PasswordHasher, stored_hash: t.Any, password: t.Any) -> bool:
 
 
 def _needs_rehash(ph: PasswordHasher, stored_hash: t.Any) -> bool:
+    from argon2.exceptions import InvalidHashError
+
     if not isinstance(stored_hash, str):
         return True
     try:

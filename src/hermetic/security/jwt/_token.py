@@ -47,6 +47,23 @@ def _not_json(constant: str) -> t.NoReturn:
     raise ValueError(f"{constant} is not JSON")
 
 
+#: One decoder for every token: ``json.loads(..., parse_constant=)`` builds a
+#: new ``JSONDecoder`` (and its scanner) on each call.
+_DECODER = json.JSONDecoder(parse_constant=_not_json)
+
+
+def _loads_text(text: str) -> t.Any:
+    # As json.loads(text, parse_constant=_not_json), without a decoder per call.
+    if text.startswith("\ufeff"):
+        raise ValueError("Unexpected UTF-8 BOM")
+    return _DECODER.decode(text)
+
+
+def _loads_bytes(data: bytes) -> t.Any:
+    # As json.loads(data, parse_constant=_not_json): the encoding detected as it does.
+    return _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))
+
+
 def b64url_decode(segment: bytes) -> bytes:
     """Decode a base64url ``segment`` (without its padding) that :func:`parse` accepted."""
     return binascii.a2b_base64(segment.translate(_TO_STANDARD) + _PAD[len(segment) & 3])
@@ -74,7 +91,7 @@ def parse(token: bytes) -> Parsed:
     if not (_canonical(head) and _canonical(body) and _canonical(sig)):
         raise TokenInvalid("malformed")
     try:
-        header = json.loads(b64url_decode(head), parse_constant=_not_json)
+        header = _loads_bytes(b64url_decode(head))
     except (ValueError, RecursionError):
         raise TokenInvalid("malformed") from None
     if not isinstance(header, dict):
@@ -91,7 +108,7 @@ def loads_claims(payload: bytes) -> tuple[dict[str, t.Any], str] | None:
     """
     try:
         text = payload.decode(json.detect_encoding(payload), "surrogatepass")
-        claims = json.loads(text, parse_constant=_not_json)
+        claims = _loads_text(text)
     except (ValueError, RecursionError):
         return None
     return (claims, text) if isinstance(claims, dict) else None
