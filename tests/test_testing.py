@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 
 import click
 import pytest
@@ -350,3 +351,30 @@ def test_with_client_after_error_keeps_only_next_request(app, client):
         ctx.pop()
         assert _cv_request.get(None) is None
         ctx.push()
+
+
+def test_self_signed_certificate_is_valid_for_its_hosts_and_its_own_ca(tmp_path):
+    import ssl
+
+    from cryptography import x509
+
+    from hermetic.testing import self_signed_certificate
+
+    crt, key = self_signed_certificate(tmp_path, ["svc.internal", "10.0.0.7"], stem="gw")
+    assert (crt, key) == (str(tmp_path / "gw.crt"), str(tmp_path / "gw.key"))
+    cert = x509.load_pem_x509_certificate((tmp_path / "gw.crt").read_bytes())
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.DNSName) == ["svc.internal"]
+    assert [str(a) for a in sans.get_values_for_type(x509.IPAddress)] == ["10.0.0.7"]
+    assert oct(os.stat(key).st_mode & 0o777) == "0o600"
+    # Usable as a server certificate and, being its own CA, as the bundle to trust.
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(crt, key)
+    ssl.create_default_context(cafile=crt)
+
+
+def test_self_signed_certificate_needs_a_host(tmp_path):
+    from hermetic.testing import self_signed_certificate
+
+    with pytest.raises(ValueError, match="at least one host"):
+        self_signed_certificate(tmp_path, [])

@@ -23,6 +23,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
     # Test helpers of the security layer, imported on first use (__getattr__).
     from .security._testing import ManualClock as ManualClock
     from .security._testing import limits_clock as limits_clock
+    from .security._testing import self_signed_certificate as self_signed_certificate
     from .sessions import SessionMixin
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "FlaskCliRunner",
     "ManualClock",
     "limits_clock",
+    "self_signed_certificate",
 ]
 
 #: Test helpers of the security layer: imported on first use, so a plain
@@ -38,6 +40,7 @@ __all__ = [
 _LAZY = {
     "ManualClock": ".security._testing",
     "limits_clock": ".security._testing",
+    "self_signed_certificate": ".security._testing",
 }
 
 

@@ -7,7 +7,6 @@ Prometheus configuration and alert rules (Debian's ``nginx-light`` and
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import re
@@ -18,9 +17,8 @@ import subprocess
 import pytest
 import yaml
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+from hermetic.testing import self_signed_certificate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEPLOY = os.path.join(ROOT, "deploy")
@@ -107,39 +105,13 @@ def test_secrets_are_made_not_committed(tmp_path):
 # -- nginx ---------------------------------------------------------------------------
 
 
-def _self_signed(tmp_path) -> tuple[str, str]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    crt, pem = tmp_path / "gateway.crt", tmp_path / "gateway.key"
-    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    pem.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(crt), str(pem)
-
-
 def test_nginx_accepts_the_gateway_configuration(tmp_path):
     nginx = shutil.which("nginx") or (
         "/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None
     )
     if nginx is None:
         pytest.skip("nginx is not installed (apt-get install nginx-light; .ci/run does)")
-    crt, key = _self_signed(tmp_path)
+    crt, key = self_signed_certificate(tmp_path, stem="gateway")
     conf = _read("nginx", "nginx.conf")
     # The upstream names resolve only inside compose or Kubernetes.
     conf = conf.replace("server web:8000", "server 127.0.0.1:18000")

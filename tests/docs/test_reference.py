@@ -29,7 +29,13 @@ PAGES = {
     "settings": "hermetic.settings",
 }
 #: Names a module gives on first use (PEP 562), documented where they are defined.
-EXTRA = {"hermetic": "\n::: hermetic.security.profile.Hermetic\n"}
+EXTRA = {
+    "hermetic": "\n::: hermetic.security.profile.Hermetic\n",
+    "testing": "".join(
+        f"\n::: hermetic.security._testing.{name}\n"
+        for name in ("ManualClock", "limits_clock", "self_signed_certificate")
+    ),
+}
 _MEMBER = re.compile(r"^        - (\w+)$", re.M)
 
 

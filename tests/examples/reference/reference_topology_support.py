@@ -8,9 +8,7 @@ process). Every rule (TLS, limits, the auth check, retries) is the deployed one.
 
 from __future__ import annotations
 
-import datetime as dt
 import http.client
-import ipaddress
 import os
 import re
 import socket
@@ -19,11 +17,6 @@ import subprocess
 import time
 import typing as t
 from urllib.parse import urlsplit
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 GATEWAY_CONF = os.path.join(ROOT, "deploy", "nginx", "nginx.conf")
@@ -42,39 +35,6 @@ def free_ports(n: int) -> list[int]:
     for s in sockets:
         s.close()
     return ports
-
-
-def self_signed(directory: str) -> tuple[str, str]:
-    """Write a self-signed certificate for ``localhost`` (and 127.0.0.1); return its paths."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.timezone.utc)
-    sans = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    crt, pem = os.path.join(directory, "gateway.crt"), os.path.join(directory, "gateway.key")
-    with open(crt, "wb") as f:
-        f.write(cert.public_bytes(serialization.Encoding.PEM))
-    with open(pem, "wb") as f:
-        f.write(
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
-    os.chmod(pem, 0o600)
-    return crt, pem
 
 
 def render_gateway(

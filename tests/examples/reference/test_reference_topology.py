@@ -35,9 +35,10 @@ from reference_topology_support import (
     Sender,
     free_ports,
     render_gateway,
-    self_signed,
     wait_healthy,
 )
+
+from hermetic.testing import self_signed_certificate
 
 PASSWORD = "a long enough password"
 PG = "postgresql+psycopg://postgres@127.0.0.1:5432/"
@@ -164,7 +165,7 @@ def topology(tmp_path_factory):
         "api_tls",
     ]
     ports = dict(zip(names, free_ports(len(names)), strict=True))
-    crt, key = self_signed(workdir)
+    crt, key = self_signed_certificate(workdir, stem="gateway")
     topology = Topology(workdir, ports, crt)
     topology.web_secret = secret = secrets.token_urlsafe(32)
     database = f"hermetic_topology_{secrets.token_hex(6)}"

@@ -7,15 +7,10 @@ used; then the defence an operator opts into, and what it still refuses.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import threading
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -23,36 +18,9 @@ from hermetic import Hermetic
 from hermetic.security.errors import ConfigurationError
 from hermetic.security.jwt import JWKSClient, JWTAuth, generate_signing_key, jwks_document
 from hermetic.security.jwt.jwks import check_jwks_url
+from hermetic.testing import self_signed_certificate
 
 ISS = "https://issuer.test"
-
-
-def _certificate(tmp_path, name: str, sans: list[x509.GeneralName]) -> tuple[str, str]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    crt, pem = tmp_path / f"{name}.crt", tmp_path / f"{name}.key"
-    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    pem.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(crt), str(pem)
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +31,7 @@ def signing_key():
 @pytest.fixture
 def tls_jwks(tmp_path, signing_key):
     """An issuer's JWKS served over TLS on loopback with a self-signed certificate."""
-    import ipaddress
-
-    crt, key = _certificate(
-        tmp_path,
-        "localhost",
-        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))],
-    )
+    crt, key = self_signed_certificate(tmp_path)
     body = json.dumps(jwks_document([signing_key]))
 
     @Request.application
@@ -109,7 +71,7 @@ def test_jwks_ca_file_trusts_the_internal_certificate(tls_jwks, signing_key):
 def test_jwks_ca_file_still_checks_the_host_name(tls_jwks, tmp_path, signing_key):
     url, _crt = tls_jwks
     # A certificate the bundle trusts, but for another name: refused.
-    other, _key = _certificate(tmp_path, "other", [x509.DNSName("other.internal")])
+    other, _key = self_signed_certificate(tmp_path, ["other.internal"])
     client = _client({"JWT_TRUSTED_ISSUERS": {ISS: url}, "JWT_JWKS_CA_FILE": other})
     assert client.get_key(signing_key.kid) is None
 
