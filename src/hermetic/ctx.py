@@ -124,9 +124,22 @@ class AppContext:
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.url_adapter = app.create_url_adapter(None)
+        self._adapter: t.Any = _sentinel
         self.g = app.app_ctx_globals_class()
         self._cv_tokens: list[contextvars.Token[AppContext]] = []
+
+    @property
+    def url_adapter(self) -> t.Any:
+        """The URL map bound to ``SERVER_NAME`` (made on first use: a request
+        builds URLs with its own adapter, so most app contexts never need it)."""
+        adapter = self._adapter
+        if adapter is _sentinel:
+            adapter = self._adapter = self.app.create_url_adapter(None)
+        return adapter
+
+    @url_adapter.setter
+    def url_adapter(self, value: t.Any) -> None:
+        self._adapter = value
 
     def push(self) -> None:
         """Bind this context to the current task or thread."""
