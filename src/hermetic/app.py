@@ -24,7 +24,7 @@ from ._app_base import App
 from ._app_errors import ErrorHandlingMixin, _late_refusal
 from ._app_responses import ResponseMixin
 from ._debugger import check_debugger_host
-from .ctx import AppContext, RequestContext
+from .ctx import _LAZY_SESSION_CLASSES, AppContext, RequestContext
 from .globals import (
     _cv_app,
     _cv_request,
@@ -55,7 +55,6 @@ __all__ = [
 ]
 
 _sentinel = object()
-_LAZY_SESSION_CLASSES: dict[type, bool] = {}
 
 
 class Flask(ResponseMixin, ErrorHandlingMixin, App):
