@@ -24,7 +24,7 @@ from ._app_base import App
 from ._app_errors import ErrorHandlingMixin, _late_refusal
 from ._app_responses import ResponseMixin
 from ._debugger import check_debugger_host
-from .ctx import AppContext, RequestContext
+from .ctx import _LAZY_SESSION_CLASSES, AppContext, RequestContext
 from .globals import (
     _cv_app,
     _cv_request,
@@ -55,7 +55,6 @@ __all__ = [
 ]
 
 _sentinel = object()
-_LAZY_SESSION_CLASSES: dict[type, bool] = {}
 
 
 class Flask(ResponseMixin, ErrorHandlingMixin, App):
@@ -216,6 +215,15 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
             pass
         return wrapped
 
+    def _hook_caller(self, func: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
+        # Before/after/teardown hooks run on every request: with the default
+        # ensure_sync, its answer per function is remembered. An overridden
+        # ensure_sync (Flask documents it as a subclass hook) is still called
+        # for every hook on every request, as Flask does.
+        if "ensure_sync" in self.__dict__ or type(self).ensure_sync is not Flask.ensure_sync:
+            return self.ensure_sync(func)
+        return self._view_caller(func)
+
     def raise_routing_exception(self, request: Request) -> t.NoReturn:  # noqa: F811
         """Raise the routing error; in debug, explain redirects that drop form data."""
         exc = request.routing_exception
@@ -296,7 +304,7 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
         for name in names:
             if name in self.before_request_funcs:
                 for before_func in self.before_request_funcs[name]:
-                    rv = self.ensure_sync(before_func)()
+                    rv = self._hook_caller(before_func)()
                     if rv is not None:
                         return rv
         return None
@@ -305,12 +313,12 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
         """Run after-request functions, then save the session if it was opened."""
         ctx = _cv_request.get()
         for func in ctx._after_request_functions:
-            response = self.ensure_sync(func)(response)
+            response = self.ensure_sync(func)(response)  # per-request closures: not cached
         if self.after_request_funcs:
             for name in chain(ctx.request.blueprints, (None,)):
                 if name in self.after_request_funcs:
                     for func in reversed(self.after_request_funcs[name]):
-                        response = self.ensure_sync(func)(response)
+                        response = self._hook_caller(func)(response)
         shields = self.shields
         if shields is not None and shields.active:
             response = shields.after(ctx.request, response)
@@ -339,7 +347,7 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
             for name in chain(_cv_request.get().request.blueprints, (None,)):
                 if name in self.teardown_request_funcs:
                     for func in reversed(self.teardown_request_funcs[name]):
-                        self.ensure_sync(func)(exc)
+                        self._hook_caller(func)(exc)
         if request_tearing_down.receivers:
             request_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 
@@ -348,7 +356,7 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
         if exc is _sentinel:
             exc = sys.exc_info()[1]
         for func in reversed(self.teardown_appcontext_funcs):
-            self.ensure_sync(func)(exc)
+            self._hook_caller(func)(exc)
         if appcontext_tearing_down.receivers:
             appcontext_tearing_down.send(self, _async_wrapper=self.ensure_sync, exc=exc)
 

@@ -10,7 +10,12 @@ from functools import update_wrapper
 from werkzeug.exceptions import HTTPException
 
 from .globals import _cv_app, _cv_request
-from .signals import appcontext_popped, appcontext_pushed
+from .signals import (
+    appcontext_popped,
+    appcontext_pushed,
+    appcontext_tearing_down,
+    request_tearing_down,
+)
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .app import Flask
@@ -27,6 +32,28 @@ __all__ = [
 ]
 
 _sentinel = object()
+
+# Per session-interface class: opened lazily? (Flask._lazy_session fills it.)
+_LAZY_SESSION_CLASSES: dict[type, bool] = {}
+# Per app class: (keeps Flask's do_teardown_request, keeps do_teardown_appcontext).
+_DEFAULT_TEARDOWN: dict[type, tuple[bool, bool]] = {}
+
+
+def _default_teardown(cls: type) -> tuple[bool, bool]:
+    """Whether ``cls`` keeps hermetic's own teardown methods (cached per class).
+
+    With the default methods, no registered function and no signal receiver,
+    a teardown does nothing, and the pop skips the call.
+    """
+    known = _DEFAULT_TEARDOWN.get(cls)
+    if known is None:
+        from .app import Flask
+
+        known = _DEFAULT_TEARDOWN[cls] = (
+            getattr(cls, "do_teardown_request", None) is Flask.do_teardown_request,
+            getattr(cls, "do_teardown_appcontext", None) is Flask.do_teardown_appcontext,
+        )
+    return known
 
 
 class _AppCtxGlobals:
@@ -124,9 +151,22 @@ class AppContext:
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.url_adapter = app.create_url_adapter(None)
+        self._adapter: t.Any = _sentinel
         self.g = app.app_ctx_globals_class()
         self._cv_tokens: list[contextvars.Token[AppContext]] = []
+
+    @property
+    def url_adapter(self) -> t.Any:
+        """The URL map bound to ``SERVER_NAME`` (made on first use: a request
+        builds URLs with its own adapter, so most app contexts never need it)."""
+        adapter = self._adapter
+        if adapter is _sentinel:
+            adapter = self._adapter = self.app.create_url_adapter(None)
+        return adapter
+
+    @url_adapter.setter
+    def url_adapter(self, value: t.Any) -> None:
+        self._adapter = value
 
     def push(self) -> None:
         """Bind this context to the current task or thread."""
@@ -137,10 +177,16 @@ class AppContext:
     def pop(self, exc: BaseException | None = _sentinel) -> None:  # type: ignore[assignment]  # _sentinel: "not given", unlike None
         """Unbind this context; the last pop runs the teardown functions."""
         try:
-            if len(self._cv_tokens) == 1:
+            app = self.app
+            if len(self._cv_tokens) == 1 and (
+                app.teardown_appcontext_funcs
+                or appcontext_tearing_down.receivers
+                or "do_teardown_appcontext" in app.__dict__
+                or not (_DEFAULT_TEARDOWN.get(type(app)) or _default_teardown(type(app)))[1]
+            ):
                 if exc is _sentinel:
                     exc = sys.exc_info()[1]
-                self.app.do_teardown_appcontext(exc)
+                app.do_teardown_appcontext(exc)
         finally:
             ctx = _cv_app.get()
             _cv_app.reset(self._cv_tokens.pop())
@@ -253,8 +299,12 @@ class RequestContext:
         self._cv_tokens.append((_cv_request.set(self), app_ctx))
         # A custom session interface keeps Flask's contract: it is opened when
         # the request starts, so its errors and side effects happen there.
-        if self._session_obj is None and not self.app._lazy_session:
-            self.session  # noqa: B018
+        if self._session_obj is None:
+            lazy = _LAZY_SESSION_CLASSES.get(type(self.app.session_interface))
+            if lazy is None:
+                lazy = self.app._lazy_session
+            if not lazy:
+                self.session  # noqa: B018
         if self._adapter is not None:
             self.match_request()
 
@@ -263,9 +313,16 @@ class RequestContext:
         clear_request = len(self._cv_tokens) == 1
         try:
             if clear_request:
-                if exc is _sentinel:
-                    exc = sys.exc_info()[1]
-                self.app.do_teardown_request(exc)
+                app = self.app
+                if (
+                    app.teardown_request_funcs
+                    or request_tearing_down.receivers
+                    or "do_teardown_request" in app.__dict__
+                    or not (_DEFAULT_TEARDOWN.get(type(app)) or _default_teardown(type(app)))[0]
+                ):
+                    if exc is _sentinel:
+                        exc = sys.exc_info()[1]
+                    app.do_teardown_request(exc)
                 close = getattr(self.request, "close", None)
                 if close is not None:
                     close()

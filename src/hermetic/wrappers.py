@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wrappers import Response as _WerkzeugResponse
 
 from . import json
-from ._body import guard_input
+from ._body import guard_input, read_body_fast
 from ._headers import headers_from_pairs
 from .globals import _cv_app
 from .helpers import _split_blueprint_path
@@ -181,6 +181,22 @@ class Request(_WerkzeugRequest):
             guard_input(self.environ)
         return super().stream
 
+    def get_data(  # type: ignore[override]  # Werkzeug's overloads, one implementation
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> bytes | str:
+        """The body as bytes (or text), as Werkzeug's ``get_data`` reads it.
+
+        The common first read takes :func:`hermetic._body.read_body_fast`,
+        which gives the same result; anything else is Werkzeug's path.
+        """
+        if not parse_form_data and _FAST_BODY[type(self)]:
+            rv = read_body_fast(self)
+            if rv is not None:
+                if cache:
+                    self._cached_data = rv
+                return rv.decode(errors="replace") if as_text else rv
+        return super().get_data(cache, as_text, parse_form_data)  # type: ignore[call-overload, no-any-return]  # Werkzeug's overloads
+
     @property
     def input_stream(self) -> t.IO[bytes]:  # type: ignore[override]  # Werkzeug types it as a cached property
         """The WSGI input stream, unbounded; a failed read is a 400."""
@@ -224,6 +240,17 @@ class Request(_WerkzeugRequest):
 
 
 _FAST_INIT: dict[type, bool] = {}
+
+
+class _FastBody(dict[type, bool]):
+    """Per class: does it read its body as :class:`Request` does (no own ``stream``)?"""
+
+    def __missing__(self, cls: type) -> bool:
+        fast = self[cls] = getattr(cls, "stream", None) is Request.__dict__["stream"]
+        return fast
+
+
+_FAST_BODY = _FastBody()
 
 
 def _keeps_werkzeug_init(cls: type) -> bool:
