@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import logging
 
+import sys
+
 import pytest
 
 import hermetic
@@ -317,3 +319,22 @@ def test_every_bridge_made_is_counted(monkeypatch):
     fields = {f.name: None for f in dataclasses.fields(_wtf_bridge.WTFBridge)}
     _wtf_bridge.WTFBridge(**fields)
     assert _wtf_bridge._bridges_made == 1
+
+
+def test_flask_wtf_bound_to_real_flask_makes_no_bridge(monkeypatch):
+    # A process where `flask` is real Flask (a benchmark next to it): its
+    # Flask-WTF works on Flask's contexts, never on a hermetic app, and asking
+    # it to check a token from a hermetic request raised (a 500).
+    import types
+
+    import hermetic
+    from hermetic.security._wtf_bridge import detect
+
+    app = hermetic.Flask(__name__)
+    monkeypatch.setitem(sys.modules, "flask_wtf", types.ModuleType("flask_wtf"))
+    monkeypatch.setitem(sys.modules, "flask", types.ModuleType("flask"))
+    assert detect(app) is None
+    aliased = types.ModuleType("flask")
+    aliased.__hermetic__ = True
+    monkeypatch.setitem(sys.modules, "flask", aliased)
+    assert detect(app) is not None

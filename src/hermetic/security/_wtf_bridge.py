@@ -224,6 +224,10 @@ def detect(app: Flask) -> WTFBridge | None:
     """
     if "flask_wtf" not in sys.modules:
         return None
+    if not getattr(sys.modules.get("flask"), "__hermetic__", False):
+        # ``flask`` is real Flask (or absent): its Flask-WTF works on Flask's
+        # contexts and can neither render nor check a token for this app.
+        return None
     config = app.config
     csrf_module = sys.modules.get("flask_wtf.csrf")
     protect = app.extensions.get("csrf")
