@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 
 import pytest
 
@@ -284,3 +285,55 @@ def test_a_cart_cookie_revoked_at_logout_stays_revoked(app, store):
     replay = app.test_client()
     replay.set_cookie("session", with_cart)
     assert replay.get("/me").get_json()["data"] == []
+
+
+# -- the Flask-WTF bridge lookup is skipped while no bridge exists -------------
+
+
+def test_no_bridge_lookup_while_no_bridge_was_ever_made(monkeypatch):
+    import hermetic
+    from hermetic.security import _wtf_bridge
+    from hermetic.security.csrf import CSRFShield, csrf_token
+    from hermetic.security.shields import ShieldPipeline
+
+    app = hermetic.Flask(__name__)
+    app.config.update(SECRET_KEY="s" * 40)
+    CSRFShield().init_app(app)
+    monkeypatch.setattr(_wtf_bridge, "_bridges_made", 0)
+
+    def scan(self, name):  # pragma: no cover - the test fails if it runs
+        raise AssertionError("the pipeline was scanned for a bridge")
+
+    monkeypatch.setattr(ShieldPipeline, "get", scan)
+    with app.test_request_context("/"):
+        assert csrf_token()
+
+
+def test_every_bridge_made_is_counted(monkeypatch):
+    import dataclasses
+
+    from hermetic.security import _wtf_bridge
+
+    monkeypatch.setattr(_wtf_bridge, "_bridges_made", 0)
+    fields = {f.name: None for f in dataclasses.fields(_wtf_bridge.WTFBridge)}
+    _wtf_bridge.WTFBridge(**fields)
+    assert _wtf_bridge._bridges_made == 1
+
+
+def test_flask_wtf_bound_to_real_flask_makes_no_bridge(monkeypatch):
+    # A process where `flask` is real Flask (a benchmark next to it): its
+    # Flask-WTF works on Flask's contexts, never on a hermetic app, and asking
+    # it to check a token from a hermetic request raised (a 500).
+    import types
+
+    import hermetic
+    from hermetic.security._wtf_bridge import detect
+
+    app = hermetic.Flask(__name__)
+    monkeypatch.setitem(sys.modules, "flask_wtf", types.ModuleType("flask_wtf"))
+    monkeypatch.setitem(sys.modules, "flask", types.ModuleType("flask"))
+    assert detect(app) is None
+    aliased = types.ModuleType("flask")
+    aliased.__hermetic__ = True
+    monkeypatch.setitem(sys.modules, "flask", aliased)
+    assert detect(app) is not None

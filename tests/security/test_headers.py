@@ -454,3 +454,45 @@ def test_a_headers_subclass_gets_each_header_through_add(app):
         "Content-Security-Policy",
         "Strict-Transport-Security",
     ]
+
+
+# -- the nonce is made lazily: only a page that asks for one gets it ------------
+
+
+def test_streamed_template_asking_for_a_nonce_too_late_fails_closed(app, caplog):
+    # The CSP is set once the view returned; a streamed template renders later.
+    # Decision: a nonce asked for after the header left is never one the
+    # header allows (the page's scripts are blocked, not trusted), and the
+    # log says what to change.
+    from hermetic import stream_template_string
+
+    client = _shielded(app)
+
+    @app.route("/stream")
+    def stream():
+        return stream_template_string('<script nonce="{{ csp_nonce() }}"></script>')
+
+    with caplog.at_level("WARNING"):
+        rv = client.get("/stream")
+    csp = rv.headers["Content-Security-Policy"]
+    assert "'nonce-" not in csp
+    (nonce,) = re.findall(r'nonce="([^"]+)"', rv.text)
+    assert nonce and nonce not in csp
+    assert any(
+        "csp_nonce()" in r.getMessage() and "before" in r.getMessage() for r in caplog.records
+    )
+
+
+def test_streamed_template_with_nonce_asked_in_the_view_is_allowed(app):
+    from hermetic import stream_template_string
+
+    client = _shielded(app)
+
+    @app.route("/stream-early")
+    def stream_early():
+        csp_nonce()  # asked before returning: the header carries it
+        return stream_template_string('<script nonce="{{ csp_nonce() }}"></script>')
+
+    rv = client.get("/stream-early")
+    (nonce,) = re.findall(r'nonce="([^"]+)"', rv.text)
+    assert f"'nonce-{nonce}'" in rv.headers["Content-Security-Policy"]

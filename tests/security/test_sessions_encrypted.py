@@ -966,3 +966,47 @@ def test_opened_cookies_are_bounded():
     off = OpenedCookies(0)
     off.put(ring, "v1", ("s" * 20, 1.0, 1.0, None))
     assert off.get(ring, "v1") is None
+
+
+# -- the settings are read once per request ------------------------------------
+
+
+def test_settings_are_computed_once_per_request(app, client, monkeypatch):
+    from hermetic.security import sessions as sessions_module
+
+    client.get("/set/a/1")
+    calls = []
+    original = sessions_module.settings_for
+
+    def spy(interface, app_, revoke):
+        calls.append(app_)
+        return original(interface, app_, revoke)
+
+    monkeypatch.setattr(sessions_module, "settings_for", spy)
+    assert client.get("/set/b/2").status_code == 200
+    assert len(calls) == 1  # open reads them; save reuses what open read
+
+
+def test_settings_kept_by_a_session_do_not_leak_into_another_app(clock):
+    # Attack: one interface shared by two apps; a session opened by app A and
+    # saved through app B must get B's cookie settings, not A's remembered ones.
+    shared = EncryptedSessionInterface(now=clock)
+    first = make_app(clock, SESSION_COOKIE_PATH="/a")
+    second = make_app(clock, SESSION_COOKIE_PATH="/b")
+    first.session_interface = second.session_interface = shared
+    second.extensions["hermetic.store"] = first.extensions["hermetic.store"]
+    with first.test_request_context("/"):
+        opened = shared.open_session(first, hermetic.request)
+    opened["a"] = "1"
+    with second.test_request_context("/"):
+        response = second.response_class()
+        shared.save_session(second, opened, response)
+    (header,) = set_cookies(response)
+    assert "Path=/b" in header
+
+
+def test_a_config_change_between_requests_is_seen_by_the_save(app, client):
+    assert "Path=/;" in set_cookies(client.get("/set/a/1"))[0] + ";"
+    app.config["SESSION_COOKIE_PATH"] = "/elsewhere"
+    (header,) = set_cookies(client.get("/set/a/2"))
+    assert "Path=/elsewhere" in header

@@ -49,6 +49,8 @@ class HermeticSession(SecureCookieSession):
         # Server-side sessions: True when the data is in the store, False when
         # the cookie holds it all (COOKIE_ONLY_KEYS); None otherwise.
         self._in_store: bool | None = None
+        # The interface's settings as open_session read them (sessions.py).
+        self._settings_state: t.Any = None
 
     def _revoke_current(self) -> None:
         if self._issued and self._on_revoke is not None and self._in_store is not False:

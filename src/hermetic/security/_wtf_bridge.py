@@ -52,6 +52,10 @@ _DEFAULT_HEADERS = ("X-CSRFToken", "X-CSRF-Token")
 MALFORMED = "The CSRF token is malformed."
 
 
+# How many bridges were made: while none was, no shield can hold one.
+_bridges_made = 0
+
+
 def _module(name: str) -> t.Any:
     # Flask-WTF and WTForms ship no types; only an app that imported them gets here.
     return importlib.import_module(name)
@@ -75,6 +79,10 @@ class WTFBridge:
     check_default: bool
     #: The views and blueprints exempt from Flask-WTF (``@csrf.exempt``), for the log only.
     wtf_exempt: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        global _bridges_made
+        _bridges_made += 1
 
     @property
     def accepts_hermetic_token(self) -> bool:
@@ -186,6 +194,8 @@ class WTFBridge:
 
 def bridge_of_current_app() -> WTFBridge | None:
     """Return the Flask-WTF bridge of the current request's app (its CSRF shield's)."""
+    if not _bridges_made:
+        return None  # no bridge exists in this process: none is on a shield
     from ..globals import _cv_request
 
     ctx = _cv_request.get(None)
@@ -213,6 +223,10 @@ def detect(app: Flask) -> WTFBridge | None:
     ``hermetic check``), so after the app registered its extensions.
     """
     if "flask_wtf" not in sys.modules:
+        return None
+    if not getattr(sys.modules.get("flask"), "__hermetic__", False):
+        # ``flask`` is real Flask (or absent): its Flask-WTF works on Flask's
+        # contexts and can neither render nor check a token for this app.
         return None
     config = app.config
     csrf_module = sys.modules.get("flask_wtf.csrf")

@@ -58,7 +58,23 @@ def csp_nonce() -> str:
     if nonce is None:
         # 128 bits from the OS generator, base64url (valid in a CSP nonce).
         nonce = environ[NONCE_KEY] = secrets.token_urlsafe(16)
+    elif not nonce:
+        # "": the CSP already left without a nonce (a streamed template). A
+        # fresh nonce that no header allows: the page's scripts are blocked.
+        nonce = environ.get(_LATE_NONCE_KEY)
+        if nonce is None:
+            nonce = environ[_LATE_NONCE_KEY] = secrets.token_urlsafe(16)
+            ctx.app.logger.warning(
+                "csp_nonce() was called after the Content-Security-Policy header"
+                " was sent (a streamed template?), so no script or style can use"
+                " this nonce. Call csp_nonce() in the view before returning the"
+                " stream."
+            )
     return t.cast(str, nonce)
+
+
+# The nonce handed out after the CSP was sent (never in a header).
+_LATE_NONCE_KEY = "hermetic.csp_nonce_late"
 
 
 def _render_csp(directives: Directives, *, with_nonce: bool) -> str:
@@ -238,7 +254,12 @@ class HeadersShield(Shield):
         csp_name = plan.csp_name
         if csp_name is not None and plan.csp_lower not in present:
             nonce = environ.get(NONCE_KEY)
-            items.append((csp_name, nonce.join(plan.csp_parts) if nonce else plan.csp_plain))
+            if nonce:
+                items.append((csp_name, nonce.join(plan.csp_parts)))
+            else:
+                # Sent without a nonce: one asked for later is not allowed.
+                environ[NONCE_KEY] = ""
+                items.append((csp_name, plan.csp_plain))
         hsts = plan.hsts
         if (
             hsts is not None
@@ -259,6 +280,8 @@ class HeadersShield(Shield):
         csp_name = plan.csp_name
         if csp_name is not None and plan.csp_lower not in present:
             nonce = request.environ.get(NONCE_KEY)
+            if not nonce:
+                request.environ[NONCE_KEY] = ""  # as in ``after``
             headers.add(csp_name, nonce.join(plan.csp_parts) if nonce else plan.csp_plain)
         if (
             plan.hsts is not None

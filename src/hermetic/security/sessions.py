@@ -38,6 +38,7 @@ from ._hermetic_session import HermeticSession as HermeticSession
 from ._hermetic_session import _new_sid
 from ._session_cookie import (
     SETTING_METHODS,
+    SETTINGS_KEY,
     OpenedCookies,
     SessionState,
     cookie_value,
@@ -169,6 +170,7 @@ class EncryptedSessionInterface(SessionInterface):
         session = self.session_class(now=self.now, on_revoke=settings.on_revoke)
         session._cookie_name = name
         session._drop_cookie = drop
+        session._settings_state = settings
         return session
 
     def _refuse(self, settings: SessionState, name: str, reason: str) -> HermeticSession:
@@ -260,6 +262,7 @@ class EncryptedSessionInterface(SessionInterface):
         )
         session._cookie_name = name
         session._in_store = in_store
+        session._settings_state = settings
         return session
 
     # -- save ----------------------------------------------------------
@@ -281,7 +284,16 @@ class EncryptedSessionInterface(SessionInterface):
     def _save(self, app: Flask, session: t.Any, response: Response, accessed: bool) -> None:
         if not isinstance(session, HermeticSession):
             session = self._adopt(session)
-        settings = self._settings(app)
+        # The settings open_session read, when they are still this app's
+        # current ones for this interface (another app, or a config change
+        # seen since, recomputes them).
+        settings = session.__dict__.get("_settings_state")
+        if (
+            settings is None
+            or settings.owner is not self
+            or app.extensions.get(SETTINGS_KEY) is not settings
+        ):
+            settings = self._settings(app)
         name = session._cookie_name
         if name is None:
             ctx = _cv_request.get(None)
