@@ -295,6 +295,24 @@ def test_host_shield_cannot_be_exempted(host_app):
     assert rv.status_code == 400
 
 
+def test_an_exemption_that_skips_nothing_is_announced(host_app, caplog):
+    # @exempt("host") or a misspelt name leaves the protection on; the
+    # developer is told, not left to believe the route skips it.
+    from hermetic.security.shields import exempt
+
+    @host_app.route("/health")
+    @exempt("host", "hosts")
+    def health():
+        return "ok"
+
+    with caplog.at_level("WARNING", logger="hermetic.security"):
+        host_app.test_client().get("/health", headers={"Host": "good.example"})
+    text = "\n".join(r.getMessage() for r in caplog.records if r.name == "hermetic.security")
+    assert "'health' is exempt from 'host', a shield no route can skip: it still runs" in text
+    assert "'health' is exempt from 'hosts', which is no shield" in text
+    assert "Did you mean 'host'?" in text
+
+
 def test_core_alone_refuses_too(app):
     # Without the shield Flask's own check still refuses (the two agree).
     app.config["TRUSTED_HOSTS"] = ["good.example"]
