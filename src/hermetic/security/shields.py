@@ -33,15 +33,12 @@ setting stops the app with the key named.
 
 from __future__ import annotations
 
-import difflib
-import logging
 import threading
 import typing as t
 
 from ..settings import Settings, SettingsError
+from ._exemptions import warn_about_exemptions
 from .errors import ConfigurationError
-
-_logger = logging.getLogger("hermetic.security")
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
@@ -207,16 +204,6 @@ def _stepless(shield: Shield) -> bool:
     )
 
 
-def _all_shield_classes() -> list[type[Shield]]:
-    found: list[type[Shield]] = []
-    todo = list(Shield.__subclasses__())
-    while todo:
-        cls = todo.pop()
-        found.append(cls)
-        todo.extend(cls.__subclasses__())
-    return found
-
-
 class ShieldPipeline:
     """The ordered shields of one app, with the steps of each route cached."""
 
@@ -311,36 +298,8 @@ class ShieldPipeline:
                 failed.append(shield)
         self._pending = failed
         self._changed()
-        self._warn_about_exemptions()
+        warn_about_exemptions(self, Shield)
         return problems
-
-    def _warn_about_exemptions(self) -> None:
-        # An exemption naming a shield that cannot be skipped, or no shield at
-        # all (a typo), leaves the protection on: say so instead of nothing.
-        known = {s.name: s for s in _all_shield_classes() if s.name}
-        installed = {s.name: s for s in self._shields}
-        for endpoint in list(self._app_views):
-            for name in sorted(self.exempted(endpoint)):
-                shield = installed.get(name) or known.get(name)
-                if shield is None:
-                    close = difflib.get_close_matches(name, sorted(known), n=1)
-                    hint = f" Did you mean {close[0]!r}?" if close else ""
-                    _logger.warning(
-                        "Route %r is exempt from %r, which is no shield: nothing is skipped.%s"
-                        " Shields: %s.",
-                        endpoint,
-                        name,
-                        hint,
-                        ", ".join(sorted(known)),
-                    )
-                elif not shield.exemptable:
-                    _logger.warning(
-                        "Route %r is exempt from %r, a shield no route can skip: it still runs."
-                        " Remove %r from the route's exemptions.",
-                        endpoint,
-                        name,
-                        name,
-                    )
 
     def _configure_then_prepare(self, environ: dict[str, t.Any]) -> None:
         self.configure_pending()
