@@ -47,6 +47,12 @@ class Request(_WerkzeugRequest):
     #: The routing error (404, 405, redirect) raised when the view is dispatched.
     routing_exception: Exception | None = None
 
+    #: ``factory(guarded_input, max_content_length)``: the stream for a body
+    #: the server ends itself (``wsgi.input_terminated``) in place of
+    #: Werkzeug's ``LimitedStream``. The input limits shield sets it on the
+    #: request; it is called only if the body is read.
+    _terminated_stream_factory: t.Callable[[t.Any, int], t.IO[bytes]] | None = None
+
     _max_content_length: int | None = None
     _max_form_memory_size: int | None = None
     _max_form_parts: int | None = None
@@ -178,7 +184,12 @@ class Request(_WerkzeugRequest):
         or truncated body becomes :class:`~hermetic._body.BodyReadError`.
         """
         if not self.shallow:
-            guard_input(self.environ)
+            guarded = guard_input(self.environ)
+            factory = self._terminated_stream_factory
+            if factory is not None and "wsgi.input_terminated" in self.environ:
+                limit = self.max_content_length
+                if limit is not None:
+                    return factory(guarded, limit)
         return super().stream
 
     def get_data(  # type: ignore[override]  # Werkzeug's overloads, one implementation

@@ -158,6 +158,38 @@ def test_declared_length_is_refused_before_the_view_reads(app, events):
     assert seen == []
 
 
+def test_declared_length_is_refused_before_the_view_on_a_terminating_server(app, events):
+    # granian and gunicorn mark every input stream terminated; a declared
+    # Content-Length over the limit is still refused before the view reads.
+    seen = []
+
+    @app.post("/never-terminated")
+    def never_terminated():
+        seen.append(1)
+        return "read nothing"
+
+    environ = EnvironBuilder(method="POST", path="/never-terminated", data=b"x" * 10_001)
+    environ = environ.get_environ()
+    environ["wsgi.input_terminated"] = True
+    r = Response.from_app(app, environ, buffered=True)
+    assert_refused(r, 413, "MAX_CONTENT_LENGTH", events, "body_too_large")
+    assert seen == []
+
+
+def test_get_without_body_on_a_terminating_server_reads_empty(app, events):
+    @app.get("/body-size")
+    def body_size():
+        return {"size": len(request.get_data()), "form": len(request.form)}
+
+    environ = EnvironBuilder(method="GET", path="/body-size").get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    environ["wsgi.input_terminated"] = True
+    r = Response.from_app(app, environ, buffered=True)
+    assert r.status_code == 200
+    assert r.get_json() == {"size": 0, "form": 0}
+    assert limit_events(events) == []
+
+
 def test_chunked_body_without_content_length_is_counted_while_read(app, events):
     chunked = {"Transfer-Encoding": "chunked"}
     r = call(app, dict(path="/raw", input_stream=io.BytesIO(b"x" * 50_000), headers=chunked))

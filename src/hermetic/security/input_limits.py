@@ -31,7 +31,8 @@ import dataclasses
 import functools
 import typing as t
 
-from .._body import guard_input
+from werkzeug.sansio.utils import get_content_length
+
 from ..settings import Settings, SettingsError, setting
 from ._input_parsers import (
     REASON_BODY,
@@ -131,6 +132,10 @@ def input_limits_of(app: Flask) -> InputLimitsSettings:
     return t.cast(InputLimitsSettings, settings)
 
 
+def _max_stream(stream: t.Any, max_body: int) -> MaxStream:
+    return MaxStream(stream, max_body, is_max=True)
+
+
 class InputLimitsShield(Shield):
     """Limit bodies, forms, files, JSON depth, query strings and URL length.
 
@@ -199,28 +204,33 @@ class InputLimitsShield(Shield):
             )
         if query:
             self._check_query(query, settings.max_query_params)
-        if "wsgi.input_terminated" not in environ and not environ.get("CONTENT_LENGTH"):
+        raw_length = environ.get("CONTENT_LENGTH")
+        terminated = "wsgi.input_terminated" in environ
+        if not terminated and not raw_length:
             # No Content-Length (or an empty one) and no server-ended stream:
             # Werkzeug reads no body at all. The usual GET stops here.
             return None
-        content_length = request.content_length
-        terminated = "wsgi.input_terminated" in environ
+        # What request.content_length answers, read from the environ: through
+        # request.headers, a missing header costs a KeyError, and servers that
+        # end every stream themselves (granian, gunicorn) send each GET here.
+        content_length = get_content_length(raw_length, environ.get("HTTP_TRANSFER_ENCODING"))
         if not content_length and not terminated:
             return None  # No body to read: nothing more to check.
-        max_body = request.max_content_length
-        if max_body is not None:
-            if content_length is not None and content_length > max_body:
+        if content_length is not None:
+            max_body = request.max_content_length
+            if max_body is not None and content_length > max_body:
                 too_large(
                     REASON_BODY,
                     "MAX_CONTENT_LENGTH",
                     max_body,
                     "The request body is larger than this endpoint accepts",
                 )
-            if terminated and "stream" not in request.__dict__:
-                # The server ends the stream itself (chunked bodies): count
-                # what is read, as Werkzeug does, but audit the refusal.
-                stream = guard_input(environ)
-                request.stream = MaxStream(stream, max_body, is_max=True)  # type: ignore[assignment]  # Werkzeug types request.stream as a property
+        if terminated:
+            # The server ends the stream itself (chunked bodies, HTTP/2, or
+            # every body, as granian and gunicorn do): when the body is read,
+            # count it against MAX_CONTENT_LENGTH, as Werkzeug does, but
+            # refuse (and audit) a body over it rather than cut it short.
+            request._terminated_stream_factory = _max_stream
         request.form_data_parser_class = self._parser_class
         request.json_module = self._json
         request.on_json_loading_failed = functools.partial(json_loading_failed, request)  # type: ignore[method-assign]  # per-request override, as Flask allows
