@@ -51,7 +51,7 @@ class Request(_WerkzeugRequest):
     #: the server ends itself (``wsgi.input_terminated``) in place of
     #: Werkzeug's ``LimitedStream``. The input limits shield sets it on the
     #: request; it is called only if the body is read.
-    _terminated_stream_factory: t.Callable[[t.Any, int], t.IO[bytes]] | None = None
+    _terminated_stream_factory: t.Callable[[t.Any, int], t.Any] | None = None
 
     _max_content_length: int | None = None
     _max_form_memory_size: int | None = None
