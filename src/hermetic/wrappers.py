@@ -189,7 +189,7 @@ class Request(_WerkzeugRequest):
             if factory is not None and "wsgi.input_terminated" in self.environ:
                 limit = self.max_content_length
                 if limit is not None:
-                    return factory(guarded, limit)
+                    return factory(guarded, limit)  # type: ignore[no-any-return]  # an IO[bytes], as Werkzeug types its streams
         return super().stream
 
     def get_data(  # type: ignore[override]  # Werkzeug's overloads, one implementation
