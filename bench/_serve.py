@@ -2,6 +2,8 @@
 
 ``BENCH_FRAMEWORK`` names the framework (``hermetic``, ``hermetic-secure``,
 ``flask``, ``bottle``, ``falcon``); the routes are those of ``wsgi_hello.py``.
+``web-hermetic`` and ``web-stack`` are the two sides of ``web_profile.py``
+(the logged-in page), seen as behind a proxy that ends TLS.
 """
 
 from __future__ import annotations
@@ -39,5 +41,35 @@ def build_hermetic_secure():  # type: ignore[no-untyped-def]
     return app
 
 
-_builders = dict(BUILDERS, **{"hermetic-secure": build_hermetic_secure})
+def behind_tls_proxy(app):  # type: ignore[no-untyped-def]
+    """The app as behind a proxy that ends TLS: it sees ``https`` requests.
+
+    Both sides of the web profile get the same wrapper (what ProxyFix would
+    do for a trusted ``X-Forwarded-Proto``), so their answers carry HSTS and
+    their cookies stay ``Secure``, as in production.
+    """
+
+    def wsgi(environ, start_response):  # type: ignore[no-untyped-def]
+        environ["wsgi.url_scheme"] = "https"
+        return app(environ, start_response)
+
+    return wsgi
+
+
+def build_web(side: str):  # type: ignore[no-untyped-def]
+    import web_profile
+
+    web_profile.quiet_audit()
+    web_profile.in_memory_only()
+    return behind_tls_proxy(web_profile.BUILDERS[side]())
+
+
+_builders = dict(
+    BUILDERS,
+    **{
+        "hermetic-secure": build_hermetic_secure,
+        "web-hermetic": lambda: build_web("hermetic"),
+        "web-stack": lambda: build_web("stack"),
+    },
+)
 app = _builders[os.environ.get("BENCH_FRAMEWORK", "hermetic")]()

@@ -1,12 +1,24 @@
 """Requests per second over real HTTP: each framework under real WSGI servers.
 
-For every server (granian WSGI, gunicorn sync, gunicorn gthread) and every
-framework (hermetic, Hermetic with its default shields, Flask, Bottle, Falcon)
-one server process with one worker is started on a free loopback port, each
-route's answer is checked, then ``wrk`` (Debian's package) loads each route
-from a second process and the script prints requests/s, p50 and p99 latency
-and the ratio to Flask measured in the same run. Run through ``bench/run
-http_load.py``; ``wrk`` must be installed (``apt-get install wrk``).
+For every server (granian WSGI with its default blocking threads, granian
+with ``--blocking-threads 1``, gunicorn sync, gunicorn gthread) and every
+framework (hermetic, Hermetic with its default shields, Flask, Bottle,
+Falcon) one server process with one worker is started on a free loopback
+port, each route's answer is checked, then ``wrk`` (Debian's package) loads
+each route from a second process and the script prints requests/s, p50 and
+p99 latency, the server's CPU per request and the ratio to Flask measured in
+the same run.
+
+``web-hermetic`` and ``web-stack`` serve ``web_profile.py``'s logged-in page
+(route ``page``): the script logs in over HTTP through each app's own login
+view, checks the page (greeting, CSRF token, CSP nonce, security and rate
+limit headers), then loads it with that session cookie; the ratio of
+``web-hermetic`` is to ``web-stack`` (Flask + Flask-Login, -WTF, -Talisman,
+-Limiter). The closing ``target`` lines are issue 13's: hello >= 2.5x
+Flask, page >= 3x the stack, per server.
+
+Run through ``bench/run http_load.py``; ``wrk`` must be installed
+(``apt-get install wrk``).
 """
 
 from __future__ import annotations
@@ -21,15 +33,31 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from http.client import HTTPConnection
 from pathlib import Path
+from urllib.parse import urlencode
 
 from wsgi_hello import GET_ROUTES, ROUTES
 
 HERE = Path(__file__).resolve().parent
-FRAMEWORKS = ("hermetic", "hermetic-secure", "flask", "bottle", "falcon")
-SERVERS = ("granian", "gunicorn-sync", "gunicorn-gthread")
+FRAMEWORKS = (
+    "hermetic",
+    "hermetic-secure",
+    "flask",
+    "bottle",
+    "falcon",
+    "web-hermetic",
+    "web-stack",
+)
+#: The web profile's two sides: they serve the logged-in page only.
+WEB_FRAMEWORKS = ("web-hermetic", "web-stack")
+SERVERS = ("granian", "granian-1thread", "gunicorn-sync", "gunicorn-gthread")
+#: Issue 13's goals over HTTP: (route, framework, baseline, least ratio of req/s).
+TARGETS = (("hello", "hermetic", "flask", 2.5), ("page", "web-hermetic", "web-stack", 3.0))
+USER_AGENT = "bench-http"
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
@@ -55,12 +83,17 @@ def server_command(server: str, port: int, workers: int) -> list[str]:
     """Return the command line that serves ``_serve:app`` on ``port``."""
     bind = f"127.0.0.1:{port}"
     bindir = Path(sys.executable).parent
-    if server == "granian":
-        return [
+    if server.startswith("granian"):
+        command = [
             str(bindir / "granian"), "--interface", "wsgi", "--host", "127.0.0.1",
             "--port", str(port), "--workers", str(workers), "--no-ws",
             "--log-level", "warning", "_serve:app",
         ]  # fmt: skip
+        if server == "granian-1thread":
+            # One Python thread per worker: no GIL hand-offs between granian's
+            # blocking threads (see bench/README.md, "Over HTTP").
+            command[-1:-1] = ["--blocking-threads", "1"]
+        return command
     worker_class = "sync" if server == "gunicorn-sync" else "gthread"
     command = [
         str(bindir / "gunicorn"), "--bind", bind, "--workers", str(workers),
@@ -79,9 +112,70 @@ def wait_ready(port: int, process: subprocess.Popen[bytes], limit: float = 30.0)
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1):
                 return
+        except urllib.error.HTTPError:
+            return  # it answers (the web profile's page wants a login)
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"server on port {port} did not answer within {limit:.0f} s")
+
+
+def check_page_over_http(port: int, cookie: str) -> None:
+    """Stop the run unless the logged-in page is served whole for ``cookie``.
+
+    Called after the load too: wrk does not count a redirect to the login
+    form as an error.
+    """
+    from web_profile import check_page
+
+    connection = HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", "/", headers={"Cookie": cookie, "User-Agent": USER_AGENT})
+        answer = connection.getresponse()
+        body = answer.read()
+        headers = {k.lower(): v for k, v in answer.getheaders() if k.lower() != "set-cookie"}
+        problem = check_page(f"{answer.status} {answer.reason}", headers, body)
+    finally:
+        connection.close()
+    if problem:
+        raise RuntimeError(f"logged-in page: {problem}")
+
+
+def log_in(port: int) -> str:
+    """Log in through the web profile's own view over HTTP; return the Cookie header.
+
+    One page view follows, as a browser's would, and must pass
+    ``web_profile.check_page``; its refreshed cookies are kept.
+    """
+    from web_profile import USER_ID, check_page, cookie_header, cookies_from
+
+    jar: dict[str, str] = {}
+    connection = HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request(
+            "POST",
+            "/login",
+            urlencode({"user": USER_ID}),
+            {"Content-Type": "application/x-www-form-urlencoded", "User-Agent": USER_AGENT},
+        )
+        answer = connection.getresponse()
+        answer.read()
+        if answer.status != 303:
+            raise RuntimeError(f"login answered {answer.status}")
+        cookies_from("\n".join(answer.headers.get_all("Set-Cookie") or []), jar)
+        connection.request(
+            "GET", "/", headers={"Cookie": cookie_header(jar), "User-Agent": USER_AGENT}
+        )
+        answer = connection.getresponse()
+        body = answer.read()
+        headers = {k.lower(): v for k, v in answer.getheaders() if k.lower() != "set-cookie"}
+        status = f"{answer.status} {answer.reason}"
+        problem = check_page(status, headers, body)
+        if problem:
+            raise RuntimeError(f"page after login: {problem}")
+        cookies_from("\n".join(answer.headers.get_all("Set-Cookie") or []), jar)
+    finally:
+        connection.close()
+    return cookie_header(jar)
 
 
 def verify(port: int, routes: list[str], framework: str) -> None:
@@ -142,11 +236,16 @@ def session_cpu_seconds(session: int) -> float:
     return total / tick
 
 
-def load(port: int, path: str, duration: float, connections: int, threads: int) -> str:
+def load(
+    port: int, path: str, duration: float, connections: int, threads: int, cookie: str = ""
+) -> str:
     command = [
         "wrk", "--latency", "-t", str(threads), "-c", str(connections),
-        "-d", f"{duration:g}s", f"http://127.0.0.1:{port}{path}",
+        "-d", f"{duration:g}s", "-H", f"User-Agent: {USER_AGENT}",
     ]  # fmt: skip
+    if cookie:
+        command += ["-H", f"Cookie: {cookie}"]
+    command.append(f"http://127.0.0.1:{port}{path}")
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
 
@@ -167,15 +266,23 @@ def run_one(server: str, framework: str, args: argparse.Namespace) -> list[Resul
     )
     try:
         wait_ready(port, process)
-        verify(port, args.routes, framework)
+        cookie = ""
+        if framework in WEB_FRAMEWORKS:
+            routes = ["page"]
+            cookie = log_in(port)
+        else:
+            routes = args.routes
+            verify(port, routes, framework)
         results = []
-        for name in args.routes:
-            path = ROUTES[name].path
-            load(port, path, min(1.0, args.duration), args.connections, args.threads)  # warm-up
+        for name in routes:
+            path = "/" if name == "page" else ROUTES[name].path
+            load(port, path, min(1.0, args.duration), args.connections, args.threads, cookie)
             cpu_before = session_cpu_seconds(process.pid)
-            output = load(port, path, args.duration, args.connections, args.threads)
+            output = load(port, path, args.duration, args.connections, args.threads, cookie)
             cpu = session_cpu_seconds(process.pid) - cpu_before
             rps, p50, p99, errors = parse_wrk(output)
+            if cookie:
+                check_page_over_http(port, cookie)
             served = rps * args.duration
             cpu_us = cpu / served * 1e6 if served else float("nan")
             results.append(Result(server, framework, name, rps, p50, p99, errors, cpu_us))
@@ -191,7 +298,7 @@ def run_one(server: str, framework: str, args: argparse.Namespace) -> list[Resul
 
 
 def render(results: list[Result]) -> str:
-    flask = {(r.server, r.route): r for r in results if r.framework == "flask"}
+    flask = {(r.server, r.route): r for r in results if r.framework in ("flask", "web-stack")}
     lines = [
         f"{'server':17} {'route':6} {'framework':16} {'req/s':>9} {'p50 ms':>8}"
         f" {'p99 ms':>8} {'errors':>6} {'vs flask':>8} {'cpu us/req':>10} {'cpu vs flask':>12}"
@@ -204,6 +311,18 @@ def render(results: list[Result]) -> str:
             f"{r.server:17} {r.route:6} {r.framework:16} {r.rps:9.0f} {r.p50_ms:8.2f}"
             f" {r.p99_ms:8.2f} {r.errors:6d} {ratio} {r.cpu_us:10.1f} {cpu_ratio}"
         )
+    for route, framework, baseline, goal in TARGETS:
+        by = {(r.server, r.framework): r for r in results if r.route == route}
+        for server in dict.fromkeys(r.server for r in results):
+            ours, theirs = by.get((server, framework)), by.get((server, baseline))
+            if ours is None or theirs is None or not theirs.rps:
+                continue
+            ratio = ours.rps / theirs.rps
+            verdict = "met" if ratio >= goal else "MISSED"
+            lines.append(
+                f"target {server:17} {route:5} {framework}/{baseline} req/s"
+                f" {ratio:5.2f} (goal >= {goal:g}) {verdict}"
+            )
     return "\n".join(lines)
 
 
