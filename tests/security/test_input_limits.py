@@ -190,6 +190,29 @@ def test_get_without_body_on_a_terminating_server_reads_empty(app, events):
     assert limit_events(events) == []
 
 
+@pytest.mark.parametrize("protocol", ["HTTP/2", "HTTP/3"])
+def test_http2_body_without_length_is_counted_while_read(app, events, protocol):
+    # HTTP/2 and 3 frame the body themselves: no Content-Length, no
+    # Transfer-Encoding, yet a body. It is still bounded by MAX_CONTENT_LENGTH.
+    environ = EnvironBuilder(method="POST", path="/raw", data=b"x" * 50_000).get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    environ["wsgi.input_terminated"] = True
+    environ["SERVER_PROTOCOL"] = protocol
+    r = Response.from_app(app, environ, buffered=True)
+    assert_refused(r, 413, "MAX_CONTENT_LENGTH", events, "body_too_large")
+
+
+def test_http2_json_without_length_keeps_the_depth_limit(app, events):
+    environ = EnvironBuilder(
+        method="POST", path="/json", data=deep(40), content_type="application/json"
+    ).get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    environ["wsgi.input_terminated"] = True
+    environ["SERVER_PROTOCOL"] = "HTTP/2"
+    r = Response.from_app(app, environ, buffered=True)
+    assert_refused(r, 400, "LIMITS_JSON_MAX_DEPTH", events, "json_too_deep")
+
+
 def test_chunked_body_without_content_length_is_counted_while_read(app, events):
     chunked = {"Transfer-Encoding": "chunked"}
     r = call(app, dict(path="/raw", input_stream=io.BytesIO(b"x" * 50_000), headers=chunked))

@@ -206,9 +206,18 @@ class InputLimitsShield(Shield):
             self._check_query(query, settings.max_query_params)
         raw_length = environ.get("CONTENT_LENGTH")
         terminated = "wsgi.input_terminated" in environ
-        if not terminated and not raw_length:
+        if not raw_length and (
+            not terminated
+            or (
+                "HTTP_TRANSFER_ENCODING" not in environ
+                and environ.get("SERVER_PROTOCOL", "").startswith("HTTP/1.")
+            )
+        ):
             # No Content-Length (or an empty one) and no server-ended stream:
-            # Werkzeug reads no body at all. The usual GET stops here.
+            # Werkzeug reads no body at all. Nor is there one in an HTTP/1.x
+            # request without Content-Length or Transfer-Encoding (RFC 9112,
+            # 6.3), though servers such as granian and gunicorn mark every
+            # stream terminated. The usual GET stops here.
             return None
         # What request.content_length answers, read from the environ: through
         # request.headers, a missing header costs a KeyError, and servers that
