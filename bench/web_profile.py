@@ -575,8 +575,12 @@ def run(
     target_case: str,
     target: float,
     target_label: str,
+    after: Callable[[dict[str, dict[str, float]]], None] | None = None,
 ) -> int:
-    """Build, verify and time; print the table, the ratios and the target."""
+    """Build, verify and time; print the table, the ratios and the target.
+
+    ``after(best)`` prints more from the same run's figures (text output only).
+    """
     in_memory_only()
     quiet_audit()
     if args.profile:
@@ -647,6 +651,8 @@ def run(
                 f"target: {target_case} hermetic/stack = {hit:.3f} <= {target:.3f}"
                 f" ({target_label}): {verdict}"
             )
+        if after is not None:
+            after(best)
 
     if args.check and hit is not None and hit > target:
         print(f"FAIL: {target_case} hermetic/stack = {hit:.3f} > {target:.3f}", file=sys.stderr)
