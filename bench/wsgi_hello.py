@@ -199,6 +199,11 @@ def make_environ(path: str, method: str = "GET", body: bytes | None = None) -> d
     )
 
 
+#: What real servers add to Werkzeug's test environ (``--server-environ``):
+#: granian and gunicorn end every input stream themselves and say so.
+SERVER_ENVIRON = {"wsgi.input_terminated": True, "REMOTE_ADDR": "127.0.0.1"}
+
+
 def route_environ(route: Route) -> dict[str, Any]:
     """Return the prebuilt environ of ``route``."""
     return make_environ(route.path, route.method, route.body)
@@ -375,6 +380,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="instead of timing, cProfile FRAMEWORK on --routes' first route",
     )
     parser.add_argument("--top", type=int, default=25, help="rows shown by --profile")
+    parser.add_argument(
+        "--server-environ",
+        action="store_true",
+        help="mark every input stream terminated and set REMOTE_ADDR, as granian and"
+        " gunicorn do (the environ of http_load.py's servers)",
+    )
     args = parser.parse_args(argv)
     args.frameworks = [f for f in args.frameworks.split(",") if f]
     args.routes = [r for r in args.routes.split(",") if r]
@@ -391,6 +402,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     routes = [ROUTES[r] for r in args.routes]
     environs = {r.name: route_environ(r) for r in routes}
+    if args.server_environ:
+        for environ in environs.values():
+            environ.update(SERVER_ENVIRON)
     for route in routes:
         if route.body is not None:
             environs[route.name]["bench.body"] = route.body
