@@ -14,8 +14,9 @@ import typing as t
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response as BaseResponse
 
+from ._response_makers import _make_bytes_maker, _make_text_maker
 from .globals import request
-from .wrappers import Response, _make_bytes_maker, _make_text_maker
+from .wrappers import Response
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .json.provider import JSONProvider
