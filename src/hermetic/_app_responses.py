@@ -16,13 +16,24 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ._response_makers import _make_bytes_maker, _make_text_maker
 from .globals import request
+from .json.provider import DefaultJSONProvider
 from .wrappers import Response
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .json.provider import JSONProvider
 
+_UNKNOWN = object()
+
 # Headers Werkzeug may rewrite when it sends a response (IRI -> URI).
 _REWRITTEN_HEADERS = frozenset({"location", "content-location"})
+# Header names as usually spelt: 1 Content-Length, 2 rewritten, 0 neither
+# (any other spelling is lowered first).
+_HEADER_KINDS = {
+    "Content-Type": 0,
+    "Content-Length": 1,
+    "Location": 2,
+    "Content-Location": 2,
+}
 
 
 class ResponseMixin:
@@ -36,6 +47,21 @@ class ResponseMixin:
 
     def make_response(self, rv: t.Any) -> Response:
         """Convert a view's return value into :attr:`response_class`."""
+        kind = type(rv)
+        if kind is str:
+            make_text = self._text_makers.get(self.response_class, _UNKNOWN)
+            if make_text is _UNKNOWN:
+                make_text = self._text_maker()
+            if make_text is not None:
+                return make_text(rv)  # type: ignore[no-any-return]  # the maker builds response_class
+        elif kind is dict or kind is list:
+            # What the general path below does for them, one test sooner.
+            provider = self.json
+            if type(provider).response is DefaultJSONProvider.response and (
+                "response" not in provider.__dict__
+            ):
+                return provider._response_of(rv)  # type: ignore[attr-defined, no-any-return]  # a DefaultJSONProvider
+            return provider.response(rv)  # type: ignore[return-value]  # app.json builds response_class
         status = headers = None
         if isinstance(rv, tuple):
             n = len(rv)
