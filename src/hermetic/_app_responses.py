@@ -153,6 +153,8 @@ class ResponseMixin:
                     "get_app_iter",
                     "iter_encoded",
                     "close",
+                    "status_code",
+                    "status",
                 )
             )
             self._plain_response_classes[cls] = known
@@ -164,32 +166,42 @@ class ResponseMixin:
         # The common response -- one buffered body, no Location header, no
         # close callbacks -- skips Werkzeug's general header fix-ups, which
         # would leave it unchanged.
-        body = response.response if isinstance(response, BaseResponse) else None
-        if (
-            type(body) is list
-            and len(body) == 1
-            and type(body[0]) is bytes
-            and not response.direct_passthrough
-            and not response._on_close
-            and self._is_plain_response(type(response))
-        ):
-            code = response.status_code
+        plain = self._plain_response_classes.get(type(response))
+        if plain is None:
+            plain = isinstance(response, BaseResponse) and self._is_plain_response(type(response))
+        if plain:
+            body = response.response
+            code = response._status_code  # status_code, as the class keeps it (plain)
             if (
-                code >= 200
+                type(body) is list
+                and len(body) == 1
+                and type(body[0]) is bytes
+                and not response.direct_passthrough
+                and not response._on_close
+                and code >= 200
                 and code != 204
                 and code != 304
                 and environ.get("REQUEST_METHOD") != "HEAD"
             ):
-                header_list = response.headers.to_wsgi_list()
+                headers = response.headers
+                if type(headers) is Headers:
+                    # Werkzeug's item list (its layout is pinned by
+                    # tests/test_headers_helper.py), copied as to_wsgi_list does.
+                    header_list = list(headers._list)
+                else:
+                    header_list = headers.to_wsgi_list()
                 has_length = False
                 for key, _ in header_list:
-                    lower = key.lower()
-                    if lower == "content-length":
+                    kind = _HEADER_KINDS.get(key)
+                    if kind is None:
+                        lower = key.lower()
+                        kind = 2 if lower in _REWRITTEN_HEADERS else lower == "content-length"
+                    if kind == 1:
                         has_length = True
-                    elif lower in _REWRITTEN_HEADERS:
+                    elif kind == 2:
                         break
                 else:
                     if has_length:
-                        start_response(response.status, header_list)
+                        start_response(response._status, header_list)
                         return body
         return response(environ, start_response)  # type: ignore[no-any-return]  # Werkzeug types the WSGI call loosely

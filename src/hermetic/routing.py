@@ -43,6 +43,8 @@ class VersionedMap(Map):
 def _map_version(url_map: Map) -> int:
     # Werkzeug's Map has no change counter; its rule list is rebuilt on
     # every read, so plain maps pay for counting their rules.
+    if type(url_map) is VersionedMap:
+        return url_map.version
     version = getattr(url_map, "version", None)
     return version if version is not None else len(url_map._rules)
 
@@ -100,7 +102,8 @@ class StaticRouter:
         if "HTTP_UPGRADE" in environ:
             # A websocket upgrade must meet Werkzeug's websocket checks.
             return False
-        if self._key != (id(url_map), _map_version(url_map)):
+        key = self._key
+        if key[0] != id(url_map) or key[1] != _map_version(url_map):
             self._rebuild(url_map)
         path_info = environ.get("PATH_INFO") or ""
         hit = self._table.get(path_info)
@@ -137,7 +140,7 @@ class StaticRouter:
                 return False
         if rule.redirect_to is not None:
             return False
-        if self._defaults.get(rule.endpoint, 0) - (1 if rule.defaults else 0) > 0:
+        if self._defaults and self._defaults[rule.endpoint] - (1 if rule.defaults else 0) > 0:
             return False
         request.url_rule = rule
         # Werkzeug's matcher builds a dict; its signature says MutableMapping.
