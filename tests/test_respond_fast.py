@@ -113,7 +113,9 @@ def test_the_common_response_skips_werkzeugs_send():
     assert send(lambda e, sr: app._respond(response, e, sr), {"REQUEST_METHOD": "GET"})[2] == b"ok"
     assert calls == [1]
     plain = Response(b"ok")
-    status, headers, body = send(lambda e, sr: app._respond(plain, e, sr), {"REQUEST_METHOD": "GET"})
+    status, headers, body = send(
+        lambda e, sr: app._respond(plain, e, sr), {"REQUEST_METHOD": "GET"}
+    )
     assert (status, body) == ("200 OK", b"ok")
     assert headers == [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "2")]
     # The server gets a copy: changing it leaves the response's headers alone.

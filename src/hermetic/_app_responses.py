@@ -190,6 +190,14 @@ class ResponseMixin:
                     header_list = list(headers._list)
                 else:
                     header_list = headers.to_wsgi_list()
+                if (
+                    len(header_list) == 2
+                    and header_list[0][0] == "Content-Type"
+                    and header_list[1][0] == "Content-Length"
+                ):
+                    # What the text, bytes and JSON makers build: nothing to check.
+                    start_response(response._status, header_list)
+                    return body
                 has_length = False
                 for key, _ in header_list:
                     kind = _HEADER_KINDS.get(key)

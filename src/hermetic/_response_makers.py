@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import typing as t
 
+from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response as _WerkzeugResponse
 
-from ._headers import headers_from_pairs
+from ._headers import _BARE_INSTANCE, headers_from_pairs
 
 __all__: list[str] = []
 
@@ -42,6 +43,7 @@ def _make_text_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | N
     default_type = get_content_type(cls.default_mimetype, "utf-8")
     content_types: dict[str, str] = {}
     new = object.__new__
+    bare = _BARE_INSTANCE
 
     def make(text: str, mimetype: str | None = None) -> t.Any:
         if mimetype is None:
@@ -52,9 +54,12 @@ def _make_text_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | N
                 content_type = content_types[mimetype] = get_content_type(mimetype, "utf-8")
         data = text.encode()
         rv = new(cls)
-        rv.headers = headers_from_pairs(
-            [("Content-Type", content_type), ("Content-Length", str(len(data)))]
-        )
+        pairs = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
+        if bare:  # headers_from_pairs(pairs), without its frame
+            rv.headers = headers = new(Headers)
+            headers._list = pairs
+        else:
+            rv.headers = headers_from_pairs(pairs)
         rv._status = "200 OK"
         rv._status_code = 200
         rv.direct_passthrough = False

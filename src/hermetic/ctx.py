@@ -310,7 +310,8 @@ class RequestContext:
         """Match the request against the URL map; keep any error for dispatch."""
         app = self.app
         request = self.request
-        if app._fast_router is not None and app._fast_router.match(app, request):
+        router = app._fast_router
+        if router is not None and router.match(app, request):
             return
         adapter = self.url_adapter
         if adapter is None:

@@ -43,8 +43,6 @@ class VersionedMap(Map):
 def _map_version(url_map: Map) -> int:
     # Werkzeug's Map has no change counter; its rule list is rebuilt on
     # every read, so plain maps pay for counting their rules.
-    if type(url_map) is VersionedMap:
-        return url_map.version
     version = getattr(url_map, "version", None)
     return version if version is not None else len(url_map._rules)
 
@@ -65,10 +63,11 @@ def _is_plain(rule: Rule, defaults_per_endpoint: Counter[str]) -> bool:
 class StaticRouter:
     """Match rules without variables by one dict lookup on ``PATH_INFO``."""
 
-    __slots__ = ("_key", "_table", "_defaults", "_segments")
+    __slots__ = ("_map", "_version", "_table", "_defaults", "_segments")
 
     def __init__(self) -> None:
-        self._key: tuple[int, int] = (0, -1)
+        self._map: Map | None = None
+        self._version = -1
         self._table: dict[str, tuple[Rule, dict[str, t.Any] | None]] = {}
         self._defaults: Counter[str] = Counter()
         self._segments = SegmentTable(())
@@ -89,7 +88,8 @@ class StaticRouter:
         self._table = table
         self._defaults = defaults
         self._segments = SegmentTable(rules)
-        self._key = (id(url_map), _map_version(url_map))
+        self._map = url_map
+        self._version = _map_version(url_map)
 
     def match(self, app: Flask, request: Request) -> bool:
         """Set ``url_rule`` and ``view_args`` and return True on an exact hit."""
@@ -102,8 +102,9 @@ class StaticRouter:
         if "HTTP_UPGRADE" in environ:
             # A websocket upgrade must meet Werkzeug's websocket checks.
             return False
-        key = self._key
-        if key[0] != id(url_map) or key[1] != _map_version(url_map):
+        if url_map is not self._map or self._version != (
+            url_map.version if type(url_map) is VersionedMap else _map_version(url_map)
+        ):
             self._rebuild(url_map)
         path_info = environ.get("PATH_INFO") or ""
         hit = self._table.get(path_info)
