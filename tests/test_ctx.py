@@ -496,3 +496,33 @@ def test_emptied_session_deletes_cookie(app, client):
     assert cookie.startswith("session=;")
     assert "Expires=Thu, 01 Jan 1970" in cookie
     assert client.get_cookie("session") is None
+
+
+def test_g_is_made_on_first_use_and_assignable(app):
+    ctx = app.app_context()
+    assert "g" not in vars(ctx)
+    first = ctx.g
+    assert isinstance(first, app.app_ctx_globals_class) and ctx.g is first
+    replacement = app.app_ctx_globals_class()
+    ctx.g = replacement
+    with ctx:
+        assert g._get_current_object() is replacement
+
+
+def test_g_uses_the_apps_globals_class(app):
+    class Custom(app.app_ctx_globals_class):
+        pass
+
+    app.app_ctx_globals_class = Custom
+    with app.app_context():
+        assert type(g._get_current_object()) is Custom
+        g.x = 1
+        assert g.x == 1
+
+
+def test_flashes_default_is_per_context(app):
+    with app.test_request_context() as ctx:
+        assert ctx.flashes is None
+        ctx.flashes = [("message", "hi")]
+    with app.test_request_context() as other:
+        assert other.flashes is None

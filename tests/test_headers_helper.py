@@ -106,3 +106,13 @@ def test_live_items_only_for_plain_headers():
         pass
 
     assert live_items(Checked()) is None
+
+
+def test_headers_from_pairs_is_what_the_constructor_builds():
+    from hermetic import _headers
+
+    assert _headers._BARE_INSTANCE  # Werkzeug 3.1: the constructor sets only _list
+    items = [("Content-Type", "text/plain"), ("Content-Length", "3")]
+    built = headers_from_pairs(list(items))
+    assert type(built) is Headers
+    assert vars(built) == vars(Headers(items))

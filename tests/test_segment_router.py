@@ -31,6 +31,8 @@ VARIABLES = [
     "<any(a, b, hello):k>",
     "<int(fixed_digits=2):d>",
     "<int(min=5):lo>",
+    "<int(max=20):hi>",
+    "<int(signed=True):sn>",
 ]
 # Rules the table must not answer for, and that must block paths they may match.
 OTHER_RULES = [

@@ -14,14 +14,26 @@ import typing as t
 from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Response as BaseResponse
 
+from ._response_makers import _make_bytes_maker, _make_text_maker
 from .globals import request
-from .wrappers import Response, _make_bytes_maker, _make_text_maker
+from .json.provider import DefaultJSONProvider
+from .wrappers import Response
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .json.provider import JSONProvider
 
+_UNKNOWN = object()
+
 # Headers Werkzeug may rewrite when it sends a response (IRI -> URI).
 _REWRITTEN_HEADERS = frozenset({"location", "content-location"})
+# Header names as usually spelt: 1 Content-Length, 2 rewritten, 0 neither
+# (any other spelling is lowered first).
+_HEADER_KINDS = {
+    "Content-Type": 0,
+    "Content-Length": 1,
+    "Location": 2,
+    "Content-Location": 2,
+}
 
 
 class ResponseMixin:
@@ -35,6 +47,21 @@ class ResponseMixin:
 
     def make_response(self, rv: t.Any) -> Response:
         """Convert a view's return value into :attr:`response_class`."""
+        kind = type(rv)
+        if kind is str:
+            make_text = self._text_makers.get(self.response_class, _UNKNOWN)
+            if make_text is _UNKNOWN:
+                make_text = self._text_maker()
+            if make_text is not None:
+                return make_text(rv)  # type: ignore[no-any-return]  # the maker builds response_class
+        elif kind is dict or kind is list:
+            # What the general path below does for them, one test sooner.
+            provider = self.json
+            if type(provider).response is DefaultJSONProvider.response and (
+                "response" not in provider.__dict__
+            ):
+                return provider._response_of(rv)  # type: ignore[attr-defined, no-any-return]  # a DefaultJSONProvider
+            return provider.response(rv)  # type: ignore[return-value]  # app.json builds response_class
         status = headers = None
         if isinstance(rv, tuple):
             n = len(rv)
@@ -126,6 +153,8 @@ class ResponseMixin:
                     "get_app_iter",
                     "iter_encoded",
                     "close",
+                    "status_code",
+                    "status",
                 )
             )
             self._plain_response_classes[cls] = known
@@ -137,32 +166,50 @@ class ResponseMixin:
         # The common response -- one buffered body, no Location header, no
         # close callbacks -- skips Werkzeug's general header fix-ups, which
         # would leave it unchanged.
-        body = response.response if isinstance(response, BaseResponse) else None
-        if (
-            type(body) is list
-            and len(body) == 1
-            and type(body[0]) is bytes
-            and not response.direct_passthrough
-            and not response._on_close
-            and self._is_plain_response(type(response))
-        ):
-            code = response.status_code
+        plain = self._plain_response_classes.get(type(response))
+        if plain is None:
+            plain = isinstance(response, BaseResponse) and self._is_plain_response(type(response))
+        if plain:
+            body = response.response
+            code = response._status_code  # status_code, as the class keeps it (plain)
             if (
-                code >= 200
+                type(body) is list
+                and len(body) == 1
+                and type(body[0]) is bytes
+                and not response.direct_passthrough
+                and not response._on_close
+                and code >= 200
                 and code != 204
                 and code != 304
                 and environ.get("REQUEST_METHOD") != "HEAD"
             ):
-                header_list = response.headers.to_wsgi_list()
+                headers = response.headers
+                if type(headers) is Headers:
+                    # Werkzeug's item list (its layout is pinned by
+                    # tests/test_headers_helper.py), copied as to_wsgi_list does.
+                    header_list = list(headers._list)
+                else:
+                    header_list = headers.to_wsgi_list()
+                if (
+                    len(header_list) == 2
+                    and header_list[0][0] == "Content-Type"
+                    and header_list[1][0] == "Content-Length"
+                ):
+                    # What the text, bytes and JSON makers build: nothing to check.
+                    start_response(response._status, header_list)
+                    return body
                 has_length = False
                 for key, _ in header_list:
-                    lower = key.lower()
-                    if lower == "content-length":
+                    kind = _HEADER_KINDS.get(key)
+                    if kind is None:
+                        lower = key.lower()
+                        kind = 2 if lower in _REWRITTEN_HEADERS else lower == "content-length"
+                    if kind == 1:
                         has_length = True
-                    elif lower in _REWRITTEN_HEADERS:
+                    elif kind == 2:
                         break
                 else:
                     if has_length:
-                        start_response(response.status, header_list)
+                        start_response(response._status, header_list)
                         return body
         return response(environ, start_response)  # type: ignore[no-any-return]  # Werkzeug types the WSGI call loosely

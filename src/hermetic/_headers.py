@@ -42,12 +42,27 @@ def live_items(headers: Headers) -> list[tuple[str, str]] | None:
     return items if type(items) is list else None
 
 
+def _constructor_sets_only_the_list() -> bool:
+    probe = Headers()
+    return list(vars(probe)) == ["_list"] and live_items(probe) == []
+
+
+#: ``Headers()`` only sets an empty ``_list`` (Werkzeug 3.1): a bare instance
+#: given its list is the same object, without the constructor's frame.
+_BARE_INSTANCE = _constructor_sets_only_the_list()
+_new = object.__new__
+
+
 def headers_from_pairs(pairs: list[tuple[str, str]]) -> Headers:
     """Return ``Headers`` holding ``pairs`` as they are (pre-checked, not copied).
 
     ``Headers(pairs)`` would check every pair again; a response built on the
     hot path hands over pairs it made itself.
     """
+    if _BARE_INSTANCE:
+        bare: Headers = _new(Headers)
+        bare._list = pairs
+        return bare
     headers = Headers()
     if live_items(headers) is None:  # another layout: the public, checking way
         headers.extend(pairs)

@@ -114,7 +114,7 @@ def _parse(rule: Rule) -> tuple[list[str], _Pattern | None]:
 _Entry = tuple[
     tuple[tuple[int, str], ...],
     tuple[tuple[int, t.Any], ...],
-    tuple[tuple[int, str, t.Callable[[str], t.Any]], ...],
+    tuple[tuple[int, str, t.Callable[[str], t.Any] | None], ...],
     "Rule",
 ]
 
@@ -124,9 +124,32 @@ def _entry(pattern: _Pattern, keyed: bool) -> _Entry:
     return (
         statics[1:] if keyed else statics,
         tuple((position, test) for position, _, test, _ in variables if test is not None),
-        tuple((position, name, to_python) for position, name, _, to_python in variables),
+        tuple(
+            (position, name, _plain_conversion(rule._converters[name], to_python))
+            for position, name, _, to_python in variables
+        ),
         rule,
     )
+
+
+def _plain_conversion(converter: t.Any, to_python: t.Any) -> t.Any:
+    """``to_python``, or what it amounts to for the default converters.
+
+    ``string``'s ``to_python`` returns the segment as it is (``None`` here:
+    nothing to call); ``int`` without ``fixed_digits``, ``min`` or ``max``
+    returns ``int(segment)`` of a segment already known to be decimal digits.
+    """
+    if type(converter) is UnicodeConverter:
+        return None
+    if (
+        type(converter) is IntegerConverter
+        and _test_for(converter) is _INT
+        and converter.min is None
+        and converter.max is None
+        and converter.num_convert is int
+    ):
+        return int
+    return to_python
 
 
 class SegmentTable:
@@ -198,7 +221,10 @@ class SegmentTable:
         values: dict[str, t.Any] = {}
         try:
             for position, name, to_python in found[2]:
-                values[name] = to_python(segments[position])
+                if to_python is None:
+                    values[name] = segments[position]
+                else:
+                    values[name] = to_python(segments[position])
         except Exception:
             return None  # a refused value: Werkzeug answers (a 404, usually)
         rule = found[3]

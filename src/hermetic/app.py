@@ -244,10 +244,14 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
         if req.routing_exception is not None:
             self.raise_routing_exception(req)
         rule = req.url_rule
-        if getattr(rule, "provide_automatic_options", False) and req.method == "OPTIONS":
+        if req.method == "OPTIONS" and getattr(rule, "provide_automatic_options", False):
             return self.make_default_options_response()
         view = self.view_functions[rule.endpoint]  # type: ignore[union-attr]  # a matched request has its rule
-        return self._view_caller(view)(**req.view_args)  # type: ignore[arg-type]  # and its view_args
+        try:
+            call = self._sync_views[view]
+        except (KeyError, TypeError):
+            call = self._view_caller(view)
+        return call(**req.view_args)  # type: ignore[arg-type]  # a matched request has its view_args
 
     def full_dispatch_request(self) -> Response:
         """Run the before hooks, the view, and the after hooks; handle errors."""

@@ -56,6 +56,30 @@ def _default_teardown(cls: type) -> tuple[bool, bool]:
     return known
 
 
+class _MadeOnFirstRead:
+    """An attribute made by ``factory(instance)`` on first read, then kept.
+
+    A non-data descriptor: the value lands in the instance dict, which wins
+    from then on; assignment works as for a plain attribute. Most contexts
+    never read these, so most never pay for them.
+    """
+
+    __slots__ = ("factory", "name")
+
+    def __init__(self, factory: t.Callable[[t.Any], t.Any]) -> None:
+        self.factory = factory
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: t.Any, owner: type | None = None) -> t.Any:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.factory(instance)
+        return value
+
+
 class _AppCtxGlobals:
     """The namespace behind ``g``: a plain object with a few dict-like methods."""
 
@@ -149,10 +173,15 @@ def has_app_context() -> bool:
 class AppContext:
     """Make the app ``current_app`` and give it a fresh ``g`` while pushed."""
 
+    if t.TYPE_CHECKING:  # pragma: no cover
+        g: _AppCtxGlobals
+    else:
+        #: The namespace behind ``g``, made on first use.
+        g = _MadeOnFirstRead(lambda ctx: ctx.app.app_ctx_globals_class())
+
     def __init__(self, app: Flask) -> None:
         self.app = app
         self._adapter: t.Any = _sentinel
-        self.g = app.app_ctx_globals_class()
         self._cv_tokens: list[contextvars.Token[AppContext]] = []
 
     @property
@@ -224,9 +253,12 @@ class RequestContext:
         self.request = request
         self._adapter: t.Any = _sentinel
         self._session_obj = session
-        self.flashes: list[tuple[str, str]] | None = None
         self._after_request_functions: list[t.Callable[[t.Any], t.Any]] = []
         self._cv_tokens: list[tuple[contextvars.Token[RequestContext], AppContext | None]] = []
+
+    #: The flashed messages read by get_flashed_messages (a class default:
+    #: rarely read, never on the common path).
+    flashes: list[tuple[str, str]] | None = None
 
     @property
     def url_adapter(self) -> t.Any:
@@ -278,7 +310,8 @@ class RequestContext:
         """Match the request against the URL map; keep any error for dispatch."""
         app = self.app
         request = self.request
-        if app._fast_router is not None and app._fast_router.match(app, request):
+        router = app._fast_router
+        if router is not None and router.match(app, request):
             return
         adapter = self.url_adapter
         if adapter is None:

@@ -63,10 +63,11 @@ def _is_plain(rule: Rule, defaults_per_endpoint: Counter[str]) -> bool:
 class StaticRouter:
     """Match rules without variables by one dict lookup on ``PATH_INFO``."""
 
-    __slots__ = ("_key", "_table", "_defaults", "_segments")
+    __slots__ = ("_map", "_version", "_table", "_defaults", "_segments")
 
     def __init__(self) -> None:
-        self._key: tuple[int, int] = (0, -1)
+        self._map: Map | None = None
+        self._version = -1
         self._table: dict[str, tuple[Rule, dict[str, t.Any] | None]] = {}
         self._defaults: Counter[str] = Counter()
         self._segments = SegmentTable(())
@@ -87,7 +88,8 @@ class StaticRouter:
         self._table = table
         self._defaults = defaults
         self._segments = SegmentTable(rules)
-        self._key = (id(url_map), _map_version(url_map))
+        self._map = url_map
+        self._version = _map_version(url_map)
 
     def match(self, app: Flask, request: Request) -> bool:
         """Set ``url_rule`` and ``view_args`` and return True on an exact hit."""
@@ -100,7 +102,9 @@ class StaticRouter:
         if "HTTP_UPGRADE" in environ:
             # A websocket upgrade must meet Werkzeug's websocket checks.
             return False
-        if self._key != (id(url_map), _map_version(url_map)):
+        if url_map is not self._map or self._version != (
+            url_map.version if type(url_map) is VersionedMap else _map_version(url_map)
+        ):
             self._rebuild(url_map)
         path_info = environ.get("PATH_INFO") or ""
         hit = self._table.get(path_info)
@@ -137,7 +141,7 @@ class StaticRouter:
                 return False
         if rule.redirect_to is not None:
             return False
-        if self._defaults.get(rule.endpoint, 0) - (1 if rule.defaults else 0) > 0:
+        if self._defaults and self._defaults[rule.endpoint] - (1 if rule.defaults else 0) > 0:
             return False
         request.url_rule = rule
         # Werkzeug's matcher builds a dict; its signature says MutableMapping.

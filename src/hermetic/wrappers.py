@@ -13,7 +13,6 @@ from werkzeug.wrappers import Response as _WerkzeugResponse
 
 from . import json
 from ._body import guard_input, read_body_fast
-from ._headers import headers_from_pairs
 from .globals import _cv_app
 from .helpers import _split_blueprint_path
 
@@ -29,6 +28,72 @@ __all__ = [
 def _app_config(key: str) -> t.Any:
     ctx = _cv_app.get(None)
     return None if ctx is None else ctx.app.config[key]
+
+
+class _FromEnviron:
+    """A request attribute computed from ``environ`` on first read, then kept.
+
+    A non-data descriptor: the value is stored in the instance dict, which
+    wins from then on, so reads cost what an attribute costs and assignment
+    (by a user, or by Werkzeug's constructor) works as before.
+    """
+
+    __slots__ = ("compute", "name")
+
+    def __init__(self, compute: t.Callable[[t.Any], t.Any]) -> None:
+        self.compute = compute
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, request: t.Any, owner: type | None = None) -> t.Any:
+        if request is None:
+            return self
+        value = request.__dict__[self.name] = self.compute(request.environ)
+        return value
+
+
+# Werkzeug's expressions for the attributes its constructor sets. Werkzeug
+# decodes a WSGI string with ``s.encode("latin1").decode(errors="replace")``,
+# which leaves an ASCII str as it is: that case skips the round trip.
+
+
+def _scheme(environ: t.Any) -> t.Any:
+    return environ.get("wsgi.url_scheme", "http")
+
+
+def _server(environ: t.Any) -> tuple[str, int | None] | None:
+    name = environ.get("SERVER_NAME")
+    if name is None:
+        return None
+    try:
+        port: int | None = int(environ.get("SERVER_PORT", None))
+    except (TypeError, ValueError):
+        port = None
+    return name, port
+
+
+def _decoded(value: t.Any) -> t.Any:
+    if type(value) is str and value.isascii():
+        return value
+    return value.encode("latin1").decode(errors="replace")
+
+
+def _root_path(environ: t.Any) -> t.Any:
+    return _decoded(environ.get("SCRIPT_NAME") or "").rstrip("/")
+
+
+def _path(environ: t.Any) -> t.Any:
+    return "/" + _decoded(environ.get("PATH_INFO") or "").lstrip("/")
+
+
+def _query_string(environ: t.Any) -> t.Any:
+    return environ.get("QUERY_STRING", "").encode("latin1")
+
+
+def _remote_addr(environ: t.Any) -> t.Any:
+    return environ.get("REMOTE_ADDR")
 
 
 class Request(_WerkzeugRequest):
@@ -63,48 +128,34 @@ class Request(_WerkzeugRequest):
         populate_request: bool = True,
         shallow: bool = False,
     ) -> None:
-        # Werkzeug's constructor, in one frame: the same attributes from the
-        # same environ values (tests/test_wrappers_init.py compares the two).
-        # Any surprise (a value that is not a str, a class whose bases are
-        # not Werkzeug's) goes through Werkzeug's own constructor.
-        cls = type(self)
-        fast = _FAST_INIT.get(cls)
+        # Werkzeug's constructor computes eight attributes from the environ;
+        # most requests read only ``method``. Here the others are computed
+        # from the same environ values on first read (:class:`_FromEnviron`),
+        # with Werkzeug's expressions (tests/test_wrappers_init.py compares
+        # the two). A class whose bases are not Werkzeug's, or a method that
+        # is not a str, goes through Werkzeug's own constructor.
+        fast = _FAST_INIT.get(type(self))
         if fast is None:
-            fast = _FAST_INIT[cls] = _keeps_werkzeug_init(cls)
+            fast = _FAST_INIT[type(self)] = _keeps_werkzeug_init(type(self))
         if fast:
-            try:
-                get = environ.get
-                self.method = get("REQUEST_METHOD", "GET").upper()
-                self.scheme = get("wsgi.url_scheme", "http")
-                name = get("SERVER_NAME")
-                if name is None:
-                    self.server = None
-                else:
-                    try:
-                        port: int | None = int(get("SERVER_PORT", None))
-                    except (TypeError, ValueError):
-                        port = None
-                    self.server = (name, port)
-                root = get("SCRIPT_NAME") or ""
-                if not root.isascii():
-                    root = root.encode("latin1").decode(errors="replace")
-                self.root_path = root.rstrip("/")
-                path = get("PATH_INFO") or ""
-                if not path.isascii():
-                    path = path.encode("latin1").decode(errors="replace")
-                self.path = "/" + path.lstrip("/")
-                self.query_string = get("QUERY_STRING", "").encode("latin1")
-                self.headers = EnvironHeaders(environ)
-                self.remote_addr = get("REMOTE_ADDR")
-            except Exception:
-                fast = False
-            else:
+            method = environ.get("REQUEST_METHOD", "GET")
+            if type(method) is str:
+                self.method = method.upper()
                 self.environ = environ
                 self.shallow = shallow
                 if populate_request and not shallow:
                     environ["werkzeug.request"] = self
                 return
         super().__init__(environ, populate_request, shallow)
+
+    if not t.TYPE_CHECKING:  # Werkzeug's annotations stay the types mypy sees
+        scheme = _FromEnviron(_scheme)
+        server = _FromEnviron(_server)
+        root_path = _FromEnviron(_root_path)
+        path = _FromEnviron(_path)
+        query_string = _FromEnviron(_query_string)
+        headers = _FromEnviron(EnvironHeaders)
+        remote_addr = _FromEnviron(_remote_addr)
 
     def _limit(self, own: int | None, key: str, default: int | None) -> int | None:
         if own is not None:
@@ -265,9 +316,16 @@ _FAST_BODY = _FastBody()
 
 
 def _keeps_werkzeug_init(cls: type) -> bool:
-    """Tell whether only Werkzeug's own constructors follow ours in ``cls``'s MRO."""
+    """Tell whether only Werkzeug's own constructors follow ours in ``cls``'s MRO,
+    and every attribute computed on first read is still ours."""
     mro = cls.__mro__
-    return mro[mro.index(Request) + 1 :] == (_WerkzeugRequest, _SansIORequest, object)
+    if mro[mro.index(Request) + 1 :] != (_WerkzeugRequest, _SansIORequest, object):
+        return False
+    return all(
+        getattr(cls, name, None) is value
+        for name, value in vars(Request).items()
+        if isinstance(value, _FromEnviron)
+    )
 
 
 class Response(_WerkzeugResponse):
@@ -285,107 +343,3 @@ class Response(_WerkzeugResponse):
         if ctx is not None:
             return ctx.app.config["MAX_COOKIE_SIZE"]  # type: ignore[no-any-return]  # config values are Any
         return super().max_cookie_size
-
-
-def _make_text_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | None:
-    """Return a fast equivalent of ``cls(text)``, or None when not provably equal.
-
-    Werkzeug's general constructor validates every header and parses the
-    status; for the most common response -- a view returning a string --
-    the result is always the same shape, so it is assembled directly. The
-    shortcut is used only for classes that keep Werkzeug's constructor, and
-    only after building one response both ways and finding them identical.
-    """
-    if (
-        cls.__init__ is not _WerkzeugResponse.__init__
-        or cls.set_data is not _WerkzeugResponse.set_data
-        or cls.status is not _WerkzeugResponse.status
-        or not cls.automatically_set_content_length
-        or cls.default_status != 200
-        or cls.default_mimetype is None
-    ):
-        return None
-    from werkzeug.utils import get_content_type
-
-    default_type = get_content_type(cls.default_mimetype, "utf-8")
-    content_types: dict[str, str] = {}
-    new = object.__new__
-
-    def make(text: str, mimetype: str | None = None) -> t.Any:
-        if mimetype is None:
-            content_type = default_type
-        else:
-            content_type = content_types.get(mimetype)  # type: ignore[assignment]  # a missing mimetype is handled below
-            if content_type is None:
-                content_type = content_types[mimetype] = get_content_type(mimetype, "utf-8")
-        data = text.encode()
-        rv = new(cls)
-        rv.headers = headers_from_pairs(
-            [("Content-Type", content_type), ("Content-Length", str(len(data)))]
-        )
-        rv._status = "200 OK"
-        rv._status_code = 200
-        rv.direct_passthrough = False
-        rv._on_close = []
-        rv.response = [data]
-        return rv
-
-    def state(response: t.Any) -> dict[str, t.Any]:
-        out = dict(vars(response))
-        out["headers"] = response.headers.to_wsgi_list()
-        return out
-
-    probe = "probe \u00e9"
-    if state(make(probe)) != state(cls(probe)):
-        return None
-    if state(make(probe, "application/json")) != state(cls(probe, mimetype="application/json")):
-        return None
-    return make
-
-
-def _make_bytes_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | None:
-    """Return a fast equivalent of ``cls(data, status=code, content_type=type)``.
-
-    For a ``bytes`` body, an ``int`` status Werkzeug knows and a content type
-    without control characters (the caller's own constant): ``@validate``'s
-    JSON answers. ``None`` when not provably equal, as for
-    :func:`_make_text_maker`; another status or content type goes through
-    the class itself.
-    """
-    if _make_text_maker(cls) is None:
-        return None
-    from werkzeug.http import HTTP_STATUS_CODES
-
-    statuses: dict[int, str] = {}
-    new = object.__new__
-
-    def make(data: bytes, status: int, content_type: str) -> t.Any:
-        if type(status) is not int or type(data) is not bytes or not content_type.isprintable():
-            return cls(data, status=status, content_type=content_type)
-        status_line = statuses.get(status)
-        if status_line is None:
-            if status not in HTTP_STATUS_CODES:
-                return cls(data, status=status, content_type=content_type)
-            status_line = statuses[status] = cls(b"", status=status).status
-        rv = new(cls)
-        rv.headers = headers_from_pairs(
-            [("Content-Type", content_type), ("Content-Length", str(len(data)))]
-        )
-        rv._status = status_line
-        rv._status_code = status
-        rv.direct_passthrough = False
-        rv._on_close = []
-        rv.response = [data]
-        return rv
-
-    def state(response: t.Any) -> dict[str, t.Any]:
-        out = dict(vars(response))
-        out["headers"] = response.headers.to_wsgi_list()
-        return out
-
-    for code in (200, 201):
-        probe = b'{"probe": "\xc3\xa9"}'
-        fast = make(probe, code, "application/json")
-        if state(fast) != state(cls(probe, status=code, content_type="application/json")):
-            return None
-    return make

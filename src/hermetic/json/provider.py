@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import decimal
 import json
+import json.encoder
 import typing as t
 import uuid
 import weakref
@@ -140,21 +141,77 @@ class DefaultJSONProvider(JSONProvider):
         The output is indented in debug mode unless :attr:`compact` says
         otherwise.
         """
-        obj = self._prepare_response_obj(args, kwargs)
-        compact = self.compact
+        return self._response_of(self._prepare_response_obj(args, kwargs))
 
+    def _response_of(self, obj: t.Any) -> Response:
+        # response() for one value: what make_response calls for a dict or list.
+        compact = self.compact
         if compact is None:
             compact = not self._app.debug
-
-        if compact:
+        if type(self).dumps is DefaultJSONProvider.dumps and "dumps" not in self.__dict__:
+            # What dumps() would do, with the encoder json.dumps would build
+            # for these settings made once (an encoder keeps no state between
+            # calls; tests/json/test_json_fast.py compares the two).
+            text = _encoder(self.default, self.ensure_ascii, self.sort_keys, compact)(obj)
+        elif compact:
             text = self.dumps(obj, separators=(",", ":"))
         else:
             text = self.dumps(obj, indent=2)
 
         app = self._app
         # The app builds plain text responses directly when that is provably
-        # the same as calling response_class (see wrappers._make_text_maker).
+        # the same as calling response_class (see _response_makers._make_text_maker).
         maker = app._text_maker() if hasattr(app, "_text_maker") else None
         if maker is not None:
             return maker(f"{text}\n", self.mimetype)
         return app.response_class(f"{text}\n", mimetype=self.mimetype)
+
+
+#: Encoding functions by (default, ensure_ascii, sort_keys, compact): a
+#: handful of settings in practice, emptied when an app keeps changing them.
+_ENCODERS: dict[tuple[t.Any, ...], t.Callable[[t.Any], str]] = {}
+
+
+def _encoder(
+    default: t.Any, ensure_ascii: t.Any, sort_keys: t.Any, compact: bool
+) -> t.Callable[[t.Any], str]:
+    """``obj -> str``, as ``json.dumps`` encodes for :meth:`DefaultJSONProvider.response`."""
+    key = (default, ensure_ascii, sort_keys, compact)
+    try:
+        encode = _ENCODERS.get(key)
+    except TypeError:  # an unhashable default: made anew, as json.dumps does
+        return _make_encoder(default, ensure_ascii, sort_keys, compact)
+    if encode is None:
+        encode = _make_encoder(default, ensure_ascii, sort_keys, compact)
+        if len(_ENCODERS) >= 16:
+            _ENCODERS.clear()
+        _ENCODERS[key] = encode
+    return encode
+
+
+def _make_encoder(
+    default: t.Any, ensure_ascii: t.Any, sort_keys: t.Any, compact: bool
+) -> t.Callable[[t.Any], str]:
+    layout: dict[str, t.Any] = {"separators": (",", ":")} if compact else {"indent": 2}
+    # The encoder json.dumps builds for these arguments; it keeps no state
+    # between calls, so one serves every request.
+    encoder = json.JSONEncoder(
+        default=default, ensure_ascii=ensure_ascii, sort_keys=sort_keys, **layout
+    )
+    make_c = getattr(json.encoder, "c_make_encoder", None)  # the C accelerator, if built
+    if not compact or default is None or make_c is None:
+        return encoder.encode
+    # For compact output, JSONEncoder.encode of a dict or list runs the C
+    # encoder made with a fresh circular-reference table per call: the same
+    # call, without the Python layers in between.
+    quote = json.encoder.encode_basestring_ascii if ensure_ascii else json.encoder.encode_basestring
+    item_sep, key_sep = encoder.item_separator, encoder.key_separator
+    join = "".join
+
+    def encode(obj: t.Any) -> str:
+        if type(obj) is not dict and type(obj) is not list:
+            return encoder.encode(obj)
+        chunks = make_c({}, default, quote, None, key_sep, item_sep, sort_keys, False, True)(obj, 0)
+        return join(chunks)
+
+    return encode

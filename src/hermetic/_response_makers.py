@@ -1,0 +1,128 @@
+"""Fast makers of the common responses: provably the same as the class's constructor.
+
+Werkzeug's general ``Response`` constructor validates every header and
+parses the status; for the most common responses (a view's string, a
+``bytes`` JSON body) the result always has the same shape, so it is
+assembled directly. Each maker is used only for a class that keeps
+Werkzeug's constructor, after building a probe both ways and finding the two
+identical (``tests/test_wrappers_init.py`` compares many more).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from werkzeug.datastructures import Headers
+from werkzeug.wrappers import Response as _WerkzeugResponse
+
+from ._headers import _BARE_INSTANCE, headers_from_pairs
+
+__all__: list[str] = []
+
+
+def _make_text_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | None:
+    """Return a fast equivalent of ``cls(text)``, or None when not provably equal.
+
+    Werkzeug's general constructor validates every header and parses the
+    status; for the most common response -- a view returning a string --
+    the result is always the same shape, so it is assembled directly. The
+    shortcut is used only for classes that keep Werkzeug's constructor, and
+    only after building one response both ways and finding them identical.
+    """
+    if (
+        cls.__init__ is not _WerkzeugResponse.__init__
+        or cls.set_data is not _WerkzeugResponse.set_data
+        or cls.status is not _WerkzeugResponse.status
+        or not cls.automatically_set_content_length
+        or cls.default_status != 200
+        or cls.default_mimetype is None
+    ):
+        return None
+    from werkzeug.utils import get_content_type
+
+    default_type = get_content_type(cls.default_mimetype, "utf-8")
+    content_types: dict[str, str] = {}
+    new = object.__new__
+    bare = _BARE_INSTANCE
+
+    def make(text: str, mimetype: str | None = None) -> t.Any:
+        if mimetype is None:
+            content_type = default_type
+        else:
+            content_type = content_types.get(mimetype)  # type: ignore[assignment]  # a missing mimetype is handled below
+            if content_type is None:
+                content_type = content_types[mimetype] = get_content_type(mimetype, "utf-8")
+        data = text.encode()
+        rv = new(cls)
+        pairs = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
+        if bare:  # headers_from_pairs(pairs), without its frame
+            rv.headers = headers = new(Headers)
+            headers._list = pairs
+        else:
+            rv.headers = headers_from_pairs(pairs)
+        rv._status = "200 OK"
+        rv._status_code = 200
+        rv.direct_passthrough = False
+        rv._on_close = []
+        rv.response = [data]
+        return rv
+
+    def state(response: t.Any) -> dict[str, t.Any]:
+        out = dict(vars(response))
+        out["headers"] = response.headers.to_wsgi_list()
+        return out
+
+    probe = "probe \u00e9"
+    if state(make(probe)) != state(cls(probe)):
+        return None
+    if state(make(probe, "application/json")) != state(cls(probe, mimetype="application/json")):
+        return None
+    return make
+
+
+def _make_bytes_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | None:
+    """Return a fast equivalent of ``cls(data, status=code, content_type=type)``.
+
+    For a ``bytes`` body, an ``int`` status Werkzeug knows and a content type
+    without control characters (the caller's own constant): ``@validate``'s
+    JSON answers. ``None`` when not provably equal, as for
+    :func:`_make_text_maker`; another status or content type goes through
+    the class itself.
+    """
+    if _make_text_maker(cls) is None:
+        return None
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    statuses: dict[int, str] = {}
+    new = object.__new__
+
+    def make(data: bytes, status: int, content_type: str) -> t.Any:
+        if type(status) is not int or type(data) is not bytes or not content_type.isprintable():
+            return cls(data, status=status, content_type=content_type)
+        status_line = statuses.get(status)
+        if status_line is None:
+            if status not in HTTP_STATUS_CODES:
+                return cls(data, status=status, content_type=content_type)
+            status_line = statuses[status] = cls(b"", status=status).status
+        rv = new(cls)
+        rv.headers = headers_from_pairs(
+            [("Content-Type", content_type), ("Content-Length", str(len(data)))]
+        )
+        rv._status = status_line
+        rv._status_code = status
+        rv.direct_passthrough = False
+        rv._on_close = []
+        rv.response = [data]
+        return rv
+
+    def state(response: t.Any) -> dict[str, t.Any]:
+        out = dict(vars(response))
+        out["headers"] = response.headers.to_wsgi_list()
+        return out
+
+    for code in (200, 201):
+        probe = b'{"probe": "\xc3\xa9"}'
+        fast = make(probe, code, "application/json")
+        if state(fast) != state(cls(probe, status=code, content_type="application/json")):
+            return None
+    return make

@@ -1,0 +1,123 @@
+"""The app's WSGI send of a buffered response equals Werkzeug's.
+
+``Flask._respond`` hands the common response (one ``bytes`` chunk, a
+``Content-Length``, no ``Location``) to the server without Werkzeug's header
+fix-ups, which would leave it unchanged. Property-style: generated responses
+(statuses, header names in several spellings, bodies of several shapes,
+``HEAD``, close callbacks, a subclass with its own WSGI headers), each sent
+through ``_respond`` and through the response's own WSGI call; the status,
+headers and body must be equal.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from werkzeug.datastructures import Headers
+
+import hermetic
+from hermetic.wrappers import Response
+
+HEADERS = [
+    ("Content-Length", None),
+    ("content-length", None),
+    ("CONTENT-LENGTH", None),
+    ("Location", "/caf\u00e9"),
+    ("location", "/x y"),
+    ("Content-Location", "/\u00e9"),
+    ("X-Other", "1"),
+    ("Content-Type", "text/plain"),
+]
+STATUSES = [100, 200, 201, 204, 301, 304, 404, 500]
+
+
+class OwnHeaders(Response):
+    def get_wsgi_headers(self, environ):
+        headers = super().get_wsgi_headers(environ)
+        headers["X-Own"] = "yes"
+        return headers
+
+
+def send(call, environ):
+    seen = {}
+
+    def start_response(status, headers, exc_info=None):
+        seen["status"] = status
+        seen["headers"] = list(headers)
+
+    body = call(dict(environ), start_response)
+    try:
+        data = b"".join(body)
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+    return seen["status"], seen["headers"], data
+
+
+def random_response(rng: random.Random) -> Response:
+    cls = rng.choice([Response, Response, OwnHeaders])
+    shape = rng.random()
+    if shape < 0.6:
+        body: object = [rng.choice([b"", b"hello", "caf\u00e9".encode()])]
+    elif shape < 0.8:
+        body = [b"a", b"b"]
+    else:
+        body = iter([b"x"])
+    response = cls(body, status=rng.choice(STATUSES))
+    response.headers = Headers()
+    for name, value in rng.sample(HEADERS, rng.randint(0, 4)):
+        if value is None:
+            value = str(rng.choice([0, 5, 7]))
+        response.headers.add(name, value)
+    if rng.random() < 0.1:
+        response.call_on_close(lambda: None)
+    if rng.random() < 0.1:
+        response.direct_passthrough = True
+    return response
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_respond_matches_the_response_wsgi_call(seed):
+    app = hermetic.Flask(__name__)
+    rng = random.Random(seed)
+    for _ in range(300):
+        method = rng.choice(["GET", "HEAD", "POST"])
+        environ = {
+            "REQUEST_METHOD": method,
+            "SERVER_NAME": "localhost",
+            "SERVER_PORT": "80",
+            "wsgi.url_scheme": "http",
+            "HTTP_HOST": "localhost",
+        }
+        state = rng.getstate()
+        ours = send(lambda e, sr: app._respond(random_response(rng), e, sr), environ)
+        rng.setstate(state)
+        theirs = send(random_response(rng), environ)
+        assert ours == theirs, (seed, method)
+
+
+def test_the_common_response_skips_werkzeugs_send():
+    app = hermetic.Flask(__name__)
+
+    calls = []
+
+    class Counted(Response):
+        def __call__(self, environ, start_response):
+            calls.append(1)
+            return super().__call__(environ, start_response)
+
+    # A class with its own __call__ is not plain: its WSGI call runs.
+    response = Counted(b"ok")
+    assert send(lambda e, sr: app._respond(response, e, sr), {"REQUEST_METHOD": "GET"})[2] == b"ok"
+    assert calls == [1]
+    plain = Response(b"ok")
+    status, headers, body = send(
+        lambda e, sr: app._respond(plain, e, sr), {"REQUEST_METHOD": "GET"}
+    )
+    assert (status, body) == ("200 OK", b"ok")
+    assert headers == [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "2")]
+    # The server gets a copy: changing it leaves the response's headers alone.
+    headers.append(("X-Server", "1"))
+    assert "X-Server" not in plain.headers
