@@ -38,6 +38,8 @@ from ..errors import (
     prefers_json,
 )
 from ._remember import OK, THEFT
+from ._state import AFTER_KEY as _AFTER_KEY
+from ._state import COOKIE_KEY as _COOKIE_KEY
 from ._state import STATE_KEY, LoginShield, LoginState, state_for
 from ._users import AnonymousUser
 
@@ -75,8 +77,6 @@ EXTENSION_KEY = "hermetic.login"
 USER_ID_KEY = "hermetic.user_id"
 _USER_KEY = "hermetic.user"
 _FRESH_KEY = "hermetic.user_fresh"
-_COOKIE_KEY = "hermetic.remember_cookie"
-_AFTER_KEY = "hermetic.login.after_done"
 _REMEMBER_DOWN_KEY = "hermetic.remember_unchecked"
 #: Session keys.
 SESSION_USER_ID = "_user_id"
@@ -139,12 +139,12 @@ class LoginManager:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        """Install on ``app``: ``current_user`` in templates, the cookie hook."""
+        """Install on ``app``: ``current_user`` in templates, the cookie step."""
         app.extensions[EXTENSION_KEY] = self
         app.extensions.pop(STATE_KEY, None)
         app.jinja_env.globals["current_user"] = current_user
-        app.after_request(self._after_request)
-        # The pipeline reads and checks the settings with the other shields'.
+        # The pipeline reads and checks the settings with the other shields',
+        # and its login step sends the remember-me cookie.
         LoginShield(self).init_app(app)
 
     def user_loader(self, fn: F) -> F:
@@ -312,24 +312,6 @@ class LoginManager:
         target = _next_target(ctx.request)
         url = url_for(view, next=target) if target is not None else url_for(view)
         return t.cast("Response", redirect(url))
-
-    # -- the response ----------------------------------------------------
-
-    def _after_request(self, response: Response) -> Response:
-        environ = _cv_request.get().request.environ
-        environ[_AFTER_KEY] = True
-        pending = environ.pop(_COOKIE_KEY, None)
-        if pending is None:
-            return response
-        settings = self._state(_cv_request.get().app).settings
-        name, options = settings.remember_cookie_name, settings.cookie_options
-        value, max_age = pending
-        if value is None:
-            response.delete_cookie(name, **options)
-        else:
-            response.set_cookie(name, value, max_age=max_age, **options)
-        response.vary.add("Cookie")
-        return response
 
 
 def _refusal(reason: str) -> AuthenticationRequired:
