@@ -118,6 +118,13 @@ class HeadersPlan(t.NamedTuple):
     pairs: tuple[tuple[str, str], ...] = ()
     #: The lower-case names of :attr:`static`.
     names: frozenset[str] = frozenset()
+    #: :attr:`names` and the CSP's and HSTS's: a response setting none of
+    #: them gets one of :attr:`blocks` whole.
+    every_name: frozenset[str] = frozenset()
+    #: Everything a response asking for no nonce gets, over plain HTTP and
+    #: over HTTPS (index: the request is secure): :attr:`pairs`, then the
+    #: CSP without nonce, then (HTTPS) HSTS.
+    blocks: tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = ((), ())
 
 
 def plan_headers(config: t.Mapping[str, t.Any] | HeadersSettings) -> HeadersPlan:
@@ -163,6 +170,10 @@ def plan_headers(config: t.Mapping[str, t.Any] | HeadersSettings) -> HeadersPlan
     static = tuple(
         (name, lower, value) for lower, (name, value) in defaults.items() if value is not None
     )
+    pairs = tuple((name, value) for name, _, value in static)
+    names = frozenset(lower for _, lower, _ in static)
+    plain = pairs if csp_name is None else (*pairs, (csp_name, t.cast(str, csp_plain)))
+    hsts = () if settings.hsts is None else (("Strict-Transport-Security", settings.hsts),)
     return HeadersPlan(
         static,
         csp_name,
@@ -170,8 +181,10 @@ def plan_headers(config: t.Mapping[str, t.Any] | HeadersSettings) -> HeadersPlan
         csp_parts or ("",),
         csp_plain or "",
         settings.hsts,
-        tuple((name, value) for name, _, value in static),
-        frozenset(lower for _, lower, _ in static),
+        pairs,
+        names,
+        names | {(csp_name or "").lower(), "strict-transport-security"} - {""},
+        (plain, (*plain, *hsts)),
     )
 
 
@@ -235,15 +248,33 @@ class HeadersShield(Shield):
 
     def after(self, request: Request, response: Response) -> Response:
         """Add the headers the response does not set itself."""
-        plan = t.cast(HeadersPlan, self.plan)
+        plan: HeadersPlan = self.plan  # type: ignore[assignment]  # set by setup
         items = live_items(response.headers)
         if items is None:
             return self._add_one_by_one(plan, request, response)
         # One pass over the response's header names; usually none is ours and
-        # the precomputed list is appended whole. Every value was checked
+        # a precomputed block is appended whole. Every value was checked
         # when the plan was made (no CR or LF) and a nonce is base64url, so
         # appending skips nothing Werkzeug's ``add`` would check.
         present = {name.lower() for name, _ in items}
+        environ = request.environ
+        if present.isdisjoint(plan.every_name) and not environ.get(NONCE_KEY):
+            if plan.csp_name is not None:
+                # Sent without a nonce: one asked for later is not allowed.
+                environ[NONCE_KEY] = ""
+            items.extend(plan.blocks[request.scheme in _SECURE_SCHEMES])
+            return response
+        return self._merge(plan, request, items, present, response)
+
+    @staticmethod
+    def _merge(
+        plan: HeadersPlan,
+        request: Request,
+        items: list[tuple[str, str]],
+        present: set[str],
+        response: Response,
+    ) -> Response:
+        """Add the headers the response lacks, or the CSP with the request's nonce."""
         if present.isdisjoint(plan.names):
             items.extend(plan.pairs)
         else:
