@@ -18,8 +18,9 @@ policy without any nonce.
 
 from __future__ import annotations
 
-import secrets
 import typing as t
+from binascii import b2a_base64
+from os import urandom
 
 from .._headers import live_items
 from ..globals import _cv_request
@@ -43,6 +44,15 @@ NONCE_PLACEHOLDER = "{nonce}"
 
 #: The schemes ``request.is_secure`` counts as secure (read without the property).
 _SECURE_SCHEMES = ("https", "wss")
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def _new_nonce() -> str:
+    """Return 128 random bits from the OS generator, base64url without padding.
+
+    What ``secrets.token_urlsafe(16)`` returns, without its four Python calls.
+    """
+    return b2a_base64(urandom(16), newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode()
 
 
 def csp_nonce() -> str:
@@ -57,13 +67,13 @@ def csp_nonce() -> str:
     nonce = environ.get(NONCE_KEY)
     if nonce is None:
         # 128 bits from the OS generator, base64url (valid in a CSP nonce).
-        nonce = environ[NONCE_KEY] = secrets.token_urlsafe(16)
+        nonce = environ[NONCE_KEY] = _new_nonce()
     elif not nonce:
         # "": the CSP already left without a nonce (a streamed template). A
         # fresh nonce that no header allows: the page's scripts are blocked.
         nonce = environ.get(_LATE_NONCE_KEY)
         if nonce is None:
-            nonce = environ[_LATE_NONCE_KEY] = secrets.token_urlsafe(16)
+            nonce = environ[_LATE_NONCE_KEY] = _new_nonce()
             ctx.app.logger.warning(
                 "csp_nonce() was called after the Content-Security-Policy header"
                 " was sent (a streamed template?), so no script or style can use"
