@@ -459,12 +459,16 @@ def test_a_headers_subclass_gets_each_header_through_add(app):
 # -- the nonce is made lazily: only a page that asks for one gets it ------------
 
 
-def test_streamed_template_asking_for_a_nonce_too_late_fails_closed(app, caplog):
+def test_streamed_template_asking_for_a_nonce_too_late_fails_closed(app, caplog, monkeypatch):
     # The CSP is set once the view returned; a streamed template renders later.
     # Decision: a nonce asked for after the header left is never one the
     # header allows (the page's scripts are blocked, not trusted), and the
     # log says what to change.
     from hermetic import stream_template_string
+
+    # The app's logger is shared by name with other tests' apps (tests/test_signals.py
+    # disables it): this test needs it on.
+    monkeypatch.setattr(app.logger, "disabled", False)
 
     client = _shielded(app)
 
