@@ -219,8 +219,8 @@ class ShieldPipeline:
         self._configuring = threading.Lock()
         self._prepare: tuple[t.Callable[[dict[str, t.Any]], None], ...] = ()
         self._routes: dict[str | None, _RouteSteps] = {}
-        #: ``False`` once every shield is configured and none has a step (a
-        #: ``Flask`` app with a ``LoginManager``): the app skips the pipeline.
+        #: ``False`` once every shield is configured and none has a step:
+        #: the app skips the pipeline.
         self.active = False
 
     def __iter__(self) -> t.Iterator[Shield]:
