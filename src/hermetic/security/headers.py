@@ -267,14 +267,24 @@ class HeadersShield(Shield):
         # when the plan was made (no CR or LF) and a nonce is base64url, so
         # appending skips nothing Werkzeug's ``add`` would check.
         present = {name.lower() for name, _ in items}
+        if not present.isdisjoint(plan.every_name):
+            return self._merge(plan, request, items, present, response)
         environ = request.environ
-        if present.isdisjoint(plan.every_name) and not environ.get(NONCE_KEY):
-            if plan.csp_name is not None:
-                # Sent without a nonce: one asked for later is not allowed.
-                environ[NONCE_KEY] = ""
-            items.extend(plan.blocks[request.scheme in _SECURE_SCHEMES])
+        nonce = environ.get(NONCE_KEY)
+        secure = request.scheme in _SECURE_SCHEMES
+        csp_name = plan.csp_name
+        if nonce and csp_name is not None:
+            # A page that asked for a nonce: the CSP allows it.
+            items.extend(plan.pairs)
+            items.append((csp_name, nonce.join(plan.csp_parts)))
+            if secure and plan.hsts is not None:
+                items.append(("Strict-Transport-Security", plan.hsts))
             return response
-        return self._merge(plan, request, items, present, response)
+        if csp_name is not None:
+            # Sent without a nonce: one asked for later is not allowed.
+            environ[NONCE_KEY] = ""
+        items.extend(plan.blocks[secure])
+        return response
 
     @staticmethod
     def _merge(
