@@ -209,13 +209,15 @@ class LoginManager:
         """Find the user of the request of ``ctx``; cache it in the environ."""
         environ = ctx.request.environ
         session = ctx.session
-        fresh = False
+        fresh: bool | None = False
         user = None
         user_id = session.get(SESSION_USER_ID)
         if user_id is not None:
             user = self._user_by_id(user_id)
             if user is not None:
-                fresh = self._is_fresh_session(ctx, session)
+                # None: read from the session when is_fresh() asks (most
+                # requests never do).
+                fresh = None
         if user is None and not environ.get(_AFTER_KEY) and self.external is None:
             user = self._from_cookie(ctx)
         if user is None:
@@ -357,7 +359,15 @@ def is_fresh() -> bool:
     ctx = _cv_request.get(None)
     if ctx is None or not get_user().is_authenticated:
         return False
-    return bool(ctx.request.environ.get(_FRESH_KEY))
+    environ = ctx.request.environ
+    fresh = environ.get(_FRESH_KEY)
+    if fresh is None:
+        # A user from the session: fresh while its password login is recent.
+        manager = ctx.app.extensions.get(EXTENSION_KEY)
+        fresh = environ[_FRESH_KEY] = manager is not None and manager._is_fresh_session(
+            ctx, ctx.session
+        )
+    return bool(fresh)
 
 
 def unauthorized(reason: str = REASON_LOGIN_REQUIRED) -> Response:
