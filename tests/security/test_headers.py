@@ -459,12 +459,16 @@ def test_a_headers_subclass_gets_each_header_through_add(app):
 # -- the nonce is made lazily: only a page that asks for one gets it ------------
 
 
-def test_streamed_template_asking_for_a_nonce_too_late_fails_closed(app, caplog):
+def test_streamed_template_asking_for_a_nonce_too_late_fails_closed(app, caplog, monkeypatch):
     # The CSP is set once the view returned; a streamed template renders later.
     # Decision: a nonce asked for after the header left is never one the
     # header allows (the page's scripts are blocked, not trusted), and the
     # log says what to change.
     from hermetic import stream_template_string
+
+    # The app's logger is shared by name with other tests' apps (tests/test_signals.py
+    # disables it): this test needs it on.
+    monkeypatch.setattr(app.logger, "disabled", False)
 
     client = _shielded(app)
 
@@ -496,3 +500,24 @@ def test_streamed_template_with_nonce_asked_in_the_view_is_allowed(app):
     rv = client.get("/stream-early")
     (nonce,) = re.findall(r'nonce="([^"]+)"', rv.text)
     assert f"'nonce-{nonce}'" in rv.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize(
+    "raw", [bytes(16), b"\xff" * 16, bytes(range(16)), b"\xfb\xef\xbe" * 5 + b"?"]
+)
+def test_nonce_is_what_secrets_token_urlsafe_makes_of_the_same_bytes(monkeypatch, raw):
+    import base64
+
+    from hermetic.security import headers
+
+    monkeypatch.setattr(headers, "urandom", lambda n: raw[:n])
+    # secrets.token_urlsafe(16): base64url of os.urandom(16), padding stripped.
+    assert headers._new_nonce() == base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def test_nonces_are_fresh_and_128_bits():
+    from hermetic.security.headers import _new_nonce
+
+    nonces = {_new_nonce() for _ in range(200)}
+    assert len(nonces) == 200
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{22}", n) for n in nonces)

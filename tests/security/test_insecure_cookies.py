@@ -98,3 +98,46 @@ def test_app_run_logs_the_notice(monkeypatch, caplog):
     caplog.set_level(logging.WARNING, logger=app.logger.name)
     app.run(host="0.0.0.0", port=5999, load_dotenv=False)
     assert started and any("SESSION_COOKIE_SECURE" in r.getMessage() for r in caplog.records)
+
+
+def _secure_cookie_records(caplog):
+    return [r for r in caplog.records if "Secure cookie" in r.getMessage()]
+
+
+def test_a_view_cookie_on_a_redirect_is_seen_too(caplog):
+    """The check reads the final header list: any Secure cookie, on any response path."""
+    from hermetic import redirect
+
+    app = _app(SESSION_COOKIE_SECURE=False)
+
+    @app.get("/remember")
+    def remember():
+        response = redirect("/login")
+        response.set_cookie("pref", "1", secure=True)
+        return response
+
+    caplog.set_level(logging.WARNING, logger=app.logger.name)
+    app.test_client().get("/remember", base_url="http://192.168.1.20/")
+    records = _secure_cookie_records(caplog)
+    assert len(records) == 1 and "'pref'" in records[0].getMessage()
+
+
+@pytest.mark.parametrize(("proto", "logged"), [("https", 0), ("http", 1)])
+def test_behind_a_trusted_proxy_the_forwarded_scheme_decides(caplog, proto, logged):
+    app = _app(TRUSTED_PROXY_HOPS=1)
+    caplog.set_level(logging.WARNING, logger=app.logger.name)
+    rv = app.test_client().get(
+        "/login", base_url="http://192.168.1.20/", headers={"X-Forwarded-Proto": proto}
+    )
+    assert "Set-Cookie" in rv.headers
+    assert len(_secure_cookie_records(caplog)) == logged
+
+
+def test_watching_stops_once_logged(caplog):
+    app = _app()
+    caplog.set_level(logging.WARNING, logger=app.logger.name)
+    client = app.test_client()
+    client.get("/login", base_url="http://192.168.1.20/")
+    assert not app._watch_insecure_cookies
+    client.get("/login", base_url="http://192.168.1.21/")
+    assert len(_secure_cookie_records(caplog)) == 1

@@ -326,10 +326,11 @@ def test_a_pipeline_without_steps_is_skipped_after_configuring(app, monkeypatch)
     assert client.get("/missing").status_code == 404
 
 
-def test_a_login_manager_alone_leaves_the_pipeline_idle(app):
+def test_a_login_manager_alone_adds_one_after_step_and_no_hook(app):
     from hermetic.security.auth import LoginManager
 
-    LoginManager(app).user_loader(lambda user_id: None)
+    manager = LoginManager(app)
+    manager.user_loader(lambda user_id: None)
 
     @app.get("/")
     def index():
@@ -337,7 +338,12 @@ def test_a_login_manager_alone_leaves_the_pipeline_idle(app):
 
     assert app.test_client().get("/").status_code == 200
     assert [s.name for s in app.shields] == ["login"]
-    assert not app.shields.active
+    # The remember-me cookie is written by the pipeline's login step, not
+    # by an after_request hook walked on every request.
+    assert not app.after_request_funcs
+    steps = app.shields._steps("index")
+    assert steps.before == () and len(steps.after) == 1
+    assert app.shields.describe("index") == ""
 
 
 def test_a_shield_with_steps_makes_the_pipeline_run_again(app):

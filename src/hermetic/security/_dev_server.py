@@ -10,9 +10,15 @@ from __future__ import annotations
 import typing as t
 from urllib.parse import urlsplit
 
+from ..globals import _cv_request
+
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
-    from ..wrappers import Request, Response
+    from ..wrappers import Request
+    from .profile import Hermetic
+
+#: The schemes ``request.is_secure`` counts as secure.
+_SECURE_SCHEMES = ("https", "wss")
 
 _FIX = (
     "Fix: browse via http://127.0.0.1 (browsers keep Secure cookies on localhost),"
@@ -38,8 +44,8 @@ def insecure_cookie_notice(app: Flask, host: str, *, ssl: bool = False) -> str |
     )
 
 
-def warn_secure_cookie_on_http(app: Flask, request: Request, response: Response) -> bool:
-    """Log once if ``response`` sets a ``Secure`` cookie on a plain-HTTP LAN request.
+def warn_secure_cookie_on_http(app: Flask, request: Request, set_cookies: list[str]) -> bool:
+    """Log once if ``set_cookies`` (``Set-Cookie`` values) hold a ``Secure`` cookie on a plain-HTTP LAN request.
 
     Return ``True`` when it logged (the caller then stops watching).
     """
@@ -49,9 +55,7 @@ def warn_secure_cookie_on_http(app: Flask, request: Request, response: Response)
     if _is_loopback(host):
         return False
     names = [
-        value.partition("=")[0].strip()
-        for value in response.headers.getlist("Set-Cookie")
-        if "; secure" in value.lower()
+        value.partition("=")[0].strip() for value in set_cookies if "; secure" in value.lower()
     ]
     if not names:
         return False
@@ -64,3 +68,27 @@ def warn_secure_cookie_on_http(app: Flask, request: Request, response: Response)
         _FIX,
     )
     return True
+
+
+def watch_cookies(app: Hermetic, environ: dict[str, t.Any], start_response: t.Any) -> t.Any:
+    """Wrap ``start_response`` to look at the cookies a plain-HTTP response sets.
+
+    Called for a request the server received over plain HTTP; the scheme is
+    read again when the response starts, as the proxy shield left it (a
+    request forwarded from an HTTPS proxy is not plain HTTP). Only the
+    ``Set-Cookie`` names of the final header list are read.
+    """
+
+    def start_watched(status: str, headers: list[tuple[str, str]], *exc_info: t.Any) -> t.Any:
+        if app._watch_insecure_cookies and environ.get("wsgi.url_scheme") not in _SECURE_SCHEMES:
+            set_cookies = [value for name, value in headers if name.lower() == "set-cookie"]
+            ctx = _cv_request.get(None)
+            if (
+                set_cookies
+                and ctx is not None
+                and warn_secure_cookie_on_http(app, ctx.request, set_cookies)
+            ):
+                app._watch_insecure_cookies = False
+        return start_response(status, headers, *exc_info)
+
+    return start_watched

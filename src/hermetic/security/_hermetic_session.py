@@ -43,14 +43,20 @@ class HermeticSession(SecureCookieSession):
         self._now = now
         self._on_revoke = on_revoke
         self._issued = issued  # the sid came from a client's cookie
-        self._reissue = False  # the cookie must be sent again (new sid)
-        self._drop_cookie = False  # a bad cookie came in: delete it
-        self._cookie_name: str | None = None
-        # Server-side sessions: True when the data is in the store, False when
-        # the cookie holds it all (COOKIE_ONLY_KEYS); None otherwise.
-        self._in_store: bool | None = None
-        # The interface's settings as open_session read them (sessions.py).
-        self._settings_state: t.Any = None
+
+    # Per-session state whose start value is shared (set on the instance
+    # when it changes): a session made per request sets five fewer attributes.
+    #: The cookie must be sent again (new sid).
+    _reissue = False
+    #: A bad cookie came in: delete it.
+    _drop_cookie = False
+    #: The cookie name the session was opened under.
+    _cookie_name: str | None = None
+    #: Server-side sessions: True when the data is in the store, False when
+    #: the cookie holds it all (COOKIE_ONLY_KEYS); None otherwise.
+    _in_store: bool | None = None
+    #: The interface's settings as open_session read them (sessions.py).
+    _settings_state: t.Any = None
 
     def _revoke_current(self) -> None:
         if self._issued and self._on_revoke is not None and self._in_store is not False:

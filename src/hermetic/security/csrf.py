@@ -288,9 +288,12 @@ class CSRFShield(Shield):
             return None
         environ = request.environ
         # Werkzeug's answer without parsing every cookie (_session_cookie.cookie_value).
-        with_cookie = "HTTP_COOKIE" in environ and any(
-            cookie_value(request, name) is not None for name in self._cookie_names
-        )
+        with_cookie = False
+        if "HTTP_COOKIE" in environ:
+            for name in self._cookie_names:  # a loop: no generator made per request
+                if cookie_value(request, name) is not None:
+                    with_cookie = True
+                    break
         if not with_cookie and environ.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer ":
             # SECURITY: a bearer token is never sent by the browser on its
             # own (unlike cookies or Basic credentials): nothing to forge.

@@ -9,12 +9,11 @@ from werkzeug.datastructures import ImmutableDict
 from werkzeug.exceptions import HTTPException
 
 from ..app import Flask
-from ..globals import _cv_request
 from ..settings import Settings, secure_defaults
 from ..settings.core import CoreSettings
 from ._authz_settings import AuthzSettings
 from ._csrf_settings import CSRFSettings
-from ._dev_server import warn_secure_cookie_on_http
+from ._dev_server import watch_cookies
 from ._error_pages import render_error
 from ._session_settings import SessionSettings
 from .audit import ensure_handler
@@ -133,21 +132,6 @@ class Hermetic(Flask):
                 response.headers.add(key, value)
         return response
 
-    def process_response(self, response: t.Any) -> t.Any:
-        """Save the session as Flask does; log once a Secure cookie sent over plain HTTP."""
-        response = super().process_response(response)
-        if self._watch_insecure_cookies:
-            request = _cv_request.get().request
-            # Cheap test first: only a plain-HTTP request (the scheme as the
-            # proxy shield left it) setting a cookie can need the warning.
-            if (
-                request.environ.get("wsgi.url_scheme") not in _SECURE_SCHEMES
-                and "Set-Cookie" in response.headers
-                and warn_secure_cookie_on_http(self, request, response)
-            ):
-                self._watch_insecure_cookies = False
-        return response
-
     def security_problems(self) -> list[str]:
         """Return what stops this app from starting safely (empty when all is well)."""
         self.secret_origins = settle_secret_key(self.config, self.secret_origins)
@@ -192,9 +176,18 @@ class Hermetic(Flask):
         self._security_checked = True
 
     def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
-        """Check the configuration once, then handle the request."""
+        """Check the configuration once, then handle the request.
+
+        A request received over plain HTTP has its ``Set-Cookie`` headers
+        looked at once the response starts: a ``Secure`` cookie there is
+        logged once (``_dev_server.py``), since the browser drops it.
+        """
         if not self._security_checked:
             self.security_check()
+        if self._watch_insecure_cookies and environ.get("wsgi.url_scheme") not in _SECURE_SCHEMES:
+            # Until a Secure cookie on plain HTTP has been logged: the cookies
+            # of a plain-HTTP request are looked at as the response starts.
+            start_response = watch_cookies(self, environ, start_response)
         return super().wsgi_app(environ, start_response)
 
     def run(

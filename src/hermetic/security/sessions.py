@@ -181,8 +181,15 @@ class EncryptedSessionInterface(SessionInterface):
         """Load the session from the cookie; a bad, expired or revoked one gives a fresh session."""
         if not app.secret_key:
             return None  # Flask's behaviour: a null session that explains itself
-        settings = self._settings(app)
-        name, aad, memo = self._name(app, settings, request)
+        # What _settings and _name return, without their two calls.
+        settings = settings_for(self, app, revoke_session)
+        memo: OpenedCookies | None
+        if self._custom_name:
+            name = self.cookie_name_for(app, request)
+            aad, memo = name.encode(), None
+        else:
+            secure = request.is_secure
+            name, aad, memo = settings.names[secure], settings.aads[secure], settings.opened[secure]
         value = cookie_value(request, name)
         if not value:
             return self._fresh(settings, name)

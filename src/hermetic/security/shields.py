@@ -16,10 +16,9 @@ CSRF -> identity -> authorization -> validation; headers after). A route
 skips a shield with ``@exempt("csrf")`` on its view or ``exempt=["csrf"]`` in
 its route options.
 
-The steps of each endpoint are computed once (and again when the pipeline,
-the shields' settings or the endpoint's view change): a shield that does
-not apply to a route, or whose :meth:`Shield.steps_for` returns no step for
-it, is not called at all on that route's requests.
+The steps of each endpoint are computed once (again when the pipeline, the
+shields' settings or the endpoint's view change): a shield that does not
+apply to a route, or has no step for it, is not called on its requests.
 
 One lifecycle for every shield, on ``Flask`` and ``Hermetic`` alike: the
 pipeline configures each shield once per app -- at the first request, or
@@ -101,6 +100,8 @@ class Shield:
     order: t.ClassVar[int] = 50
     #: Whether routes may skip this shield with ``exempt``.
     exemptable: t.ClassVar[bool] = True
+    #: Whether ``hermetic routes`` names it (``False``: a step that refuses nothing).
+    listed: t.ClassVar[bool] = True
     #: The declaration of the shield's settings; ``None`` for a shield that
     #: reads its config itself in :meth:`configure`.
     settings_class: t.ClassVar[type[Settings] | None] = None
@@ -218,8 +219,8 @@ class ShieldPipeline:
         self._configuring = threading.Lock()
         self._prepare: tuple[t.Callable[[dict[str, t.Any]], None], ...] = ()
         self._routes: dict[str | None, _RouteSteps] = {}
-        #: ``False`` once every shield is configured and none has a step (a
-        #: ``Flask`` app with a ``LoginManager``): the app skips the pipeline.
+        #: ``False`` once every shield is configured and none has a step:
+        #: the app skips the pipeline.
         self.active = False
 
     def __iter__(self) -> t.Iterator[Shield]:
@@ -230,10 +231,7 @@ class ShieldPipeline:
 
     def get(self, name: str) -> Shield | None:
         """Return the shield called ``name``, or ``None``."""
-        for shield in self._shields:
-            if shield.name == name:
-                return shield
-        return None
+        return next((shield for shield in self._shields if shield.name == name), None)
 
     def add(self, shield: Shield) -> None:
         """Add a shield, replacing one of the same name."""
@@ -359,7 +357,8 @@ class ShieldPipeline:
     def describe(self, endpoint: str | None) -> str:
         """Return the comma-separated labels of the shields of ``endpoint``."""
         view = self._app_views.get(endpoint) if endpoint is not None else None
-        return ", ".join(s.describe(endpoint, view) for s in self.shields_for(endpoint))
+        shields = [s for s in self.shields_for(endpoint) if s.listed]
+        return ", ".join(s.describe(endpoint, view) for s in shields)
 
     # -- the request path (called by the app) ----------------------------
 

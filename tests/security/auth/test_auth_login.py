@@ -594,3 +594,25 @@ def test_clock_is_a_deprecated_name_for_now():
     assert manager.now is fixed
     with pytest.deprecated_call(match="LoginManager.now"):
         assert manager.clock is fixed
+
+
+@pytest.mark.parametrize(
+    ("fresh", "advance", "expected"), [("1", 0, True), ("1", 301, False), ("0", 0, False)]
+)
+def test_is_fresh_reads_the_session_when_asked(app, users, fresh, advance, expected):
+    """The user is loaded first (current_user), freshness is decided when is_fresh() asks."""
+    from hermetic.security.auth import current_user, is_fresh
+
+    clock = ManualClock()
+    app.config["LOGIN_FRESH_MAX_AGE"] = 300
+    _install(app, users, clock)
+
+    @app.get("/fresh")
+    def fresh_view():
+        loaded = current_user.get_id()
+        return {"id": loaded, "fresh": is_fresh(), "again": is_fresh()}
+
+    client = app.test_client()
+    client.post(f"/login/1?fresh={fresh}")
+    clock.now += advance
+    assert client.get("/fresh").json == {"id": "1", "fresh": expected, "again": expected}

@@ -388,3 +388,38 @@ def test_late_access_does_not_rotate(app):
     client.get("/late")
     assert seen["id"] is None
     assert client.get("/whoami").json == {"id": "1"}  # the cookie is still good
+
+
+def test_a_hook_registered_before_the_manager_reads_the_user_and_the_rotation_is_sent(
+    store, clock, users
+):
+    """The cookie is written after every after_request hook, whatever their order."""
+    import hermetic
+
+    app = hermetic.Flask(__name__)
+    app.config["SECRET_KEY"] = "test-secret-key-long-enough-for-hmac-0123456789"
+    seen = {}
+
+    @app.after_request
+    def read_user(response):
+        seen["id"] = current_user.get_id()
+        return response
+
+    LoginManager(app, store=store, now=clock).user_loader(users.get)
+
+    @app.post("/login")
+    def login():
+        return {"ok": login_user(users["1"], remember=True)}
+
+    @app.get("/plain")
+    def plain():
+        return "ok"
+
+    first = app.test_client()
+    first.post("/login")
+    old = _remember_cookie(first)
+    client = _with_cookie(app, old)
+    assert client.get("/plain").data == b"ok"
+    assert seen["id"] == "1"
+    new = _remember_cookie(client)
+    assert new and new != old  # the rotated cookie was sent, not lost

@@ -795,3 +795,30 @@ def test_clock_is_the_deprecated_name_of_now(make):
             RateLimitShield(clock=clock)
         else:
             assert Limiter("memory://", clock=clock).now is clock
+
+
+@pytest.mark.parametrize(
+    "own",
+    [
+        [],
+        [("X-Request-Id", "1")],
+        [("ratelimit-remaining", "7")],
+        [("RATELIMIT-LIMIT", "9"), ("RateLimit-Reset", "1")],
+    ],
+)
+def test_headers_appended_whole_are_what_setdefault_adds(app, clock, own):
+    """The one-pass append gives the headers ``Headers.setdefault`` would (a view's own win)."""
+    install(app, clock)
+
+    @app.get("/")
+    @rate_limit("5/minute")
+    def index():
+        return "ok", 200, own
+
+    got = app.test_client().get("/").headers
+    ours = {"ratelimit-limit": "5", "ratelimit-remaining": "4", "ratelimit-reset": "60"}
+    mine = {name.lower(): value for name, value in own}
+    for lower, value in ours.items():
+        # Exactly one of each: the view's own when it set one, else ours.
+        assert got.getlist(lower) == [mine.get(lower, value)]
+    assert got.get("X-Request-Id") == mine.get("x-request-id")

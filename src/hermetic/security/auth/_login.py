@@ -8,8 +8,8 @@ from datetime import timedelta
 from ...globals import _cv_request
 from ..audit import audit
 from ..errors import ConfigurationError
+from ._state import COOKIE_KEY as _COOKIE_KEY
 from .manager import (
-    _COOKIE_KEY,
     _FRESH_KEY,
     _USER_KEY,
     EXTENSION_KEY,

@@ -10,11 +10,19 @@ from ._settings import LoginSettings, PasswordSettings
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ...app import Flask
+    from ...wrappers import Request, Response
     from ..stores import Store
     from .manager import LoginManager
 
 #: The ``app.extensions`` key of the app's :class:`LoginState`.
 STATE_KEY = "hermetic.login.state"
+#: The environ key of the remember-me cookie to send: ``(value, max_age)``,
+#: a ``None`` value deleting it.
+COOKIE_KEY = "hermetic.remember_cookie"
+#: The environ key set once the response's cookies are written: a user
+#: resolved later (teardown) does not read the remember-me cookie, since a
+#: rotated cookie could no longer be sent.
+AFTER_KEY = "hermetic.login.after_done"
 
 
 class LoginState:
@@ -64,17 +72,22 @@ def state_for(manager: LoginManager, app: Flask) -> LoginState:
 
 
 class LoginShield(Shield):
-    """Read and check the login and password settings once per app, with the other shields.
+    """Check the login settings at start-up; send the remember-me cookie a request decided.
 
-    It has no step: the user of a request is resolved on first access to
-    ``current_user``, not by the pipeline. It exists so that a wrong
-    ``LOGIN_*``, ``REMEMBER_*`` or ``PASSWORD_HASH_*`` value stops the app at
-    start-up (``Hermetic.security_check``, the first request), naming the key.
+    It has one step, ``after``: the user of a request is resolved on first
+    access to ``current_user``, not by the pipeline. It checks the
+    ``LOGIN_*``, ``REMEMBER_*`` and ``PASSWORD_HASH_*`` values once per app
+    (``Hermetic.security_check``, the first request), so a wrong one stops
+    the app naming the key. As a pipeline step rather than an
+    ``after_request`` hook it runs after every hook of the app, costs one
+    call when there is no cookie to send, and cannot be exempted.
     """
 
     name = "login"
     order = ORDER_IDENTITY
     exemptable = False
+    #: Not named by ``hermetic routes``: it refuses nothing.
+    listed = False
     settings_class = LoginSettings
     settings: LoginSettings
 
@@ -88,6 +101,19 @@ class LoginShield(Shield):
         if state is None or state.settings != settings:
             app.extensions[STATE_KEY] = LoginState(self.manager, settings)
 
-    def applies_to(self, endpoint: str | None, view: t.Callable[..., t.Any] | None) -> bool:
-        """Run on no route (no step): ``hermetic routes`` does not list it."""
-        return False
+    def after(self, request: Request, response: Response) -> Response:
+        """Write (or delete) the remember-me cookie the request decided on, if any."""
+        environ = request.environ
+        environ[AFTER_KEY] = True
+        pending = environ.pop(COOKIE_KEY, None)
+        if pending is None:
+            return response
+        settings = self.settings
+        name, options = settings.remember_cookie_name, settings.cookie_options
+        value, max_age = pending
+        if value is None:
+            response.delete_cookie(name, **options)
+        else:
+            response.set_cookie(name, value, max_age=max_age, **options)
+        response.vary.add("Cookie")
+        return response

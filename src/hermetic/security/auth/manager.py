@@ -38,6 +38,8 @@ from ..errors import (
     prefers_json,
 )
 from ._remember import OK, THEFT
+from ._state import AFTER_KEY as _AFTER_KEY
+from ._state import COOKIE_KEY as _COOKIE_KEY
 from ._state import STATE_KEY, LoginShield, LoginState, state_for
 from ._users import AnonymousUser
 
@@ -75,8 +77,6 @@ EXTENSION_KEY = "hermetic.login"
 USER_ID_KEY = "hermetic.user_id"
 _USER_KEY = "hermetic.user"
 _FRESH_KEY = "hermetic.user_fresh"
-_COOKIE_KEY = "hermetic.remember_cookie"
-_AFTER_KEY = "hermetic.login.after_done"
 _REMEMBER_DOWN_KEY = "hermetic.remember_unchecked"
 #: Session keys.
 SESSION_USER_ID = "_user_id"
@@ -139,12 +139,12 @@ class LoginManager:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        """Install on ``app``: ``current_user`` in templates, the cookie hook."""
+        """Install on ``app``: ``current_user`` in templates, the cookie step."""
         app.extensions[EXTENSION_KEY] = self
         app.extensions.pop(STATE_KEY, None)
         app.jinja_env.globals["current_user"] = current_user
-        app.after_request(self._after_request)
-        # The pipeline reads and checks the settings with the other shields'.
+        # The pipeline reads and checks the settings with the other shields',
+        # and its login step sends the remember-me cookie.
         LoginShield(self).init_app(app)
 
     def user_loader(self, fn: F) -> F:
@@ -209,13 +209,15 @@ class LoginManager:
         """Find the user of the request of ``ctx``; cache it in the environ."""
         environ = ctx.request.environ
         session = ctx.session
-        fresh = False
+        fresh: bool | None = False
         user = None
         user_id = session.get(SESSION_USER_ID)
         if user_id is not None:
             user = self._user_by_id(user_id)
             if user is not None:
-                fresh = self._is_fresh_session(ctx, session)
+                # None: read from the session when is_fresh() asks (most
+                # requests never do).
+                fresh = None
         if user is None and not environ.get(_AFTER_KEY) and self.external is None:
             user = self._from_cookie(ctx)
         if user is None:
@@ -313,24 +315,6 @@ class LoginManager:
         url = url_for(view, next=target) if target is not None else url_for(view)
         return t.cast("Response", redirect(url))
 
-    # -- the response ----------------------------------------------------
-
-    def _after_request(self, response: Response) -> Response:
-        environ = _cv_request.get().request.environ
-        environ[_AFTER_KEY] = True
-        pending = environ.pop(_COOKIE_KEY, None)
-        if pending is None:
-            return response
-        settings = self._state(_cv_request.get().app).settings
-        name, options = settings.remember_cookie_name, settings.cookie_options
-        value, max_age = pending
-        if value is None:
-            response.delete_cookie(name, **options)
-        else:
-            response.set_cookie(name, value, max_age=max_age, **options)
-        response.vary.add("Cookie")
-        return response
-
 
 def _refusal(reason: str) -> AuthenticationRequired:
     if reason == REASON_FRESH_LOGIN_REQUIRED:
@@ -375,7 +359,15 @@ def is_fresh() -> bool:
     ctx = _cv_request.get(None)
     if ctx is None or not get_user().is_authenticated:
         return False
-    return bool(ctx.request.environ.get(_FRESH_KEY))
+    environ = ctx.request.environ
+    fresh = environ.get(_FRESH_KEY)
+    if fresh is None:
+        # A user from the session: fresh while its password login is recent.
+        manager = ctx.app.extensions.get(EXTENSION_KEY)
+        fresh = environ[_FRESH_KEY] = manager is not None and manager._is_fresh_session(
+            ctx, ctx.session
+        )
+    return bool(fresh)
 
 
 def unauthorized(reason: str = REASON_LOGIN_REQUIRED) -> Response:

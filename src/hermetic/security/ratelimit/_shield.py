@@ -9,7 +9,7 @@ import typing as t
 from limits import RateLimitItem
 from limits.strategies import FixedWindowRateLimiter, RateLimiter
 
-from ..._headers import setdefault_headers
+from ..._headers import live_items, setdefault_headers
 from ..audit import audit
 from ..shields import ORDER_RATE_LIMIT, Shield
 from ._declare import KEY_IP, LIMITS_ATTR, RateLimitSpec, key_func, make_spec
@@ -53,6 +53,7 @@ class _Bound(t.NamedTuple):
 
 #: The ``RateLimit-*`` header names.
 _LIMIT, _REMAINING, _RESET = "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"
+_LOWER_NAMES = frozenset(name.lower() for name in (_LIMIT, _REMAINING, _RESET))
 
 
 def _bind(limiter: Limiter, spec: RateLimitSpec, item: RateLimitItem, endpoint: str) -> _Bound:
@@ -252,5 +253,9 @@ class RateLimitShield(Shield):
         if state is None:  # no limit counted, or RATELIMIT_HEADERS is off
             return response
         # The values are digits made in ``before``: added without checks.
-        setdefault_headers(response.headers, state)
+        items = live_items(response.headers)
+        if items is not None and {name.lower() for name, _ in items}.isdisjoint(_LOWER_NAMES):
+            items.extend(state)  # the usual case: the view set none of them
+        else:
+            setdefault_headers(response.headers, state)
         return response
