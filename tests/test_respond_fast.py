@@ -25,6 +25,10 @@ HEADERS = [
     ("CONTENT-LENGTH", None),
     ("Location", "/caf\u00e9"),
     ("location", "/x y"),
+    ("Location", "/notes?page=2#top"),
+    ("Location", "https://example.com/a%20b?q=1"),
+    ("Location", "/x y"),
+    ("Location", "https://b\u00fccher.example/"),
     ("Content-Location", "/\u00e9"),
     ("X-Other", "1"),
     ("Content-Type", "text/plain"),
@@ -75,6 +79,8 @@ def random_response(rng: random.Random) -> Response:
         response.call_on_close(lambda: None)
     if rng.random() < 0.1:
         response.direct_passthrough = True
+    if rng.random() < 0.2:
+        response.autocorrect_location_header = True
     return response
 
 
@@ -121,3 +127,31 @@ def test_the_common_response_skips_werkzeugs_send():
     # The server gets a copy: changing it leaves the response's headers alone.
     headers.append(("X-Server", "1"))
     assert "X-Server" not in plain.headers
+
+
+def test_a_redirect_to_a_plain_url_skips_werkzeugs_send(monkeypatch):
+    from werkzeug.wrappers import Response as BaseResponse
+
+    general = []
+    werkzeug_call = BaseResponse.__call__
+
+    def counted_call(self, environ, start_response):
+        general.append(1)
+        return werkzeug_call(self, environ, start_response)
+
+    # Patched on Werkzeug's class: hermetic's Response still counts as plain.
+    monkeypatch.setattr(BaseResponse, "__call__", counted_call)
+    app = hermetic.Flask(__name__)
+    for location, fast in [
+        ("/notes", True),
+        ("https://example.com/a?b=c", True),
+        ("/caf\u00e9", False),
+        ("/x y", False),
+    ]:
+        with app.test_request_context():
+            response = hermetic.redirect(location, 303)
+        expected = send(response, {"REQUEST_METHOD": "POST"})
+        general.clear()
+        ours = send(lambda e, sr: app._respond(response, e, sr), {"REQUEST_METHOD": "POST"})
+        assert ours == expected
+        assert general == ([] if fast else [1]), location

@@ -12,6 +12,7 @@ import sys
 import typing as t
 
 from werkzeug.datastructures import Headers
+from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Response as BaseResponse
 
 from ._response_makers import _make_bytes_maker, _make_text_maker
@@ -26,14 +27,30 @@ _UNKNOWN = object()
 
 # Headers Werkzeug may rewrite when it sends a response (IRI -> URI).
 _REWRITTEN_HEADERS = frozenset({"location", "content-location"})
-# Header names as usually spelt: 1 Content-Length, 2 rewritten, 0 neither
-# (any other spelling is lowered first).
+# Header names as usually spelt: 1 Content-Length, 3 Location, 2 another
+# rewritten one, 0 neither (any other spelling is lowered first and, when
+# rewritten, sent through Werkzeug).
 _HEADER_KINDS = {
     "Content-Type": 0,
     "Content-Length": 1,
-    "Location": 2,
+    "Location": 3,
     "Content-Location": 2,
 }
+# Per Location value: does Werkzeug send it as it is (``iri_to_uri`` leaves
+# it unchanged)? Redirects go to a few URLs again and again; bounded.
+_URI_AS_IS: dict[str, bool] = {}
+_URI_AS_IS_MAX = 1024
+
+
+def _is_uri(location: str) -> bool:
+    """Tell whether Werkzeug would send ``location`` unchanged (no autocorrect)."""
+    known = _URI_AS_IS.get(location)
+    if known is None:
+        if len(_URI_AS_IS) >= _URI_AS_IS_MAX:
+            _URI_AS_IS.clear()
+        known = _URI_AS_IS[location] = iri_to_uri(location) == location
+    return known
+
 
 
 class ResponseMixin:
@@ -199,16 +216,23 @@ class ResponseMixin:
                     start_response(response._status, header_list)
                     return body
                 has_length = False
-                for key, _ in header_list:
+                location = None
+                for key, value in header_list:
                     kind = _HEADER_KINDS.get(key)
                     if kind is None:
                         lower = key.lower()
                         kind = 2 if lower in _REWRITTEN_HEADERS else lower == "content-length"
                     if kind == 1:
                         has_length = True
-                    elif kind == 2:
-                        break
+                    elif kind == 3 and location is None:
+                        location = value  # the first "Location": checked below
+                    elif kind:
+                        break  # another spelling, a second one, Content-Location
                 else:
+                    if location is not None and (
+                        response.autocorrect_location_header or not _is_uri(location)
+                    ):
+                        return response(environ, start_response)  # type: ignore[no-any-return]  # Werkzeug types the WSGI call loosely
                     if has_length:
                         start_response(response._status, header_list)
                         return body
