@@ -31,6 +31,8 @@ HEADERS = [
     ("Location", "https://b\u00fccher.example/"),
     ("Content-Location", "/\u00e9"),
     ("X-Other", "1"),
+    ("Vary", "Cookie"),
+    ("Strict-Transport-Security", "max-age=63072000"),
     ("Content-Type", "text/plain"),
 ]
 STATUSES = [100, 200, 201, 204, 301, 304, 404, 500]

@@ -35,6 +35,28 @@ _HEADER_KINDS = {
     "Content-Length": 1,
     "Location": 3,
     "Content-Location": 2,
+    # What the security shields and the session add, as they spell it.
+    **dict.fromkeys(
+        (
+            "X-Content-Type-Options",
+            "X-Frame-Options",
+            "Referrer-Policy",
+            "Permissions-Policy",
+            "Cross-Origin-Opener-Policy",
+            "Cross-Origin-Resource-Policy",
+            "Content-Security-Policy",
+            "Strict-Transport-Security",
+            "Vary",
+            "Set-Cookie",
+            "Cache-Control",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
+            "Retry-After",
+            "X-Request-ID",
+        ),
+        0,
+    ),
 }
 # Per Location value: does Werkzeug send it as it is (``iri_to_uri`` leaves
 # it unchanged)? Redirects go to a few URLs again and again; bounded.
