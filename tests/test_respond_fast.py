@@ -154,6 +154,6 @@ def test_a_redirect_to_a_plain_url_skips_werkzeugs_send(monkeypatch):
             response = hermetic.redirect(location, 303)
         expected = send(response, {"REQUEST_METHOD": "POST"})
         general.clear()
-        ours = send(lambda e, sr: app._respond(response, e, sr), {"REQUEST_METHOD": "POST"})
+        ours = send(lambda e, sr, r=response: app._respond(r, e, sr), {"REQUEST_METHOD": "POST"})
         assert ours == expected
         assert general == ([] if fast else [1]), location

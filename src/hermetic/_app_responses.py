@@ -74,7 +74,6 @@ def _is_uri(location: str) -> bool:
     return known
 
 
-
 class ResponseMixin:
     """Make responses and send them; mixed into :class:`~hermetic.app.Flask`."""
 
