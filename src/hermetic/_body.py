@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import typing as t
+from io import BytesIO
 
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 from werkzeug.wsgi import LimitedStream
@@ -27,6 +28,9 @@ from .globals import _cv_app
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIEnvironment
+
+#: The request attribute recording a fast read: (guarded input, Content-Length, bytes read).
+FAST_READ = "_hermetic_fast_read"
 
 # Errors of the app's own code (a wrong argument to ``read``, say) or of the
 # process, never of the client's bytes: they keep their class and traceback.
@@ -134,14 +138,16 @@ def read_body_fast(request: t.Any) -> bytes | None:
 
     The common first read -- a plain ``Content-Length`` within
     ``max_content_length``, no ``Transfer-Encoding``, a server that does not
-    terminate the input itself, the stream not yet made -- builds the same
-    :class:`~werkzeug.wsgi.LimitedStream` that ``request.stream`` would (over
-    the guarded input, so the input-limit guard and read errors are
-    Werkzeug's) and fills one buffer of that length through it, without the
-    general 64 KiB read loop. tests/test_body_fast_read.py compares the two.
+    terminate the input itself, the stream not yet made -- fills one buffer
+    of that length from the guarded input, as the
+    :class:`~werkzeug.wsgi.LimitedStream` of ``request.stream`` would, without
+    the general 64 KiB read loop. That stream is made only when asked for
+    (:func:`stream_after_fast_read`): most requests never ask, and making and
+    freeing an ``io`` object is a good part of a small body's cost.
+    tests/test_body_fast_read.py compares the two paths.
     """
     d = request.__dict__
-    if "_cached_data" in d or "stream" in d or request.shallow:
+    if "_cached_data" in d or "stream" in d or FAST_READ in d or request.shallow:
         return None
     environ = request.environ
     length = environ.get("CONTENT_LENGTH")
@@ -159,11 +165,75 @@ def read_body_fast(request: t.Any) -> bytes | None:
     limit = request.max_content_length
     if n == 0 or (limit is not None and n > limit):
         return None
-    stream = d["stream"] = LimitedStream(guard_input(environ), n)
-    buffer = bytearray(n)
-    with memoryview(buffer) as view:
-        got = 0
-        while got < n:
-            # A zero-byte or failed read raises ClientDisconnected, as in readall().
-            got += stream.readinto(view[got:]) or 0  # type: ignore[arg-type]  # Werkzeug types the buffer as bytearray
+    guarded = guard_input(environ)
+    got = 0
+    try:
+        raw = guarded._stream
+        read_first = type(raw) is BytesIO or not hasattr(raw, "readinto")
+        if read_first:
+            # read(n) gives what LimitedStream's readinto would put in a
+            # buffer of n bytes; usually all of it at once, with no copy.
+            try:
+                first = guarded.read(n)
+            except (OSError, ValueError):
+                raise ClientDisconnected()  # the read error stays its context, as in Werkzeug
+            if type(first) is bytes and len(first) == n:
+                got = n
+                return first
+        buffer = bytearray(n)
+        with memoryview(buffer) as view:
+            if read_first:
+                got = _copy_into(view, first)
+            while got < n:
+                got += _read_into(guarded, view[got:])
+    finally:
+        # What request.stream needs to be where its own reads would have left it.
+        d[FAST_READ] = (guarded, n, got)
     return bytes(buffer)
+
+
+def stream_after_fast_read(request: t.Any) -> t.IO[bytes] | None:
+    """Return ``request.stream`` as Werkzeug's reads would have left it, after a fast read.
+
+    ``None`` when :func:`read_body_fast` did not read this request's body.
+    """
+    done = request.__dict__.pop(FAST_READ, None)
+    if done is None:
+        return None
+    guarded, length, position = done
+    stream = LimitedStream(guarded, length)
+    stream._pos = position
+    # Werkzeug's request.stream is typed IO[bytes]; its LimitedStream is a RawIOBase.
+    return t.cast(t.IO[bytes], stream)
+
+
+def _copy_into(view: memoryview, data: t.Any) -> int:
+    """Put a first read's ``data`` at the start of ``view`` as Werkzeug's readinto would.
+
+    Werkzeug copies a read into the buffer, so a read longer than asked is a
+    ``ValueError`` (a disconnect) and one that is not bytes a ``TypeError``.
+    """
+    try:
+        view[: len(data)] = data
+    except (OSError, ValueError):
+        raise ClientDisconnected()  # the copy error stays its context, as in Werkzeug
+    if not data:
+        raise ClientDisconnected()
+    return len(data)
+
+
+def _read_into(guarded: _GuardedInput, view: memoryview) -> int:
+    """One read as ``LimitedStream.readinto`` makes it when the buffer fits its limit.
+
+    A read error (the guard's :class:`BodyReadError` included) or a read of
+    no bytes is Werkzeug's :class:`~werkzeug.exceptions.ClientDisconnected`,
+    raised while the error is handled, as Werkzeug raises it; the calls
+    through Werkzeug's Python ``readinto`` are what this saves.
+    """
+    try:
+        size = guarded.readinto(view)
+    except (OSError, ValueError):
+        raise ClientDisconnected()  # the read error stays its context, as in Werkzeug
+    if not size:
+        raise ClientDisconnected()
+    return size

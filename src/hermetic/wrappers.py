@@ -11,7 +11,7 @@ from werkzeug.utils import cached_property
 from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wrappers import Response as _WerkzeugResponse
 
-from . import json
+from . import _body, json
 from ._body import guard_input, read_body_fast
 from .globals import _cv_app
 from .helpers import _split_blueprint_path
@@ -241,7 +241,8 @@ class Request(_WerkzeugRequest):
                 limit = self.max_content_length
                 if limit is not None:
                     return factory(guarded, limit)  # type: ignore[no-any-return]  # an IO[bytes], as Werkzeug types its streams
-        return super().stream
+        made = _body.stream_after_fast_read(self)
+        return made if made is not None else super().stream
 
     def get_data(  # type: ignore[override]  # Werkzeug's overloads, one implementation
         self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
