@@ -135,7 +135,7 @@ def _outcome(
     try:
         got: t.Any = req.get_data(**kw)
     except Exception as e:
-        got = (type(e).__name__, getattr(e, "code", None))
+        got = (type(e).__name__, getattr(e, "code", None), repr(e.__context__))
     try:
         stream = req.stream
         state: t.Any = (type(stream), getattr(stream, "limit", None), getattr(stream, "_pos", None))

@@ -174,9 +174,11 @@ def read_body_fast(request: t.Any) -> bytes | None:
             # read(n) gives what LimitedStream's readinto would put in a
             # buffer of n bytes; usually all of it at once, with no copy.
             try:
-                first = guarded.read(n)
-            except (OSError, ValueError):
-                raise ClientDisconnected()  # the read error stays its context, as in Werkzeug
+                first = raw.read(n)  # the guard's read, inline
+            except _NOT_THE_CLIENTS:
+                raise
+            except Exception as e:
+                _disconnected(guarded, e)
             if type(first) is bytes and len(first) == n:
                 got = n
                 return first
@@ -205,6 +207,16 @@ def stream_after_fast_read(request: t.Any) -> t.IO[bytes] | None:
     stream._pos = position
     # Werkzeug's request.stream is typed IO[bytes]; its LimitedStream is a RawIOBase.
     return t.cast(t.IO[bytes], stream)
+
+
+def _disconnected(guarded: _GuardedInput, error: Exception) -> t.NoReturn:
+    """Fail a read as the guard (logged once, :class:`BodyReadError`) seen through
+    Werkzeug's ``LimitedStream`` (:class:`ClientDisconnected`, the guard's error as
+    its context) would."""
+    try:
+        guarded._fail(error)
+    except BodyReadError:
+        raise ClientDisconnected()  # the guard's error stays its context, as in Werkzeug
 
 
 def _copy_into(view: memoryview, data: t.Any) -> int:

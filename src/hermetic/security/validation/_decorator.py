@@ -22,6 +22,7 @@ from ._errors import (
     ResponseValidationError,
     field_errors,
 )
+from ._hints import resolve_hints
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
@@ -53,35 +54,6 @@ def _is_model(value: t.Any) -> bool:
     return isinstance(value, type) and issubclass(value, BaseModel)
 
 
-def _resolve_hints(view: t.Callable[..., t.Any], known: t.Iterable[t.Any]) -> dict[str, t.Any]:
-    """Return the view's parameter annotations as objects (strings resolved)."""
-    try:
-        return t.get_type_hints(view)
-    # bandit B110: a name get_type_hints cannot resolve; each annotation is tried below.
-    except Exception:  # nosec B110
-        pass
-    namespace = dict(getattr(view, "__globals__", {}))
-    namespace.update({m.__name__: m for m in known if isinstance(m, type)})
-    hints: dict[str, t.Any] = {}
-    for name, param in inspect.signature(view).parameters.items():
-        ann = param.annotation
-        if ann is inspect.Parameter.empty:
-            continue
-        if isinstance(ann, str):
-            try:
-                # bandit B307: the view's own annotation, written by the app's developer
-                # (a string under `from __future__ import annotations`), never request data.
-                ann = eval(ann, namespace)  # nosec B307
-            except Exception:
-                raise TypeError(
-                    f"@validate cannot resolve the annotation {ann!r} of parameter"
-                    f" {name!r} of {view.__qualname__}. Define the type at module level"
-                    " or pass it to @validate(body=..., query=..., path=...)."
-                ) from None
-        hints[name] = ann
-    return hints
-
-
 def _plan(
     view: t.Callable[..., t.Any],
     body: t.Any,
@@ -102,7 +74,7 @@ def _plan(
             response = found[1]
     params = inspect.signature(view).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    hints = _resolve_hints(view, (body, query, path, response))
+    hints = resolve_hints(view, (body, query, path, response))
     hints.pop("return", None)
     body_arg = query_arg = path_arg = None
     path_types: dict[str, t.Any] = {}
