@@ -268,23 +268,26 @@ class _Validator:
 
     def output(self, rv: t.Any) -> t.Any:
         """Serialize ``rv`` with the response model and set the status."""
-        if isinstance(rv, _BaseResponse):
-            return rv
-        if self.response is None and self.status == 200 and not isinstance(rv, tuple):
-            return rv
+        validate, dump = self._response_validate, self._response_dump
         status: t.Any = self.status
         headers = None
-        if isinstance(rv, tuple):
-            if len(rv) == 3:
-                rv, status, headers = rv
-            elif len(rv) == 2:
-                if isinstance(rv[1], (int, str)):
-                    rv, status = rv
-                else:
-                    rv, headers = rv
-        validate, dump = self._response_validate, self._response_dump
-        if validate is None or dump is None:  # no response model
-            return (rv, status, headers) if headers is not None else (rv, status)
+        if type(rv) is dict and validate is not None and dump is not None:
+            pass  # the usual answer, a plain dict for the response model: no tuple to unpack
+        elif isinstance(rv, _BaseResponse):
+            return rv
+        elif self.response is None and status == 200 and not isinstance(rv, tuple):
+            return rv
+        else:
+            if isinstance(rv, tuple):
+                if len(rv) == 3:
+                    rv, status, headers = rv
+                elif len(rv) == 2:
+                    if isinstance(rv[1], (int, str)):
+                        rv, status = rv
+                    else:
+                        rv, headers = rv
+            if validate is None or dump is None:  # no response model
+                return (rv, status, headers) if headers is not None else (rv, status)
         try:
             body = dump(validate(rv, from_attributes=True))
         except ValidationError as e:
