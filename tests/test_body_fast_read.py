@@ -146,7 +146,11 @@ def _outcome(
         rest: bytes | None = original.read()
     else:
         rest = original.rest() if hasattr(original, "rest") else None
-    return got, state, after, rest, req.get_data() if not isinstance(got, tuple) else None
+    try:
+        again: t.Any = req.get_data() if not isinstance(got, tuple) else None
+    except Exception as e:
+        again = type(e).__name__
+    return got, state, after, rest, again
 
 
 BODY = b'{"name": "widget", "price": 3}'
@@ -169,6 +173,19 @@ CASES = [
     pytest.param(BODY, str(len(BODY)), {"wsgi.input_terminated": True}, None, id="terminated"),
     pytest.param(BODY, str(len(BODY)), {"wsgi.input_terminated": True}, 10, id="terminated-max"),
     pytest.param(None, "30", {}, None, id="server-error"),
+    pytest.param(BODY, None, {"wsgi.input_terminated": True}, None, id="terminated-no-length"),
+    pytest.param(BODY, "5", {"wsgi.input_terminated": True}, None, id="terminated-length-short"),
+    pytest.param(
+        BODY,
+        None,
+        {"wsgi.input_terminated": True, "HTTP_TRANSFER_ENCODING": "chunked"},
+        None,
+        id="terminated-chunked",
+    ),
+    pytest.param(None, "30", {"wsgi.input_terminated": True}, None, id="terminated-server-error"),
+    pytest.param(
+        BODY, str(len(BODY)), {"wsgi.input_terminated": True}, 1000, id="terminated-under-max"
+    ),
 ]
 
 
@@ -187,14 +204,18 @@ def test_fast_read_matches_general(
 @pytest.mark.parametrize("name", list(INPUTS))
 @pytest.mark.parametrize("length", [str(len(BODY)), str(len(BODY) + 6)], ids=["exact", "short"])
 @pytest.mark.parametrize("kw", [{}, {"cache": False}], ids=str)
+@pytest.mark.parametrize("terminated", [False, True], ids=["", "terminated"])
 def test_fast_read_matches_general_for_server_streams(
-    name: str, length: str, kw: dict[str, t.Any]
+    name: str, length: str, kw: dict[str, t.Any], terminated: bool
 ) -> None:
     # Streams with read only take read(n) (no buffer) on the fast path;
-    # streams with readinto other than BytesIO keep the buffer.
+    # streams with readinto other than BytesIO keep the buffer; a stream the
+    # server ends is read to its end.
     def environ() -> dict[str, t.Any]:
         env = _environ(BODY, length)
         env["wsgi.input"] = INPUTS[name](BODY)
+        if terminated:
+            env["wsgi.input_terminated"] = True
         return env
 
     fast = _outcome(Request, environ(), None, **kw)

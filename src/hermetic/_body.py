@@ -29,6 +29,9 @@ from .globals import _cv_app
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIEnvironment
 
+#: Streams whose read() gives bytes, always (the others may break PEP 3333).
+_BYTES_READERS = frozenset({BytesIO})
+
 #: The request attribute recording a fast read: (guarded input, Content-Length, bytes read).
 FAST_READ = "_hermetic_fast_read"
 
@@ -138,7 +141,8 @@ def read_body_fast(request: t.Any) -> bytes | None:
 
     The common first read -- a plain ``Content-Length`` within
     ``max_content_length``, no ``Transfer-Encoding``, a server that does not
-    terminate the input itself, the stream not yet made -- fills one buffer
+    terminate the input itself (else :func:`_read_terminated`), the stream
+    not yet made -- fills one buffer
     of that length from the guarded input, as the
     :class:`~werkzeug.wsgi.LimitedStream` of ``request.stream`` would, without
     the general 64 KiB read loop. That stream is made only when asked for
@@ -150,6 +154,8 @@ def read_body_fast(request: t.Any) -> bytes | None:
     if "_cached_data" in d or "stream" in d or FAST_READ in d or request.shallow:
         return None
     environ = request.environ
+    if "wsgi.input_terminated" in environ:
+        return _read_terminated(request, environ)
     length = environ.get("CONTENT_LENGTH")
     if (
         type(length) is not str
@@ -157,7 +163,6 @@ def read_body_fast(request: t.Any) -> bytes | None:
         or not length.isascii()
         or not length.isdigit()
         or environ.get("HTTP_TRANSFER_ENCODING") is not None
-        or "wsgi.input_terminated" in environ
         or environ.get("wsgi.input") is None
     ):
         return None
@@ -192,6 +197,24 @@ def read_body_fast(request: t.Any) -> bytes | None:
         # What request.stream needs to be where its own reads would have left it.
         d[FAST_READ] = (guarded, n, got)
     return bytes(buffer)
+
+
+def _read_terminated(request: t.Any, environ: t.Any) -> bytes | None:
+    """Read a body whose stream the server ends itself (granian, gunicorn), or ``None``.
+
+    Without ``max_content_length``, Werkzeug's ``request.stream`` is then the
+    (guarded) input itself, read to its end whatever the headers say; with
+    a limit it is a bounded stream (or the input limits shield's): Werkzeug's
+    path.
+    """
+    if environ.get("wsgi.input") is None or request.max_content_length is not None:
+        return None
+    stream = request.__dict__["stream"] = guard_input(environ)
+    if type(stream._stream) not in _BYTES_READERS:
+        # A server's own stream could answer None or text: Werkzeug's
+        # get_data reads it (once) from the stream set here.
+        return None
+    return stream.read()  # type: ignore[no-any-return]  # the guarded input returns bytes
 
 
 def stream_after_fast_read(request: t.Any) -> t.IO[bytes] | None:
