@@ -167,9 +167,14 @@ class Request(_WerkzeugRequest):
     @property
     def max_content_length(self) -> int | None:
         """The largest body read, in bytes; ``MAX_CONTENT_LENGTH`` by default."""
-        return self._limit(
-            self._max_content_length, "MAX_CONTENT_LENGTH", super().max_content_length
-        )
+        # _limit's steps in one frame: every body read asks.
+        own = self._max_content_length
+        if own is not None:
+            return own
+        ctx = _cv_app.get(None)
+        if ctx is None:
+            return super().max_content_length
+        return ctx.app.config["MAX_CONTENT_LENGTH"]  # type: ignore[no-any-return]  # config values are Any
 
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:
