@@ -151,3 +151,40 @@ def test_only_body_routes_take_the_body_only_path(monkeypatch: pytest.MonkeyPatc
     assert seen == [True, False, False, False, True]
     response = app.test_client().post("/a", json={"name": "g", "price": 1})
     assert response.status_code == 200 and response.data == b"a"
+
+
+def test_json_answer_follows_each_app_and_its_response_class() -> None:
+    # The validator remembers the last app's response maker: another app, or
+    # a response class changed later, must still build its own responses.
+    from hermetic.wrappers import Response
+
+    class Tagged(Response):
+        pass
+
+    @validate(response=ItemOut, status=201)
+    def create(body: ItemIn) -> dict[str, t.Any]:
+        return {"id": 1, **body.model_dump()}
+
+    plain, tagged = Flask(__name__), Flask(__name__)
+    tagged.response_class = Tagged
+    for app in (plain, tagged):
+        app.add_url_rule("/items", view_func=create, methods=["POST"])
+    item = {"name": "g", "price": 1}
+
+    def built(app: Flask) -> tuple[type, int]:
+        # The view's own answer: the app's finalize step would convert a
+        # response of another class, hiding a maker of the wrong one.
+        with app.test_request_context("/items", method="POST", json=item):
+            response = app.view_functions["create"]()
+        return type(response), response.status_code
+
+    seen = [built(app) for app in (plain, tagged, tagged, plain)]
+    plain.response_class = Tagged
+    seen.append(built(plain))
+    assert seen == [
+        (Response, 201),
+        (Tagged, 201),
+        (Tagged, 201),
+        (Response, 201),
+        (Tagged, 201),
+    ]

@@ -158,6 +158,7 @@ class _Validator:
         "_body_json",
         "_response_validate",
         "_response_dump",
+        "_maker",
         "body_only",
     )
 
@@ -174,6 +175,8 @@ class _Validator:
             for name, tp in models.path_types.items()
         )
         self.status = models.status
+        #: (app, response class, its JSON maker) of the last answer built.
+        self._maker: tuple[t.Any, type, t.Callable[..., t.Any] | None] | None = None
         # The bound methods used per request, looked up once.
         body_json = None
         if self.body is not None:
@@ -295,12 +298,19 @@ class _Validator:
                 f"The view returned data that does not match its response model: {e}"
             ) from None
         app = _cv_app.get().app
-        # content_type, not mimetype: no charset to work out for JSON.
-        maker = app._bytes_maker() if hasattr(app, "_bytes_maker") else None
+        cls = app.response_class
+        known = self._maker
+        if known is not None and known[0] is app and known[1] is cls:
+            maker = known[2]
+        else:
+            # The app keeps one maker per response class: remember the last app's.
+            maker = app._bytes_maker() if hasattr(app, "_bytes_maker") else None
+            self._maker = (app, cls, maker)
         if maker is not None:
             response = maker(body, status, "application/json")
         else:
-            response = app.response_class(body, status=status, content_type="application/json")
+            # content_type, not mimetype: no charset to work out for JSON.
+            response = cls(body, status=status, content_type="application/json")
         if headers is not None:
             response.headers.update(headers)
         return response
