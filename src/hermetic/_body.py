@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import typing as t
+from io import BytesIO
 
 from werkzeug.exceptions import ClientDisconnected, HTTPException
 from werkzeug.wsgi import LimitedStream
@@ -27,6 +28,12 @@ from .globals import _cv_app
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from _typeshed.wsgi import WSGIEnvironment
+
+#: Streams whose read() gives bytes, always (the others may break PEP 3333).
+_BYTES_READERS = frozenset({BytesIO})
+
+#: The request attribute recording a fast read: (guarded input, Content-Length, bytes read).
+FAST_READ = "_hermetic_fast_read"
 
 # Errors of the app's own code (a wrong argument to ``read``, say) or of the
 # process, never of the client's bytes: they keep their class and traceback.
@@ -134,16 +141,21 @@ def read_body_fast(request: t.Any) -> bytes | None:
 
     The common first read -- a plain ``Content-Length`` within
     ``max_content_length``, no ``Transfer-Encoding``, a server that does not
-    terminate the input itself, the stream not yet made -- builds the same
-    :class:`~werkzeug.wsgi.LimitedStream` that ``request.stream`` would (over
-    the guarded input, so the input-limit guard and read errors are
-    Werkzeug's) and fills one buffer of that length through it, without the
-    general 64 KiB read loop. tests/test_body_fast_read.py compares the two.
+    terminate the input itself (else :func:`_read_terminated`), the stream
+    not yet made -- fills one buffer
+    of that length from the guarded input, as the
+    :class:`~werkzeug.wsgi.LimitedStream` of ``request.stream`` would, without
+    the general 64 KiB read loop. That stream is made only when asked for
+    (:func:`stream_after_fast_read`): most requests never ask, and making and
+    freeing an ``io`` object is a good part of a small body's cost.
+    tests/test_body_fast_read.py compares the two paths.
     """
     d = request.__dict__
-    if "_cached_data" in d or "stream" in d or request.shallow:
+    if "_cached_data" in d or "stream" in d or FAST_READ in d or request.shallow:
         return None
     environ = request.environ
+    if "wsgi.input_terminated" in environ:
+        return _read_terminated(request, environ)
     length = environ.get("CONTENT_LENGTH")
     if (
         type(length) is not str
@@ -151,7 +163,6 @@ def read_body_fast(request: t.Any) -> bytes | None:
         or not length.isascii()
         or not length.isdigit()
         or environ.get("HTTP_TRANSFER_ENCODING") is not None
-        or "wsgi.input_terminated" in environ
         or environ.get("wsgi.input") is None
     ):
         return None
@@ -159,11 +170,105 @@ def read_body_fast(request: t.Any) -> bytes | None:
     limit = request.max_content_length
     if n == 0 or (limit is not None and n > limit):
         return None
-    stream = d["stream"] = LimitedStream(guard_input(environ), n)
-    buffer = bytearray(n)
-    with memoryview(buffer) as view:
-        got = 0
-        while got < n:
-            # A zero-byte or failed read raises ClientDisconnected, as in readall().
-            got += stream.readinto(view[got:]) or 0  # type: ignore[arg-type]  # Werkzeug types the buffer as bytearray
+    guarded = guard_input(environ)
+    got = 0
+    try:
+        raw = guarded._stream
+        read_first = type(raw) is BytesIO or not hasattr(raw, "readinto")
+        if read_first:
+            # read(n) gives what LimitedStream's readinto would put in a
+            # buffer of n bytes; usually all of it at once, with no copy.
+            try:
+                first = raw.read(n)  # the guard's read, inline
+            except _NOT_THE_CLIENTS:
+                raise
+            except Exception as e:
+                _disconnected(guarded, e)
+            if type(first) is bytes and len(first) == n:
+                got = n
+                return first
+        buffer = bytearray(n)
+        with memoryview(buffer) as view:
+            if read_first:
+                got = _copy_into(view, first)
+            while got < n:
+                got += _read_into(guarded, view[got:])
+    finally:
+        # What request.stream needs to be where its own reads would have left it.
+        d[FAST_READ] = (guarded, n, got)
     return bytes(buffer)
+
+
+def _read_terminated(request: t.Any, environ: t.Any) -> bytes | None:
+    """Read a body whose stream the server ends itself (granian, gunicorn), or ``None``.
+
+    Without ``max_content_length``, Werkzeug's ``request.stream`` is then the
+    (guarded) input itself, read to its end whatever the headers say; with
+    a limit it is a bounded stream (or the input limits shield's): Werkzeug's
+    path.
+    """
+    if environ.get("wsgi.input") is None or request.max_content_length is not None:
+        return None
+    stream = request.__dict__["stream"] = guard_input(environ)
+    if type(stream._stream) not in _BYTES_READERS:
+        # A server's own stream could answer None or text: Werkzeug's
+        # get_data reads it (once) from the stream set here.
+        return None
+    return stream.read()  # type: ignore[no-any-return]  # the guarded input returns bytes
+
+
+def stream_after_fast_read(request: t.Any) -> t.IO[bytes] | None:
+    """Return ``request.stream`` as Werkzeug's reads would have left it, after a fast read.
+
+    ``None`` when :func:`read_body_fast` did not read this request's body.
+    """
+    done = request.__dict__.pop(FAST_READ, None)
+    if done is None:
+        return None
+    guarded, length, position = done
+    stream = LimitedStream(guarded, length)
+    stream._pos = position
+    # Werkzeug's request.stream is typed IO[bytes]; its LimitedStream is a RawIOBase.
+    return t.cast(t.IO[bytes], stream)
+
+
+def _disconnected(guarded: _GuardedInput, error: Exception) -> t.NoReturn:
+    """Fail a read as the guard (logged once, :class:`BodyReadError`) seen through
+    Werkzeug's ``LimitedStream`` (:class:`ClientDisconnected`, the guard's error as
+    its context) would."""
+    try:
+        guarded._fail(error)
+    except BodyReadError:
+        raise ClientDisconnected()  # the guard's error stays its context, as in Werkzeug
+
+
+def _copy_into(view: memoryview, data: t.Any) -> int:
+    """Put a first read's ``data`` at the start of ``view`` as Werkzeug's readinto would.
+
+    Werkzeug copies a read into the buffer, so a read longer than asked is a
+    ``ValueError`` (a disconnect) and one that is not bytes a ``TypeError``.
+    """
+    try:
+        view[: len(data)] = data
+    except (OSError, ValueError):
+        raise ClientDisconnected()  # the copy error stays its context, as in Werkzeug
+    if not data:
+        raise ClientDisconnected()
+    return len(data)
+
+
+def _read_into(guarded: _GuardedInput, view: memoryview) -> int:
+    """One read as ``LimitedStream.readinto`` makes it when the buffer fits its limit.
+
+    A read error (the guard's :class:`BodyReadError` included) or a read of
+    no bytes is Werkzeug's :class:`~werkzeug.exceptions.ClientDisconnected`,
+    raised while the error is handled, as Werkzeug raises it; the calls
+    through Werkzeug's Python ``readinto`` are what this saves.
+    """
+    try:
+        size = guarded.readinto(view)
+    except (OSError, ValueError):
+        raise ClientDisconnected()  # the read error stays its context, as in Werkzeug
+    if not size:
+        raise ClientDisconnected()
+    return size

@@ -11,7 +11,7 @@ from werkzeug.utils import cached_property
 from werkzeug.wrappers import Request as _WerkzeugRequest
 from werkzeug.wrappers import Response as _WerkzeugResponse
 
-from . import json
+from . import _body, json
 from ._body import guard_input, read_body_fast
 from .globals import _cv_app
 from .helpers import _split_blueprint_path
@@ -167,9 +167,14 @@ class Request(_WerkzeugRequest):
     @property
     def max_content_length(self) -> int | None:
         """The largest body read, in bytes; ``MAX_CONTENT_LENGTH`` by default."""
-        return self._limit(
-            self._max_content_length, "MAX_CONTENT_LENGTH", super().max_content_length
-        )
+        # _limit's steps in one frame: every body read asks.
+        own = self._max_content_length
+        if own is not None:
+            return own
+        ctx = _cv_app.get(None)
+        if ctx is None:
+            return super().max_content_length
+        return ctx.app.config["MAX_CONTENT_LENGTH"]  # type: ignore[no-any-return]  # config values are Any
 
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:
@@ -241,7 +246,8 @@ class Request(_WerkzeugRequest):
                 limit = self.max_content_length
                 if limit is not None:
                     return factory(guarded, limit)  # type: ignore[no-any-return]  # an IO[bytes], as Werkzeug types its streams
-        return super().stream
+        made = _body.stream_after_fast_read(self)
+        return made if made is not None else super().stream
 
     def get_data(  # type: ignore[override]  # Werkzeug's overloads, one implementation
         self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False

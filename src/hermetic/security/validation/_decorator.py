@@ -22,6 +22,7 @@ from ._errors import (
     ResponseValidationError,
     field_errors,
 )
+from ._hints import resolve_hints
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
@@ -53,35 +54,6 @@ def _is_model(value: t.Any) -> bool:
     return isinstance(value, type) and issubclass(value, BaseModel)
 
 
-def _resolve_hints(view: t.Callable[..., t.Any], known: t.Iterable[t.Any]) -> dict[str, t.Any]:
-    """Return the view's parameter annotations as objects (strings resolved)."""
-    try:
-        return t.get_type_hints(view)
-    # bandit B110: a name get_type_hints cannot resolve; each annotation is tried below.
-    except Exception:  # nosec B110
-        pass
-    namespace = dict(getattr(view, "__globals__", {}))
-    namespace.update({m.__name__: m for m in known if isinstance(m, type)})
-    hints: dict[str, t.Any] = {}
-    for name, param in inspect.signature(view).parameters.items():
-        ann = param.annotation
-        if ann is inspect.Parameter.empty:
-            continue
-        if isinstance(ann, str):
-            try:
-                # bandit B307: the view's own annotation, written by the app's developer
-                # (a string under `from __future__ import annotations`), never request data.
-                ann = eval(ann, namespace)  # nosec B307
-            except Exception:
-                raise TypeError(
-                    f"@validate cannot resolve the annotation {ann!r} of parameter"
-                    f" {name!r} of {view.__qualname__}. Define the type at module level"
-                    " or pass it to @validate(body=..., query=..., path=...)."
-                ) from None
-        hints[name] = ann
-    return hints
-
-
 def _plan(
     view: t.Callable[..., t.Any],
     body: t.Any,
@@ -102,7 +74,7 @@ def _plan(
             response = found[1]
     params = inspect.signature(view).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    hints = _resolve_hints(view, (body, query, path, response))
+    hints = resolve_hints(view, (body, query, path, response))
     hints.pop("return", None)
     body_arg = query_arg = path_arg = None
     path_types: dict[str, t.Any] = {}
@@ -159,6 +131,18 @@ def _built(adapter: TypeAdapter[t.Any]) -> bool:
     )
 
 
+_REASON_INVALID_BODY = "invalid_body"
+
+
+def _body_errors(e: ValidationError) -> list[dict[str, t.Any]]:
+    """Return the body's field errors; raise :class:`MalformedJSON` for text that is not JSON."""
+    first = e.errors(include_url=False, include_context=False, include_input=False)
+    if first and first[0]["type"] == "json_invalid":
+        count_failure(REASON_MALFORMED_JSON)
+        raise MalformedJSON(json_message(first[0]["msg"]))
+    return field_errors(e, "body")
+
+
 class _Validator:
     """The per-route work of ``@validate``, prepared once at decoration."""
 
@@ -174,6 +158,8 @@ class _Validator:
         "_body_json",
         "_response_validate",
         "_response_dump",
+        "_maker",
+        "body_only",
     )
 
     def __init__(self, models: RouteModels) -> None:
@@ -189,6 +175,8 @@ class _Validator:
             for name, tp in models.path_types.items()
         )
         self.status = models.status
+        #: (app, response class, its JSON maker) of the last answer built.
+        self._maker: tuple[t.Any, type, t.Callable[..., t.Any] | None] | None = None
         # The bound methods used per request, looked up once.
         body_json = None
         if self.body is not None:
@@ -213,6 +201,13 @@ class _Validator:
             if isinstance(origin, type) and issubclass(origin, _SEQUENCE_ORIGINS):
                 multi.update((name, info.alias or name))
         self.multi = frozenset(multi)
+        #: Only a body to validate: :meth:`body_inputs` does the work of :meth:`inputs`.
+        self.body_only = (
+            body_json is not None
+            and models.query is None
+            and models.path is None
+            and not self.path_types
+        )
 
     def inputs(self, kwargs: dict[str, t.Any]) -> dict[str, t.Any]:
         """Validate the request; return the view's keyword arguments."""
@@ -251,11 +246,7 @@ class _Validator:
             try:
                 kwargs[self.models.body_arg] = self._body_json(read_json(request))  # type: ignore[index]  # body_arg is set when the body model is
             except ValidationError as e:
-                first = e.errors(include_url=False, include_context=False, include_input=False)
-                if first and first[0]["type"] == "json_invalid":
-                    count_failure(REASON_MALFORMED_JSON)
-                    raise MalformedJSON(json_message(first[0]["msg"]))
-                errors += field_errors(e, "body")
+                errors += _body_errors(e)
                 parts.append("body")
         if errors:
             reason = f"invalid_{parts[0]}" if len(parts) == 1 else REASON_INVALID
@@ -263,25 +254,43 @@ class _Validator:
             raise RequestValidationError(errors[:MAX_ERRORS], reason=reason)
         return kwargs
 
+    def body_inputs(self, kwargs: dict[str, t.Any]) -> dict[str, t.Any]:
+        """:meth:`inputs` for a route whose only model is its body's (the usual JSON route).
+
+        The same checks in the same order, without the path and query steps;
+        tests/security/validation/test_body_only.py compares the two.
+        """
+        try:
+            kwargs[self.models.body_arg] = self._body_json(read_json(_cv_request.get().request))  # type: ignore[index, misc]  # set for a body route
+        except ValidationError as e:
+            errors = _body_errors(e)
+            if errors:
+                count_failure(_REASON_INVALID_BODY)
+                raise RequestValidationError(errors[:MAX_ERRORS], reason=_REASON_INVALID_BODY)
+        return kwargs
+
     def output(self, rv: t.Any) -> t.Any:
         """Serialize ``rv`` with the response model and set the status."""
-        if isinstance(rv, _BaseResponse):
-            return rv
-        if self.response is None and self.status == 200 and not isinstance(rv, tuple):
-            return rv
+        validate, dump = self._response_validate, self._response_dump
         status: t.Any = self.status
         headers = None
-        if isinstance(rv, tuple):
-            if len(rv) == 3:
-                rv, status, headers = rv
-            elif len(rv) == 2:
-                if isinstance(rv[1], (int, str)):
-                    rv, status = rv
-                else:
-                    rv, headers = rv
-        validate, dump = self._response_validate, self._response_dump
-        if validate is None or dump is None:  # no response model
-            return (rv, status, headers) if headers is not None else (rv, status)
+        if type(rv) is dict and validate is not None and dump is not None:
+            pass  # the usual answer, a plain dict for the response model: no tuple to unpack
+        elif isinstance(rv, _BaseResponse):
+            return rv
+        elif self.response is None and status == 200 and not isinstance(rv, tuple):
+            return rv
+        else:
+            if isinstance(rv, tuple):
+                if len(rv) == 3:
+                    rv, status, headers = rv
+                elif len(rv) == 2:
+                    if isinstance(rv[1], (int, str)):
+                        rv, status = rv
+                    else:
+                        rv, headers = rv
+            if validate is None or dump is None:  # no response model
+                return (rv, status, headers) if headers is not None else (rv, status)
         try:
             body = dump(validate(rv, from_attributes=True))
         except ValidationError as e:
@@ -289,12 +298,19 @@ class _Validator:
                 f"The view returned data that does not match its response model: {e}"
             ) from None
         app = _cv_app.get().app
-        # content_type, not mimetype: no charset to work out for JSON.
-        maker = app._bytes_maker() if hasattr(app, "_bytes_maker") else None
+        cls = app.response_class
+        known = self._maker
+        if known is not None and known[0] is app and known[1] is cls:
+            maker = known[2]
+        else:
+            # The app keeps one maker per response class: remember the last app's.
+            maker = app._bytes_maker() if hasattr(app, "_bytes_maker") else None
+            self._maker = (app, cls, maker)
         if maker is not None:
             response = maker(body, status, "application/json")
         else:
-            response = app.response_class(body, status=status, content_type="application/json")
+            # content_type, not mimetype: no charset to work out for JSON.
+            response = cls(body, status=status, content_type="application/json")
         if headers is not None:
             response.headers.update(headers)
         return response
@@ -340,6 +356,13 @@ def validate(
                 return validator.output(await view(**validator.inputs(kwargs)))
 
             wrapper: t.Any = async_wrapper
+        elif validator.body_only:
+            body_inputs, output = validator.body_inputs, validator.output
+
+            @functools.wraps(view)
+            def wrapper(**kwargs: t.Any) -> t.Any:
+                return output(view(**body_inputs(kwargs)))
+
         else:
 
             @functools.wraps(view)

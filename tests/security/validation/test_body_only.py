@@ -1,0 +1,190 @@
+"""@validate's body-only route path against its general path (same answers, same counts).
+
+A route whose only model is its JSON body (the usual create route) skips the
+path and query steps; every request below must get the same status, headers,
+body and counted failure reason from both paths.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+
+pytest.importorskip("pydantic", reason="validation needs the 'validation' extra (pydantic)")
+
+from pydantic import BaseModel, Field  # noqa: E402
+
+from hermetic import Flask  # noqa: E402
+from hermetic.security.validation import _decorator, validate  # noqa: E402
+
+
+class ItemIn(BaseModel):
+    name: str = Field(max_length=20)
+    price: float = Field(gt=0)
+    tags: list[str] = []
+
+
+class ItemOut(BaseModel):
+    id: int
+    name: str
+    price: float
+    tags: list[str]
+
+
+class _Metrics:
+    """Records the validation failures the decorator counts."""
+
+    def __init__(self) -> None:
+        self.failures: list[tuple[str | None, str]] = []
+
+    def count_validation_failure(self, rule: str | None, reason: str) -> None:
+        self.failures.append((rule, reason))
+
+
+def _app(general: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Flask, _Metrics]:
+    if general:
+        original = _decorator._Validator.__init__
+
+        def init(self: t.Any, models: t.Any) -> None:
+            original(self, models)
+            self.body_only = False
+
+        monkeypatch.setattr(_decorator._Validator, "__init__", init)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 200
+    metrics = app.extensions["hermetic.metrics"] = _Metrics()
+
+    @app.post("/items")
+    @validate(response=ItemOut, status=201)
+    def create(body: ItemIn) -> dict[str, t.Any]:
+        return {"id": 1, "secret": "x", **body.model_dump()}
+
+    @app.post("/named")
+    @validate(body=ItemIn)
+    def named(body: t.Any) -> tuple[dict[str, t.Any], int, dict[str, str]]:
+        return {"name": body.name}, 202, {"X-Kind": "named"}
+
+    monkeypatch.undo()
+    return app, metrics
+
+
+REQUESTS: list[tuple[str, bytes | str, str]] = [
+    ("valid", b'{"name": "gadget", "price": 3.25, "tags": ["new"]}', "application/json"),
+    ("valid-charset", b'{"name": "g", "price": 1}', "application/json; charset=utf-8"),
+    ("valid-plus-json", b'{"name": "g", "price": 1}', "application/vnd.api+json"),
+    ("invalid-fields", b'{"name": "' + b"n" * 30 + b'", "price": -1}', "application/json"),
+    ("missing-field", b'{"price": 2}', "application/json"),
+    ("wrong-type", b'{"name": 5, "price": "x", "tags": "no"}', "application/json"),
+    ("not-an-object", b"[1, 2]", "application/json"),
+    ("malformed", b'{"name": ', "application/json"),
+    ("empty", b"", "application/json"),
+    ("too-deep", b"[" * 40 + b"]" * 40, "application/json"),
+    ("too-large", b'{"name": "' + b"a" * 300 + b'"}', "application/json"),
+    ("form", b"name=g&price=1", "application/x-www-form-urlencoded"),
+    ("no-content-type", b'{"name": "g", "price": 1}', ""),
+    ("bad-utf8", b'{"name": "\xff", "price": 1}', "application/json"),
+]
+
+
+@pytest.mark.parametrize("path", ["/items", "/named"])
+@pytest.mark.parametrize(("case", "data", "content_type"), REQUESTS, ids=[r[0] for r in REQUESTS])
+def test_body_only_path_matches_general(
+    path: str, case: str, data: bytes, content_type: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outcomes = []
+    for general in (False, True):
+        app, metrics = _app(general, monkeypatch)
+        response = app.test_client().post(path, data=data, content_type=content_type)
+        outcomes.append(
+            (
+                response.status_code,
+                sorted(response.headers.items()),
+                response.get_data(),
+                metrics.failures,
+            )
+        )
+    assert outcomes[0] == outcomes[1]
+
+
+def test_only_body_routes_take_the_body_only_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Otherwise the comparison above would compare one path with itself.
+    seen: list[bool] = []
+    original = _decorator._Validator.__init__
+
+    def init(self: t.Any, models: t.Any) -> None:
+        original(self, models)
+        seen.append(self.body_only)
+
+    monkeypatch.setattr(_decorator._Validator, "__init__", init)
+
+    class Page(BaseModel):
+        limit: int = 10
+
+    app = Flask(__name__)
+
+    @app.post("/a")
+    @validate
+    def a(body: ItemIn) -> str:
+        return "a"
+
+    @app.post("/b/<int:shop>")
+    @validate
+    def b(shop: int, body: ItemIn) -> str:
+        return "b"
+
+    @app.post("/c")
+    @validate(query=Page)
+    def c(body: ItemIn, query: Page) -> str:
+        return "c"
+
+    @app.get("/d")
+    @validate(query=Page)
+    def d(query: Page) -> str:
+        return "d"
+
+    @app.post("/e")
+    @validate(body=ItemIn)
+    def e(body: t.Any) -> str:
+        return "e"
+
+    assert seen == [True, False, False, False, True]
+    response = app.test_client().post("/a", json={"name": "g", "price": 1})
+    assert response.status_code == 200 and response.data == b"a"
+
+
+def test_json_answer_follows_each_app_and_its_response_class() -> None:
+    # The validator remembers the last app's response maker: another app, or
+    # a response class changed later, must still build its own responses.
+    from hermetic.wrappers import Response
+
+    class Tagged(Response):
+        pass
+
+    @validate(response=ItemOut, status=201)
+    def create(body: ItemIn) -> dict[str, t.Any]:
+        return {"id": 1, **body.model_dump()}
+
+    plain, tagged = Flask(__name__), Flask(__name__)
+    tagged.response_class = Tagged
+    for app in (plain, tagged):
+        app.add_url_rule("/items", view_func=create, methods=["POST"])
+    item = {"name": "g", "price": 1}
+
+    def built(app: Flask) -> tuple[type, int]:
+        # The view's own answer: the app's finalize step would convert a
+        # response of another class, hiding a maker of the wrong one.
+        with app.test_request_context("/items", method="POST", json=item):
+            response = app.view_functions["create"]()
+        return type(response), response.status_code
+
+    seen = [built(app) for app in (plain, tagged, tagged, plain)]
+    plain.response_class = Tagged
+    seen.append(built(plain))
+    assert seen == [
+        (Response, 201),
+        (Tagged, 201),
+        (Tagged, 201),
+        (Response, 201),
+        (Tagged, 201),
+    ]
