@@ -193,13 +193,23 @@ def steps(request, driver):
 
 def _wait(condition: t.Callable[[], t.Any], what: str) -> t.Any:
     """Return ``condition()`` once it is true; a page still loading counts as not yet."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+        WebDriverException,
+    )
 
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
         try:
             value = condition()
         except (NoSuchElementException, StaleElementReferenceException):
+            value = None
+        except WebDriverException as e:
+            # Chromium's word for a stale element when the page navigates
+            # between finding a node and reading it.
+            if "does not belong to the document" not in str(e):
+                raise
             value = None
         if value:
             return value
