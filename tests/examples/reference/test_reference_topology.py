@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import typing as t
 from urllib.parse import parse_qs, urlsplit
 
@@ -369,18 +370,28 @@ def test_the_request_id_follows_a_request_from_the_gateway_through_web_to_api(to
     assert page.status == 200 and "Your notes" in page.text
     rid = page.header("X-Request-ID")
     assert rid and len(rid) == 32  # nginx's $request_id, echoed by web
-    gateway = [line for line in topology.log("gateway") if line.get("request_id") == rid]
-    webs = [
-        line for w in ("web1", "web2") for line in topology.log(w) if line.get("request_id") == rid
-    ]
-    apis = [
-        line for a in ("api1", "api2") for line in topology.log(a) if line.get("request_id") == rid
-    ]
-    assert [line["uri"] for line in gateway] == ["/"]
-    assert [line["path"] for line in webs] == ["/"]
-    assert [line["path"] for line in apis] == ["/v1/notes"]
-    identity = [line for line in topology.log("identity") if line.get("request_id") == rid]
-    assert "/oauth/user-token" in [line["path"] for line in identity]  # web's token for the call
+
+    def lines(*names: str) -> list[dict[str, t.Any]]:
+        return [line for n in names for line in topology.log(n) if line.get("request_id") == rid]
+
+    def logged() -> bool:
+        return bool(
+            lines("gateway")
+            and lines("web1", "web2")
+            and lines("api1", "api2")
+            and "/oauth/user-token" in [line["path"] for line in lines("identity")]
+        )
+
+    # nginx and gunicorn write an access-log line once the response has left:
+    # the page can arrive before the last of them is on disk.
+    deadline = time.monotonic() + 10
+    while not logged() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [line["uri"] for line in lines("gateway")] == ["/"]
+    assert [line["path"] for line in lines("web1", "web2")] == ["/"]
+    assert [line["path"] for line in lines("api1", "api2")] == ["/v1/notes"]
+    # web's token for the call
+    assert "/oauth/user-token" in [line["path"] for line in lines("identity")]
 
 
 def test_logout_revokes_the_session_on_every_instance(topology):
