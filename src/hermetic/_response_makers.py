@@ -20,6 +20,13 @@ from ._headers import _BARE_INSTANCE, headers_from_pairs
 __all__: list[str] = []
 
 
+def _state(response: t.Any) -> dict[str, t.Any]:
+    """What a response is made of, for comparing a maker's result with the class's own."""
+    out = dict(vars(response))
+    out["headers"] = response.headers.to_wsgi_list()
+    return out
+
+
 def _make_text_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | None:
     """Return a fast equivalent of ``cls(text)``, or None when not provably equal.
 
@@ -67,15 +74,10 @@ def _make_text_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | N
         rv.response = [data]
         return rv
 
-    def state(response: t.Any) -> dict[str, t.Any]:
-        out = dict(vars(response))
-        out["headers"] = response.headers.to_wsgi_list()
-        return out
-
     probe = "probe \u00e9"
-    if state(make(probe)) != state(cls(probe)):
+    if _state(make(probe)) != _state(cls(probe)):
         return None
-    if state(make(probe, "application/json")) != state(cls(probe, mimetype="application/json")):
+    if _state(make(probe, "application/json")) != _state(cls(probe, mimetype="application/json")):
         return None
     return make
 
@@ -115,14 +117,9 @@ def _make_bytes_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | 
         rv.response = [data]
         return rv
 
-    def state(response: t.Any) -> dict[str, t.Any]:
-        out = dict(vars(response))
-        out["headers"] = response.headers.to_wsgi_list()
-        return out
-
     for code in (200, 201):
         probe = b'{"probe": "\xc3\xa9"}'
         fast = make(probe, code, "application/json")
-        if state(fast) != state(cls(probe, status=code, content_type="application/json")):
+        if _state(fast) != _state(cls(probe, status=code, content_type="application/json")):
             return None
     return make
