@@ -9,6 +9,7 @@ from functools import update_wrapper
 
 from werkzeug.exceptions import HTTPException
 
+from ._lazy import MadeOnFirstRead
 from .globals import _cv_app, _cv_request
 from .signals import (
     appcontext_popped,
@@ -54,30 +55,6 @@ def _default_teardown(cls: type) -> tuple[bool, bool]:
             getattr(cls, "do_teardown_appcontext", None) is Flask.do_teardown_appcontext,
         )
     return known
-
-
-class _MadeOnFirstRead:
-    """An attribute made by ``factory(instance)`` on first read, then kept.
-
-    A non-data descriptor: the value lands in the instance dict, which wins
-    from then on; assignment works as for a plain attribute. Most contexts
-    never read these, so most never pay for them.
-    """
-
-    __slots__ = ("factory", "name")
-
-    def __init__(self, factory: t.Callable[[t.Any], t.Any]) -> None:
-        self.factory = factory
-        self.name = ""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, instance: t.Any, owner: type | None = None) -> t.Any:
-        if instance is None:
-            return self
-        value = instance.__dict__[self.name] = self.factory(instance)
-        return value
 
 
 class _AppCtxGlobals:
@@ -177,7 +154,7 @@ class AppContext:
         g: _AppCtxGlobals
     else:
         #: The namespace behind ``g``, made on first use.
-        g = _MadeOnFirstRead(lambda ctx: ctx.app.app_ctx_globals_class())
+        g = MadeOnFirstRead(lambda ctx: ctx.app.app_ctx_globals_class())
 
     def __init__(self, app: Flask) -> None:
         self.app = app

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response as _WerkzeugResponse
 
 from . import _body, json
 from ._body import guard_input, read_body_fast
+from ._lazy import MadeOnFirstRead
 from .globals import _cv_app
 from .helpers import _split_blueprint_path
 
@@ -30,40 +31,17 @@ def _app_config(key: str) -> t.Any:
     return None if ctx is None else ctx.app.config[key]
 
 
-class _FromEnviron:
-    """A request attribute computed from ``environ`` on first read, then kept.
-
-    A non-data descriptor: the value is stored in the instance dict, which
-    wins from then on, so reads cost what an attribute costs and assignment
-    (by a user, or by Werkzeug's constructor) works as before.
-    """
-
-    __slots__ = ("compute", "name")
-
-    def __init__(self, compute: t.Callable[[t.Any], t.Any]) -> None:
-        self.compute = compute
-        self.name = ""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, request: t.Any, owner: type | None = None) -> t.Any:
-        if request is None:
-            return self
-        value = request.__dict__[self.name] = self.compute(request.environ)
-        return value
-
-
 # Werkzeug's expressions for the attributes its constructor sets. Werkzeug
 # decodes a WSGI string with ``s.encode("latin1").decode(errors="replace")``,
 # which leaves an ASCII str as it is: that case skips the round trip.
 
 
-def _scheme(environ: t.Any) -> t.Any:
-    return environ.get("wsgi.url_scheme", "http")
+def _scheme(request: t.Any) -> t.Any:
+    return request.environ.get("wsgi.url_scheme", "http")
 
 
-def _server(environ: t.Any) -> tuple[str, int | None] | None:
+def _server(request: t.Any) -> tuple[str, int | None] | None:
+    environ = request.environ
     name = environ.get("SERVER_NAME")
     if name is None:
         return None
@@ -80,20 +58,20 @@ def _decoded(value: t.Any) -> t.Any:
     return value.encode("latin1").decode(errors="replace")
 
 
-def _root_path(environ: t.Any) -> t.Any:
-    return _decoded(environ.get("SCRIPT_NAME") or "").rstrip("/")
+def _root_path(request: t.Any) -> t.Any:
+    return _decoded(request.environ.get("SCRIPT_NAME") or "").rstrip("/")
 
 
-def _path(environ: t.Any) -> t.Any:
-    return "/" + _decoded(environ.get("PATH_INFO") or "").lstrip("/")
+def _path(request: t.Any) -> t.Any:
+    return "/" + _decoded(request.environ.get("PATH_INFO") or "").lstrip("/")
 
 
-def _query_string(environ: t.Any) -> t.Any:
-    return environ.get("QUERY_STRING", "").encode("latin1")
+def _query_string(request: t.Any) -> t.Any:
+    return request.environ.get("QUERY_STRING", "").encode("latin1")
 
 
-def _remote_addr(environ: t.Any) -> t.Any:
-    return environ.get("REMOTE_ADDR")
+def _remote_addr(request: t.Any) -> t.Any:
+    return request.environ.get("REMOTE_ADDR")
 
 
 class Request(_WerkzeugRequest):
@@ -130,7 +108,7 @@ class Request(_WerkzeugRequest):
     ) -> None:
         # Werkzeug's constructor computes eight attributes from the environ;
         # most requests read only ``method``. Here the others are computed
-        # from the same environ values on first read (:class:`_FromEnviron`),
+        # from the same environ values on first read (``MadeOnFirstRead``),
         # with Werkzeug's expressions (tests/test_wrappers_init.py compares
         # the two). A class whose bases are not Werkzeug's, or a method that
         # is not a str, goes through Werkzeug's own constructor.
@@ -149,13 +127,13 @@ class Request(_WerkzeugRequest):
         super().__init__(environ, populate_request, shallow)
 
     if not t.TYPE_CHECKING:  # Werkzeug's annotations stay the types mypy sees
-        scheme = _FromEnviron(_scheme)
-        server = _FromEnviron(_server)
-        root_path = _FromEnviron(_root_path)
-        path = _FromEnviron(_path)
-        query_string = _FromEnviron(_query_string)
-        headers = _FromEnviron(EnvironHeaders)
-        remote_addr = _FromEnviron(_remote_addr)
+        scheme = MadeOnFirstRead(_scheme)
+        server = MadeOnFirstRead(_server)
+        root_path = MadeOnFirstRead(_root_path)
+        path = MadeOnFirstRead(_path)
+        query_string = MadeOnFirstRead(_query_string)
+        headers = MadeOnFirstRead(lambda request: EnvironHeaders(request.environ))
+        remote_addr = MadeOnFirstRead(_remote_addr)
 
     def _limit(self, own: int | None, key: str, default: int | None) -> int | None:
         if own is not None:
@@ -330,7 +308,7 @@ def _keeps_werkzeug_init(cls: type) -> bool:
     return all(
         getattr(cls, name, None) is value
         for name, value in vars(Request).items()
-        if isinstance(value, _FromEnviron)
+        if isinstance(value, MadeOnFirstRead)
     )
 
 
