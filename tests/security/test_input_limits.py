@@ -117,12 +117,16 @@ def assert_refused(response, status, limit, events, reason):
     assert found[0]["reason"] == reason
 
 
-def call(app, builder_kwargs, *, terminated=True):
-    """Send a raw environ, without the test client's rebuilding (no Content-Length)."""
-    environ = EnvironBuilder(method="POST", **builder_kwargs).get_environ()
-    environ.pop("CONTENT_LENGTH", None)
+def call(app, builder_kwargs, *, terminated=True, keep_length=False, protocol=None):
+    """Send a raw environ, without the test client's rebuilding (no Content-Length
+    unless ``keep_length``), as a server that ends the stream itself when ``terminated``."""
+    environ = EnvironBuilder(**{"method": "POST", **builder_kwargs}).get_environ()
+    if not keep_length:
+        environ.pop("CONTENT_LENGTH", None)
     if terminated:
         environ["wsgi.input_terminated"] = True
+    if protocol is not None:
+        environ["SERVER_PROTOCOL"] = protocol
     return Response.from_app(app, environ, buffered=True)
 
 
@@ -168,10 +172,7 @@ def test_declared_length_is_refused_before_the_view_on_a_terminating_server(app,
         seen.append(1)
         return "read nothing"
 
-    environ = EnvironBuilder(method="POST", path="/never-terminated", data=b"x" * 10_001)
-    environ = environ.get_environ()
-    environ["wsgi.input_terminated"] = True
-    r = Response.from_app(app, environ, buffered=True)
+    r = call(app, dict(path="/never-terminated", data=b"x" * 10_001), keep_length=True)
     assert_refused(r, 413, "MAX_CONTENT_LENGTH", events, "body_too_large")
     assert seen == []
 
@@ -181,10 +182,7 @@ def test_get_without_body_on_a_terminating_server_reads_empty(app, events):
     def body_size():
         return {"size": len(request.get_data()), "form": len(request.form)}
 
-    environ = EnvironBuilder(method="GET", path="/body-size").get_environ()
-    environ.pop("CONTENT_LENGTH", None)
-    environ["wsgi.input_terminated"] = True
-    r = Response.from_app(app, environ, buffered=True)
+    r = call(app, dict(method="GET", path="/body-size"))
     assert r.status_code == 200
     assert r.get_json() == {"size": 0, "form": 0}
     assert limit_events(events) == []
@@ -194,22 +192,13 @@ def test_get_without_body_on_a_terminating_server_reads_empty(app, events):
 def test_http2_body_without_length_is_counted_while_read(app, events, protocol):
     # HTTP/2 and 3 frame the body themselves: no Content-Length, no
     # Transfer-Encoding, yet a body. It is still bounded by MAX_CONTENT_LENGTH.
-    environ = EnvironBuilder(method="POST", path="/raw", data=b"x" * 50_000).get_environ()
-    environ.pop("CONTENT_LENGTH", None)
-    environ["wsgi.input_terminated"] = True
-    environ["SERVER_PROTOCOL"] = protocol
-    r = Response.from_app(app, environ, buffered=True)
+    r = call(app, dict(path="/raw", data=b"x" * 50_000), protocol=protocol)
     assert_refused(r, 413, "MAX_CONTENT_LENGTH", events, "body_too_large")
 
 
 def test_http2_json_without_length_keeps_the_depth_limit(app, events):
-    environ = EnvironBuilder(
-        method="POST", path="/json", data=deep(40), content_type="application/json"
-    ).get_environ()
-    environ.pop("CONTENT_LENGTH", None)
-    environ["wsgi.input_terminated"] = True
-    environ["SERVER_PROTOCOL"] = "HTTP/2"
-    r = Response.from_app(app, environ, buffered=True)
+    body = dict(path="/json", data=deep(40), content_type="application/json")
+    r = call(app, body, protocol="HTTP/2")
     assert_refused(r, 400, "LIMITS_JSON_MAX_DEPTH", events, "json_too_deep")
 
 
