@@ -157,3 +157,16 @@ def test_a_redirect_to_a_plain_url_skips_werkzeugs_send(monkeypatch):
         ours = send(lambda e, sr, r=response: app._respond(r, e, sr), {"REQUEST_METHOD": "POST"})
         assert ours == expected
         assert general == ([] if fast else [1]), location
+
+
+def test_the_location_memo_stays_bounded():
+    from hermetic import _app_responses
+
+    _app_responses._URI_AS_IS.clear()
+    long = "/" + "a" * 600
+    assert _app_responses._is_uri(long) is True
+    assert long not in _app_responses._URI_AS_IS  # too long to keep
+    for i in range(_app_responses._URI_AS_IS_MAX + 10):
+        assert _app_responses._is_uri(f"/n{i}") is True
+    assert len(_app_responses._URI_AS_IS) <= _app_responses._URI_AS_IS_MAX
+    assert _app_responses._is_uri("/caf\u00e9") is False

@@ -59,18 +59,22 @@ _HEADER_KINDS = {
     ),
 }
 # Per Location value: does Werkzeug send it as it is (``iri_to_uri`` leaves
-# it unchanged)? Redirects go to a few URLs again and again; bounded.
+# it unchanged)? Redirects go to a few URLs again and again. Bounded: at most
+# 1,024 values of at most 512 characters (a Location can carry client data).
 _URI_AS_IS: dict[str, bool] = {}
 _URI_AS_IS_MAX = 1024
+_URI_AS_IS_LONGEST = 512
 
 
 def _is_uri(location: str) -> bool:
     """Tell whether Werkzeug would send ``location`` unchanged (no autocorrect)."""
     known = _URI_AS_IS.get(location)
     if known is None:
-        if len(_URI_AS_IS) >= _URI_AS_IS_MAX:
-            _URI_AS_IS.clear()
-        known = _URI_AS_IS[location] = iri_to_uri(location) == location
+        known = iri_to_uri(location) == location
+        if len(location) <= _URI_AS_IS_LONGEST:
+            if len(_URI_AS_IS) >= _URI_AS_IS_MAX:
+                _URI_AS_IS.clear()
+            _URI_AS_IS[location] = known
     return known
 
 
