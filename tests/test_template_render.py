@@ -6,7 +6,16 @@ import asyncio
 from collections import ChainMap, OrderedDict
 
 import pytest
-from jinja2 import DictLoader, Environment, Template, pass_context
+from jinja2 import (
+    DictLoader,
+    Environment,
+    StrictUndefined,
+    Template,
+    UndefinedError,
+    pass_context,
+    pass_environment,
+    pass_eval_context,
+)
 from jinja2.runtime import Context
 
 import hermetic
@@ -205,3 +214,129 @@ def test_render_template_goes_through_the_shortcut(monkeypatch):
         hermetic.g.x = "gx"
         assert hermetic.render_template("page.html", a=1) == "1 /here gx"
     assert seen == [["a", "g", "request", "session"]]
+
+
+# -- DirectCallContext: calls from templates, against Context.call ------------
+
+
+def plain(*args, **kwargs):
+    return f"plain{args}{kwargs or ''}"
+
+
+def stops():
+    raise StopIteration
+
+
+@pass_context
+def wants_context(context, *args):
+    return f"context {context.get('item', '-')} {type(context).__mro__[-2].__name__}{args}"
+
+
+@pass_eval_context
+def wants_eval_context(eval_ctx, *args):
+    return f"eval autoescape={eval_ctx.autoescape}{args}"
+
+
+@pass_environment
+def wants_environment(env, *args):
+    return f"environment {env is not None}{args}"
+
+
+class Greeter:
+    def hello(self, *args):
+        return f"method{args}"
+
+    @pass_context
+    def marked(self, context, *args):
+        return f"marked method {context.get('item', '-')}{args}"
+
+
+class CallableWithContext:
+    @pass_context
+    def __call__(self, context, *args):
+        return f"callable object {context.get('item', '-')}{args}"
+
+
+class PlainCallable:
+    def __call__(self, *args):
+        return f"plain object{args}"
+
+
+CALLS = (
+    "{{ plain() }} {{ plain(1, 'a') }} {{ plain(x=2) }}|"
+    "{{ wants_context(1) }}|{{ wants_eval_context(2) }}|{{ wants_environment(3) }}|"
+    "{{ greeter.hello(4) }}|{{ greeter.marked(5) }}|{{ hello(6) }}|"
+    "{{ callable_with_context(7) }}|{{ plain_callable(8) }}|[{{ stops() }}]|"
+    "{% for item in [10, 11] %}{{ wants_context() }} {{ plain(item) }};{% endfor %}|"
+    "{% set item = 'set' %}{{ wants_context() }}|{{ lookup(9) }}"
+)
+
+
+def call_env(**options):
+    env = Environment(**options)
+    greeter = Greeter()
+    env.globals.update(
+        plain=plain,
+        stops=stops,
+        wants_context=wants_context,
+        wants_eval_context=wants_eval_context,
+        wants_environment=wants_environment,
+        greeter=greeter,
+        hello=greeter.hello,
+        callable_with_context=CallableWithContext(),
+        plain_callable=PlainCallable(),
+        lookup={9: "nine"}.get,
+    )
+    return env
+
+
+@pytest.mark.parametrize("autoescape", [False, True])
+def test_calls_from_templates_as_context_call(autoescape):
+    template = call_env(autoescape=autoescape).from_string(CALLS)
+    fast, jinja = both(template, {})
+    assert fast == jinja
+    assert "plain(1, &#39;a&#39;)" in fast if autoescape else "plain(1, 'a')" in fast
+    assert "context set Context" in fast and "plain(11,)" in fast
+    assert "[]" in fast  # StopIteration: undefined, as in Jinja
+
+
+def test_stop_iteration_is_undefined_as_in_jinja():
+    env = call_env(undefined=StrictUndefined)
+    template = env.from_string("{{ stops() }}")
+    with pytest.raises(UndefinedError) as jinja:
+        template.render()
+    with pytest.raises(UndefinedError) as fast:
+        _template_render.render(template, {})
+    assert str(fast.value) == str(jinja.value)
+
+
+def test_plain_functions_and_methods_skip_context_call(monkeypatch):
+    template = call_env().from_string(
+        "{{ plain(1) }} {{ hello(2) }} {{ wants_context() }} {{ plain_callable(3) }}"
+    )
+    expected = template.render()
+    called = []
+    original = Context.call
+
+    def spy(self, obj, *args, **kwargs):
+        called.append(getattr(obj, "__name__", type(obj).__name__))
+        return original(self, obj, *args, **kwargs)
+
+    monkeypatch.setattr(Context, "call", spy)
+    assert _template_render.render(template, {}) == expected
+    # Only the marked function and the callable object go through Context.call.
+    assert called == ["wants_context", "PlainCallable"]
+
+
+def test_function_marked_after_registration_gets_its_context():
+    env = call_env()
+
+    def late(*args):
+        return f"late {isinstance(args[0], Context) and args[0].name}{args[1:]}"
+
+    env.globals["late"] = late
+    template = env.from_string("{{ late('x', 1) }}", globals={})
+    template.name = "named"
+    assert _template_render.render(template, {}) == "late False(1,)"
+    pass_context(late)
+    assert _template_render.render(template, {}) == "late named('x', 1)" == template.render()

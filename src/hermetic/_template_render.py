@@ -10,6 +10,13 @@ same keys, in the same order, with the same values, and the context is
 built from that, as Jinja builds it, then rendered as ``Template.render``
 renders it.
 
+The context is a :class:`DirectCallContext`: Jinja's ``Context.call`` asks
+every callable, on every call from a template (``{{ csrf_token() }}``),
+whether it wants the context, the eval context or the environment passed
+first, with two failed ``hasattr`` lookups; a plain function or bound method
+says so in its ``__dict__``, which is read instead. Everything else is
+``Context.call``'s.
+
 Only a plain ``Template`` of a synchronous environment with Jinja's own
 ``Context``, and globals made of plain dicts, take this path; anything else
 (a template or context subclass, async rendering, a mapping of another kind)
@@ -20,11 +27,53 @@ from __future__ import annotations
 
 import typing as t
 from collections import ChainMap
+from types import FunctionType, MethodType
 
 from jinja2 import Template
 from jinja2.runtime import Context
+from jinja2.utils import internalcode
 
-__all__ = ["render"]
+__all__ = ["DirectCallContext", "render"]
+
+#: The attribute ``pass_context``, ``pass_eval_context`` and
+#: ``pass_environment`` set on the callables they mark.
+_PASS_ARG = "jinja_pass_arg"
+
+
+class DirectCallContext(Context):
+    """Jinja's ``Context``, calling plain functions and methods without the probing.
+
+    ``Context.call`` passes the context (or the eval context, or the
+    environment) first to a callable marked with ``jinja_pass_arg``, or
+    whose ``__call__`` is marked. A function's attributes live in its
+    ``__dict__`` (its type has no such attribute, and a function's
+    ``__call__`` carries none), and a bound method's are its function's: for
+    those, unmarked and called without keyword arguments (the loop and block
+    variables Jinja passes are keyword arguments), the call is made directly.
+    """
+
+    @internalcode
+    def call(
+        __self,  # noqa: N805  # Jinja's own signature: "self" may be a keyword argument
+        __obj: t.Callable[..., t.Any],
+        *args: t.Any,
+        **kwargs: t.Any,
+    ) -> t.Any:
+        """Call ``__obj`` as :meth:`jinja2.runtime.Context.call` does."""
+        if not kwargs:
+            kind = type(__obj)
+            func: t.Any = __obj
+            if kind is MethodType:
+                func = __obj.__func__  # type: ignore[attr-defined]  # a bound method
+                kind = type(func)
+            if kind is FunctionType and _PASS_ARG not in func.__dict__:
+                try:
+                    return __obj(*args)
+                except StopIteration:
+                    return __self.environment.undefined(
+                        "value was undefined because a callable raised a StopIteration exception"
+                    )
+        return Context.call(__self, __obj, *args, **kwargs)
 
 
 def flat_globals(template: Template) -> dict[str, t.Any] | None:
@@ -75,7 +124,9 @@ def render(template: Template, context: dict[str, t.Any]) -> str:
     # What jinja2.runtime.new_context builds for a context that is not shared:
     # the globals, then the variables over them (``**`` so that a key that is
     # not a string fails as it does there).
-    ctx = Context(env, dict(flat, **context), template.name, template.blocks, globals=flat)
+    ctx = DirectCallContext(
+        env, dict(flat, **context), template.name, template.blocks, globals=flat
+    )
     try:
         return env.concat(template.root_render_func(ctx))
     except Exception:
