@@ -104,8 +104,8 @@ class AppURLMixin:
     ) -> str:
         """Build the URL of ``endpoint``; see :func:`hermetic.url_for`."""
         req_ctx = _cv_request.get(None)
-        # A plain link to an endpoint, before the request's adapter exists:
-        # the URL Werkzeug built for it under this bind, if it is fixed.
+        # A plain link to an endpoint: the URL Werkzeug built for it earlier
+        # under this request's bind, if the endpoint's URL is fixed.
         plain = (
             req_ctx is not None
             and not values

@@ -2,7 +2,7 @@
 
 A page links to the same few endpoints on every request (``{{
 url_for('save') }}``). Werkzeug builds each one by binding a ``MapAdapter``
-to the request and walking the endpoint's rules: about 27k instructions for
+to the request and walking the endpoint's rules: about 31k instructions for
 a URL that, for a rule without variables, is the same on every request
 made under the same bind. So the first build's answer is kept in the app's
 cached bind (:func:`hermetic.routing.cached_bind`: one per host, scheme,
@@ -13,10 +13,10 @@ it without an adapter.
 
 Only a call with no values and no ``_anchor``, ``_method``, ``_scheme`` or
 ``_external``, in a request whose adapter is not made yet or is the bind's
-own, on an app whose
-``create_url_adapter``, URL defaults and ``TRUSTED_HOSTS`` leave the bind
-to :func:`hermetic.routing._bind_to_environ`, of an endpoint whose every
-rule has no variable (Werkzeug's ``Rule`` and ``MapAdapter``, hermetic's
+own, on an app whose ``create_url_adapter``, URL defaults and
+``TRUSTED_HOSTS`` leave the bind to
+:func:`hermetic.routing._bind_to_environ`, of an endpoint whose every rule
+has no variable (Werkzeug's ``Rule`` and ``MapAdapter``, hermetic's
 ``VersionedMap``), is answered here. Everything else is built by Werkzeug,
 which stays the authority (and gives every remembered answer first).
 """
