@@ -16,8 +16,9 @@ from werkzeug.routing import BuildError, Map, MapAdapter
 from werkzeug.utils import redirect as _werkzeug_redirect
 from werkzeug.wrappers import Response as BaseResponse
 
+from . import _url_memo
 from .globals import _cv_app, _cv_request
-from .routing import _bind_to_config, _bind_to_environ
+from .routing import VersionedMap, _bind_to_config, _bind_to_environ
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .config import Config
@@ -51,15 +52,7 @@ class AppURLMixin:
                 # SECURITY: reading the host checks it against the trusted
                 # list, on every request, before any cached bind is reused.
                 request.host  # noqa: B018
-            subdomain = None
-            server_name = config["SERVER_NAME"]
-            if url_map.host_matching:
-                # The request's own host is what host rules match against.
-                server_name = None
-            elif not self.subdomain_matching:
-                # Without subdomain matching, SERVER_NAME does not restrict
-                # which hosts are served (it still names external URLs).
-                subdomain = url_map.default_subdomain or ""
+            server_name, subdomain = self._request_bind_args()
             if server_name is None or subdomain is not None:
                 return _bind_to_environ(self, url_map, request.environ, server_name, subdomain)
             # Werkzeug warns here when the host does not match SERVER_NAME:
@@ -84,6 +77,20 @@ class AppURLMixin:
             )
         return None
 
+    def _request_bind_args(self) -> tuple[str | None, str | None]:
+        """Return the ``server_name`` and ``subdomain`` a request's bind gets from the config."""
+        subdomain = None
+        server_name = self.config["SERVER_NAME"]
+        url_map = self.url_map
+        if url_map.host_matching:
+            # The request's own host is what host rules match against.
+            server_name = None
+        elif not self.subdomain_matching:
+            # Without subdomain matching, SERVER_NAME does not restrict
+            # which hosts are served (it still names external URLs).
+            subdomain = url_map.default_subdomain or ""
+        return server_name, subdomain
+
     def url_for(
         self,
         /,
@@ -97,6 +104,22 @@ class AppURLMixin:
     ) -> str:
         """Build the URL of ``endpoint``; see :func:`hermetic.url_for`."""
         req_ctx = _cv_request.get(None)
+        # A plain link to an endpoint: the URL Werkzeug built for it earlier
+        # under this request's bind, if the endpoint's URL is fixed.
+        plain = (
+            req_ctx is not None
+            and not values
+            and _anchor is None
+            and _method is None
+            and _scheme is None
+            and _external is None
+            and endpoint[:1] != "."
+            and _binds_plainly(self)
+        )
+        if plain:
+            kept = _url_memo.remembered(self, req_ctx, endpoint)  # type: ignore[arg-type]  # plain: in a request
+            if kept is not None:
+                return kept
         if req_ctx is not None:
             url_adapter = req_ctx.url_adapter
             if endpoint[:1] == ".":
@@ -137,6 +160,8 @@ class AppURLMixin:
         except BuildError as error:
             values.update(_anchor=_anchor, _method=_method, _scheme=_scheme, _external=_external)
             return self.handle_url_build_error(error, endpoint, values)
+        if plain:
+            _url_memo.remember(self, req_ctx, url_adapter, endpoint, rv)  # type: ignore[arg-type]  # plain: in a request
         if _anchor is not None:
             _anchor = _url_quote(_anchor, safe="%!#$&'()*+,/:;=?@")
             rv = f"{rv}#{_anchor}"
@@ -176,3 +201,16 @@ class AppURLMixin:
 
 
 _INJECT_URL_DEFAULTS = AppURLMixin.inject_url_defaults
+_CREATE_URL_ADAPTER = AppURLMixin.create_url_adapter
+
+
+def _binds_plainly(app: AppURLMixin) -> bool:
+    """Tell whether a request's bind is :func:`hermetic.routing._bind_to_environ`'s, as is."""
+    cls = type(app)
+    return (
+        cls.create_url_adapter is _CREATE_URL_ADAPTER
+        and cls.inject_url_defaults is _INJECT_URL_DEFAULTS
+        and not app.url_default_functions
+        and app.config["TRUSTED_HOSTS"] is None
+        and type(app.url_map) is VersionedMap
+    )

@@ -173,6 +173,55 @@ def _wsgi_str(value: str | None) -> str | None:
     return value.encode("latin1").decode(errors="replace")
 
 
+def _bind_key(
+    url_map: Map, environ: dict[str, t.Any], server_name: str | None, subdomain: str | None
+) -> tuple[t.Any, ...] | None:
+    """Return the key of this bind in the app's cache, or ``None`` when it is not kept."""
+    host = environ.get("HTTP_HOST")
+    if (
+        "HTTP_UPGRADE" in environ  # a WebSocket bind changes the scheme: not kept
+        or type(url_map).bind_to_environ is not Map.bind_to_environ
+        or (host is not None and len(host) > _ADAPTER_CACHE_MAX_HOST)
+    ):
+        return None
+    return (
+        server_name,
+        subdomain,
+        url_map.host_matching,
+        url_map.default_subdomain,
+        environ.get("wsgi.url_scheme"),
+        host,
+        environ.get("SERVER_NAME"),
+        environ.get("SERVER_PORT"),
+        environ.get("SCRIPT_NAME"),
+    )
+
+
+def cached_bind(
+    app: t.Any,
+    url_map: Map,
+    environ: dict[str, t.Any],
+    server_name: str | None,
+    subdomain: str | None,
+) -> tuple[t.Any, ...] | None:
+    """Return the app's cached bind for this environ, without making an adapter, or ``None``.
+
+    The entry is ``(url_map, adapter class, server_name, script_name,
+    subdomain, url_scheme, built)``, where ``built`` is the dict
+    :mod:`hermetic._url_memo` keeps the URLs built under this bind in.
+    """
+    key = _bind_key(url_map, environ, server_name, subdomain)
+    if key is None:
+        return None
+    try:
+        entry = _adapter_cache(app).get(key)
+    except TypeError:  # an environ value that cannot be hashed
+        return None
+    if entry is None or entry[0] is not url_map:
+        return None
+    return entry
+
+
 def _bind_to_environ(
     app: t.Any,
     url_map: Map,
@@ -188,24 +237,9 @@ def _bind_to_environ(
     holding its own path, query string and method, so no per-request state
     is shared between threads.
     """
-    host = environ.get("HTTP_HOST")
-    if (
-        "HTTP_UPGRADE" in environ  # a WebSocket bind changes the scheme: not kept
-        or type(url_map).bind_to_environ is not Map.bind_to_environ
-        or (host is not None and len(host) > _ADAPTER_CACHE_MAX_HOST)
-    ):
+    key = _bind_key(url_map, environ, server_name, subdomain)
+    if key is None:
         return url_map.bind_to_environ(environ, server_name=server_name, subdomain=subdomain)
-    key = (
-        server_name,
-        subdomain,
-        url_map.host_matching,
-        url_map.default_subdomain,
-        environ.get("wsgi.url_scheme"),
-        host,
-        environ.get("SERVER_NAME"),
-        environ.get("SERVER_PORT"),
-        environ.get("SCRIPT_NAME"),
-    )
     cache = _adapter_cache(app)
     try:
         entry = cache.get(key)
@@ -222,9 +256,10 @@ def _bind_to_environ(
             adapter.script_name,
             adapter.subdomain,
             adapter.url_scheme,
+            {},  # URLs built under this bind (hermetic._url_memo)
         )
         return adapter
-    _, cls, bound_server, script_name, bound_subdomain, scheme = entry
+    _, cls, bound_server, script_name, bound_subdomain, scheme, _built = entry
     path_info = _wsgi_str(environ.get("PATH_INFO"))
     return cls(  # type: ignore[no-any-return]  # cls is a MapAdapter class from the cache
         url_map,

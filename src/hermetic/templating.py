@@ -7,6 +7,7 @@ import typing as t
 from jinja2 import BaseLoader, Template, TemplateNotFound
 from jinja2 import Environment as BaseEnvironment
 
+from ._template_render import render as _render_template
 from .globals import _cv_app, _cv_request, current_app, g, request, session
 from .helpers import get_flashed_messages, stream_with_context
 from .signals import before_render_template, template_rendered
@@ -187,7 +188,7 @@ def _render(app: Flask, template: Template, context: dict[str, t.Any]) -> str:
         before_render_template.send(
             app, _async_wrapper=app.ensure_sync, template=template, context=context
         )
-    rv = template.render(context)
+    rv = _render_template(template, context)
     if template_rendered.receivers:
         template_rendered.send(
             app, _async_wrapper=app.ensure_sync, template=template, context=context

@@ -360,3 +360,61 @@ def test_route_steps_carry_the_routes_limits_and_skip_after_without_headers():
             # again (configure) does not leave the route unlimited.
             shield.configure(app)
             assert client.get("/").status_code == 429
+
+
+# -- the check for a view's own RateLimit-* headers (names cached as spelt) -----
+
+
+def _reference_none_of_ours(items):
+    """The check as written before the cache: every name lower-cased."""
+    return {name.lower() for name, _ in items}.isdisjoint(
+        {"ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"}
+    )
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        [],
+        ["Content-Type", "Content-Length"],
+        ["Content-Type", "RateLimit-Limit"],
+        ["ratelimit-remaining"],
+        ["RATELIMIT-RESET", "X-Other"],
+        ["X-RateLimit-Limit", "RateLimit-Policy", "RateLimit"],
+        [b"RateLimit-Limit", "Content-Type"],  # not a str: never cached, checked as before
+        ["Content-Type", "rAtElImIt-LiMiT"],
+    ],
+)
+def test_none_of_ours_matches_lowering_every_name(monkeypatch, names):
+    from hermetic.security.ratelimit import _shield
+
+    monkeypatch.setattr(_shield, "_OTHER_NAMES", set())
+    items = [(name, "1") for name in names]
+    expected = _reference_none_of_ours(items)
+    # Twice: the first call fills the cache of other names, the second reads it.
+    assert _shield._none_of_ours(items) is expected
+    assert _shield._none_of_ours(items) is expected
+    assert all(
+        type(n) is str and n.lower() not in _shield._LOWER_NAMES for n in _shield._OTHER_NAMES
+    )
+
+
+def test_known_other_names_do_not_hide_ours(monkeypatch):
+    from hermetic.security.ratelimit import _shield
+
+    monkeypatch.setattr(_shield, "_OTHER_NAMES", set())
+    assert _shield._none_of_ours([("Content-Type", "x"), ("Vary", "Cookie")])
+    assert _shield._OTHER_NAMES == {"Content-Type", "Vary"}
+    # The known names plus one of ours, in a spelling never seen: still found.
+    assert not _shield._none_of_ours([("Content-Type", "x"), ("RATELIMIT-limit", "3")])
+    assert "RATELIMIT-limit" not in _shield._OTHER_NAMES
+
+
+def test_other_names_cache_is_bounded(monkeypatch):
+    from hermetic.security.ratelimit import _shield
+
+    monkeypatch.setattr(_shield, "_OTHER_NAMES", set())
+    for n in range(_shield._OTHER_NAMES_MAX + 50):
+        assert _shield._none_of_ours([(f"X-Made-{n}", "1")])
+    assert len(_shield._OTHER_NAMES) == _shield._OTHER_NAMES_MAX
+    assert not _shield._none_of_ours([("X-Made-999", "1"), ("RateLimit-Reset", "1")])

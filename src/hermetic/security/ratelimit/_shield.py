@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import typing as t
+from operator import itemgetter
 
 from limits import RateLimitItem
 from limits.strategies import FixedWindowRateLimiter, RateLimiter
@@ -49,11 +50,39 @@ class _Bound(t.NamedTuple):
     #: The library's storage key around the method and the key value.
     prefix: str
     suffix: str
+    #: ``item.amount``, the hits a window allows.
+    amount: int
+    #: The ``RateLimit-Limit`` header, made once.
+    limit_header: tuple[str, str]
+    #: The storage key up to the key value when every method shares the
+    #: counter (``prefix + "*/"``), else ``None``: the method goes in it.
+    head: str | None
 
 
 #: The ``RateLimit-*`` header names.
 _LIMIT, _REMAINING, _RESET = "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"
 _LOWER_NAMES = frozenset(name.lower() for name in (_LIMIT, _REMAINING, _RESET))
+#: Header names, as spelt, known to be none of the three in any case. Every
+#: response of a limited route is checked for a view's own ``RateLimit-*``
+#: header; lower-casing each name costs far more than finding the usual
+#: spellings here. Bounded: names are the app's, but a name made per request
+#: must not grow it.
+_OTHER_NAMES: set[str] = set()
+_OTHER_NAMES_MAX = 256
+_name_of = itemgetter(0)
+
+
+def _none_of_ours(items: list[tuple[str, str]]) -> bool:
+    """Tell whether no name in ``items`` is a ``RateLimit-*`` name of ours, in any case."""
+    if _OTHER_NAMES.issuperset(map(_name_of, items)):
+        return True
+    found = False
+    for name, _ in items:
+        if name.lower() in _LOWER_NAMES:
+            found = True
+        elif type(name) is str and len(_OTHER_NAMES) < _OTHER_NAMES_MAX:
+            _OTHER_NAMES.add(name)
+    return not found
 
 
 def _bind(limiter: Limiter, spec: RateLimitSpec, item: RateLimitItem, endpoint: str) -> _Bound:
@@ -81,6 +110,9 @@ def _bind(limiter: Limiter, spec: RateLimitSpec, item: RateLimitItem, endpoint: 
         count,
         prefix,
         suffix,
+        item.amount,
+        (_LIMIT, str(item.amount)),
+        None if spec.per_method else f"{prefix}*/",
     )
 
 
@@ -204,10 +236,13 @@ class RateLimitShield(Shield):
                 limiter.check_breaker()
                 if count is not None:
                     # One storage call: the hit's count and the window's reset.
+                    head = bound.head
                     hits, reset_in = count(
-                        f"{bound.prefix}{method if bound.per_method else '*'}/{value}{bound.suffix}"
+                        f"{bound.prefix}{method}/{value}{bound.suffix}"
+                        if head is None
+                        else f"{head}{value}{bound.suffix}"
                     )
-                    remaining = bound.item.amount - hits
+                    remaining = bound.amount - hits
                     allowed = remaining >= 0
                 else:
                     ids = (bound.scope, method if bound.per_method else "*", value)
@@ -241,7 +276,7 @@ class RateLimitShield(Shield):
         if tightest is not None:
             remaining, reset_in, bound = tightest
             request.environ[STATE_KEY] = (
-                (_LIMIT, bound.limit),
+                bound.limit_header,
                 (_REMAINING, str(remaining)),
                 (_RESET, str(max(0, math.ceil(reset_in)))),
             )
@@ -254,7 +289,7 @@ class RateLimitShield(Shield):
             return response
         # The values are digits made in ``before``: added without checks.
         items = live_items(response.headers)
-        if items is not None and {name.lower() for name, _ in items}.isdisjoint(_LOWER_NAMES):
+        if items is not None and _none_of_ours(items):
             items.extend(state)  # the usual case: the view set none of them
         else:
             setdefault_headers(response.headers, state)
