@@ -101,3 +101,31 @@ def test_a_non_string_token_is_refused():
     token = _token_for(SECRET)
     assert _token_matches(token.encode(), SECRET) is False  # type: ignore[arg-type]
     assert _token_matches(None, SECRET) is False  # type: ignore[arg-type]
+
+
+# -- the session's secret: read without SecureCookieSession.get's calls ----------
+
+
+def test_reading_the_secret_marks_the_session_read():
+    from hermetic.security._hermetic_session import HermeticSession
+    from hermetic.security.csrf import SESSION_KEY, _session_secret
+
+    session = HermeticSession({SESSION_KEY: _encode(SECRET)})
+    assert not session.accessed
+    assert _session_secret(session) == SECRET
+    assert session.accessed and not session.modified
+
+
+def test_a_session_with_its_own_get_is_asked_through_it():
+    from hermetic.security._hermetic_session import HermeticSession
+    from hermetic.security.csrf import SESSION_KEY, _session_secret
+
+    asked = []
+
+    class Logged(HermeticSession):
+        def get(self, key, default=None):
+            asked.append(key)
+            return _encode(OTHER) if key == SESSION_KEY else default
+
+    assert _session_secret(Logged({SESSION_KEY: _encode(SECRET)})) == OTHER
+    assert asked == [SESSION_KEY]

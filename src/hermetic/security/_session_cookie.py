@@ -58,8 +58,6 @@ SETTING_METHODS = (
     "get_cookie_partitioned",
 )
 _HOST_PREFIX = "__Host-"
-_MISSING = object()
-_MISSINGS = (_MISSING,) * len(SETTING_KEYS)
 
 
 def refresh_interval(idle: float) -> float:
@@ -73,6 +71,7 @@ class SessionState:
 
     __slots__ = (
         "aads",
+        "absent",
         "absolute",
         "domain",
         "httponly",
@@ -86,19 +85,21 @@ class SessionState:
         "refresh",
         "samesite",
         "secure",
+        "present",
         "server_side",
-        "source",
     )
 
     def __init__(
         self,
         interface: t.Any,
         app: Flask,
-        source: tuple[t.Any, ...],
         on_revoke: t.Callable[[str], None],
     ) -> None:
         self.owner = interface
-        self.source = source
+        config = app.config
+        #: The SETTING_KEYS set in the config, with their values, and the others.
+        self.present = {key: config[key] for key in SETTING_KEYS if key in config}
+        self.absent = frozenset(SETTING_KEYS).difference(self.present)
         name: str = interface.get_cookie_name(app)
         self.domain: str | None = interface.get_cookie_domain(app)
         self.path: str = interface.get_cookie_path(app)
@@ -184,11 +185,18 @@ def settings_for(
     interface: t.Any, app: Flask, revoke: t.Callable[[Flask, str], None]
 ) -> SessionState:
     """Return ``interface``'s settings for ``app``, recomputed when its config changed."""
-    source = tuple(map(app.config.get, SETTING_KEYS, _MISSINGS))
+    config = app.config
     settings = app.extensions.get(SETTINGS_KEY)
-    if settings is not None and settings.owner is interface and settings.source == source:
+    if (
+        settings is not None
+        and settings.owner is interface
+        # Every setting as it was (values compared with ==), and none added:
+        # the dict views compare in C what twelve config.get calls would.
+        and settings.present.items() <= config.items()
+        and config.keys().isdisjoint(settings.absent)
+    ):
         return t.cast(SessionState, settings)
-    settings = SessionState(interface, app, source, functools.partial(revoke, app))
+    settings = SessionState(interface, app, functools.partial(revoke, app))
     if interface._settings_cacheable:
         app.extensions[SETTINGS_KEY] = settings
     return settings
@@ -333,8 +341,9 @@ def decode_cookie(app: Flask, serializer: t.Any, plaintext: bytes) -> Opened:
 def vary_cookie(response: Response) -> None:
     """Add ``Cookie`` to the response's ``Vary`` header, as ``response.vary.add("Cookie")``."""
     headers = response.headers
-    # getlist does not raise and catch a KeyError inside, as get does.
-    values = headers.getlist("Vary")
+    # The Vary values, as headers.getlist("Vary") without lower-casing every
+    # header name: only a 4-character name can lower-case to "vary".
+    values = [value for key, value in headers if len(key) == 4 and key.lower() == "vary"]
     if not values:
         headers.add("Vary", "Cookie")
         return

@@ -27,12 +27,14 @@ to compression side channels (BREACH).
 
 from __future__ import annotations
 
+import functools
 import hmac
 import typing as t
 from binascii import a2b_base64, b2a_base64
 from os import urandom
 
 from ..globals import _cv_request
+from ..sessions import SecureCookieSession
 from ._csrf_hints import csrf_hint
 from ._csrf_settings import CSRFSettings as CSRFSettings
 from ._csrf_settings import csrf_settings
@@ -131,9 +133,20 @@ def _current_session() -> SessionMixin:
 
 
 def _session_secret(session: SessionMixin) -> bytes | None:
-    value = session.get(SESSION_KEY)
+    if type(session).get is SecureCookieSession.get:
+        # What that get does, without its two Python calls.
+        session.accessed = True
+        value = dict.get(t.cast(dict[str, t.Any], session), SESSION_KEY)
+    else:
+        value = session.get(SESSION_KEY)
     if not isinstance(value, str) or len(value) != 43:
         return None
+    return _decode_secret(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _decode_secret(value: str) -> bytes | None:
+    # A session sends the same secret with each request: decoded once.
     try:
         # Non-ASCII text raises UnicodeEncodeError, bad base64 binascii.Error:
         # both ValueErrors. Like base64.urlsafe_b64decode, without validation.
