@@ -4,8 +4,9 @@
   config once and kept until one of them changes;
 - :class:`OpenedCookies` remembers the cookies recently opened, so a cookie
   sent again skips its decryption and decoding;
-- :func:`cookie_value` finds one cookie in the ``Cookie`` header without
-  parsing the others, with exactly Werkzeug's result;
+- :func:`cookie_value` finds a cookie in the ``Cookie`` header, scanned
+  once per request without Werkzeug's full parser, with exactly Werkzeug's
+  result;
 - :func:`loads_payload` reads a session payload with plain :func:`json.loads`
   when it holds no tagged value, and with the tagged-JSON serializer
   otherwise;
@@ -57,8 +58,6 @@ SETTING_METHODS = (
     "get_cookie_partitioned",
 )
 _HOST_PREFIX = "__Host-"
-_MISSING = object()
-_MISSINGS = (_MISSING,) * len(SETTING_KEYS)
 
 
 def refresh_interval(idle: float) -> float:
@@ -72,6 +71,7 @@ class SessionState:
 
     __slots__ = (
         "aads",
+        "absent",
         "absolute",
         "domain",
         "httponly",
@@ -85,19 +85,21 @@ class SessionState:
         "refresh",
         "samesite",
         "secure",
+        "present",
         "server_side",
-        "source",
     )
 
     def __init__(
         self,
         interface: t.Any,
         app: Flask,
-        source: tuple[t.Any, ...],
         on_revoke: t.Callable[[str], None],
     ) -> None:
         self.owner = interface
-        self.source = source
+        config = app.config
+        #: The SETTING_KEYS set in the config, with their values, and the others.
+        self.present = {key: config[key] for key in SETTING_KEYS if key in config}
+        self.absent = frozenset(SETTING_KEYS).difference(self.present)
         name: str = interface.get_cookie_name(app)
         self.domain: str | None = interface.get_cookie_domain(app)
         self.path: str = interface.get_cookie_path(app)
@@ -183,11 +185,18 @@ def settings_for(
     interface: t.Any, app: Flask, revoke: t.Callable[[Flask, str], None]
 ) -> SessionState:
     """Return ``interface``'s settings for ``app``, recomputed when its config changed."""
-    source = tuple(map(app.config.get, SETTING_KEYS, _MISSINGS))
+    config = app.config
     settings = app.extensions.get(SETTINGS_KEY)
-    if settings is not None and settings.owner is interface and settings.source == source:
+    if (
+        settings is not None
+        and settings.owner is interface
+        # Every setting as it was (values compared with ==), and none added:
+        # the dict views compare in C what twelve config.get calls would.
+        and settings.present.items() <= config.items()
+        and config.keys().isdisjoint(settings.absent)
+    ):
         return t.cast(SessionState, settings)
-    settings = SessionState(interface, app, source, functools.partial(revoke, app))
+    settings = SessionState(interface, app, functools.partial(revoke, app))
     if interface._settings_cacheable:
         app.extensions[SETTINGS_KEY] = settings
     return settings
@@ -203,36 +212,54 @@ def _scannable(name: str) -> bool:
     return bool(name) and _NAME_STOP.isdisjoint(name)
 
 
-def _scan(header: str, name: str) -> str | None:
-    # SECURITY: exactly Werkzeug's answer, so that no header (two cookies of
-    # one name, odd spacing) reads one way here and another in the app.
-    # Werkzeug's parser (werkzeug.sansio.http.parse_cookie), for a header
-    # without '"': each ";"-separated part is `key`, or `key=value`, spaces
-    # and tabs allowed around both; a part with a space or tab inside the
-    # key or value is skipped; the first part with the name wins.
+def _scan(header: str) -> dict[str, str]:
+    # SECURITY: exactly Werkzeug's answer for every name _scannable lets
+    # through, so that no header (two cookies of one name, odd spacing)
+    # reads one way here and another in the app. Werkzeug's parser
+    # (werkzeug.sansio.http.parse_cookie), for a header without '"': each
+    # ";"-separated part is `key`, or `key=value`, spaces and tabs allowed
+    # around both; a part with a space or tab inside the value is skipped;
+    # the first part with the name wins. (A key with a space or tab inside
+    # is kept here, but no name asked for has one.)
+    found: dict[str, str] = {}
     for part in header.split(";"):
         key, _, value = part.partition("=")
-        if key.strip(" \t") != name:
+        key = key.strip(" \t")
+        if key in found:
             continue
         value = value.strip(" \t")  # "" when there is no "="
         if " " in value or "\t" in value:
             continue
-        return value
-    return None
+        found[key] = value
+    return found
+
+
+#: Where cookie_value keeps a request's scanned cookies (in ``request.__dict__``).
+SCANNED_KEY = "_hermetic_scanned_cookies"
 
 
 def cookie_value(request: Request, name: str) -> str | None:
-    """Return the value of the cookie ``name`` of ``request``, as ``request.cookies.get``."""
-    cookies = request.__dict__.get("cookies")
+    """Return the value of the cookie ``name`` of ``request``, as ``request.cookies.get``.
+
+    The header is scanned once per request (the CSRF shield and the session
+    both ask), and Werkzeug parses it instead when it quotes a value.
+    """
+    attrs = request.__dict__
+    cookies = attrs.get("cookies")
     if cookies is not None:
         return t.cast("str | None", cookies.get(name))  # parsed already
-    header = request.environ.get("HTTP_COOKIE")
-    if not header:
-        return None
-    if '"' in header or not _scannable(name):
-        # Quoted values have escapes: let Werkzeug parse them (once, cached).
+    scanned = attrs.get(SCANNED_KEY)
+    if scanned is None:
+        header = request.environ.get("HTTP_COOKIE")
+        if not header:
+            return None
+        if '"' in header:
+            # Quoted values have escapes: let Werkzeug parse them (once, cached).
+            return request.cookies.get(name)
+        scanned = attrs[SCANNED_KEY] = _scan(header)
+    if not _scannable(name):
         return request.cookies.get(name)
-    return _scan(header, name)
+    return scanned.get(name)
 
 
 # -- the session payload ------------------------------------------------------
@@ -314,8 +341,9 @@ def decode_cookie(app: Flask, serializer: t.Any, plaintext: bytes) -> Opened:
 def vary_cookie(response: Response) -> None:
     """Add ``Cookie`` to the response's ``Vary`` header, as ``response.vary.add("Cookie")``."""
     headers = response.headers
-    # getlist does not raise and catch a KeyError inside, as get does.
-    values = headers.getlist("Vary")
+    # The Vary values, as headers.getlist("Vary") without lower-casing every
+    # header name: only a 4-character name can lower-case to "vary".
+    values = [value for key, value in headers if len(key) == 4 and key.lower() == "vary"]
     if not values:
         headers.add("Vary", "Cookie")
         return

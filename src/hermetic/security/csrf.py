@@ -27,13 +27,14 @@ to compression side channels (BREACH).
 
 from __future__ import annotations
 
+import functools
 import hmac
-import re
 import typing as t
 from binascii import a2b_base64, b2a_base64
 from os import urandom
 
 from ..globals import _cv_request
+from ..sessions import SecureCookieSession
 from ._csrf_hints import csrf_hint
 from ._csrf_settings import CSRFSettings as CSRFSettings
 from ._csrf_settings import csrf_settings
@@ -85,8 +86,10 @@ SESSION_KEY = "_csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 _SECRET_SIZE = 32
-# base64url without padding of pad (32 bytes) + masked secret (32 bytes).
-_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{86}")
+# A token is base64url without padding of pad (32 bytes) + masked secret (32 bytes).
+_TOKEN_CHARS = 86
+_TOKEN_BYTES = 2 * _SECRET_SIZE
+_LOW_BITS = (1 << (8 * _SECRET_SIZE)) - 1
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 _DESCRIPTIONS = {
     REASON_CROSS_SITE: "Cross-site requests are not accepted here.",
@@ -105,6 +108,9 @@ _DESCRIPTIONS = {
 # base64url <-> base64, for binascii (what base64.urlsafe_b64* do, minus two calls).
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+# For tokens: base64url to base64, and the three other characters binascii
+# would read ("+", "/", "=") to "!", which it skips (see _token_matches).
+_FROM_TOKEN = bytes.maketrans(b"-_+/=", b"+/!!!")
 
 
 def _encode(data: bytes) -> str:
@@ -127,9 +133,20 @@ def _current_session() -> SessionMixin:
 
 
 def _session_secret(session: SessionMixin) -> bytes | None:
-    value = session.get(SESSION_KEY)
+    if type(session).get is SecureCookieSession.get:
+        # What that get does, without its two Python calls.
+        session.accessed = True
+        value = dict.get(t.cast(dict[str, t.Any], session), SESSION_KEY)
+    else:
+        value = session.get(SESSION_KEY)
     if not isinstance(value, str) or len(value) != 43:
         return None
+    return _decode_secret(value)
+
+
+@functools.lru_cache(maxsize=1024)
+def _decode_secret(value: str) -> bytes | None:
+    # A session sends the same secret with each request: decoded once.
     try:
         # Non-ASCII text raises UnicodeEncodeError, bad base64 binascii.Error:
         # both ValueErrors. Like base64.urlsafe_b64decode, without validation.
@@ -182,11 +199,23 @@ def csrf_token() -> str:
 
 
 def _token_matches(token: str, secret: bytes) -> bool:
-    if not _TOKEN_RE.fullmatch(token):
+    # SECURITY: only tokens of exactly 86 base64url characters can match.
+    # After _FROM_TOKEN, every other ASCII character is one a2b_base64
+    # skips; a token holding one has at most 85 digits, which decode to at
+    # most 63 bytes or fail (a regular expression cost more than all this).
+    if not isinstance(token, str) or len(token) != _TOKEN_CHARS or not token.isascii():
         return False
-    raw = a2b_base64(token.encode("ascii").translate(_FROM_URLSAFE) + b"==")
+    try:
+        raw = a2b_base64(token.encode("ascii").translate(_FROM_TOKEN) + b"==")
+    except ValueError:
+        return False
+    if len(raw) != _TOKEN_BYTES:
+        return False
+    # pad XOR masked, both halves read as one integer (one conversion, not two).
+    whole = int.from_bytes(raw, "big")
+    unmasked = ((whole >> (8 * _SECRET_SIZE)) ^ (whole & _LOW_BITS)).to_bytes(_SECRET_SIZE, "big")
     # SECURITY: constant-time compare, so timing tells nothing of the secret.
-    return hmac.compare_digest(_xor(raw[:_SECRET_SIZE], raw[_SECRET_SIZE:]), secret)
+    return hmac.compare_digest(unmasked, secret)
 
 
 def validate_csrf_token(token: str | None) -> bool:

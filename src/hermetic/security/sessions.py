@@ -258,15 +258,19 @@ class EncryptedSessionInterface(SessionInterface):
         if not_before is not None and created < float(not_before):
             return self._refuse(settings, name, REASON_REVOKED)
 
-        session = self.session_class(
-            data,
-            sid=sid,
-            created=created,
-            last_seen=last_seen,
-            now=self.now,
-            on_revoke=settings.on_revoke,
-            issued=True,
-        )
+        cls = self.session_class
+        if issubclass(cls, HermeticSession):
+            session = cls.opened(data, sid, created, last_seen, self.now, settings.on_revoke)
+        else:  # a session class of the app's own, given the same arguments
+            session = cls(
+                data,
+                sid=sid,
+                created=created,
+                last_seen=last_seen,
+                now=self.now,
+                on_revoke=settings.on_revoke,
+                issued=True,
+            )
         session._cookie_name = name
         session._in_store = in_store
         session._settings_state = settings

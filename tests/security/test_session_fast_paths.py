@@ -1,0 +1,112 @@
+"""The session's cheap per-request checks answer as the plain ways would.
+
+- vary_cookie finds the Vary headers without lower-casing every header name;
+- settings_for sees any change of a session setting (changed, added, removed)
+  by comparing the config with its snapshot through dict views.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import hermetic
+from hermetic.security._session_cookie import SETTING_KEYS, SETTINGS_KEY, settings_for, vary_cookie
+from hermetic.security.sessions import EncryptedSessionInterface, revoke_session
+from hermetic.wrappers import Response
+
+KEY = "fast-paths-test-key-0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+@pytest.mark.parametrize(
+    "existing",
+    [
+        [],
+        [("vary", "Origin")],
+        [("VARY", "Origin, cookie")],
+        [("Vary", "Origin"), ("vary", "Accept")],  # two headers: Werkzeug merges
+        [("Vary", "Accept"), ("Vary", "Cookie")],
+        [("Date", "x"), ("Link", "y"), ("Vary", "Origin")],  # other 4-letter names
+        [("Varyy", "Cookie"), ("X-Vary", "Cookie")],  # not Vary
+    ],
+)
+def test_vary_cookie_matches_werkzeug_with_any_spelling(existing):
+    ours, theirs = Response(), Response()
+    for key, value in existing:
+        ours.headers.add(key, value)
+        theirs.headers.add(key, value)
+    vary_cookie(ours)
+    theirs.vary.add("Cookie")
+    assert ours.headers.getlist("Vary") == theirs.headers.getlist("Vary")
+
+
+def _app() -> hermetic.Flask:
+    app = hermetic.Flask(__name__)
+    app.config.update(SECRET_KEY=KEY)
+    app.session_interface = EncryptedSessionInterface()
+    return app
+
+
+def test_settings_are_kept_while_the_config_is_unchanged():
+    app = _app()
+    interface = app.session_interface
+    first = settings_for(interface, app, revoke_session)
+    assert app.extensions[SETTINGS_KEY] is first
+    app.config["UNRELATED"] = 1
+    assert settings_for(interface, app, revoke_session) is first
+    app.config["SESSION_COOKIE_PATH"] = app.config["SESSION_COOKIE_PATH"]  # same value
+    assert settings_for(interface, app, revoke_session) is first
+
+
+# Two valid values per setting; Flask's own keys are always in the config.
+CHANGES = {
+    "SESSION_COOKIE_NAME": ("other", "third"),
+    "SESSION_COOKIE_DOMAIN": ("example.com", None),
+    "SESSION_COOKIE_PATH": ("/x", "/z"),
+    "APPLICATION_ROOT": ("/y", "/"),
+    "SESSION_COOKIE_HTTPONLY": (False, True),
+    "SESSION_COOKIE_SECURE": (True, False),
+    "SESSION_COOKIE_SAMESITE": ("Strict", None),
+    "SESSION_COOKIE_PARTITIONED": (True, False),
+    "SESSION_IDLE_TIMEOUT": (60, 90),
+    "SESSION_ABSOLUTE_TIMEOUT": (120, 180),
+    "SESSION_SERVER_SIDE": (True, False),
+    "SESSION_OPENED_CACHE_SIZE": (3, 0),
+}
+OPTIONAL = {
+    "SESSION_IDLE_TIMEOUT",
+    "SESSION_ABSOLUTE_TIMEOUT",
+    "SESSION_SERVER_SIDE",
+    "SESSION_OPENED_CACHE_SIZE",
+}
+
+
+def test_every_setting_key_is_checked():
+    assert set(CHANGES) == set(SETTING_KEYS)
+
+
+@pytest.mark.parametrize("key", SETTING_KEYS)
+def test_any_session_setting_changed_is_seen(key):
+    app = _app()
+    interface = app.session_interface
+    before = settings_for(interface, app, revoke_session)
+    for value in CHANGES[key]:
+        app.config[key] = value
+        after = settings_for(interface, app, revoke_session)
+        assert after is not before, value
+        assert settings_for(interface, app, revoke_session) is after
+        before = after
+
+
+@pytest.mark.parametrize("key", sorted(OPTIONAL))
+def test_a_session_setting_added_or_removed_is_seen(key):
+    app = _app()
+    interface = app.session_interface
+    assert key not in app.config
+    before = settings_for(interface, app, revoke_session)
+    app.config[key] = CHANGES[key][0]
+    added = settings_for(interface, app, revoke_session)
+    assert added is not before
+    del app.config[key]
+    removed = settings_for(interface, app, revoke_session)
+    assert removed is not added
+    assert settings_for(interface, app, revoke_session) is removed
