@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections.abc as cabc
 import sys
 import typing as t
+from operator import itemgetter
 
 from werkzeug.datastructures import Headers
 from werkzeug.urls import iri_to_uri
@@ -58,6 +59,9 @@ _HEADER_KINDS = {
         0,
     ),
 }
+#: The names of kind 0 as usually spelt, and a pair's name (checked in C).
+_PLAIN_NAMES = frozenset(name for name, kind in _HEADER_KINDS.items() if kind == 0)
+_name = itemgetter(0)
 # Per Location value: does Werkzeug send it as it is (``iri_to_uri`` leaves
 # it unchanged)? Redirects go to a few URLs again and again. Bounded: at most
 # 1,024 values of at most 512 characters (a Location can carry client data).
@@ -233,11 +237,17 @@ class ResponseMixin:
                 else:
                     header_list = headers.to_wsgi_list()
                 if (
-                    len(header_list) == 2
+                    len(header_list) >= 2
                     and header_list[0][0] == "Content-Type"
                     and header_list[1][0] == "Content-Length"
+                    and (
+                        len(header_list) == 2
+                        or _PLAIN_NAMES.issuperset(map(_name, header_list[2:]))
+                    )
                 ):
-                    # What the text, bytes and JSON makers build: nothing to check.
+                    # What the text, bytes and JSON makers build, maybe with
+                    # headers of kind 0 after (the security headers): the loop
+                    # below would find nothing to check.
                     start_response(response._status, header_list)
                     return body
                 has_length = False
