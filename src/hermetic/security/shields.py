@@ -102,6 +102,9 @@ class Shield:
     exemptable: t.ClassVar[bool] = True
     #: Whether ``hermetic routes`` names it (``False``: a step that refuses nothing).
     listed: t.ClassVar[bool] = True
+    #: The request methods its ``before`` step never acts on (CSRF: the safe
+    #: methods): the pipeline does not call it for them.
+    before_skips_methods: t.ClassVar[frozenset[str]] = frozenset()
     #: The declaration of the shield's settings; ``None`` for a shield that
     #: reads its config itself in :meth:`configure`.
     settings_class: t.ClassVar[type[Settings] | None] = None
@@ -187,11 +190,17 @@ class Shield:
     after: t.Callable[[Request, Response], Response] | None = None
 
 
+Before = t.Callable[["Request"], "Response | None"]
+
+
 class _RouteSteps(t.NamedTuple):
     #: The view the steps were computed for: a replaced view gets new steps.
     view: t.Callable[..., t.Any] | None
-    before: tuple[t.Callable[[Request], Response | None], ...]
+    before: tuple[Before, ...]
     after: tuple[t.Callable[[Request, Response], Response], ...]
+    #: The ``before`` steps of the methods some step skips (see
+    #: :attr:`Shield.before_skips_methods`); other methods run :attr:`before`.
+    before_by_method: dict[str, tuple[Before, ...]]
 
 
 def _stepless(shield: Shield) -> bool:
@@ -342,15 +351,22 @@ class ShieldPipeline:
         steps = self._routes.get(endpoint)
         if steps is not None and steps.view is view:
             return steps
-        before = []
+        before: list[tuple[Before, frozenset[str]]] = []
         after = []
         for shield in self.shields_for(endpoint):
             before_step, after_step = shield.steps_for(endpoint, view)
             if before_step is not None:
-                before.append(before_step)
+                before.append((before_step, shield.before_skips_methods))
             if after_step is not None:
                 after.append(after_step)
-        steps = _RouteSteps(view, tuple(before), tuple(reversed(after)))
+        skipping: frozenset[str] = frozenset().union(*(methods for _, methods in before))
+        by_method = {
+            method: tuple(step for step, skips in before if method not in skips)
+            for method in skipping
+        }
+        steps = _RouteSteps(
+            view, tuple(step for step, _ in before), tuple(reversed(after)), by_method
+        )
         self._routes[endpoint] = steps
         return steps
 
@@ -374,7 +390,7 @@ class ShieldPipeline:
         steps = self._routes.get(endpoint)
         if steps is None or steps.view is not self._app_views.get(endpoint):  # type: ignore[arg-type]  # None (no rule) is a valid key
             steps = self._steps(endpoint)
-        for step in steps.before:
+        for step in steps.before_by_method.get(request.method, steps.before):
             rv = step(request)
             if rv is not None:
                 return rv
