@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import types
 import typing as t
 
 from werkzeug.datastructures import ImmutableDict
@@ -58,6 +59,23 @@ DECLARED: tuple[type[Settings], ...] = (
 
 #: The schemes ``request.is_secure`` counts as secure.
 _SECURE_SCHEMES = ("https", "wss")
+
+
+#: Per app class: the ``wsgi_app`` that ``Hermetic.wsgi_app``'s ``super()`` finds.
+_NEXT_WSGI_APP: dict[type, t.Callable[..., t.Iterable[bytes]]] = {}
+
+
+def _after_hermetic(cls: type) -> t.Callable[..., t.Iterable[bytes]]:
+    """Return the ``wsgi_app`` that ``super()`` in ``Hermetic.wsgi_app`` finds for ``cls``."""
+    mro = cls.__mro__
+    found = next(
+        k.__dict__["wsgi_app"] for k in mro[mro.index(Hermetic) + 1 :] if "wsgi_app" in k.__dict__
+    )
+    if isinstance(found, types.FunctionType):
+        return found
+    return lambda app, environ, start_response: super(Hermetic, app).wsgi_app(
+        environ, start_response
+    )
 
 
 class Hermetic(Flask):
@@ -188,7 +206,11 @@ class Hermetic(Flask):
             # Until a Secure cookie on plain HTTP has been logged: the cookies
             # of a plain-HTTP request are looked at as the response starts.
             start_response = watch_cookies(self, environ, start_response)
-        return super().wsgi_app(environ, start_response)
+        # What super() finds, without a proxy object made per request.
+        next_wsgi_app = _NEXT_WSGI_APP.get(type(self))
+        if next_wsgi_app is None:
+            next_wsgi_app = _NEXT_WSGI_APP[type(self)] = _after_hermetic(type(self))
+        return next_wsgi_app(self, environ, start_response)
 
     def run(
         self,
