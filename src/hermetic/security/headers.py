@@ -32,6 +32,7 @@ from ._header_settings import DEFAULT_REFERRER_POLICY as DEFAULT_REFERRER_POLICY
 from ._header_settings import HeadersSettings as HeadersSettings
 from ._headers_step import _SECURE_SCHEMES, headers_step
 from ._headers_step import NONCE_KEY as NONCE_KEY
+from ._quiet_after import QuietAfter
 from .shields import ORDER_HEADERS, Shield
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -272,6 +273,16 @@ class HeadersShield(Shield):
         if type(self).after is not HeadersShield.after or self._step is None:
             return None, self.after
         return None, self._step
+
+    def quiet_after(
+        self, endpoint: str | None, view: t.Callable[..., t.Any] | None
+    ) -> QuietAfter | None:
+        """On the usual response, with no nonce asked for: the plan's block (and no nonce later)."""
+        plan = self.plan
+        if plan is None or not plan.bare_takes_block or type(self).after is not HeadersShield.after:
+            return None
+        marks = ((NONCE_KEY, ""),) if plan.csp_name is not None else ()
+        return QuietAfter(marks, plan.blocks, (NONCE_KEY,))
 
     def after(self, request: Request, response: Response) -> Response:
         """Add the headers the response does not set itself."""

@@ -37,6 +37,7 @@ import typing as t
 
 from ..settings import Settings, SettingsError
 from ._exemptions import warn_about_exemptions
+from ._quiet_after import FusedAfter, QuietAfter, fuse
 from .errors import ConfigurationError
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -176,6 +177,19 @@ class Shield:
         """
         return self.before, self.after
 
+    def quiet_after(
+        self, endpoint: str | None, view: t.Callable[..., t.Any] | None
+    ) -> QuietAfter | None:
+        """Describe the ``after`` step of :meth:`steps_for` on the usual response, if it can.
+
+        The usual response holds only ``Content-Type`` and ``Content-Length``
+        (what the text, bytes and JSON makers build). ``None`` (the default):
+        the step must run. When every after step of a route has a
+        description, the pipeline answers such responses with one fused step
+        (:mod:`hermetic.security._quiet_after`).
+        """
+        return None
+
     def prepare_step(self) -> t.Callable[[dict[str, t.Any]], None] | None:
         """Return the ``prepare`` step (after :meth:`configure`); ``None``: nothing to do."""
         return self.prepare
@@ -201,6 +215,9 @@ class _RouteSteps(t.NamedTuple):
     #: The ``before`` steps of the methods some step skips (see
     #: :attr:`Shield.before_skips_methods`); other methods run :attr:`before`.
     before_by_method: dict[str, tuple[Before, ...]]
+    #: The after steps fused for the usual response (:meth:`Shield.quiet_after`),
+    #: or ``None`` when one of them has no description.
+    quiet_after: FusedAfter | None
 
 
 def _stepless(shield: Shield) -> bool:
@@ -353,19 +370,23 @@ class ShieldPipeline:
             return steps
         before: list[tuple[Before, frozenset[str]]] = []
         after = []
+        quiet: list[QuietAfter | None] = []
         for shield in self.shields_for(endpoint):
             before_step, after_step = shield.steps_for(endpoint, view)
             if before_step is not None:
                 before.append((before_step, shield.before_skips_methods))
             if after_step is not None:
                 after.append(after_step)
+                quiet.append(shield.quiet_after(endpoint, view))
         skipping: frozenset[str] = frozenset().union(*(methods for _, methods in before))
         by_method = {
             method: tuple(step for step, skips in before if method not in skips)
             for method in skipping
         }
+        quiet.reverse()  # the after steps run innermost first
+        fused = fuse(t.cast(list[QuietAfter], quiet)) if quiet and None not in quiet else None
         steps = _RouteSteps(
-            view, tuple(step for step, _ in before), tuple(reversed(after)), by_method
+            view, tuple(step for step, _ in before), tuple(reversed(after)), by_method, fused
         )
         self._routes[endpoint] = steps
         return steps
@@ -403,6 +424,11 @@ class ShieldPipeline:
         steps = self._routes.get(endpoint)
         if steps is None or steps.view is not self._app_views.get(endpoint):  # type: ignore[arg-type]  # None (no rule) is a valid key
             steps = self._steps(endpoint)
+        quiet_after = steps.quiet_after
+        if quiet_after is not None:
+            done = quiet_after(request, response)
+            if done is not None:
+                return done
         for step in steps.after:
             response = step(request, response)
         return response
