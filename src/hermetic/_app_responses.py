@@ -10,7 +10,6 @@ from __future__ import annotations
 import collections.abc as cabc
 import sys
 import typing as t
-from operator import itemgetter
 
 from werkzeug.datastructures import Headers
 from werkzeug.urls import iri_to_uri
@@ -59,9 +58,30 @@ _HEADER_KINDS = {
         0,
     ),
 }
-#: The names of kind 0 as usually spelt, and a pair's name (checked in C).
-_PLAIN_NAMES = frozenset(name for name, kind in _HEADER_KINDS.items() if kind == 0)
-_name = itemgetter(0)
+#: Per length of a header list: the header lists after ``Content-Type`` and
+#: ``Content-Length`` known to need no check (``vet_header_tail``), compared
+#: whole (in C) instead of one name at a time.
+_VETTED_TAILS: dict[int, list[list[tuple[str, str]]]] = {}
+
+
+def vet_header_tail(pairs: t.Iterable[tuple[str, str]]) -> bool:
+    """Let responses ending in ``pairs`` (after the makers' two headers) skip the header loop.
+
+    For headers a shield appends to most responses (the security headers).
+    Only names of kind 0 (as spelt in ``_HEADER_KINDS``) qualify: the loop
+    would find nothing to do. Return whether ``pairs`` qualified. Equal
+    lists are kept once, so the table stays as small as the distinct
+    configurations.
+    """
+    tail = list(pairs)
+    if not tail or any(_HEADER_KINDS.get(name) != 0 for name, _ in tail):
+        return False
+    known = _VETTED_TAILS.setdefault(len(tail) + 2, [])
+    if tail not in known:
+        known.append(tail)
+    return True
+
+
 # Per Location value: does Werkzeug send it as it is (``iri_to_uri`` leaves
 # it unchanged)? Redirects go to a few URLs again and again. Bounded: at most
 # 1,024 values of at most 512 characters (a Location can carry client data).
@@ -242,11 +262,11 @@ class ResponseMixin:
                     and header_list[1][0] == "Content-Length"
                     and (
                         len(header_list) == 2
-                        or _PLAIN_NAMES.issuperset(map(_name, header_list[2:]))
+                        or header_list[2:] in _VETTED_TAILS.get(len(header_list), ())
                     )
                 ):
                     # What the text, bytes and JSON makers build, maybe with
-                    # headers of kind 0 after (the security headers): the loop
+                    # vetted headers after (the security headers): the loop
                     # below would find nothing to check.
                     start_response(response._status, header_list)
                     return body

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import typing as t
 
+from .._app_responses import vet_header_tail
 from .._headers import live_items
 from ..wrappers import Request
 from ._headers_step import request_scheme
@@ -55,6 +56,10 @@ def fuse(quiet: t.Sequence[QuietAfter]) -> FusedAfter:
     blocks = (plain, secure)
     guards = tuple(dict.fromkeys(key for one in quiet for key in one.guards))
     same_blocks = plain == secure
+    # The response sent is then the makers' two headers and a block: let
+    # the app send it without looking at each name again.
+    vet_header_tail(plain)
+    vet_header_tail(secure)
 
     def quiet_after(request: Request, response: Response) -> Response | None:
         environ = request.environ

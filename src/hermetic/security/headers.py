@@ -22,6 +22,7 @@ import typing as t
 from binascii import b2a_base64
 from os import urandom
 
+from .._app_responses import vet_header_tail
 from ..globals import _cv_request
 from ._header_settings import CSP_REPORT_GROUP, Directives, _frame_options
 from ._header_settings import CSP_REPORT_PATH as CSP_REPORT_PATH
@@ -265,6 +266,9 @@ class HeadersShield(Shield):
         """Compute and check the headers once."""
         self.plan = plan_headers(settings)
         self._step = headers_step(self.plan, self._merge, self._add_one_by_one)
+        for block in self.plan.blocks:
+            # A bare response with a block: sent without a look at each name.
+            vet_header_tail(block)
 
     def steps_for(
         self, endpoint: str | None, view: t.Callable[..., t.Any] | None
