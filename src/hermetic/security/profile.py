@@ -61,10 +61,6 @@ DECLARED: tuple[type[Settings], ...] = (
 _SECURE_SCHEMES = ("https", "wss")
 
 
-#: Per app class: the ``wsgi_app`` that ``Hermetic.wsgi_app``'s ``super()`` finds.
-_NEXT_WSGI_APP: dict[type, t.Callable[..., t.Iterable[bytes]]] = {}
-
-
 def _after_hermetic(cls: type) -> t.Callable[..., t.Iterable[bytes]]:
     """Return the ``wsgi_app`` that ``super()`` in ``Hermetic.wsgi_app`` finds for ``cls``."""
     mro = cls.__mro__
@@ -100,6 +96,8 @@ class Hermetic(Flask):
         self._security_checked = False
         # Until a Secure cookie on plain HTTP has been logged (_dev_server.py).
         self._watch_insecure_cookies = True
+        # What super() in wsgi_app finds, found once rather than per request.
+        self._next_wsgi_app = _after_hermetic(type(self))
         self._install_security()
 
     def _install_security(self) -> None:
@@ -207,10 +205,7 @@ class Hermetic(Flask):
             # of a plain-HTTP request are looked at as the response starts.
             start_response = watch_cookies(self, environ, start_response)
         # What super() finds, without a proxy object made per request.
-        next_wsgi_app = _NEXT_WSGI_APP.get(type(self))
-        if next_wsgi_app is None:
-            next_wsgi_app = _NEXT_WSGI_APP[type(self)] = _after_hermetic(type(self))
-        return next_wsgi_app(self, environ, start_response)
+        return self._next_wsgi_app(self, environ, start_response)
 
     def run(
         self,
