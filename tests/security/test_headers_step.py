@@ -167,3 +167,15 @@ def test_a_vetted_tail_skips_the_loop(monkeypatch):
     response.headers._list.extend([*TAIL, ("Vary", "Cookie")])
     _sent(app, response)
     assert looked_up
+
+
+def test_live_items_reads_the_instance_list_without_making_its_dict():
+    # live_items uses getattr: right only while no class in Headers' MRO
+    # has a _list of its own.
+    from werkzeug.datastructures import Headers
+
+    from hermetic._headers import live_items
+
+    assert not any("_list" in vars(cls) for cls in Headers.__mro__)
+    headers = Headers([("Content-Type", "text/plain")])
+    assert live_items(headers) is headers.__dict__["_list"]
