@@ -207,10 +207,7 @@ class InputLimitsShield(Shield):
             # No Content-Length (or an empty one) and no server-ended stream:
             # Werkzeug reads no body at all. The usual GET stops here.
             return None
-        return self._check_body(request, environ)
-
-    def _check_body(self, request: Request, environ: dict[str, t.Any]) -> None:
-        """Refuse a body over ``MAX_CONTENT_LENGTH``; install the parsing limits."""
+        # A server-ended stream or a Content-Length: the body checks.
         raw_length = environ.get("CONTENT_LENGTH")
         terminated = "wsgi.input_terminated" in environ
         if not raw_length and (
