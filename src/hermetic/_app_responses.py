@@ -58,6 +58,30 @@ _HEADER_KINDS = {
         0,
     ),
 }
+#: Per length of a header list: the header lists after ``Content-Type`` and
+#: ``Content-Length`` known to need no check (``vet_header_tail``), compared
+#: whole (in C) instead of one name at a time.
+_VETTED_TAILS: dict[int, list[list[tuple[str, str]]]] = {}
+
+
+def vet_header_tail(pairs: t.Iterable[tuple[str, str]]) -> bool:
+    """Let responses ending in ``pairs`` (after the makers' two headers) skip the header loop.
+
+    For headers a shield appends to most responses (the security headers).
+    Only names of kind 0 (as spelt in ``_HEADER_KINDS``) qualify: the loop
+    would find nothing to do. Return whether ``pairs`` qualified. Equal
+    lists are kept once, so the table stays as small as the distinct
+    configurations.
+    """
+    tail = list(pairs)
+    if not tail or any(_HEADER_KINDS.get(name) != 0 for name, _ in tail):
+        return False
+    known = _VETTED_TAILS.setdefault(len(tail) + 2, [])
+    if tail not in known:
+        known.append(tail)
+    return True
+
+
 # Per Location value: does Werkzeug send it as it is (``iri_to_uri`` leaves
 # it unchanged)? Redirects go to a few URLs again and again. Bounded: at most
 # 1,024 values of at most 512 characters (a Location can carry client data).
@@ -233,11 +257,17 @@ class ResponseMixin:
                 else:
                     header_list = headers.to_wsgi_list()
                 if (
-                    len(header_list) == 2
+                    len(header_list) >= 2
                     and header_list[0][0] == "Content-Type"
                     and header_list[1][0] == "Content-Length"
+                    and (
+                        len(header_list) == 2
+                        or header_list[2:] in _VETTED_TAILS.get(len(header_list), ())
+                    )
                 ):
-                    # What the text, bytes and JSON makers build: nothing to check.
+                    # What the text, bytes and JSON makers build, maybe with
+                    # vetted headers after (the security headers): the loop
+                    # below would find nothing to check.
                     start_response(response._status, header_list)
                     return body
                 has_length = False

@@ -304,6 +304,9 @@ class CSRFShield(Shield):
             # Once per app (configured again only by hermetic check / security_check).
             wtf.announce(app, hermetic_field=self._field, hermetic_header=settings.header_name)
 
+    #: ``before`` lets a safe method pass: the pipeline skips it for them.
+    before_skips_methods = SAFE_METHODS
+
     def steps_for(
         self, endpoint: str | None, view: t.Callable[..., t.Any] | None
     ) -> tuple[t.Callable[[Request], Response | None] | None, None]:

@@ -22,7 +22,7 @@ import typing as t
 from binascii import b2a_base64
 from os import urandom
 
-from .._headers import live_items
+from .._app_responses import vet_header_tail
 from ..globals import _cv_request
 from ._header_settings import CSP_REPORT_GROUP, Directives, _frame_options
 from ._header_settings import CSP_REPORT_PATH as CSP_REPORT_PATH
@@ -31,19 +31,21 @@ from ._header_settings import DEFAULT_HSTS as DEFAULT_HSTS
 from ._header_settings import DEFAULT_PERMISSIONS_POLICY as DEFAULT_PERMISSIONS_POLICY
 from ._header_settings import DEFAULT_REFERRER_POLICY as DEFAULT_REFERRER_POLICY
 from ._header_settings import HeadersSettings as HeadersSettings
+from ._headers_step import _SECURE_SCHEMES, headers_step
+from ._headers_step import NONCE_KEY as NONCE_KEY
+from ._quiet_after import QuietAfter
 from .shields import ORDER_HEADERS, Shield
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
     from ..wrappers import Request, Response
 
-#: The environ key holding the request's CSP nonce once one was asked for.
-NONCE_KEY = "hermetic.csp_nonce"
 #: The placeholder a CSP source uses for the request's nonce.
 NONCE_PLACEHOLDER = "{nonce}"
 
 #: The schemes ``request.is_secure`` counts as secure (read without the property).
-_SECURE_SCHEMES = ("https", "wss")
+#: The header names of a response the text, bytes and JSON makers built.
+_BARE_NAMES = frozenset({"content-type", "content-length"})
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
@@ -135,6 +137,10 @@ class HeadersPlan(t.NamedTuple):
     #: over HTTPS (index: the request is secure): :attr:`pairs`, then the
     #: CSP without nonce, then (HTTPS) HSTS.
     blocks: tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = ((), ())
+    #: Whether a response holding only ``Content-Type`` and ``Content-Length``
+    #: (what the text, bytes and JSON makers build) sets none of
+    #: :attr:`every_name` (``SECURITY_HEADERS_EXTRA`` could name one of them).
+    bare_takes_block: bool = False
 
 
 def plan_headers(config: t.Mapping[str, t.Any] | HeadersSettings) -> HeadersPlan:
@@ -184,6 +190,7 @@ def plan_headers(config: t.Mapping[str, t.Any] | HeadersSettings) -> HeadersPlan
     names = frozenset(lower for _, lower, _ in static)
     plain = pairs if csp_name is None else (*pairs, (csp_name, t.cast(str, csp_plain)))
     hsts = () if settings.hsts is None else (("Strict-Transport-Security", settings.hsts),)
+    every_name = names | {(csp_name or "").lower(), "strict-transport-security"} - {""}
     return HeadersPlan(
         static,
         csp_name,
@@ -193,8 +200,9 @@ def plan_headers(config: t.Mapping[str, t.Any] | HeadersSettings) -> HeadersPlan
         settings.hsts,
         pairs,
         names,
-        names | {(csp_name or "").lower(), "strict-transport-security"} - {""},
+        every_name,
         (plain, (*plain, *hsts)),
+        every_name.isdisjoint(_BARE_NAMES),
     )
 
 
@@ -238,6 +246,8 @@ class HeadersShield(Shield):
     def __init__(self) -> None:
         #: The precomputed headers (set when the pipeline configures the shield).
         self.plan: HeadersPlan | None = None
+        #: :meth:`after` specialised for :attr:`plan` (``_headers_step.py``).
+        self._step: t.Callable[[Request, Response], Response] | None = None
 
     def init_app(self, app: Flask) -> None:
         """Join ``app``'s pipeline, add ``csp_nonce`` and the CSP report endpoint."""
@@ -255,36 +265,36 @@ class HeadersShield(Shield):
     def setup(self, app: Flask, settings: HeadersSettings) -> None:
         """Compute and check the headers once."""
         self.plan = plan_headers(settings)
+        self._step = headers_step(self.plan, self._merge, self._add_one_by_one)
+        for block in self.plan.blocks:
+            # A bare response with a block: sent without a look at each name.
+            vet_header_tail(block)
+
+    def steps_for(
+        self, endpoint: str | None, view: t.Callable[..., t.Any] | None
+    ) -> tuple[None, t.Callable[[Request, Response], Response] | None]:
+        """Return the step made for the plan (a subclass's own ``after`` if it has one)."""
+        if type(self).after is not HeadersShield.after or self._step is None:
+            return None, self.after
+        return None, self._step
+
+    def quiet_after(
+        self, endpoint: str | None, view: t.Callable[..., t.Any] | None
+    ) -> QuietAfter | None:
+        """On the usual response, with no nonce asked for: the plan's block (and no nonce later)."""
+        plan = self.plan
+        if plan is None or not plan.bare_takes_block or type(self).after is not HeadersShield.after:
+            return None
+        marks = ((NONCE_KEY, ""),) if plan.csp_name is not None else ()
+        return QuietAfter(marks, plan.blocks, (NONCE_KEY,))
 
     def after(self, request: Request, response: Response) -> Response:
         """Add the headers the response does not set itself."""
         plan: HeadersPlan = self.plan  # type: ignore[assignment]  # set by setup
-        items = live_items(response.headers)
-        if items is None:
-            return self._add_one_by_one(plan, request, response)
-        # One pass over the response's header names; usually none is ours and
-        # a precomputed block is appended whole. Every value was checked
-        # when the plan was made (no CR or LF) and a nonce is base64url, so
-        # appending skips nothing Werkzeug's ``add`` would check.
-        present = {name.lower() for name, _ in items}
-        if not present.isdisjoint(plan.every_name):
-            return self._merge(plan, request, items, present, response)
-        environ = request.environ
-        nonce = environ.get(NONCE_KEY)
-        secure = request.scheme in _SECURE_SCHEMES
-        csp_name = plan.csp_name
-        if nonce and csp_name is not None:
-            # A page that asked for a nonce: the CSP allows it.
-            items.extend(plan.pairs)
-            items.append((csp_name, nonce.join(plan.csp_parts)))
-            if secure and plan.hsts is not None:
-                items.append(("Strict-Transport-Security", plan.hsts))
-            return response
-        if csp_name is not None:
-            # Sent without a nonce: one asked for later is not allowed.
-            environ[NONCE_KEY] = ""
-        items.extend(plan.blocks[secure])
-        return response
+        step = self._step
+        if step is None or step.plan is not plan:  # type: ignore[attr-defined]  # set by headers_step
+            step = self._step = headers_step(plan, self._merge, self._add_one_by_one)
+        return step(request, response)
 
     @staticmethod
     def _merge(

@@ -190,10 +190,9 @@ class InputLimitsShield(Shield):
 
     def before(self, request: Request) -> None:
         """Refuse an oversized URL or body; install the parsing limits."""
-        settings = self.settings
         environ = request.environ
         query = environ.get("QUERY_STRING", "")
-        max_url = settings.max_url_length
+        max_url = self.settings.max_url_length
         if max_url is not None and len(environ.get("PATH_INFO", "")) + len(query) > max_url:
             reject(
                 URLTooLong,
@@ -203,21 +202,22 @@ class InputLimitsShield(Shield):
                 f"The URL is too long (LIMITS_MAX_URL_LENGTH is {max_url}).",
             )
         if query:
-            self._check_query(query, settings.max_query_params)
+            self._check_query(query, self.settings.max_query_params)
+        if "wsgi.input_terminated" not in environ and not environ.get("CONTENT_LENGTH"):
+            # No Content-Length (or an empty one) and no server-ended stream:
+            # Werkzeug reads no body at all. The usual GET stops here.
+            return None
+        # A server-ended stream or a Content-Length: the body checks.
         raw_length = environ.get("CONTENT_LENGTH")
         terminated = "wsgi.input_terminated" in environ
         if not raw_length and (
-            not terminated
-            or (
-                "HTTP_TRANSFER_ENCODING" not in environ
-                and environ.get("SERVER_PROTOCOL", "").startswith("HTTP/1.")
-            )
+            "HTTP_TRANSFER_ENCODING" not in environ
+            and environ.get("SERVER_PROTOCOL", "").startswith("HTTP/1.")
         ):
-            # No Content-Length (or an empty one) and no server-ended stream:
-            # Werkzeug reads no body at all. Nor is there one in an HTTP/1.x
-            # request without Content-Length or Transfer-Encoding (RFC 9112,
-            # 6.3), though servers such as granian and gunicorn mark every
-            # stream terminated. The usual GET stops here.
+            # A server-ended stream, but an HTTP/1.x request without
+            # Content-Length or Transfer-Encoding has no body (RFC 9112, 6.3),
+            # though servers such as granian and gunicorn mark every stream
+            # terminated.
             return None
         # What request.content_length answers, read from the environ: through
         # request.headers, a missing header costs a KeyError, and servers that

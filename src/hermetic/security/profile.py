@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import types
 import typing as t
 
 from werkzeug.datastructures import ImmutableDict
@@ -60,6 +61,19 @@ DECLARED: tuple[type[Settings], ...] = (
 _SECURE_SCHEMES = ("https", "wss")
 
 
+def _after_hermetic(cls: type) -> t.Callable[..., t.Iterable[bytes]]:
+    """Return the ``wsgi_app`` that ``super()`` in ``Hermetic.wsgi_app`` finds for ``cls``."""
+    mro = cls.__mro__
+    found = next(
+        k.__dict__["wsgi_app"] for k in mro[mro.index(Hermetic) + 1 :] if "wsgi_app" in k.__dict__
+    )
+    if isinstance(found, types.FunctionType):
+        return found
+    return lambda app, environ, start_response: super(Hermetic, app).wsgi_app(
+        environ, start_response
+    )
+
+
 class Hermetic(Flask):
     """A :class:`~hermetic.Flask` app with the security layer switched on.
 
@@ -82,6 +96,8 @@ class Hermetic(Flask):
         self._security_checked = False
         # Until a Secure cookie on plain HTTP has been logged (_dev_server.py).
         self._watch_insecure_cookies = True
+        # What super() in wsgi_app finds, found once rather than per request.
+        self._next_wsgi_app = _after_hermetic(type(self))
         self._install_security()
 
     def _install_security(self) -> None:
@@ -188,7 +204,8 @@ class Hermetic(Flask):
             # Until a Secure cookie on plain HTTP has been logged: the cookies
             # of a plain-HTTP request are looked at as the response starts.
             start_response = watch_cookies(self, environ, start_response)
-        return super().wsgi_app(environ, start_response)
+        # What super() finds, without a proxy object made per request.
+        return self._next_wsgi_app(self, environ, start_response)
 
     def run(
         self,

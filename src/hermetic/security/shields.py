@@ -17,8 +17,8 @@ skips a shield with ``@exempt("csrf")`` on its view or ``exempt=["csrf"]`` in
 its route options.
 
 The steps of each endpoint are computed once (again when the pipeline, the
-shields' settings or the endpoint's view change): a shield that does not
-apply to a route, or has no step for it, is not called on its requests.
+shields' settings or the endpoint's view change; ``_route_steps.py``): a
+shield that does not apply to a route, or has no step for it, is not called.
 
 One lifecycle for every shield, on ``Flask`` and ``Hermetic`` alike: the
 pipeline configures each shield once per app -- at the first request, or
@@ -37,6 +37,8 @@ import typing as t
 
 from ..settings import Settings, SettingsError
 from ._exemptions import warn_about_exemptions
+from ._quiet_after import QuietAfter
+from ._route_steps import RouteSteps, route_steps
 from .errors import ConfigurationError
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -102,6 +104,8 @@ class Shield:
     exemptable: t.ClassVar[bool] = True
     #: Whether ``hermetic routes`` names it (``False``: a step that refuses nothing).
     listed: t.ClassVar[bool] = True
+    #: Methods its ``before`` step never acts on (CSRF: the safe ones): not called for them.
+    before_skips_methods: t.ClassVar[frozenset[str]] = frozenset()
     #: The declaration of the shield's settings; ``None`` for a shield that
     #: reads its config itself in :meth:`configure`.
     settings_class: t.ClassVar[type[Settings] | None] = None
@@ -173,6 +177,16 @@ class Shield:
         """
         return self.before, self.after
 
+    def quiet_after(
+        self, endpoint: str | None, view: t.Callable[..., t.Any] | None
+    ) -> QuietAfter | None:
+        """Describe what the ``after`` step does on the usual response (``_quiet_after.py``).
+
+        ``None`` (the default): the step must run. When every after step of
+        a route has a description, one fused step answers such responses.
+        """
+        return None
+
     def prepare_step(self) -> t.Callable[[dict[str, t.Any]], None] | None:
         """Return the ``prepare`` step (after :meth:`configure`); ``None``: nothing to do."""
         return self.prepare
@@ -185,13 +199,6 @@ class Shield:
     prepare: t.Callable[[dict[str, t.Any]], None] | None = None
     before: t.Callable[[Request], Response | None] | None = None
     after: t.Callable[[Request, Response], Response] | None = None
-
-
-class _RouteSteps(t.NamedTuple):
-    #: The view the steps were computed for: a replaced view gets new steps.
-    view: t.Callable[..., t.Any] | None
-    before: tuple[t.Callable[[Request], Response | None], ...]
-    after: tuple[t.Callable[[Request, Response], Response], ...]
 
 
 def _stepless(shield: Shield) -> bool:
@@ -218,7 +225,7 @@ class ShieldPipeline:
         # Concurrent first requests configure the shields once.
         self._configuring = threading.Lock()
         self._prepare: tuple[t.Callable[[dict[str, t.Any]], None], ...] = ()
-        self._routes: dict[str | None, _RouteSteps] = {}
+        self._routes: dict[str | None, RouteSteps] = {}
         #: ``False`` once every shield is configured and none has a step:
         #: the app skips the pipeline.
         self.active = False
@@ -336,22 +343,13 @@ class ShieldPipeline:
             if not (s.exemptable and s.name in skipped) and s.applies_to(endpoint, view)
         ]
 
-    def _steps(self, endpoint: str | None) -> _RouteSteps:
+    def _steps(self, endpoint: str | None) -> RouteSteps:
         """Return the steps of ``endpoint``, computing them on first use."""
         view = self._app_views.get(endpoint) if endpoint is not None else None
         steps = self._routes.get(endpoint)
         if steps is not None and steps.view is view:
             return steps
-        before = []
-        after = []
-        for shield in self.shields_for(endpoint):
-            before_step, after_step = shield.steps_for(endpoint, view)
-            if before_step is not None:
-                before.append(before_step)
-            if after_step is not None:
-                after.append(after_step)
-        steps = _RouteSteps(view, tuple(before), tuple(reversed(after)))
-        self._routes[endpoint] = steps
+        steps = self._routes[endpoint] = route_steps(self.shields_for(endpoint), endpoint, view)
         return steps
 
     def describe(self, endpoint: str | None) -> str:
@@ -374,7 +372,7 @@ class ShieldPipeline:
         steps = self._routes.get(endpoint)
         if steps is None or steps.view is not self._app_views.get(endpoint):  # type: ignore[arg-type]  # None (no rule) is a valid key
             steps = self._steps(endpoint)
-        for step in steps.before:
+        for step in steps.before_by_method.get(request.method, steps.before):
             rv = step(request)
             if rv is not None:
                 return rv
@@ -387,6 +385,9 @@ class ShieldPipeline:
         steps = self._routes.get(endpoint)
         if steps is None or steps.view is not self._app_views.get(endpoint):  # type: ignore[arg-type]  # None (no rule) is a valid key
             steps = self._steps(endpoint)
+        quiet = steps.quiet_after  # the usual response: the steps fused
+        if quiet is not None and (done := quiet(request, response)) is not None:
+            return done
         for step in steps.after:
             response = step(request, response)
         return response

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
+from .._quiet_after import QuietAfter
 from ..shields import ORDER_IDENTITY, Shield
 from ._remember import RememberTokens
 from ._settings import LoginSettings, PasswordSettings
@@ -100,6 +101,14 @@ class LoginShield(Shield):
         state = app.extensions.get(STATE_KEY)
         if state is None or state.settings != settings:
             app.extensions[STATE_KEY] = LoginState(self.manager, settings)
+
+    def quiet_after(
+        self, endpoint: str | None, view: t.Callable[..., t.Any] | None
+    ) -> QuietAfter | None:
+        """With no cookie decided on, :meth:`after` only marks the environ."""
+        if type(self).after is not LoginShield.after:
+            return None
+        return QuietAfter(marks=((AFTER_KEY, True),), guards=(COOKIE_KEY,))
 
     def after(self, request: Request, response: Response) -> Response:
         """Write (or delete) the remember-me cookie the request decided on, if any."""

@@ -1,0 +1,61 @@
+"""The steps of one route, computed once by the pipeline (``shields.py``).
+
+From the shields that run for a route: its ``before`` steps (all, and per
+method some step skips), its ``after`` steps innermost first, and those
+fused for the usual response when every after step describes its work
+(:mod:`hermetic.security._quiet_after`).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ._quiet_after import FusedAfter, QuietAfter, fuse
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from ..wrappers import Request, Response
+    from .shields import Shield
+
+__all__ = ["RouteSteps", "route_steps"]
+
+Before = t.Callable[["Request"], "Response | None"]
+After = t.Callable[["Request", "Response"], "Response"]
+
+
+class RouteSteps(t.NamedTuple):
+    """The steps of one route."""
+
+    #: The view the steps were computed for: a replaced view gets new steps.
+    view: t.Callable[..., t.Any] | None
+    before: tuple[Before, ...]
+    after: tuple[After, ...]
+    #: The ``before`` steps of the methods some step skips (see
+    #: ``Shield.before_skips_methods``); other methods run :attr:`before`.
+    before_by_method: dict[str, tuple[Before, ...]]
+    #: The after steps fused for the usual response (``Shield.quiet_after``),
+    #: or ``None`` when one of them has no description.
+    quiet_after: FusedAfter | None
+
+
+def route_steps(
+    shields: t.Iterable[Shield], endpoint: str | None, view: t.Callable[..., t.Any] | None
+) -> RouteSteps:
+    """Return the steps of ``shields`` (those that run for the route, in order)."""
+    before: list[tuple[Before, frozenset[str]]] = []
+    after = []
+    quiet: list[QuietAfter | None] = []
+    for shield in shields:
+        before_step, after_step = shield.steps_for(endpoint, view)
+        if before_step is not None:
+            before.append((before_step, shield.before_skips_methods))
+        if after_step is not None:
+            after.append(after_step)
+            quiet.append(shield.quiet_after(endpoint, view))
+    skipping: frozenset[str] = frozenset().union(*(methods for _, methods in before))
+    by_method = {
+        method: tuple(step for step, skips in before if method not in skips) for method in skipping
+    }
+    after.reverse()  # the after steps run innermost first
+    quiet.reverse()
+    fused = fuse(t.cast(list[QuietAfter], quiet)) if quiet and None not in quiet else None
+    return RouteSteps(view, tuple(step for step, _ in before), tuple(after), by_method, fused)

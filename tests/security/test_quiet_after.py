@@ -1,0 +1,236 @@
+"""The fused after step (security/_quiet_after.py) answers exactly as the steps do.
+
+Every case is served twice: by an app whose pipeline fuses the after steps
+of the headers and login shields, and by the same app with the fusion off
+(each shield describing nothing, so its step runs). Status, headers in
+order, body and the environ marks must be the same. Then each case the
+fused step must not answer is shown to reach the steps themselves.
+"""
+
+from __future__ import annotations
+
+import pytest
+from werkzeug.datastructures import Headers
+
+import hermetic
+from hermetic import jsonify, redirect, render_template_string
+from hermetic.security._quiet_after import QuietAfter, fuse
+from hermetic.security.auth import UserMixin, login_user
+from hermetic.security.auth._state import AFTER_KEY, COOKIE_KEY
+from hermetic.security.headers import NONCE_KEY
+from hermetic.security.shields import Shield
+
+SECRET = "quiet-after-test-3f9c1a7e5d2b8046c1e9a7f3b5d2c8e0"
+
+
+class User(UserMixin):
+    def __init__(self, id):
+        self.id = id
+
+
+class CheckedHeaders(Headers):
+    """A Headers subclass: the shield must go through its methods."""
+
+
+def _app(*, fused=True, config=None):
+    app = hermetic.Hermetic(__name__)
+    app.config.update(SECRET_KEY=SECRET, **(config or {}))
+    app.login_manager.user_loader(lambda user_id: User(user_id))
+    seen = []
+
+    @app.get("/")
+    def hello():
+        return "Hello, World!"
+
+    @app.get("/json")
+    def data():
+        return jsonify(hello="world")
+
+    @app.get("/nonce")
+    def nonce():
+        return render_template_string('<script nonce="{{ csp_nonce() }}"></script>')
+
+    @app.get("/own")
+    def own():
+        return "framed", {"X-Frame-Options": "SAMEORIGIN"}
+
+    @app.get("/custom")
+    def custom():
+        return "custom", {"X-Custom": "1"}
+
+    @app.get("/go")
+    def go():
+        return redirect("/", 303)
+
+    @app.get("/remember")
+    def remember():
+        login_user(User("7"), remember=True)
+        return "in"
+
+    @app.get("/checked")
+    def checked():
+        response = app.response_class("checked")
+        response.headers = CheckedHeaders(response.headers)
+        return response
+
+    @app.teardown_request
+    def marks(exc):
+        from hermetic import request
+
+        seen.append({key: request.environ.get(key) for key in (NONCE_KEY, AFTER_KEY)})
+
+    app.security_check()
+    if not fused:
+        for name in ("headers", "login"):
+            app.shields.get(name).quiet_after = lambda endpoint, view: None
+        app.shields._routes.clear()
+    return app, seen
+
+
+CASES = ["/", "/json", "/nonce", "/own", "/custom", "/go", "/remember", "/checked", "/missing"]
+
+
+@pytest.mark.parametrize("base_url", ["https://localhost", "http://localhost"])
+@pytest.mark.parametrize("path", CASES)
+def test_fused_after_answers_as_the_steps(path, base_url, monkeypatch):
+    # The same nonce and remember token on both sides.
+    monkeypatch.setattr("hermetic.security.headers.urandom", lambda n: b"n" * n)
+    monkeypatch.setattr("secrets.token_bytes", lambda n=32: b"t" * n)
+    monkeypatch.setattr("os.urandom", lambda n: b"u" * n)
+    fused, fused_seen = _app()
+    steps, steps_seen = _app(fused=False)
+    a = fused.test_client().get(path, base_url=base_url)
+    b = steps.test_client().get(path, base_url=base_url)
+    assert a.status == b.status
+    assert _comparable(a.headers) == _comparable(b.headers)
+    assert a.data == b.data
+    assert fused_seen == steps_seen
+
+
+def _comparable(headers):
+    """The header list, each cookie's value left out (a session holds the time)."""
+    items = []
+    for name, value in headers.to_wsgi_list():
+        if name == "Set-Cookie":
+            cookie, _, attributes = value.partition(";")
+            value = f"{cookie.partition('=')[0]}=...;{attributes}"
+        items.append((name, value))
+    return items
+
+
+def test_the_steps_really_are_off_in_the_reference_app():
+    app, _ = _app(fused=False)
+    app.test_client().get("/")
+    assert app.shields._routes["hello"].quiet_after is None
+
+
+def _spied(app):
+    """Count the calls to the headers shield's own after step."""
+    shield = app.shields.get("headers")
+    calls = []
+    step = shield._step
+
+    def spy(request, response):
+        calls.append(request.path)
+        return step(request, response)
+
+    shield._step = spy
+    app.shields._routes.clear()
+    return calls
+
+
+def test_the_usual_response_is_answered_by_the_fused_step():
+    app, seen = _app()
+    calls = _spied(app)
+    client = app.test_client()
+    rv = client.get("/", base_url="https://localhost")
+    assert client.get("/json").status_code == 200
+    assert calls == []
+    assert rv.headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
+    assert rv.headers["X-Frame-Options"] == "DENY"
+    assert seen[0] == {NONCE_KEY: "", AFTER_KEY: True}
+
+
+@pytest.mark.parametrize("path", ["/nonce", "/own", "/custom", "/go", "/remember", "/checked"])
+def test_other_responses_reach_the_steps(path):
+    app, _ = _app()
+    calls = _spied(app)
+    app.test_client().get(path)
+    assert calls == [path]
+
+
+def test_a_pending_remember_cookie_reaches_the_login_step():
+    app, _ = _app()
+    rv = app.test_client().get("/remember", base_url="https://localhost")
+    assert any(c.startswith("remember_token=") for c in rv.headers.getlist("Set-Cookie"))
+
+
+def test_no_fusion_when_a_step_has_no_description():
+    class Stamp(Shield):
+        name = "stamp"
+        order = 85
+
+        def after(self, request, response):
+            response.headers["X-Stamp"] = "1"
+            return response
+
+    app, _ = _app()
+    Stamp().init_app(app)
+    rv = app.test_client().get("/")
+    assert app.shields._routes["hello"].quiet_after is None
+    assert rv.headers["X-Stamp"] == "1"
+    assert rv.headers["X-Frame-Options"] == "DENY"
+
+
+def test_no_fusion_for_a_headers_shield_with_its_own_after():
+    from hermetic.security.headers import HeadersShield
+
+    class Mine(HeadersShield):
+        def after(self, request, response):
+            response.headers["X-Mine"] = "1"
+            return super().after(request, response)
+
+    app = hermetic.Flask(__name__)
+    shield = Mine()
+    shield.init_app(app)
+    app.get("/")(lambda: "x")
+    rv = app.test_client().get("/")
+    assert rv.headers["X-Mine"] == "1"
+    assert app.shields._routes["<lambda>"].quiet_after is None
+
+
+def test_headers_extra_naming_a_maker_header_is_not_fused():
+    app, _ = _app(config={"SECURITY_HEADERS_EXTRA": {"Content-Type": "text/plain"}})
+    steps, _ = _app(fused=False, config={"SECURITY_HEADERS_EXTRA": {"Content-Type": "text/plain"}})
+    app.test_client().get("/")
+    assert app.shields._routes["hello"].quiet_after is None
+    a, b = app.test_client().get("/"), steps.test_client().get("/")
+    assert a.headers.to_wsgi_list() == b.headers.to_wsgi_list()
+
+
+def test_fuse_keeps_the_order_of_the_steps():
+    fused = fuse(
+        [
+            QuietAfter((("k", 1),), ((("A", "1"),), (("A", "1"), ("S", "1"))), ("g1",)),
+            QuietAfter((("k", 2), ("m", 3)), ((("B", "2"),), (("B", "2"),)), ("g2", "g1")),
+        ]
+    )
+    app = hermetic.Flask(__name__)
+    with app.test_request_context("/", base_url="https://localhost") as ctx:
+        response = app.response_class("x")
+        assert fused(ctx.request, response) is response
+        assert response.headers.to_wsgi_list()[2:] == [("A", "1"), ("S", "1"), ("B", "2")]
+        assert ctx.request.environ["k"] == 2 and ctx.request.environ["m"] == 3
+    for guard in ("g1", "g2"):
+        with app.test_request_context("/", environ_base={guard: "x"}) as ctx:
+            response = app.response_class("x")
+            assert fused(ctx.request, response) is None
+            assert "k" not in ctx.request.environ
+
+
+def test_a_pending_cookie_key_is_a_guard():
+    app, _ = _app()
+    with app.test_request_context("/") as ctx:
+        ctx.request.environ[COOKIE_KEY] = (None, 0)
+        steps = app.shields._steps("hello")
+        assert steps.quiet_after(ctx.request, app.response_class("x")) is None
