@@ -123,3 +123,45 @@ def _make_bytes_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | 
         if _state(fast) != _state(cls(probe, status=code, content_type="application/json")):
             return None
     return make
+
+
+def _make_text_sender(cls: type[_WerkzeugResponse]) -> t.Callable[[str, t.Any], list[bytes]] | None:
+    """Return ``send(text, start_response) -> body``: what ``cls(text)`` sends.
+
+    For a request other than ``HEAD``, whose response nothing sees between
+    the view and the server (no after-request function, no session to save,
+    no signal receiver): the status line and headers Werkzeug would hand to
+    ``start_response`` and the body it would return, without a response
+    object. ``None`` unless :func:`_make_text_maker` proves ``cls``'s
+    constructor and one probe sent both ways gives the same call and body
+    (the caller also checks that ``cls`` keeps Werkzeug's WSGI methods).
+    """
+    maker = _make_text_maker(cls)
+    if maker is None:
+        return None
+    content_type = maker("").headers["Content-Type"]
+
+    def send(text: str, start_response: t.Any) -> list[bytes]:
+        data = text.encode()
+        start_response(
+            "200 OK", [("Content-Type", content_type), ("Content-Length", str(len(data)))]
+        )
+        return [data]
+
+    from werkzeug.test import create_environ
+
+    probe = "probe \u00e9"
+    calls: list[tuple[t.Any, ...]] = []
+
+    def record(*args: t.Any) -> t.Any:
+        calls.append(args)
+
+    body = send(probe, record)
+    sent = cls(probe)(create_environ("/"), record)
+    try:
+        werkzeug_body = list(sent)
+    finally:
+        getattr(sent, "close", lambda: None)()
+    if calls[0] != calls[1] or body != werkzeug_body:
+        return None
+    return send

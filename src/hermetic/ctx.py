@@ -290,13 +290,17 @@ class RequestContext:
         router = app._fast_router
         if router is not None and router.match(app, request):
             return
+        self._match_with_adapter()
+
+    def _match_with_adapter(self) -> None:
+        # Werkzeug's bound adapter: the authority for what the router leaves.
         adapter = self.url_adapter
         if adapter is None:
             return
         try:
-            request.url_rule, request.view_args = adapter.match(return_rule=True)
+            self.request.url_rule, self.request.view_args = adapter.match(return_rule=True)
         except HTTPException as e:
-            request.routing_exception = e
+            self.request.routing_exception = e
 
     def push(self) -> None:
         """Bind this context (and an app context if needed), then match the URL."""

@@ -1,0 +1,217 @@
+"""One request path for an app that customises nothing on it.
+
+:meth:`hermetic.app.Flask.wsgi_app` handles a request through a dozen
+methods (push the contexts, dispatch, make and process the response, pop
+the contexts, run teardown), each one a place where a subclass, an
+extension or a registered hook may step in. An app where none does pays
+for the steps all the same. :func:`serve` takes those steps in one frame,
+in the same order, for an app that:
+
+* keeps hermetic's own request-path methods (:data:`PATH_METHODS`), in its
+  class and on the instance (no ``app.dispatch_request = ...``);
+* has no before/after/teardown hooks and no URL value preprocessors;
+* runs no security shields (``wsgi_app`` asks only then).
+
+Everything else -- a routing miss or error, ``OPTIONS``, an exception, a
+view returning anything but a ``str``, a session that was used or a
+cookie to refresh, after-this-request functions, signal receivers, a
+context pushed or popped by the view -- is handed to the general methods
+at the point where it shows, so the answer is theirs. The conditions are
+checked on every request (a hook may be registered, or a method replaced,
+after the first), for a few hundred instructions.
+"""
+
+from __future__ import annotations
+
+import sys
+import typing as t
+
+from .ctx import _LAZY_SESSION_CLASSES, AppContext, RequestContext, _sentinel
+from .globals import _cv_app, _cv_request
+from .signals import (
+    appcontext_popped,
+    appcontext_pushed,
+    appcontext_tearing_down,
+    request_finished,
+    request_started,
+    request_tearing_down,
+)
+
+if t.TYPE_CHECKING:  # pragma: no cover
+    from .app import Flask
+
+__all__: list[str] = []
+
+#: The methods the general request path calls on the app. An app whose class
+#: or instance replaces one of them takes the general path, which calls it.
+#: (``wsgi_app`` itself is not one: this path runs inside it, so middleware
+#: assigned to ``app.wsgi_app`` and a subclass calling ``super().wsgi_app``
+#: keep it.)
+PATH_METHODS = frozenset(
+    {
+        "request_context",
+        "app_context",
+        "full_dispatch_request",
+        "preprocess_request",
+        "dispatch_request",
+        "finalize_request",
+        "make_response",
+        "process_response",
+        "do_teardown_request",
+        "do_teardown_appcontext",
+        "_respond",
+    }
+)
+
+# Per app class: does it keep Flask's own PATH_METHODS?
+_PLAIN_CLASSES: dict[type, bool] = {}
+
+_new = object.__new__
+
+
+def _keeps_path_methods(cls: type) -> bool:
+    from .app import Flask
+
+    known = _PLAIN_CLASSES[cls] = all(
+        getattr(cls, name, None) is getattr(Flask, name) for name in PATH_METHODS
+    )
+    return known
+
+
+def serve(app: Flask, environ: dict[str, t.Any], start_response: t.Any) -> t.Any:
+    """Answer the request as ``wsgi_app`` would; ``None`` when the app does not qualify."""
+    plain = _PLAIN_CLASSES.get(type(app))
+    if plain is None:
+        plain = _keeps_path_methods(type(app))
+    if (
+        not plain
+        or app.before_request_funcs
+        or app.url_value_preprocessors
+        or app.after_request_funcs
+        or app.teardown_request_funcs
+        or app.teardown_appcontext_funcs
+        or not app.__dict__.keys().isdisjoint(PATH_METHODS)
+    ):
+        return None
+
+    # RequestContext.__init__ (app.request_context)
+    request = app.request_class(environ)
+    request.json_module = app.json
+    ctx = _new(RequestContext)
+    ctx.app = app
+    ctx.request = request
+    ctx._adapter = _sentinel
+    ctx._session_obj = None
+    ctx._after_request_functions = []
+    ctx._cv_tokens = []
+    error: BaseException | None = None
+    try:
+        try:
+            # RequestContext.push
+            app_ctx = _cv_app.get(None)
+            if app_ctx is None or app_ctx.app is not app:
+                app_ctx = _new(AppContext)
+                app_ctx.app = app
+                app_ctx._adapter = _sentinel
+                app_ctx._cv_tokens = [_cv_app.set(app_ctx)]
+                if appcontext_pushed.receivers:
+                    appcontext_pushed.send(app, _async_wrapper=app.ensure_sync)
+            else:
+                app_ctx = None
+            ctx._cv_tokens.append((_cv_request.set(ctx), app_ctx))
+            if ctx._session_obj is None:
+                lazy = _LAZY_SESSION_CLASSES.get(type(app.session_interface))
+                if lazy is None:
+                    lazy = app._lazy_session
+                if not lazy:
+                    ctx.session  # noqa: B018
+            router = app._fast_router
+            if router is None or not router.match(app, request):
+                ctx._match_with_adapter()
+
+            # full_dispatch_request
+            if not app._got_first_request:
+                app._got_first_request = True
+            try:
+                if request_started.receivers:
+                    request_started.send(app, _async_wrapper=app.ensure_sync)
+                rv = None
+                if app.url_value_preprocessors or app.before_request_funcs:
+                    rv = app.preprocess_request()
+                if rv is None:
+                    if request.routing_exception is not None or request.method == "OPTIONS":
+                        rv = app.dispatch_request()
+                    else:
+                        view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]  # matched
+                        try:
+                            call = app._sync_views[view]
+                        except (KeyError, TypeError):
+                            call = app._view_caller(view)
+                        rv = call(**request.view_args)  # type: ignore[arg-type]  # matched
+            except Exception as e:
+                rv = app.handle_user_exception(e)
+
+            # finalize_request and _respond, for a view's str that nothing
+            # after it can see: no response object is made.
+            if (
+                type(rv) is str
+                and ctx._session_obj is None
+                and not ctx._after_request_functions
+                and "HTTP_COOKIE" not in environ
+                and environ.get("REQUEST_METHOD") != "HEAD"
+                and not request_finished.receivers
+                and not app.after_request_funcs
+            ):
+                send = app._text_senders.get(app.response_class, _sentinel)
+                if send is _sentinel:
+                    send = app._text_sender()
+                if send is not None:
+                    return send(rv, start_response)
+            response = app.finalize_request(rv)
+        except Exception as e:
+            error = e
+            response = app.handle_exception(e)
+        except:  # noqa: E722
+            error = sys.exc_info()[1]
+            raise
+        return app._respond(response, environ, start_response)
+    finally:
+        preserve = environ.get("werkzeug.debug.preserve_context")
+        if preserve is not None:
+            preserve(_cv_app.get())
+            preserve(_cv_request.get())
+        if error is not None and app.should_ignore_error(error):
+            error = None
+        _pop(app, ctx, error)
+
+
+def _pop(app: Flask, ctx: RequestContext, error: BaseException | None) -> None:
+    """``ctx.pop(error)``, in one frame when it only unbinds the contexts."""
+    tokens = ctx._cv_tokens
+    if (
+        len(tokens) != 1
+        or app.teardown_request_funcs
+        or request_tearing_down.receivers
+        or _cv_request.get(None) is not ctx
+    ):
+        ctx.pop(error)
+        return
+    request = ctx.request
+    try:
+        request.close()
+    finally:
+        token, app_ctx = tokens.pop()
+        _cv_request.reset(token)
+        request.environ["werkzeug.request"] = None
+        if app_ctx is not None:
+            app_tokens = app_ctx._cv_tokens
+            if (
+                len(app_tokens) != 1
+                or app.teardown_appcontext_funcs
+                or appcontext_tearing_down.receivers
+                or appcontext_popped.receivers
+                or _cv_app.get(None) is not app_ctx
+            ):
+                app_ctx.pop(error)
+            else:
+                _cv_app.reset(app_tokens.pop())
