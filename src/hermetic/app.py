@@ -370,10 +370,8 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
         shields = self.shields
         if shields is not None and shields.active:
             shields.prepare(environ)
-        else:
-            answer = serve_plain(self, environ, start_response)
-            if answer is not None:
-                return answer  # type: ignore[no-any-return]  # the plain path's WSGI body
+        elif (answer := serve_plain(self, environ, start_response)) is not None:
+            return answer  # type: ignore[no-any-return]  # the plain path's WSGI body
         ctx = self.request_context(environ)
         error: BaseException | None = None
         try:
