@@ -18,7 +18,8 @@ cookie to refresh, after-this-request functions, signal receivers, a
 context pushed or popped by the view -- is handed to the general methods
 at the point where it shows, so the answer is theirs. The conditions are
 checked on every request (a hook may be registered, or a method replaced,
-after the first), for a few hundred instructions.
+after the first); the dearest, looking for a replaced method among the
+instance attributes, costs about 3k of the 44k instructions of a hello.
 """
 
 from __future__ import annotations
@@ -119,12 +120,11 @@ def serve(app: Flask, environ: dict[str, t.Any], start_response: t.Any) -> t.Any
             else:
                 app_ctx = None
             ctx._cv_tokens.append((_cv_request.set(ctx), app_ctx))
-            if ctx._session_obj is None:
-                lazy = _LAZY_SESSION_CLASSES.get(type(app.session_interface))
-                if lazy is None:
-                    lazy = app._lazy_session
-                if not lazy:
-                    ctx.session  # noqa: B018
+            lazy = _LAZY_SESSION_CLASSES.get(type(app.session_interface))
+            if lazy is None:
+                lazy = app._lazy_session
+            if not lazy:
+                ctx.session  # noqa: B018  # opened at the start, as RequestContext.push does
             router = app._fast_router
             if router is None or not router.match(app, request):
                 ctx._match_with_adapter()
