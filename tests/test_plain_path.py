@@ -239,6 +239,44 @@ def test_a_method_overridden_on_the_class_is_called(spy: _Spy, name: str) -> Non
     assert spy.answers == [False]
 
 
+class _EqualWrapper:
+    """A wrapper that compares equal to what it wraps, as wrapt's proxies do."""
+
+    def __init__(self, wrapped: t.Any, seen: list[str]) -> None:
+        self.wrapped = wrapped
+        self.seen = seen
+
+    def __eq__(self, other: object) -> bool:
+        return other is self.wrapped or other is self
+
+    __hash__ = object.__hash__
+
+    def __get__(self, instance: t.Any, owner: type | None = None) -> t.Any:
+        if instance is None:
+            return self  # read on the class, as a function gives itself
+        bound = self.wrapped.__get__(instance, owner)
+
+        def call(*args: t.Any, **kwargs: t.Any) -> t.Any:
+            self.seen.append(self.wrapped.__name__)
+            return bound(*args, **kwargs)
+
+        return call
+
+
+@pytest.mark.parametrize("name", sorted(PATH_METHODS))
+def test_a_method_wrapped_on_flask_at_start_up_is_called(
+    monkeypatch: pytest.MonkeyPatch, spy: _Spy, name: str
+) -> None:
+    # What an APM agent does before the app serves: wrap Flask's method on
+    # the class, with a proxy that compares equal to the original.
+    seen: list[str] = []
+    monkeypatch.setattr(Flask, name, _EqualWrapper(getattr(Flask, name), seen))
+    fresh = type("Fresh", (Flask,), {})  # a class that has not served yet
+    assert _call(_app(fresh), "/")[2] == b"Hello, World!"
+    assert name in seen
+    assert spy.answers == [False]
+
+
 @pytest.mark.parametrize("name", sorted(PATH_METHODS))
 def test_a_method_replaced_on_the_instance_after_the_first_request_is_called(
     spy: _Spy, name: str

@@ -4,7 +4,7 @@
 methods (push the contexts, dispatch, make and process the response, pop
 the contexts, run teardown), each one a place where a subclass, an
 extension or a registered hook may step in. An app where none does pays
-for the steps all the same. :func:`serve` takes those steps in one frame,
+for the steps all the same. :func:`serve_plain` takes those steps in one frame,
 in the same order, for an app that:
 
 * keeps hermetic's own request-path methods (:data:`PATH_METHODS`), in its
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import sys
 import typing as t
+from operator import attrgetter, is_
 
 from .ctx import _LAZY_SESSION_CLASSES, AppContext, RequestContext, _sentinel
 from .globals import _cv_app, _cv_request
@@ -42,6 +43,8 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .app import Flask
 
 __all__: list[str] = []
+
+T = t.TypeVar("T", bound=type)
 
 #: The methods the general request path calls on the app. An app whose class
 #: or instance replaces one of them takes the general path, which calls it.
@@ -64,26 +67,37 @@ PATH_METHODS = frozenset(
     }
 )
 
-# Per app class: does it keep Flask's own PATH_METHODS?
+_methods_of = attrgetter(*sorted(PATH_METHODS))
+# Flask's own PATH_METHODS, in _methods_of's order, as its class body made
+# them: an agent that wraps them on the class later (APM tracers do) is
+# a replacement like any other.
+_ORIGINALS: tuple[t.Any, ...] = ()
+
+# Per app class: does it keep them? Answered on the class's first request.
 _PLAIN_CLASSES: dict[type, bool] = {}
 
 _new = object.__new__
 
 
-def _keeps_path_methods(cls: type) -> bool:
-    from .app import Flask
+def remember_originals(cls: T) -> T:
+    """Record ``cls``'s request-path methods as the ones this path stands for
+    (Flask's class decorator: taken before anything can wrap them)."""
+    global _ORIGINALS
+    _ORIGINALS = _methods_of(cls)
+    return cls
 
-    known = _PLAIN_CLASSES[cls] = all(
-        getattr(cls, name, None) is getattr(Flask, name) for name in PATH_METHODS
-    )
-    return known
+
+def is_original(cls: type, name: str) -> bool:
+    """Tell whether ``cls``'s method ``name`` (one of PATH_METHODS) is Flask's own."""
+    return getattr(cls, name, None) is _ORIGINALS[sorted(PATH_METHODS).index(name)]
 
 
-def serve(app: Flask, environ: dict[str, t.Any], start_response: t.Any) -> t.Any:
+def serve_plain(app: Flask, environ: dict[str, t.Any], start_response: t.Any) -> t.Any:
     """Answer the request as ``wsgi_app`` would; ``None`` when the app does not qualify."""
     plain = _PLAIN_CLASSES.get(type(app))
     if plain is None:
-        plain = _keeps_path_methods(type(app))
+        # By identity: a wrapper may compare equal to what it wraps.
+        plain = _PLAIN_CLASSES[type(app)] = all(map(is_, _methods_of(type(app)), _ORIGINALS))
     if (
         not plain
         or app.before_request_funcs

@@ -24,7 +24,7 @@ from ._app_base import App
 from ._app_errors import ErrorHandlingMixin, _late_refusal
 from ._app_responses import ResponseMixin
 from ._debugger import check_debugger_host
-from ._plain_path import serve as serve_plain
+from ._plain_path import remember_originals, serve_plain
 from .ctx import _LAZY_SESSION_CLASSES, AppContext, RequestContext
 from .globals import (
     _cv_app,
@@ -58,6 +58,7 @@ __all__ = [
 _sentinel = object()
 
 
+@remember_originals
 class Flask(ResponseMixin, ErrorHandlingMixin, App):
     """A WSGI application with Flask 3.1's API.
 

@@ -48,11 +48,13 @@ def _default_teardown(cls: type) -> tuple[bool, bool]:
     """
     known = _DEFAULT_TEARDOWN.get(cls)
     if known is None:
-        from .app import Flask
+        # Against Flask's methods as its class body made them: one wrapped
+        # on the class since (by an APM agent, say) is called.
+        from ._plain_path import is_original
 
         known = _DEFAULT_TEARDOWN[cls] = (
-            getattr(cls, "do_teardown_request", None) is Flask.do_teardown_request,
-            getattr(cls, "do_teardown_appcontext", None) is Flask.do_teardown_appcontext,
+            is_original(cls, "do_teardown_request"),
+            is_original(cls, "do_teardown_appcontext"),
         )
     return known
 
