@@ -23,6 +23,7 @@ from hermetic import (
     appcontext_pushed,
     appcontext_tearing_down,
     g,
+    got_request_exception,
     request,
     request_finished,
     request_started,
@@ -64,6 +65,10 @@ def _app(cls: type[Flask] = Flask) -> Flask:
     @app.get("/none")
     def none() -> None:
         return None
+
+    @app.get("/surrogate")
+    def surrogate() -> str:
+        return "\ud800"  # not encodable: a 500, from the response's making
 
     @app.route("/post", methods=["POST"])
     def post() -> str:
@@ -120,6 +125,7 @@ CASES = [
     ("/hello/bench", {}),
     ("/hello/%C3%A9t%C3%A9", {}),
     ("/empty", {}),
+    ("/surrogate", {}),
     ("/json", {}),
     ("/tuple", {}),
     ("/fail", {}),
@@ -593,44 +599,76 @@ def test_an_after_request_function_registered_by_the_view_runs(spy: _Spy) -> Non
     assert spy.answers == [True]
 
 
-# -- the text sender against Werkzeug ----------------------------------------
+# -- the text answer against Werkzeug ----------------------------------------
 
 TEXTS = ["", "Hello, World!", "caf\u00e9 \u2603 \U0001f600", "a\r\nb", "<p>x</p>" * 1000]
 
 
 @pytest.mark.parametrize("text", TEXTS)
-def test_the_text_sender_sends_what_werkzeug_sends(text: str) -> None:
-    from hermetic._response_makers import _make_text_sender
+def test_the_text_answer_is_what_werkzeug_sends(text: str) -> None:
+    from hermetic._response_makers import _make_text_answer
 
-    send = _make_text_sender(Response)
-    assert send is not None
-    fast: list[t.Any] = []
+    answer = _make_text_answer(Response)
+    assert answer is not None
     general: list[t.Any] = []
-    body = send(text, lambda *args: fast.append(args))
+    status, headers, body = answer(text)
     sent = Response(text)(create_environ("/"), lambda *args: general.append(args))
-    assert fast == general
+    assert general == [(status, headers)]
     assert body == list(sent)
 
 
-def test_no_text_sender_for_a_class_with_its_own_constructor() -> None:
-    from hermetic._response_makers import _make_text_sender
+def test_no_text_answer_for_a_class_with_its_own_constructor() -> None:
+    from hermetic._response_makers import _make_text_answer
 
     class Upper(Response):
         def __init__(self, response: t.Any = None, *args: t.Any, **kwargs: t.Any) -> None:
             super().__init__(response.upper() if isinstance(response, str) else response)
 
-    assert _make_text_sender(Upper) is None
+    assert _make_text_answer(Upper) is None
     app = _app()
     app.response_class = Upper
     assert _call(app, "/")[2] == b"HELLO, WORLD!"
 
 
-def test_no_text_sender_for_a_class_with_its_own_wsgi_methods() -> None:
+def test_no_text_answer_for_a_class_with_its_own_wsgi_methods() -> None:
     class Custom(Response):
         def get_app_iter(self, environ: t.Any) -> t.Any:
             return [b"replaced"]
 
     app = _app()
     app.response_class = Custom
-    assert app._text_sender() is None
+    assert app._text_answer() is None
     assert _call(app, "/")[2] == b"replaced"
+
+
+def test_an_error_of_start_response_is_not_handled_by_the_app(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = _app()
+    handled: list[t.Any] = []
+    torn: list[t.Any] = []
+
+    def on_exception(sender: t.Any, exception: t.Any = None, **kwargs: t.Any) -> None:
+        handled.append(exception)
+
+    def on_teardown(sender: t.Any, exc: t.Any = None, **kwargs: t.Any) -> None:
+        torn.append(exc)
+
+    def refuse(*args: t.Any) -> t.NoReturn:
+        raise OSError("the client left")
+
+    def run(call: t.Callable[..., t.Any]) -> None:
+        with got_request_exception.connected_to(on_exception, app):
+            with pytest.raises(OSError, match="the client left"):
+                call(app.wsgi_app, create_environ("/"), refuse)
+
+    run(lambda wsgi, environ, sr: wsgi(environ, sr))
+    with monkeypatch.context() as m:
+        m.setattr(app_module, "serve_plain", lambda *args: None)
+        run(lambda wsgi, environ, sr: wsgi(environ, sr))
+    assert handled == []
+    with request_tearing_down.connected_to(on_teardown, app):
+        with pytest.raises(OSError):
+            app(create_environ("/"), refuse)
+    assert torn == [None]
+    assert _cv_request.get(None) is None and _cv_app.get(None) is None

@@ -120,6 +120,7 @@ def serve_plain(app: Flask, environ: dict[str, t.Any], start_response: t.Any) ->
     ctx._after_request_functions = []
     ctx._cv_tokens = []
     error: BaseException | None = None
+    answer = None
     try:
         try:
             # RequestContext.push
@@ -176,18 +177,26 @@ def serve_plain(app: Flask, environ: dict[str, t.Any], start_response: t.Any) ->
                 and not request_finished.receivers
                 and not app.after_request_funcs
             ):
-                send = app._text_senders.get(app.response_class, _sentinel)
-                if send is _sentinel:
-                    send = app._text_sender()
-                if send is not None:
-                    return send(rv, start_response)
-            response = app.finalize_request(rv)
+                answer_text = app._text_answers.get(app.response_class, _sentinel)
+                if answer_text is _sentinel:
+                    answer_text = app._text_answer()
+                if answer_text is not None:
+                    answer = answer_text(rv)
+            if answer is None:
+                response = app.finalize_request(rv)
         except Exception as e:
             error = e
+            answer = None
             response = app.handle_exception(e)
         except:  # noqa: E722
             error = sys.exc_info()[1]
             raise
+        # Sent outside the handling, as wsgi_app sends: a server's error
+        # from start_response is not the app's to handle.
+        if answer is not None:
+            status, headers, body = answer
+            start_response(status, headers)
+            return body
         return app._respond(response, environ, start_response)
     finally:
         preserve = environ.get("werkzeug.debug.preserve_context")

@@ -125,8 +125,10 @@ def _make_bytes_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | 
     return make
 
 
-def _make_text_sender(cls: type[_WerkzeugResponse]) -> t.Callable[[str, t.Any], list[bytes]] | None:
-    """Return ``send(text, start_response) -> body``: what ``cls(text)`` sends.
+def _make_text_answer(
+    cls: type[_WerkzeugResponse],
+) -> t.Callable[[str], tuple[str, list[tuple[str, str]], list[bytes]]] | None:
+    """Return ``answer(text) -> (status, headers, body)``: what ``cls(text)`` sends.
 
     For a request other than ``HEAD``, whose response nothing sees between
     the view and the server (no after-request function, no session to save,
@@ -141,12 +143,10 @@ def _make_text_sender(cls: type[_WerkzeugResponse]) -> t.Callable[[str, t.Any], 
         return None
     content_type = maker("").headers["Content-Type"]
 
-    def send(text: str, start_response: t.Any) -> list[bytes]:
+    def answer(text: str) -> tuple[str, list[tuple[str, str]], list[bytes]]:
         data = text.encode()
-        start_response(
-            "200 OK", [("Content-Type", content_type), ("Content-Length", str(len(data)))]
-        )
-        return [data]
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
+        return "200 OK", headers, [data]
 
     from werkzeug.test import create_environ
 
@@ -156,12 +156,12 @@ def _make_text_sender(cls: type[_WerkzeugResponse]) -> t.Callable[[str, t.Any], 
     def record(*args: t.Any) -> t.Any:
         calls.append(args)
 
-    body = send(probe, record)
+    status, headers, body = answer(probe)
     sent = cls(probe)(create_environ("/"), record)
     try:
         werkzeug_body = list(sent)
     finally:
         getattr(sent, "close", lambda: None)()
-    if calls[0] != calls[1] or body != werkzeug_body:
+    if calls != [(status, headers)] or body != werkzeug_body:
         return None
-    return send
+    return answer
