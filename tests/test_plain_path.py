@@ -672,3 +672,41 @@ def test_an_error_of_start_response_is_not_handled_by_the_app(
             app(create_environ("/"), refuse)
     assert torn == [None]
     assert _cv_request.get(None) is None and _cv_app.get(None) is None
+
+
+@pytest.mark.parametrize("returned", ["text", "json", "tuple"])
+@pytest.mark.parametrize("condition", ["after_this_request", "session", "finished", "after_hook"])
+def test_what_the_view_sets_up_still_runs_whatever_it_returns(
+    spy: _Spy, returned: str, condition: str
+) -> None:
+    app = _app()
+    seen: list[str] = []
+
+    def after(response: Response) -> Response:
+        seen.append("after")
+        return response
+
+    def finished(sender: t.Any, response: t.Any = None, **kwargs: t.Any) -> None:
+        seen.append("finished")
+
+    @app.get("/setup")
+    def setup() -> t.Any:
+        if condition == "after_this_request":
+            after_this_request(after)
+        elif condition == "session":
+            session["user"] = "ann"
+        elif condition == "finished":
+            request_finished.connect(finished, app)
+        else:
+            app.after_request_funcs.setdefault(None, []).append(after)
+        return {"text": "ok", "json": {"ok": True}, "tuple": ("ok", 201)}[returned]
+
+    try:
+        _, headers, _ = _call(app, "/setup")
+    finally:
+        request_finished.disconnect(finished, app)
+    if condition == "session":
+        assert any(k == "Set-Cookie" for k, _ in headers)
+    else:
+        assert seen == [{"finished": "finished"}.get(condition, "after")]
+    assert spy.answers == [True]

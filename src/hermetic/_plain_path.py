@@ -166,23 +166,25 @@ def serve_plain(app: Flask, environ: dict[str, t.Any], start_response: t.Any) ->
             except Exception as e:
                 rv = app.handle_user_exception(e)
 
-            # finalize_request and _respond, for a view's str that nothing
-            # after it can see: no response object is made.
             if (
-                type(rv) is str
-                and ctx._session_obj is None
+                ctx._session_obj is None
                 and not ctx._after_request_functions
                 and "HTTP_COOKIE" not in environ
-                and environ.get("REQUEST_METHOD") != "HEAD"
                 and not request_finished.receivers
                 and not app.after_request_funcs
             ):
-                answer_text = app._text_answers.get(app.response_class, _sentinel)
-                if answer_text is _sentinel:
-                    answer_text = app._text_answer()
-                if answer_text is not None:
-                    answer = answer_text(rv)
-            if answer is None:
+                # finalize_request, where process_response and the signal
+                # would do nothing; a str that nothing after the view sees
+                # is answered without a response object.
+                if type(rv) is str and environ.get("REQUEST_METHOD") != "HEAD":
+                    answer_text = app._text_answers.get(app.response_class, _sentinel)
+                    if answer_text is _sentinel:
+                        answer_text = app._text_answer()
+                    if answer_text is not None:
+                        answer = answer_text(rv)
+                if answer is None:
+                    response = app.make_response(rv)
+            else:
                 response = app.finalize_request(rv)
         except Exception as e:
             error = e
