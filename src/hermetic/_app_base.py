@@ -157,6 +157,7 @@ class App(AppTemplateMixin, AppURLMixin, Scaffold):
         self._sync_views: dict[t.Callable[..., t.Any], t.Callable[..., t.Any]] = {}
         self._plain_response_classes: dict[type, bool] = {}
         self._text_makers: dict[t.Any, t.Any] = {}
+        self._text_answers: dict[type, t.Any] = {}
 
         from .cli import AppGroup
 

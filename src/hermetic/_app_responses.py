@@ -15,7 +15,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Response as BaseResponse
 
-from ._response_makers import _make_bytes_maker, _make_text_maker
+from ._response_makers import _make_bytes_maker, _make_text_answer, _make_text_maker
 from .globals import request
 from .json.provider import DefaultJSONProvider
 from .wrappers import Response
@@ -110,6 +110,7 @@ class ResponseMixin:
         json: JSONProvider
         _plain_response_classes: dict[type, bool]
         _text_makers: dict[t.Any, t.Any]
+        _text_answers: dict[type, t.Any]
 
     def make_response(self, rv: t.Any) -> Response:
         """Convert a view's return value into :attr:`response_class`."""
@@ -196,6 +197,22 @@ class ResponseMixin:
             return maker
         maker = self._text_makers[cls] = _make_text_maker(cls)
         return maker
+
+    def _text_answer(
+        self,
+    ) -> t.Callable[[str], tuple[str, list[tuple[str, str]], list[bytes]]] | None:
+        """``answer(text) -> (status, headers, body)``: what ``_respond`` sends for
+        ``make_response(text)`` on a non-HEAD request, or None (see
+        ``_make_text_answer``)."""
+        cls = self.response_class
+        if cls in self._text_answers:
+            answer: t.Callable[[str], tuple[str, list[tuple[str, str]], list[bytes]]] | None
+            answer = self._text_answers[cls]
+            return answer
+        answer = self._text_answers[cls] = (
+            _make_text_answer(cls) if self._is_plain_response(cls) else None
+        )
+        return answer
 
     def _bytes_maker(self) -> t.Callable[..., Response] | None:
         """``maker(data, status, content_type)``, as ``response_class(...)`` builds it."""

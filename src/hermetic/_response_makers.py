@@ -123,3 +123,45 @@ def _make_bytes_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | 
         if _state(fast) != _state(cls(probe, status=code, content_type="application/json")):
             return None
     return make
+
+
+def _make_text_answer(
+    cls: type[_WerkzeugResponse],
+) -> t.Callable[[str], tuple[str, list[tuple[str, str]], list[bytes]]] | None:
+    """Return ``answer(text) -> (status, headers, body)``: what ``cls(text)`` sends.
+
+    For a request other than ``HEAD``, whose response nothing sees between
+    the view and the server (no after-request function, no session to save,
+    no signal receiver): the status line and headers Werkzeug would hand to
+    ``start_response`` and the body it would return, without a response
+    object. ``None`` unless :func:`_make_text_maker` proves ``cls``'s
+    constructor and one probe sent both ways gives the same call and body
+    (the caller also checks that ``cls`` keeps Werkzeug's WSGI methods).
+    """
+    maker = _make_text_maker(cls)
+    if maker is None:
+        return None
+    content_type = maker("").headers["Content-Type"]
+
+    def answer(text: str) -> tuple[str, list[tuple[str, str]], list[bytes]]:
+        data = text.encode()
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
+        return "200 OK", headers, [data]
+
+    from werkzeug.test import create_environ
+
+    probe = "probe \u00e9"
+    calls: list[tuple[t.Any, ...]] = []
+
+    def record(*args: t.Any) -> t.Any:
+        calls.append(args)
+
+    status, headers, body = answer(probe)
+    sent = cls(probe)(create_environ("/"), record)
+    try:
+        werkzeug_body = list(sent)
+    finally:
+        getattr(sent, "close", lambda: None)()
+    if calls != [(status, headers)] or body != werkzeug_body:
+        return None
+    return answer

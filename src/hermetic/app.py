@@ -24,6 +24,7 @@ from ._app_base import App
 from ._app_errors import ErrorHandlingMixin, _late_refusal
 from ._app_responses import ResponseMixin
 from ._debugger import check_debugger_host
+from ._plain_path import remember_originals, serve_plain
 from .ctx import _LAZY_SESSION_CLASSES, AppContext, RequestContext
 from .globals import (
     _cv_app,
@@ -57,6 +58,7 @@ __all__ = [
 _sentinel = object()
 
 
+@remember_originals
 class Flask(ResponseMixin, ErrorHandlingMixin, App):
     """A WSGI application with Flask 3.1's API.
 
@@ -369,6 +371,8 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
         shields = self.shields
         if shields is not None and shields.active:
             shields.prepare(environ)
+        elif (answer := serve_plain(self, environ, start_response)) is not None:
+            return answer  # type: ignore[no-any-return]  # the plain path's WSGI body
         ctx = self.request_context(environ)
         error: BaseException | None = None
         try:

@@ -48,11 +48,13 @@ def _default_teardown(cls: type) -> tuple[bool, bool]:
     """
     known = _DEFAULT_TEARDOWN.get(cls)
     if known is None:
-        from .app import Flask
+        # Against Flask's methods as its class body made them: one wrapped
+        # on the class since (by an APM agent, say) is called.
+        from ._plain_path import is_original
 
         known = _DEFAULT_TEARDOWN[cls] = (
-            getattr(cls, "do_teardown_request", None) is Flask.do_teardown_request,
-            getattr(cls, "do_teardown_appcontext", None) is Flask.do_teardown_appcontext,
+            is_original(cls, "do_teardown_request"),
+            is_original(cls, "do_teardown_appcontext"),
         )
     return known
 
@@ -290,13 +292,17 @@ class RequestContext:
         router = app._fast_router
         if router is not None and router.match(app, request):
             return
+        self._match_with_adapter()
+
+    def _match_with_adapter(self) -> None:
+        # Werkzeug's bound adapter: the authority for what the router leaves.
         adapter = self.url_adapter
         if adapter is None:
             return
         try:
-            request.url_rule, request.view_args = adapter.match(return_rule=True)
+            self.request.url_rule, self.request.view_args = adapter.match(return_rule=True)
         except HTTPException as e:
-            request.routing_exception = e
+            self.request.routing_exception = e
 
     def push(self) -> None:
         """Bind this context (and an app context if needed), then match the URL."""
