@@ -170,3 +170,66 @@ def test_the_location_memo_stays_bounded():
         assert _app_responses._is_uri(f"/n{i}") is True
     assert len(_app_responses._URI_AS_IS) <= _app_responses._URI_AS_IS_MAX
     assert _app_responses._is_uri("/caf\u00e9") is False
+
+
+#: After the makers' Content-Type and Content-Length: names the send loop
+#: passes over (kind 0) and names it must look at.
+KIND_0 = [
+    ("X-Frame-Options", "DENY"),
+    ("Vary", "Cookie"),
+    ("RateLimit-Remaining", "9"),
+    ("Set-Cookie", "a=b; Path=/"),
+    ("Content-Security-Policy", "default-src 'self'"),
+]
+LOOKED_AT = [
+    ("Location", "/caf\u00e9"),
+    ("Location", "/plain"),
+    ("content-length", "1"),
+    ("Content-Location", "/x y"),
+    ("X-Other", "1"),
+]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_headers_of_kind_0_after_the_makers_two_are_sent_as_werkzeug_sends_them(seed):
+    app = hermetic.Flask(__name__)
+    rng = random.Random(seed)
+    environ = {"REQUEST_METHOD": "GET", "SERVER_NAME": "localhost", "SERVER_PORT": "80"}
+    for _ in range(200):
+        extra = rng.sample(KIND_0, rng.randint(1, len(KIND_0)))
+        if rng.random() < 0.5:
+            extra.insert(rng.randint(0, len(extra)), rng.choice(LOOKED_AT))
+        results = []
+        for call in ("ours", "werkzeug"):
+            response = Response(b"body")
+            response.headers._list.extend(extra)
+            if call == "ours":
+                results.append(send(lambda e, sr, r=response: app._respond(r, e, sr), environ))
+            else:
+                results.append(send(response, environ))
+        assert results[0] == results[1], extra
+
+
+def test_headers_of_kind_0_skip_the_send_loop(monkeypatch):
+    # The loop reads _HEADER_KINDS for each name; names of kind 0 after the
+    # makers' two, in any order, are checked as a set instead.
+    from hermetic import _app_responses
+
+    looked_up = []
+
+    class Spy(dict):
+        def get(self, key, default=None):
+            looked_up.append(key)
+            return super().get(key, default)
+
+    monkeypatch.setattr(_app_responses, "_HEADER_KINDS", Spy(_app_responses._HEADER_KINDS))
+    app = hermetic.Flask(__name__)
+    environ = {"REQUEST_METHOD": "GET"}
+    response = Response(b"ok")
+    response.headers._list.extend(reversed(KIND_0))
+    send(lambda e, sr: app._respond(response, e, sr), environ)
+    assert looked_up == []
+    response = Response(b"ok")
+    response.headers._list.extend([*KIND_0, ("X-Other", "1")])
+    send(lambda e, sr: app._respond(response, e, sr), environ)
+    assert looked_up

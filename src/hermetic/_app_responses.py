@@ -10,6 +10,8 @@ from __future__ import annotations
 import collections.abc as cabc
 import sys
 import typing as t
+from itertools import islice
+from operator import itemgetter
 
 from werkzeug.datastructures import Headers
 from werkzeug.urls import iri_to_uri
@@ -58,6 +60,10 @@ _HEADER_KINDS = {
         0,
     ),
 }
+#: The names of kind 0 as spelt: headers after the makers' two that the loop
+#: in ``_respond`` passes over.
+_UNCHECKED_NAMES = frozenset(name for name, kind in _HEADER_KINDS.items() if kind == 0)
+_NAME = itemgetter(0)
 #: Per length of a header list: the header lists after ``Content-Type`` and
 #: ``Content-Length`` known to need no check (``vet_header_tail``), compared
 #: whole (in C) instead of one name at a time.
@@ -280,10 +286,12 @@ class ResponseMixin:
                     and (
                         len(header_list) == 2
                         or header_list[2:] in _VETTED_TAILS.get(len(header_list), ())
+                        # Any other names of kind 0 after them, looked up in C.
+                        or _UNCHECKED_NAMES.issuperset(map(_NAME, islice(header_list, 2, None)))
                     )
                 ):
                     # What the text, bytes and JSON makers build, maybe with
-                    # vetted headers after (the security headers): the loop
+                    # headers of kind 0 after (the security headers): the loop
                     # below would find nothing to check.
                     start_response(response._status, header_list)
                     return body
