@@ -37,7 +37,7 @@ __all__ = ["DirectCallContext", "render"]
 
 #: The attribute ``pass_context``, ``pass_eval_context`` and
 #: ``pass_environment`` set on the callables they mark.
-_PASS_ARG = "jinja_pass_arg"
+_PASS_ARG = "jinja_pass_arg"  # nosec B105  # an attribute name of Jinja's, not a password
 
 
 class DirectCallContext(Context):
