@@ -370,9 +370,18 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
         """Handle one request: the WSGI application, wrapped by middleware."""
         shields = self.shields
         if shields is not None and shields.active:
-            shields.prepare(environ)
-        elif (answer := serve_plain(self, environ, start_response)) is not None:
+            for step in shields.prepare_steps:
+                step(environ)
+        else:
+            shields = None
+        answer = serve_plain(self, environ, start_response, shields)
+        if answer is not None:
             return answer  # type: ignore[no-any-return]  # the plain path's WSGI body
+        return self._serve_general(environ, start_response)
+
+    def _serve_general(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
+        """``wsgi_app`` through the overridable methods, where the plain path
+        (``_plain_path.py``) does not answer; the shields' ``prepare`` steps have run."""
         ctx = self.request_context(environ)
         error: BaseException | None = None
         try:
