@@ -33,7 +33,7 @@ import sys
 import typing as t
 from operator import attrgetter, is_
 
-from .ctx import _LAZY_SESSION_CLASSES, AppContext, RequestContext, _sentinel
+from .ctx import _LAZY_SESSION_CLASSES, AppContext, RequestContext, _sentinel, opens_lazily
 from .globals import _cv_app, _cv_request
 from .signals import (
     appcontext_popped,
@@ -153,7 +153,7 @@ def serve_plain(
             ctx._cv_tokens.append((_cv_request.set(ctx), app_ctx))
             lazy = _LAZY_SESSION_CLASSES.get(type(app.session_interface))
             if lazy is None:
-                lazy = app._lazy_session
+                lazy = opens_lazily(app.session_interface)
             if not lazy:
                 ctx.session  # noqa: B018  # opened at the start, as RequestContext.push does
             router = app._fast_router

@@ -209,10 +209,9 @@ class Hermetic(Flask):
         if not self._next_is_flask:
             # What super() finds, without a proxy object made per request.
             return self._next_wsgi_app(self, environ, start_response)
-        # Flask.wsgi_app, in this frame: its pipeline is always here.
+        # Flask.wsgi_app, in this frame.
         shields = self.shields
-        assert shields is not None  # made by _install_security
-        if shields.active:
+        if shields is not None and shields.active:
             for step in shields.prepare_steps:
                 step(environ)
             answer = serve_plain(self, environ, start_response, shields)

@@ -361,11 +361,6 @@ class ShieldPipeline:
 
     # -- the request path (called by the app) ----------------------------
 
-    def prepare(self, environ: dict[str, t.Any]) -> None:
-        """Run the ``prepare`` steps on the raw WSGI environ."""
-        for step in self.prepare_steps:
-            step(environ)
-
     def request_steps(self, request: Request) -> RouteSteps:
         """Return the steps of the route ``request`` matched (``None``'s when none)."""
         rule = request.url_rule
