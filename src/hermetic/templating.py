@@ -7,6 +7,7 @@ import typing as t
 from jinja2 import BaseLoader, Template, TemplateNotFound
 from jinja2 import Environment as BaseEnvironment
 
+from ._template_escape import TemplateCodeGenerator
 from ._template_render import render as _render_template
 from .globals import _cv_app, _cv_request, current_app, g, request, session
 from .helpers import get_flashed_messages, stream_with_context
@@ -93,7 +94,13 @@ def _update_context(app: Flask, context: dict[str, t.Any]) -> None:
 
 
 class Environment(BaseEnvironment):
-    """A Jinja environment bound to an app, loading through the app's blueprints."""
+    """A Jinja environment bound to an app, loading through the app's blueprints.
+
+    Its templates are compiled by :class:`~hermetic._template_escape.TemplateCodeGenerator`:
+    Jinja's code, autoescaping plain strings without markupsafe's Python calls.
+    """
+
+    code_generator_class = TemplateCodeGenerator
 
     def __init__(self, app: Flask, **options: t.Any) -> None:
         if "loader" not in options:
