@@ -469,3 +469,51 @@ def test_async_context_processor(app):
     app.context_processor(_async_processor)
     with app.test_request_context():
         assert hermetic.render_template_string("{{ from_async }}") == "yes"
+
+
+CALLER_CONTEXTS = [
+    {},
+    {"x": 1},
+    {"g": "caller g", "x": 1},
+    {"session": "caller session", "request": "caller request"},
+    {"x": 1, "request": None, "g": None, "session": None, "y": 2},
+]
+
+
+@pytest.mark.parametrize("given", CALLER_CONTEXTS)
+@pytest.mark.parametrize("where", ["app", "request", "request with session"])
+def test_default_processor_shortcut_as_update_template_context(app, given, where):
+    """An app with only the default processor: the same keys, order and values."""
+
+    def both():
+        shortcut, general = dict(given), dict(given)
+        templating._update_context(app, shortcut)
+        templating.update_template_context(app, general)
+        assert list(shortcut.items()) == list(general.items())
+        if "g" not in given:
+            assert shortcut["g"] is hermetic.g._get_current_object()
+        return shortcut
+
+    if where == "app":
+        with app.app_context():
+            got = both()
+            assert "request" not in got or "request" in given
+    else:
+        with app.test_request_context():
+            if where == "request with session":
+                hermetic.session["k"] = "v"
+            got = both()
+            if "session" not in given:
+                opened = where == "request with session"
+                assert (got["session"] is not hermetic.session) is opened
+
+
+def test_other_processors_take_the_general_path(app, monkeypatch):
+    calls = []
+    monkeypatch.setattr(templating, "update_template_context", lambda a, c: calls.append(c))
+    with app.app_context():
+        templating._update_context(app, {})
+        assert calls == []
+        app.context_processor(lambda: {"extra": 1})
+        templating._update_context(app, {})
+        assert calls == [{}]

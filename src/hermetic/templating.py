@@ -37,15 +37,24 @@ def _default_template_ctx_processor() -> dict[str, t.Any]:
     or refreshes) the session cookie.
     """
     rv: dict[str, t.Any] = {}
+    _add_defaults(rv)
+    return rv
+
+
+def _add_defaults(context: dict[str, t.Any]) -> None:
+    """Add what :func:`_default_template_ctx_processor` injects, where ``context`` has no value."""
     app_ctx = _cv_app.get(None)
     if app_ctx is not None:
-        rv["g"] = app_ctx.g
+        value = app_ctx.g
+        if "g" not in context:
+            context["g"] = value
     req_ctx = _cv_request.get(None)
     if req_ctx is not None:
-        rv["request"] = req_ctx.request
-        opened = req_ctx._session_obj
-        rv["session"] = session if opened is None else opened
-    return rv
+        if "request" not in context:
+            context["request"] = req_ctx.request
+        if "session" not in context:
+            opened = req_ctx._session_obj
+            context["session"] = session if opened is None else opened
 
 
 #: The classes whose ``update_template_context`` is Flask's own (the fast
@@ -80,6 +89,10 @@ def update_template_context(app: Flask, context: dict[str, t.Any]) -> None:
         context.update(original)
 
 
+#: The processors of an app that added none: the default one alone.
+_ONLY_DEFAULT = [_default_template_ctx_processor]
+
+
 def _update_context(app: Flask, context: dict[str, t.Any]) -> None:
     cls = type(app)
     own = _OWN_UPDATE.get(cls)
@@ -87,10 +100,16 @@ def _update_context(app: Flask, context: dict[str, t.Any]) -> None:
         from .app import Flask
 
         own = _OWN_UPDATE[cls] = cls.update_template_context is Flask.update_template_context
-    if own and "update_template_context" not in app.__dict__:
-        update_template_context(app, context)
-    else:
+    if not own or "update_template_context" in app.__dict__:
         app.update_template_context(context)
+        return
+    processors = app.template_context_processors
+    if len(processors) == 1 and processors.get(None) == _ONLY_DEFAULT:
+        # No processor but the default one: its values, where the caller
+        # gave none (what update_template_context does, without the copies).
+        _add_defaults(context)
+    else:
+        update_template_context(app, context)
 
 
 class Environment(BaseEnvironment):
