@@ -211,7 +211,8 @@ def cached_bind(
     :mod:`hermetic._url_memo` keeps the URLs built under this bind in.
     """
     key = _bind_key(url_map, environ, server_name, subdomain)
-    cache = app.__dict__.get("_url_adapters")  # no cache yet: nothing bound yet
+    cache: dict[t.Any, tuple[t.Any, ...]] | None = app.__dict__.get("_url_adapters")
+    # No cache yet: nothing bound yet.
     if key is None or cache is None:
         return None
     try:
