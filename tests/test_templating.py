@@ -517,3 +517,34 @@ def test_other_processors_take_the_general_path(app, monkeypatch):
         app.context_processor(lambda: {"extra": 1})
         templating._update_context(app, {})
         assert calls == [{}]
+
+
+def test_render_template_uses_the_environment_jinja_env_gives(app):
+    app.jinja_loader = DictLoader({"t.html": "{{ 1 + 1 }}"})
+    with app.app_context():
+        assert "jinja_env" not in app.__dict__  # made on the first render
+        assert hermetic.render_template("t.html") == "2"
+        first = app.__dict__["jinja_env"]
+        assert first is app.jinja_env
+        del app.jinja_env  # the cached property forgets it: a new one is made
+        assert hermetic.render_template("t.html") == "2"
+        assert app.__dict__["jinja_env"] is not first
+
+
+def test_render_template_with_jinja_env_overridden_by_a_property(root):
+    from jinja2 import Environment
+
+    made = []
+
+    class App(hermetic.Flask):
+        @property
+        def jinja_env(self):
+            env = Environment(loader=DictLoader({"t.html": "own {{ x }}"}))
+            made.append(env)
+            return env
+
+    app = App("templating_test", root_path=str(root))
+    with app.app_context():
+        assert hermetic.render_template("t.html", x=1) == "own 1"
+        assert hermetic.render_template("t.html", x=2) == "own 2"
+    assert len(made) == 2

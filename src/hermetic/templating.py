@@ -234,7 +234,12 @@ def render_template(
 ) -> str:
     """Render the named template (or the first that exists of a list) with ``context``."""
     app = _app()
-    template = app.jinja_env.get_or_select_template(template_name_or_list)
+    # The environment made by the cached property (kept in the app's dict):
+    # read there, without the property's Python __get__ on every render.
+    env = app.__dict__.get("jinja_env")
+    if env is None:
+        env = app.jinja_env
+    template = env.get_or_select_template(template_name_or_list)
     return _render(app, template, context)
 
 
