@@ -132,6 +132,8 @@ class Request(_WerkzeugRequest):
                     environ["werkzeug.request"] = self
                 return
         super().__init__(environ, populate_request, shallow)
+        # A class of its own: close() looks for uploads as Werkzeug does.
+        self._files_made = True
 
     if not t.TYPE_CHECKING:  # Werkzeug's annotations stay the types mypy sees
         server = MadeOnFirstRead(_server)
@@ -186,10 +188,11 @@ class Request(_WerkzeugRequest):
     def max_form_parts(self, value: int | None) -> None:
         self._max_form_parts = value
 
-    #: Whether ``files`` may hold uploads: set by the form parsing and by an
-    #: assignment to ``files``. Without it, ``close`` has nothing to close and
-    #: does not read ``__dict__`` (which makes CPython 3.11 build the
-    #: instance's dict object, on every request).
+    #: Whether ``files`` may hold uploads: set by the form parsing, by an
+    #: assignment to ``files``, and for a class that parses forms its own
+    #: way. Without it, ``close`` has nothing to close and does not read
+    #: ``__dict__`` (which makes CPython 3.11 build the instance's dict
+    #: object, on every request).
     _files_made = False
 
     if not t.TYPE_CHECKING:  # Werkzeug's annotation stays the type mypy sees
@@ -317,9 +320,14 @@ _FAST_BODY = _FastBody()
 
 def _keeps_werkzeug_init(cls: type) -> bool:
     """Tell whether only Werkzeug's own constructors follow ours in ``cls``'s MRO,
-    and every attribute computed on first read is still ours."""
+    every attribute computed on first read is still ours, and so is the form
+    parsing that tells ``close`` there may be uploads."""
     mro = cls.__mro__
     if mro[mro.index(Request) + 1 :] != (_WerkzeugRequest, _SansIORequest, object):
+        return False
+    if getattr(cls, "_load_form_data", None) is not Request._load_form_data:
+        return False
+    if getattr(cls, "files", None) is not Request.__dict__["files"]:
         return False
     return all(
         getattr(cls, name, None) is value
