@@ -17,7 +17,12 @@ from werkzeug.datastructures import Headers
 from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Response as BaseResponse
 
-from ._response_makers import _make_bytes_maker, _make_text_answer, _make_text_maker
+from ._response_makers import (
+    _make_bytes_maker,
+    _make_status_maker,
+    _make_text_answer,
+    _make_text_maker,
+)
 from .globals import request
 from .json.provider import DefaultJSONProvider
 from .wrappers import Response
@@ -135,6 +140,9 @@ class ResponseMixin:
             ):
                 return provider._response_of(rv)  # type: ignore[attr-defined, no-any-return]  # a DefaultJSONProvider
             return provider.response(rv)  # type: ignore[return-value]  # app.json builds response_class
+        elif kind is self.response_class:
+            # What the general path below does for it (no status, no headers).
+            return rv  # type: ignore[no-any-return]  # rv is a response_class
         status = headers = None
         if isinstance(rv, tuple):
             n = len(rv)
@@ -228,6 +236,17 @@ class ResponseMixin:
             maker: t.Callable[..., Response] | None = self._text_makers[key]
             return maker
         maker = self._text_makers[key] = _make_bytes_maker(cls)
+        return maker
+
+    def _status_maker(self, status: int, content_type: str) -> t.Callable[[bytes], Response] | None:
+        """``maker(data)``, as ``response_class(data, status=status,
+        content_type=content_type)`` builds it (``_make_status_maker``)."""
+        cls = self.response_class
+        key = (cls, bytes, status, content_type)
+        if key in self._text_makers:
+            maker: t.Callable[[bytes], Response] | None = self._text_makers[key]
+            return maker
+        maker = self._text_makers[key] = _make_status_maker(cls, status, content_type)
         return maker
 
     def _is_plain_response(self, cls: type) -> bool:

@@ -65,6 +65,33 @@ def _app(general: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Flask, _Metric
     def named(body: t.Any) -> tuple[dict[str, t.Any], int, dict[str, str]]:
         return {"name": body.name}, 202, {"X-Kind": "named"}
 
+    # The other answers of a body-only route: a model, a tuple, a dict the
+    # response model refuses, a status Werkzeug has no phrase for, no model.
+    @app.post("/model")
+    @validate(response=ItemOut)
+    def model(body: ItemIn) -> ItemOut:
+        return ItemOut(id=2, **body.model_dump())
+
+    @app.post("/tuple")
+    @validate(response=ItemOut, status=201)
+    def as_tuple(body: ItemIn) -> tuple[dict[str, t.Any], int]:
+        return {"id": 3, **body.model_dump()}, 200
+
+    @app.post("/refused")
+    @validate(response=ItemOut)
+    def refused(body: ItemIn) -> dict[str, t.Any]:
+        return {"id": "not a number", **body.model_dump()}
+
+    @app.post("/odd-status")
+    @validate(response=ItemOut, status=299)
+    def odd_status(body: ItemIn) -> dict[str, t.Any]:
+        return {"id": 4, **body.model_dump()}
+
+    @app.post("/plain")
+    @validate
+    def plain(body: ItemIn) -> dict[str, t.Any]:
+        return {"name": body.name, "extra": True}
+
     monkeypatch.undo()
     return app, metrics
 
@@ -87,7 +114,10 @@ REQUESTS: list[tuple[str, bytes | str, str]] = [
 ]
 
 
-@pytest.mark.parametrize("path", ["/items", "/named"])
+PATHS = ["/items", "/named", "/model", "/tuple", "/refused", "/odd-status", "/plain"]
+
+
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(("case", "data", "content_type"), REQUESTS, ids=[r[0] for r in REQUESTS])
 def test_body_only_path_matches_general(
     path: str, case: str, data: bytes, content_type: str, monkeypatch: pytest.MonkeyPatch
