@@ -31,6 +31,8 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .json.provider import JSONProvider
 
 _UNKNOWN = object()
+#: Statuses of 200 and above that Werkzeug sends without a body.
+_BODILESS = frozenset({204, 304})
 
 # Headers Werkzeug may rewrite when it sends a response (IRI -> URI).
 _REWRITTEN_HEADERS = frozenset({"location", "content-location"})
@@ -287,8 +289,7 @@ class ResponseMixin:
                 and not response.direct_passthrough
                 and not response._on_close
                 and code >= 200
-                and code != 204
-                and code != 304
+                and code not in _BODILESS
                 and environ.get("REQUEST_METHOD") != "HEAD"
             ):
                 headers = response.headers

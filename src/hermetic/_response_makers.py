@@ -148,12 +148,14 @@ def _make_status_maker(
     status_line = cls(b"", status=status).status
     new = object.__new__
     bare = _BARE_INSTANCE
+    # Header items are tuples, never changed in place: one serves every response.
+    type_pair = ("Content-Type", content_type)
 
     def make(data: bytes) -> t.Any:
         if type(data) is not bytes:
             return cls(data, status=status, content_type=content_type)
         rv = new(cls)
-        pairs = [("Content-Type", content_type), ("Content-Length", str(len(data)))]
+        pairs = [type_pair, ("Content-Length", str(len(data)))]
         if bare:  # headers_from_pairs(pairs), without its frame
             rv.headers = headers = new(Headers)
             headers._list = pairs
