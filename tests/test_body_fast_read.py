@@ -272,3 +272,31 @@ def test_app_limit_applies_to_fast_read() -> None:
     ok: list[str] = []
     body = app(_environ(b"12345678", "8"), lambda s, h, e=None: ok.append(s))
     assert ok[0].startswith("200") and b"".join(body) == b"12345678"
+
+
+def test_lengths_kept_stay_bounded_and_read_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Content-Length values are remembered as ints up to a bound; past it,
+    # and for a value remembered, the read is the same as the general one.
+    from hermetic import _body
+
+    monkeypatch.setattr(_body, "_LENGTHS", {})
+    monkeypatch.setattr(_body, "_LENGTHS_MAX", 4)
+    for size in range(1, 9):
+        data = b"x" * size
+        for _ in range(2):
+            fast = _outcome(Request, _environ(data, str(size)), None)
+            general = _outcome(_GeneralRequest, _environ(data, str(size)), None)
+            assert fast == general and fast[0] == data
+    assert _body._LENGTHS == {"1": 1, "2": 2, "3": 3, "4": 4}
+
+
+def test_a_length_that_is_a_str_subclass_takes_the_general_path() -> None:
+    class Text(str):
+        pass
+
+    length = Text(str(len(BODY)))
+    fast = _outcome(Request, _environ(BODY, length), None)
+    general = _outcome(_GeneralRequest, _environ(BODY, length), None)
+    assert fast == general
+    req = Request(_environ(BODY, length))
+    assert req.get_data() == BODY and "_hermetic_fast_read" not in req.__dict__

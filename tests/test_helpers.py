@@ -303,6 +303,23 @@ def test_make_response_returns_an_existing_response_and_sets_status(app):
         assert (rv.status_code, rv.headers["X-A"]) == (400, "b")
 
 
+def test_make_response_of_a_response_matches_the_general_path(app):
+    # An instance of exactly response_class is answered first; a subclass's
+    # instance and a Werkzeug response take the general path, as before.
+    from werkzeug.wrappers import Response as WerkzeugResponse
+
+    class Sub(hermetic.Response):
+        pass
+
+    with app.test_request_context():
+        exact, sub = hermetic.Response("x"), Sub("y")
+        assert app.make_response(exact) is exact
+        assert app.make_response(sub) is sub
+        converted = app.make_response(WerkzeugResponse("z", 202))
+        assert type(converted) is hermetic.Response
+        assert (converted.status_code, converted.data) == (202, b"z")
+
+
 def test_make_response_in_a_view_lets_headers_be_added(app, client):
     @app.route("/")
     def index():

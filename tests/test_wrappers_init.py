@@ -182,3 +182,53 @@ def test_bytes_maker_matches_the_response_class(seed):
         fast = outcome(make, body, status, ctype)
         slow = outcome(Response, body, status=status, content_type=ctype)
         assert fast == slow, (status, ctype, body)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_status_maker_matches_the_response_class(seed):
+    # make(data) for one status and content type, as the class builds it.
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    from hermetic._response_makers import _make_status_maker
+    from hermetic.wrappers import Response
+
+    rng = random.Random(seed)
+    statuses = [*HTTP_STATUS_CODES, 299, 999, "201 CREATED", True, 200.0]
+    types = ["application/json", "application/problem+json", "text/plain; charset=utf-8", "a\nb"]
+    bodies = [b"", b"{}", b'{"a": "\xc3\xa9"}', bytearray(b"x"), "text"]
+
+    def outcome(build, *args, **kwargs):
+        try:
+            rv = build(*args, **kwargs)
+        except Exception as e:
+            return ("error", type(e))
+        out = dict(vars(rv))
+        out["headers"] = rv.headers.to_wsgi_list()
+        return out
+
+    made = 0
+    for _ in range(300):
+        status, ctype, body = rng.choice(statuses), rng.choice(types), rng.choice(bodies)
+        make = _make_status_maker(Response, status, ctype)
+        if make is None:
+            # Only what the bytes maker hands to the class itself is refused.
+            assert type(status) is not int or status not in HTTP_STATUS_CODES or "\n" in ctype
+            continue
+        made += 1
+        fast = outcome(make, body)
+        slow = outcome(Response, body, status=status, content_type=ctype)
+        assert fast == slow, (status, ctype, body)
+    assert made > 100
+
+
+def test_status_maker_refuses_a_class_with_its_own_constructor():
+    from hermetic._response_makers import _make_status_maker
+    from hermetic.wrappers import Response
+
+    class Own(Response):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.headers["X-Own"] = "1"
+
+    assert _make_status_maker(Own, 201, "application/json") is None
+    assert _make_status_maker(Response, 201, "application/json") is not None

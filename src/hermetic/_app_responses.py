@@ -17,7 +17,12 @@ from werkzeug.datastructures import Headers
 from werkzeug.urls import iri_to_uri
 from werkzeug.wrappers import Response as BaseResponse
 
-from ._response_makers import _make_bytes_maker, _make_text_answer, _make_text_maker
+from ._response_makers import (
+    _make_bytes_maker,
+    _make_status_maker,
+    _make_text_answer,
+    _make_text_maker,
+)
 from .globals import request
 from .json.provider import DefaultJSONProvider
 from .wrappers import Response
@@ -26,6 +31,8 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .json.provider import JSONProvider
 
 _UNKNOWN = object()
+#: Statuses of 200 and above that Werkzeug sends without a body.
+_BODILESS = frozenset({204, 304})
 
 # Headers Werkzeug may rewrite when it sends a response (IRI -> URI).
 _REWRITTEN_HEADERS = frozenset({"location", "content-location"})
@@ -135,6 +142,9 @@ class ResponseMixin:
             ):
                 return provider._response_of(rv)  # type: ignore[attr-defined, no-any-return]  # a DefaultJSONProvider
             return provider.response(rv)  # type: ignore[return-value]  # app.json builds response_class
+        elif kind is self.response_class:
+            # What the general path below does for it (no status, no headers).
+            return rv  # type: ignore[no-any-return]  # rv is a response_class
         status = headers = None
         if isinstance(rv, tuple):
             n = len(rv)
@@ -230,6 +240,17 @@ class ResponseMixin:
         maker = self._text_makers[key] = _make_bytes_maker(cls)
         return maker
 
+    def _status_maker(self, status: int, content_type: str) -> t.Callable[[bytes], Response] | None:
+        """``maker(data)``, as ``response_class(data, status=status,
+        content_type=content_type)`` builds it (``_make_status_maker``)."""
+        cls = self.response_class
+        key = (cls, bytes, status, content_type)
+        if key in self._text_makers:
+            maker: t.Callable[[bytes], Response] | None = self._text_makers[key]
+            return maker
+        maker = self._text_makers[key] = _make_status_maker(cls, status, content_type)
+        return maker
+
     def _is_plain_response(self, cls: type) -> bool:
         known = self._plain_response_classes.get(cls)
         if known is None:
@@ -268,8 +289,7 @@ class ResponseMixin:
                 and not response.direct_passthrough
                 and not response._on_close
                 and code >= 200
-                and code != 204
-                and code != 304
+                and code not in _BODILESS
                 and environ.get("REQUEST_METHOD") != "HEAD"
             ):
                 headers = response.headers

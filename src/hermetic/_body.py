@@ -32,6 +32,8 @@ if t.TYPE_CHECKING:  # pragma: no cover
 #: Streams whose read() gives bytes, always (the others may break PEP 3333).
 _BYTES_READERS = frozenset({BytesIO})
 
+_new = object.__new__
+
 #: The request attribute recording a fast read: (guarded input, Content-Length, bytes read).
 FAST_READ = "_hermetic_fast_read"
 
@@ -132,8 +134,18 @@ def guard_input(environ: WSGIEnvironment) -> t.Any:
     stream = environ.get("wsgi.input")
     if stream is None or type(stream) is _GuardedInput:
         return stream
-    guarded = environ["wsgi.input"] = _GuardedInput(stream)
+    # _GuardedInput(stream), without its __init__ frame (every body read comes here).
+    guarded = _new(_GuardedInput)
+    guarded._stream = stream
+    guarded._failed = False
+    environ["wsgi.input"] = guarded
     return guarded
+
+
+#: Content-Length values taken by the fast read (1 to 18 ASCII digits), as
+#: their ints: bodies come in few sizes. Bounded: a value not kept is parsed.
+_LENGTHS: dict[str, int] = {}
+_LENGTHS_MAX = 1024
 
 
 def read_body_fast(request: t.Any) -> bytes | None:
@@ -157,23 +169,34 @@ def read_body_fast(request: t.Any) -> bytes | None:
     if "wsgi.input_terminated" in environ:
         return _read_terminated(request, environ)
     length = environ.get("CONTENT_LENGTH")
-    if (
-        type(length) is not str
-        or not 0 < len(length) < 19
-        or not length.isascii()
-        or not length.isdigit()
-        or environ.get("HTTP_TRANSFER_ENCODING") is not None
-        or environ.get("wsgi.input") is None
-    ):
+    n = _LENGTHS.get(length) if type(length) is str else None
+    if n is None:
+        if (
+            type(length) is not str
+            or not 0 < len(length) < 19
+            or not length.isascii()
+            or not length.isdigit()
+        ):
+            return None
+        n = int(length)
+        if len(_LENGTHS) < _LENGTHS_MAX:
+            _LENGTHS[length] = n
+    raw = environ.get("wsgi.input")
+    if raw is None or environ.get("HTTP_TRANSFER_ENCODING") is not None:
         return None
-    n = int(length)
     limit = request.max_content_length
     if n == 0 or (limit is not None and n > limit):
         return None
-    guarded = guard_input(environ)
+    if type(raw) is _GuardedInput:
+        guarded = raw
+        raw = guarded._stream
+    else:  # guard_input(environ), inline
+        guarded = _new(_GuardedInput)
+        guarded._stream = raw
+        guarded._failed = False
+        environ["wsgi.input"] = guarded
     got = 0
     try:
-        raw = guarded._stream
         read_first = type(raw) is BytesIO or not hasattr(raw, "readinto")
         if read_first:
             # read(n) gives what LimitedStream's readinto would put in a

@@ -125,6 +125,55 @@ def _make_bytes_maker(cls: type[_WerkzeugResponse]) -> t.Callable[..., t.Any] | 
     return make
 
 
+def _make_status_maker(
+    cls: type[_WerkzeugResponse], status: int, content_type: str
+) -> t.Callable[[bytes], t.Any] | None:
+    """Return ``make(data)``: :func:`_make_bytes_maker`'s ``make(data, status, content_type)``
+    for one status and content type, their checks and the status line done once.
+
+    For ``@validate``'s usual answer (its route's status, ``application/json``).
+    ``None`` when the bytes maker is not provably equal for ``cls``, or would
+    hand this status or type to the class itself; a body that is not
+    ``bytes`` goes to the class.
+    """
+    from werkzeug.http import HTTP_STATUS_CODES
+
+    if (
+        _make_bytes_maker(cls) is None
+        or type(status) is not int
+        or status not in HTTP_STATUS_CODES
+        or not content_type.isprintable()
+    ):
+        return None
+    status_line = cls(b"", status=status).status
+    new = object.__new__
+    bare = _BARE_INSTANCE
+    # Header items are tuples, never changed in place: one serves every response.
+    type_pair = ("Content-Type", content_type)
+
+    def make(data: bytes) -> t.Any:
+        if type(data) is not bytes:
+            return cls(data, status=status, content_type=content_type)
+        rv = new(cls)
+        pairs = [type_pair, ("Content-Length", str(len(data)))]
+        if bare:  # headers_from_pairs(pairs), without its frame
+            rv.headers = headers = new(Headers)
+            headers._list = pairs
+        else:
+            rv.headers = headers_from_pairs(pairs)
+        rv._status = status_line
+        rv._status_code = status
+        rv.direct_passthrough = False
+        rv._on_close = []
+        rv.response = [data]
+        return rv
+
+    probe = b'{"probe": "\xc3\xa9"}'
+    if _state(make(probe)) != _state(cls(probe, status=status, content_type=content_type)):
+        return None
+    return make
+
+
 def _make_text_answer(
     cls: type[_WerkzeugResponse],
 ) -> t.Callable[[str], tuple[str, list[tuple[str, str]], list[bytes]]] | None:

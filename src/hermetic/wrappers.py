@@ -318,6 +318,24 @@ class _FastBody(dict[type, bool]):
 _FAST_BODY = _FastBody()
 
 
+class _PlainGetData(dict[type, bool]):
+    """Per class: is its ``get_data`` :class:`Request`'s, reading as Request does?
+
+    For such a class, :func:`hermetic._body.read_body_fast` followed by
+    setting ``_cached_data`` is what ``get_data(cache=True)`` does when the
+    fast read answers (``@validate``'s JSON body skips the method's frame).
+    """
+
+    def __missing__(self, cls: type) -> bool:
+        plain = self[cls] = (
+            getattr(cls, "get_data", None) is Request.__dict__["get_data"] and _FAST_BODY[cls]
+        )
+        return plain
+
+
+PLAIN_GET_DATA = _PlainGetData()
+
+
 def _keeps_werkzeug_init(cls: type) -> bool:
     """Tell whether only Werkzeug's own constructors follow ours in ``cls``'s MRO,
     every attribute computed on first read is still ours, and so is the form

@@ -123,13 +123,14 @@ class InputLimitsSettings(Settings, feature="limits", title="Input limits", pref
 def input_limits_of(app: Flask) -> InputLimitsSettings:
     """Return ``app``'s input limits: its shield's, or read once from its config."""
     shields = getattr(app, "shields", None)
-    shield = shields.get(InputLimitsShield.name) if shields is not None else None
-    if isinstance(shield, InputLimitsShield) and shield.settings is not None:
-        return shield.settings
-    settings = app.extensions.get(_EXTENSION_KEY)
+    if shields is not None:
+        shield = shields.get(InputLimitsShield.name)
+        if isinstance(shield, InputLimitsShield) and shield.settings is not None:
+            return shield.settings
+    settings: InputLimitsSettings | None = app.extensions.get(_EXTENSION_KEY)
     if settings is None:
         settings = app.extensions[_EXTENSION_KEY] = InputLimitsSettings.from_config(app.config)
-    return t.cast(InputLimitsSettings, settings)
+    return settings
 
 
 def _max_stream(stream: t.Any, max_body: int) -> MaxStream:

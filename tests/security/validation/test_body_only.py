@@ -65,6 +65,33 @@ def _app(general: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[Flask, _Metric
     def named(body: t.Any) -> tuple[dict[str, t.Any], int, dict[str, str]]:
         return {"name": body.name}, 202, {"X-Kind": "named"}
 
+    # The other answers of a body-only route: a model, a tuple, a dict the
+    # response model refuses, a status Werkzeug has no phrase for, no model.
+    @app.post("/model")
+    @validate(response=ItemOut)
+    def model(body: ItemIn) -> ItemOut:
+        return ItemOut(id=2, **body.model_dump())
+
+    @app.post("/tuple")
+    @validate(response=ItemOut, status=201)
+    def as_tuple(body: ItemIn) -> tuple[dict[str, t.Any], int]:
+        return {"id": 3, **body.model_dump()}, 200
+
+    @app.post("/refused")
+    @validate(response=ItemOut)
+    def refused(body: ItemIn) -> dict[str, t.Any]:
+        return {"id": "not a number", **body.model_dump()}
+
+    @app.post("/odd-status")
+    @validate(response=ItemOut, status=299)
+    def odd_status(body: ItemIn) -> dict[str, t.Any]:
+        return {"id": 4, **body.model_dump()}
+
+    @app.post("/plain")
+    @validate
+    def plain(body: ItemIn) -> dict[str, t.Any]:
+        return {"name": body.name, "extra": True}
+
     monkeypatch.undo()
     return app, metrics
 
@@ -87,7 +114,10 @@ REQUESTS: list[tuple[str, bytes | str, str]] = [
 ]
 
 
-@pytest.mark.parametrize("path", ["/items", "/named"])
+PATHS = ["/items", "/named", "/model", "/tuple", "/refused", "/odd-status", "/plain"]
+
+
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(("case", "data", "content_type"), REQUESTS, ids=[r[0] for r in REQUESTS])
 def test_body_only_path_matches_general(
     path: str, case: str, data: bytes, content_type: str, monkeypatch: pytest.MonkeyPatch
@@ -188,3 +218,89 @@ def test_json_answer_follows_each_app_and_its_response_class() -> None:
         (Response, 201),
         (Tagged, 201),
     ]
+
+
+# -- read_json's read: get_data's fast first read without its frame -------------
+
+
+def _read_outcome(cls: type, env: dict[str, t.Any], limit: int | None) -> tuple[t.Any, ...]:
+    import io
+
+    from hermetic.security.validation._body import read_json
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = limit
+    original = env["wsgi.input"]
+    with app.app_context():
+        request = cls(env)
+        try:
+            got: t.Any = read_json(request)
+        except Exception as e:
+            got = (type(e).__name__, getattr(e, "code", None))
+        cached = request.__dict__.get("_cached_data")
+        try:
+            stream = request.stream
+            state: t.Any = (type(stream), getattr(stream, "limit", None), stream.read())
+        except Exception as e:
+            state = type(e).__name__
+        again = request.get_data() if not isinstance(got, tuple) else None
+    rest = original.read() if isinstance(original, io.BytesIO) else None
+    return got, cached, state, type(env["wsgi.input"]).__name__, rest, again
+
+
+@pytest.mark.parametrize(
+    ("body", "length", "extra", "limit"),
+    [
+        (b'{"name": "g", "price": 1}', "25", {}, None),
+        (b'{"name": "g", "price": 1}EXTRA', "25", {}, None),
+        (b'{"name": "g"', "25", {}, None),
+        (b'{"name": "g", "price": 1}', None, {}, None),
+        (b'{"name": "g", "price": 1}', "25", {"HTTP_TRANSFER_ENCODING": "chunked"}, None),
+        (b'{"name": "g", "price": 1}', "25", {}, 10),
+        (b'{"name": "g", "price": 1}', "0", {}, None),
+        (b'{"name": "g", "price": 1}', "25", {"wsgi.input_terminated": True}, None),
+        (b'{"name": "g", "price": 1}', "25", {"wsgi.input_terminated": True}, 10),
+        (b"[" * 40 + b"]" * 40, "80", {}, None),
+    ],
+    ids=[
+        "exact",
+        "longer",
+        "shorter",
+        "no-length",
+        "chunked",
+        "over-max",
+        "zero",
+        "terminated",
+        "terminated-max",
+        "too-deep",
+    ],
+)
+def test_read_json_reads_as_get_data_does(
+    body: bytes, length: str | None, extra: dict[str, t.Any], limit: int | None
+) -> None:
+    import io
+
+    from werkzeug.test import create_environ
+
+    from hermetic.wrappers import PLAIN_GET_DATA, Request
+
+    class OwnGetData(Request):
+        """Its own get_data (the same, through super): read_json must call it."""
+
+        def get_data(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+            return super().get_data(*args, **kwargs)
+
+    assert PLAIN_GET_DATA[Request] and not PLAIN_GET_DATA[OwnGetData]
+
+    def environ() -> dict[str, t.Any]:
+        env = create_environ("/", method="POST", content_type="application/json")
+        env.pop("CONTENT_LENGTH", None)
+        env["wsgi.input"] = io.BytesIO(body)
+        if length is not None:
+            env["CONTENT_LENGTH"] = length
+        env.update(extra)
+        return env
+
+    fast = _read_outcome(Request, environ(), limit)
+    general = _read_outcome(OwnGetData, environ(), limit)
+    assert fast == general

@@ -7,7 +7,9 @@ import typing as t
 
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..._body import read_body_fast
 from ...globals import _cv_app, _cv_request
+from ...wrappers import PLAIN_GET_DATA
 from ..audit import audit
 from ..errors import PayloadTooLarge
 from ..input_limits import input_limits_of
@@ -84,15 +86,26 @@ def read_json(request: t.Any) -> bytes:
         count_failure(REASON_UNSUPPORTED_MEDIA_TYPE)
         raise UnsupportedMediaType()
     try:
-        data: bytes = request.get_data(cache=True)
+        # request.get_data(cache=True); its fast first read without its frame.
+        data = read_body_fast(request) if PLAIN_GET_DATA[type(request)] else None
+        if data is None:
+            data = request.get_data(cache=True)
+        else:
+            request._cached_data = data
     except RequestEntityTooLarge:
         audit("limit", reason=PayloadTooLarge.reason, limit="MAX_CONTENT_LENGTH")
         raise PayloadTooLarge()
     # SECURITY: model_validate_json bypasses request.get_json and its depth
     # check; apply LIMITS_JSON_MAX_DEPTH here (pydantic-core stops at 200).
     limit = input_limits_of(_cv_app.get().app).json_max_depth
-    # json_too_deep's own first test, without the call: fewer brackets than the limit.
-    if limit and data.count(b"[") + data.count(b"{") > limit and json_too_deep(data, limit):
+    # json_too_deep's own first test, without the call: no more opening
+    # brackets than the limit (no more bytes, or counted).
+    if (
+        limit
+        and len(data) > limit
+        and data.count(b"[") + data.count(b"{") > limit
+        and json_too_deep(data, limit)
+    ):
         audit("limit", reason=REASON_JSON_TOO_DEEP, limit=limit)
         raise MalformedJSON("The JSON body is nested too deeply.", reason=REASON_JSON_TOO_DEEP)
     return data

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response as _BaseResponse
 
 from ...globals import _cv_app, _cv_request
 from ._body import count_failure, json_message, read_json
+from ._body_route import body_only_view
 from ._errors import (
     MAX_ERRORS,
     REASON_INVALID,
@@ -175,8 +176,8 @@ class _Validator:
             for name, tp in models.path_types.items()
         )
         self.status = models.status
-        #: (app, response class, its JSON maker) of the last answer built.
-        self._maker: tuple[t.Any, type, t.Callable[..., t.Any] | None] | None = None
+        #: :meth:`makers` of the last answer built.
+        self._maker: tuple[t.Any, type, t.Any, t.Any] | None = None
         # The bound methods used per request, looked up once.
         body_json = None
         if self.body is not None:
@@ -201,7 +202,7 @@ class _Validator:
             if isinstance(origin, type) and issubclass(origin, _SEQUENCE_ORIGINS):
                 multi.update((name, info.alias or name))
         self.multi = frozenset(multi)
-        #: Only a body to validate: :meth:`body_inputs` does the work of :meth:`inputs`.
+        #: Only a body to validate: the view is ``_body_route.body_only_view``.
         self.body_only = (
             body_json is not None
             and models.query is None
@@ -254,20 +255,33 @@ class _Validator:
             raise RequestValidationError(errors[:MAX_ERRORS], reason=reason)
         return kwargs
 
-    def body_inputs(self, kwargs: dict[str, t.Any]) -> dict[str, t.Any]:
-        """:meth:`inputs` for a route whose only model is its body's (the usual JSON route).
+    def refuse_body(self, e: ValidationError) -> None:
+        """:meth:`inputs`' handling of a body that fails validation, for a body-only route.
 
-        The same checks in the same order, without the path and query steps;
-        tests/security/validation/test_body_only.py compares the two.
+        Raises the 400 or 422 (``None`` only if pydantic lists no error).
         """
-        try:
-            kwargs[self.models.body_arg] = self._body_json(read_json(_cv_request.get().request))  # type: ignore[index, misc]  # set for a body route
-        except ValidationError as e:
-            errors = _body_errors(e)
-            if errors:
-                count_failure(_REASON_INVALID_BODY)
-                raise RequestValidationError(errors[:MAX_ERRORS], reason=_REASON_INVALID_BODY)
-        return kwargs
+        errors = _body_errors(e)
+        if errors:
+            count_failure(_REASON_INVALID_BODY)
+            raise RequestValidationError(errors[:MAX_ERRORS], reason=_REASON_INVALID_BODY)
+
+    def makers(self, app: t.Any) -> tuple[t.Any, type, t.Any, t.Any]:
+        """Return ``(app, response class, maker(data, status, type), maker(data))``.
+
+        The app keeps one maker per response class; the validator remembers the
+        last app's. The second maker answers with the route's status and JSON
+        (``None`` when only the class itself can build that answer).
+        """
+        cls = app.response_class
+        known = self._maker
+        if known is None or known[0] is not app or known[1] is not cls:
+            if hasattr(app, "_bytes_maker"):
+                general = app._bytes_maker()
+                fixed = app._status_maker(self.status, "application/json") if general else None
+            else:
+                general = fixed = None
+            known = self._maker = (app, cls, general, fixed)
+        return known
 
     def output(self, rv: t.Any) -> t.Any:
         """Serialize ``rv`` with the response model and set the status."""
@@ -297,15 +311,7 @@ class _Validator:
             raise ResponseValidationError(
                 f"The view returned data that does not match its response model: {e}"
             ) from None
-        app = _cv_app.get().app
-        cls = app.response_class
-        known = self._maker
-        if known is not None and known[0] is app and known[1] is cls:
-            maker = known[2]
-        else:
-            # The app keeps one maker per response class: remember the last app's.
-            maker = app._bytes_maker() if hasattr(app, "_bytes_maker") else None
-            self._maker = (app, cls, maker)
+        app, cls, maker, _ = self.makers(_cv_app.get().app)
         if maker is not None:
             response = maker(body, status, "application/json")
         else:
@@ -357,12 +363,7 @@ def validate(
 
             wrapper: t.Any = async_wrapper
         elif validator.body_only:
-            body_inputs, output = validator.body_inputs, validator.output
-
-            @functools.wraps(view)
-            def wrapper(**kwargs: t.Any) -> t.Any:
-                return output(view(**body_inputs(kwargs)))
-
+            wrapper = body_only_view(view, validator)
         else:
 
             @functools.wraps(view)
