@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import pytest
+from werkzeug.datastructures import Headers
 
 import hermetic
 from hermetic.security._session_cookie import SETTING_KEYS, SETTINGS_KEY, settings_for, vary_cookie
@@ -110,3 +111,33 @@ def test_a_session_setting_added_or_removed_is_seen(key):
     removed = settings_for(interface, app, revoke_session)
     assert removed is not added
     assert settings_for(interface, app, revoke_session) is removed
+
+
+class _OwnHeaders(Headers):
+    """A Headers subclass: vary_cookie goes through its methods."""
+
+
+@pytest.mark.parametrize("own_headers", [False, True])
+@pytest.mark.parametrize(
+    "existing",
+    [
+        [],
+        [("Location", "/"), ("X-Frame-Options", "DENY")],
+        [("vary", "Origin")],
+        [("Vary", "Accept"), ("Vary", "Cookie")],
+        [("Date", "x"), ("Vary", "Origin, cookie")],
+    ],
+)
+def test_vary_cookie_gives_werkzeugs_whole_header_list(existing, own_headers):
+    # Every header, in order (not only the Vary values): the pair is appended
+    # to the item list as Werkzeug's add appends it.
+    ours, theirs = Response(), Response()
+    if own_headers:
+        ours.headers = _OwnHeaders(ours.headers)
+    for key, value in existing:
+        ours.headers.add(key, value)
+        theirs.headers.add(key, value)
+    vary_cookie(ours)
+    theirs.vary.add("Cookie")
+    assert list(ours.headers.items()) == list(theirs.headers.items())
+    assert ours.headers.to_wsgi_list() == theirs.headers.to_wsgi_list()

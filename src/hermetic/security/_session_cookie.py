@@ -21,6 +21,7 @@ import json
 import threading
 import typing as t
 
+from .._headers import live_items
 from ..json.provider import DefaultJSONProvider
 from ..json.tag import TaggedJSONSerializer
 from ._session_settings import session_settings
@@ -341,11 +342,21 @@ def decode_cookie(app: Flask, serializer: t.Any, plaintext: bytes) -> Opened:
 def vary_cookie(response: Response) -> None:
     """Add ``Cookie`` to the response's ``Vary`` header, as ``response.vary.add("Cookie")``."""
     headers = response.headers
+    # Werkzeug's item list of a plain Headers: read (and appended to) without
+    # Headers' per-item generator and add's checks of a constant pair.
+    items = live_items(headers)
     # The Vary values, as headers.getlist("Vary") without lower-casing every
     # header name: only a 4-character name can lower-case to "vary".
-    values = [value for key, value in headers if len(key) == 4 and key.lower() == "vary"]
+    values = [
+        value
+        for key, value in (headers if items is None else items)
+        if len(key) == 4 and key.lower() == "vary"
+    ]
     if not values:
-        headers.add("Vary", "Cookie")
+        if items is None:
+            headers.add("Vary", "Cookie")
+        else:
+            items.append(("Vary", "Cookie"))  # what add appends: checked constants
         return
     if len(values) == 1 and '"' not in values[0]:
         for item in values[0].split(","):

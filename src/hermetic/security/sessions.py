@@ -259,7 +259,8 @@ class EncryptedSessionInterface(SessionInterface):
             return self._refuse(settings, name, REASON_REVOKED)
 
         cls = self.session_class
-        if issubclass(cls, HermeticSession):
+        # (issubclass goes through ABCMeta's check: the usual class is asked first.)
+        if cls is HermeticSession or issubclass(cls, HermeticSession):
             session = cls.opened(data, sid, created, last_seen, self.now, settings.on_revoke)
         else:  # a session class of the app's own, given the same arguments
             session = cls(
