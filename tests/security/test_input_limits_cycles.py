@@ -134,3 +134,52 @@ def test_deep_json_is_refused_with_hermetic_request(kind, events):
     assert r.status_code == 400
     assert "LIMITS_JSON_MAX_DEPTH" in r.get_data(as_text=True)
     assert [e["reason"] for e in events() if e["event"] == "limit"] == ["json_too_deep"]
+
+
+# -- Content-Length read without Werkzeug's calls for plain digits ----------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0",
+        "5",
+        "6",
+        "0006",
+        "123456789",
+        " 6",
+        "6 ",
+        "+6",
+        "-6",
+        "6.0",
+        "1_0",
+        "\uff16",
+        "\u00b2",
+        "x",
+    ],
+)
+@pytest.mark.parametrize("encoding", [None, "chunked", "gzip"])
+def test_content_length_as_werkzeug_reads_it(raw, encoding):
+    from werkzeug.sansio.utils import get_content_length
+
+    from hermetic.security.errors import PayloadTooLarge
+
+    app = make_app("Flask")
+    app.config["MAX_CONTENT_LENGTH"] = 5
+    shield = app.shields.get("limits")
+    app.shields.configure_pending()
+    headers = {} if encoding is None else {"Transfer-Encoding": encoding}
+    environ = EnvironBuilder(path="/form", method="POST", headers=headers).get_environ()
+    environ["CONTENT_LENGTH"] = raw
+    expected = get_content_length(raw, encoding)
+    with app.request_context(environ) as ctx:
+        try:
+            shield.before(ctx.request)
+        except PayloadTooLarge:
+            refused = True
+        else:
+            refused = False
+        installed = ctx.request.__dict__.get("form_data_parser_class") is not None
+    assert refused == (expected is not None and expected > 5)
+    # A body to read (a length, or a chunked stream the server ends) gets the limits.
+    assert refused or installed == bool(expected)

@@ -240,7 +240,17 @@ class InputLimitsShield(Shield):
         # What request.content_length answers, read from the environ: through
         # request.headers, a missing header costs a KeyError, and servers that
         # end every stream themselves (granian, gunicorn) send each GET here.
-        content_length = get_content_length(raw_length, environ.get("HTTP_TRANSFER_ENCODING"))
+        encoding = environ.get("HTTP_TRANSFER_ENCODING")
+        if (
+            encoding is None
+            and type(raw_length) is str
+            and raw_length.isdigit()
+            and raw_length.isascii()
+        ):
+            # ASCII digits alone: what Werkzeug's parse gives, without its two calls.
+            content_length: int | None = int(raw_length)
+        else:
+            content_length = get_content_length(raw_length, encoding)
         if not content_length and not terminated:
             return None  # No body to read: nothing more to check.
         if content_length is not None:
@@ -260,7 +270,10 @@ class InputLimitsShield(Shield):
             request._terminated_stream_factory = _max_stream
         request.form_data_parser_class = self._parser_class
         request.json_module = self._json
-        if not _reraises_client_errors(type(request)):
+        reraises = _RERAISES.get(type(request))
+        if reraises is None:
+            reraises = _reraises_client_errors(type(request))
+        if not reraises:
             # A request class of the app's own: JSONTooDeep must still be
             # the 400 it is. (The partial refers to the request, so the
             # request is freed by the garbage collector, not at once.)
