@@ -469,3 +469,82 @@ def test_async_context_processor(app):
     app.context_processor(_async_processor)
     with app.test_request_context():
         assert hermetic.render_template_string("{{ from_async }}") == "yes"
+
+
+CALLER_CONTEXTS = [
+    {},
+    {"x": 1},
+    {"g": "caller g", "x": 1},
+    {"session": "caller session", "request": "caller request"},
+    {"x": 1, "request": None, "g": None, "session": None, "y": 2},
+]
+
+
+@pytest.mark.parametrize("given", CALLER_CONTEXTS)
+@pytest.mark.parametrize("where", ["app", "request", "request with session"])
+def test_default_processor_shortcut_as_update_template_context(app, given, where):
+    """An app with only the default processor: the same keys, order and values."""
+
+    def both():
+        shortcut, general = dict(given), dict(given)
+        templating._update_context(app, shortcut)
+        templating.update_template_context(app, general)
+        assert list(shortcut.items()) == list(general.items())
+        if "g" not in given:
+            assert shortcut["g"] is hermetic.g._get_current_object()
+        return shortcut
+
+    if where == "app":
+        with app.app_context():
+            got = both()
+            assert "request" not in got or "request" in given
+    else:
+        with app.test_request_context():
+            if where == "request with session":
+                hermetic.session["k"] = "v"
+            got = both()
+            if "session" not in given:
+                opened = where == "request with session"
+                assert (got["session"] is not hermetic.session) is opened
+
+
+def test_other_processors_take_the_general_path(app, monkeypatch):
+    calls = []
+    monkeypatch.setattr(templating, "update_template_context", lambda a, c: calls.append(c))
+    with app.app_context():
+        templating._update_context(app, {})
+        assert calls == []
+        app.context_processor(lambda: {"extra": 1})
+        templating._update_context(app, {})
+        assert calls == [{}]
+
+
+def test_render_template_uses_the_environment_jinja_env_gives(app):
+    app.jinja_loader = DictLoader({"t.html": "{{ 1 + 1 }}"})
+    with app.app_context():
+        assert "jinja_env" not in app.__dict__  # made on the first render
+        assert hermetic.render_template("t.html") == "2"
+        first = app.__dict__["jinja_env"]
+        assert first is app.jinja_env
+        del app.jinja_env  # the cached property forgets it: a new one is made
+        assert hermetic.render_template("t.html") == "2"
+        assert app.__dict__["jinja_env"] is not first
+
+
+def test_render_template_with_jinja_env_overridden_by_a_property(root):
+    from jinja2 import Environment
+
+    made = []
+
+    class App(hermetic.Flask):
+        @property
+        def jinja_env(self):
+            env = Environment(loader=DictLoader({"t.html": "own {{ x }}"}))
+            made.append(env)
+            return env
+
+    app = App("templating_test", root_path=str(root))
+    with app.app_context():
+        assert hermetic.render_template("t.html", x=1) == "own 1"
+        assert hermetic.render_template("t.html", x=2) == "own 2"
+    assert len(made) == 2

@@ -28,5 +28,8 @@ class MadeOnFirstRead:
     def __get__(self, instance: t.Any, owner: type | None = None) -> t.Any:
         if instance is None:
             return self
-        value = instance.__dict__[self.name] = self.factory(instance)
+        value = self.factory(instance)
+        # setattr, not __dict__: reading __dict__ makes CPython 3.11 build
+        # the instance's dict object, which its attributes then go through.
+        setattr(instance, self.name, value)
         return value

@@ -9,8 +9,13 @@ in the same order, for an app that:
 
 * keeps hermetic's own request-path methods (:data:`PATH_METHODS`), in its
   class and on the instance (no ``app.dispatch_request = ...``);
-* has no before/after/teardown hooks and no URL value preprocessors;
-* runs no security shields (``wsgi_app`` asks only then).
+* has no before/after/teardown hooks and no URL value preprocessors.
+
+Its security shields, when it runs any (``Hermetic``), take their steps
+where the general path takes them: ``before`` ahead of the view, ``after``
+on the response -- on a text answer without a response object, the steps
+fused for the usual response (``security/_quiet_after.py``) extend its two
+headers, and where they cannot, the general ``finalize_request`` runs them.
 
 Everything else -- a routing miss or error, ``OPTIONS``, an exception, a
 view returning anything but a ``str``, a session that was used or a
@@ -28,7 +33,7 @@ import sys
 import typing as t
 from operator import attrgetter, is_
 
-from .ctx import _LAZY_SESSION_CLASSES, AppContext, RequestContext, _sentinel
+from .ctx import _LAZY_SESSION_CLASSES, AppContext, RequestContext, _sentinel, opens_lazily
 from .globals import _cv_app, _cv_request
 from .signals import (
     appcontext_popped,
@@ -41,6 +46,8 @@ from .signals import (
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .app import Flask
+    from .security._route_steps import RouteSteps
+    from .security.shields import ShieldPipeline
 
 __all__: list[str] = []
 
@@ -92,8 +99,16 @@ def is_original(cls: type, name: str) -> bool:
     return getattr(cls, name, None) is _ORIGINALS[sorted(PATH_METHODS).index(name)]
 
 
-def serve_plain(app: Flask, environ: dict[str, t.Any], start_response: t.Any) -> t.Any:
-    """Answer the request as ``wsgi_app`` would; ``None`` when the app does not qualify."""
+def serve_plain(
+    app: Flask,
+    environ: dict[str, t.Any],
+    start_response: t.Any,
+    shields: ShieldPipeline | None = None,
+) -> t.Any:
+    """Answer the request as ``wsgi_app`` would; ``None`` when the app does not qualify.
+
+    ``shields`` is the app's active pipeline, its ``prepare`` steps already run.
+    """
     plain = _PLAIN_CLASSES.get(type(app))
     if plain is None:
         # By identity: a wrapper may compare equal to what it wraps.
@@ -121,6 +136,7 @@ def serve_plain(app: Flask, environ: dict[str, t.Any], start_response: t.Any) ->
     ctx._cv_tokens = []
     error: BaseException | None = None
     answer = None
+    steps: RouteSteps | None = None
     try:
         try:
             # RequestContext.push
@@ -137,7 +153,7 @@ def serve_plain(app: Flask, environ: dict[str, t.Any], start_response: t.Any) ->
             ctx._cv_tokens.append((_cv_request.set(ctx), app_ctx))
             lazy = _LAZY_SESSION_CLASSES.get(type(app.session_interface))
             if lazy is None:
-                lazy = app._lazy_session
+                lazy = opens_lazily(app.session_interface)
             if not lazy:
                 ctx.session  # noqa: B018  # opened at the start, as RequestContext.push does
             router = app._fast_router
@@ -151,7 +167,14 @@ def serve_plain(app: Flask, environ: dict[str, t.Any], start_response: t.Any) ->
                 if request_started.receivers:
                     request_started.send(app, _async_wrapper=app.ensure_sync)
                 rv = None
-                if app.url_value_preprocessors or app.before_request_funcs:
+                if shields is not None:
+                    # shields.before, with the route's steps kept for after.
+                    steps = shields.request_steps(request)
+                    for step in steps.before_by_method.get(request.method, steps.before):
+                        rv = step(request)
+                        if rv is not None:
+                            break
+                if rv is None and (app.url_value_preprocessors or app.before_request_funcs):
                     rv = app.preprocess_request()
                 if rv is None:
                     if request.routing_exception is not None or request.method == "OPTIONS":
@@ -174,16 +197,27 @@ def serve_plain(app: Flask, environ: dict[str, t.Any], start_response: t.Any) ->
                 and not app.after_request_funcs
             ):
                 # finalize_request, where process_response and the signal
-                # would do nothing; a str that nothing after the view sees
-                # is answered without a response object.
+                # would do nothing but the shields' after steps; a str that
+                # nothing else after the view sees is answered without a
+                # response object.
                 if type(rv) is str and environ.get("REQUEST_METHOD") != "HEAD":
                     answer_text = app._text_answers.get(app.response_class, _sentinel)
                     if answer_text is _sentinel:
                         answer_text = app._text_answer()
                     if answer_text is not None:
                         answer = answer_text(rv)
+                        if shields is not None:
+                            # The after steps of the route whose view ran, fused.
+                            if steps is None:
+                                steps = shields.request_steps(request)
+                            quiet = steps.quiet_text
+                            if quiet is None or not quiet(request, answer[1]):
+                                answer = None
                 if answer is None:
-                    response = app.make_response(rv)
+                    if shields is None:
+                        response = app.make_response(rv)
+                    else:
+                        response = app.finalize_request(rv)
             else:
                 response = app.finalize_request(rv)
         except Exception as e:

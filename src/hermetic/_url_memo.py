@@ -72,10 +72,15 @@ def remembered(app: AppURLMixin, req_ctx: RequestContext, endpoint: str) -> str 
 
     The caller checked that the call and the app qualify (see the module's doc).
     """
-    entry = _bind_entry(app, req_ctx)
+    # _bind_entry's steps, in this frame (the call is on every plain url_for).
+    server_name, subdomain = app._request_bind_args()
+    if server_name is not None and subdomain is None:
+        return None
+    environ = req_ctx.request.environ
+    entry = cached_bind(app, app.url_map, environ, server_name, subdomain)
     if entry is None:
         return None
-    method = req_ctx.request.environ.get("REQUEST_METHOD")
+    method = environ.get("REQUEST_METHOD")
     adapter = getattr(req_ctx, _ADAPTER, None)
     if adapter is not _sentinel and not _bound_alike(adapter, entry, method):
         return None

@@ -25,7 +25,7 @@ from ._app_errors import ErrorHandlingMixin, _late_refusal
 from ._app_responses import ResponseMixin
 from ._debugger import check_debugger_host
 from ._plain_path import remember_originals, serve_plain
-from .ctx import _LAZY_SESSION_CLASSES, AppContext, RequestContext
+from .ctx import AppContext, RequestContext
 from .globals import (
     _cv_app,
     _cv_request,
@@ -74,18 +74,6 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
     session_interface: SessionInterface = SecureCookieSessionInterface()
     #: The security shields (:mod:`hermetic.security.shields`); ``None`` runs none.
     shields: ShieldPipeline | None = None
-
-    @property
-    def _lazy_session(self) -> bool:
-        # An interface whose open_session has no side effects (it says so with
-        # ``open_lazily`` in the class that defines open_session) is opened
-        # only when the session is used.
-        cls = type(self.session_interface)
-        lazy = _LAZY_SESSION_CLASSES.get(cls)
-        if lazy is None:
-            owner = next(c for c in cls.__mro__ if "open_session" in c.__dict__)
-            lazy = _LAZY_SESSION_CLASSES[cls] = bool(owner.__dict__.get("open_lazily", False))
-        return lazy
 
     # -- contexts -------------------------------------------------------
 
@@ -370,9 +358,18 @@ class Flask(ResponseMixin, ErrorHandlingMixin, App):
         """Handle one request: the WSGI application, wrapped by middleware."""
         shields = self.shields
         if shields is not None and shields.active:
-            shields.prepare(environ)
-        elif (answer := serve_plain(self, environ, start_response)) is not None:
+            for step in shields.prepare_steps:
+                step(environ)
+        else:
+            shields = None
+        answer = serve_plain(self, environ, start_response, shields)
+        if answer is not None:
             return answer  # type: ignore[no-any-return]  # the plain path's WSGI body
+        return self._serve_general(environ, start_response)
+
+    def _serve_general(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
+        """``wsgi_app`` through the overridable methods, where the plain path
+        (``_plain_path.py``) does not answer; the shields' ``prepare`` steps have run."""
         ctx = self.request_context(environ)
         error: BaseException | None = None
         try:

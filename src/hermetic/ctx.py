@@ -34,8 +34,24 @@ __all__ = [
 
 _sentinel = object()
 
-# Per session-interface class: opened lazily? (Flask._lazy_session fills it.)
+# Per session-interface class: opened lazily? (opens_lazily fills it.)
 _LAZY_SESSION_CLASSES: dict[type, bool] = {}
+
+
+def opens_lazily(interface: t.Any) -> bool:
+    """Tell whether the session ``interface`` is opened only when the session is used.
+
+    An interface whose ``open_session`` has no side effects says so with
+    ``open_lazily`` in the class that defines ``open_session``.
+    """
+    cls = type(interface)
+    lazy = _LAZY_SESSION_CLASSES.get(cls)
+    if lazy is None:
+        owner = next(c for c in cls.__mro__ if "open_session" in c.__dict__)
+        lazy = _LAZY_SESSION_CLASSES[cls] = bool(owner.__dict__.get("open_lazily", False))
+    return lazy
+
+
 # Per app class: (keeps Flask's do_teardown_request, keeps do_teardown_appcontext).
 _DEFAULT_TEARDOWN: dict[type, tuple[bool, bool]] = {}
 
@@ -318,7 +334,7 @@ class RequestContext:
         if self._session_obj is None:
             lazy = _LAZY_SESSION_CLASSES.get(type(self.app.session_interface))
             if lazy is None:
-                lazy = self.app._lazy_session
+                lazy = opens_lazily(self.app.session_interface)
             if not lazy:
                 self.session  # noqa: B018
         if self._adapter is not None:

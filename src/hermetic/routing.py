@@ -211,10 +211,12 @@ def cached_bind(
     :mod:`hermetic._url_memo` keeps the URLs built under this bind in.
     """
     key = _bind_key(url_map, environ, server_name, subdomain)
-    if key is None:
+    cache: dict[t.Any, tuple[t.Any, ...]] | None = app.__dict__.get("_url_adapters")
+    # No cache yet: nothing bound yet.
+    if key is None or cache is None:
         return None
     try:
-        entry = _adapter_cache(app).get(key)
+        entry = cache.get(key)
     except TypeError:  # an environ value that cannot be hashed
         return None
     if entry is None or entry[0] is not url_map:

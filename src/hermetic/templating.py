@@ -7,6 +7,7 @@ import typing as t
 from jinja2 import BaseLoader, Template, TemplateNotFound
 from jinja2 import Environment as BaseEnvironment
 
+from ._template_escape import TemplateCodeGenerator
 from ._template_render import render as _render_template
 from .globals import _cv_app, _cv_request, current_app, g, request, session
 from .helpers import get_flashed_messages, stream_with_context
@@ -36,15 +37,24 @@ def _default_template_ctx_processor() -> dict[str, t.Any]:
     or refreshes) the session cookie.
     """
     rv: dict[str, t.Any] = {}
+    _add_defaults(rv)
+    return rv
+
+
+def _add_defaults(context: dict[str, t.Any]) -> None:
+    """Add what :func:`_default_template_ctx_processor` injects, where ``context`` has no value."""
     app_ctx = _cv_app.get(None)
     if app_ctx is not None:
-        rv["g"] = app_ctx.g
+        value = app_ctx.g
+        if "g" not in context:
+            context["g"] = value
     req_ctx = _cv_request.get(None)
     if req_ctx is not None:
-        rv["request"] = req_ctx.request
-        opened = req_ctx._session_obj
-        rv["session"] = session if opened is None else opened
-    return rv
+        if "request" not in context:
+            context["request"] = req_ctx.request
+        if "session" not in context:
+            opened = req_ctx._session_obj
+            context["session"] = session if opened is None else opened
 
 
 #: The classes whose ``update_template_context`` is Flask's own (the fast
@@ -79,6 +89,10 @@ def update_template_context(app: Flask, context: dict[str, t.Any]) -> None:
         context.update(original)
 
 
+#: The processors of an app that added none: the default one alone.
+_ONLY_DEFAULT = [_default_template_ctx_processor]
+
+
 def _update_context(app: Flask, context: dict[str, t.Any]) -> None:
     cls = type(app)
     own = _OWN_UPDATE.get(cls)
@@ -86,14 +100,26 @@ def _update_context(app: Flask, context: dict[str, t.Any]) -> None:
         from .app import Flask
 
         own = _OWN_UPDATE[cls] = cls.update_template_context is Flask.update_template_context
-    if own and "update_template_context" not in app.__dict__:
-        update_template_context(app, context)
-    else:
+    if not own or "update_template_context" in app.__dict__:
         app.update_template_context(context)
+        return
+    processors = app.template_context_processors
+    if len(processors) == 1 and processors.get(None) == _ONLY_DEFAULT:
+        # No processor but the default one: its values, where the caller
+        # gave none (what update_template_context does, without the copies).
+        _add_defaults(context)
+    else:
+        update_template_context(app, context)
 
 
 class Environment(BaseEnvironment):
-    """A Jinja environment bound to an app, loading through the app's blueprints."""
+    """A Jinja environment bound to an app, loading through the app's blueprints.
+
+    Its templates are compiled by :class:`~hermetic._template_escape.TemplateCodeGenerator`:
+    Jinja's code, autoescaping plain strings without markupsafe's Python calls.
+    """
+
+    code_generator_class = TemplateCodeGenerator
 
     def __init__(self, app: Flask, **options: t.Any) -> None:
         if "loader" not in options:
@@ -208,7 +234,12 @@ def render_template(
 ) -> str:
     """Render the named template (or the first that exists of a list) with ``context``."""
     app = _app()
-    template = app.jinja_env.get_or_select_template(template_name_or_list)
+    # The environment made by the cached property (kept in the app's dict):
+    # read there, without the property's Python __get__ on every render.
+    env = app.__dict__.get("jinja_env")
+    if env is None:
+        env = app.jinja_env
+    template = env.get_or_select_template(template_name_or_list)
     return _render(app, template, context)
 
 

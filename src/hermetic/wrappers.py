@@ -36,10 +36,6 @@ def _app_config(key: str) -> t.Any:
 # which leaves an ASCII str as it is: that case skips the round trip.
 
 
-def _scheme(request: t.Any) -> t.Any:
-    return request.environ.get("wsgi.url_scheme", "http")
-
-
 def _server(request: t.Any) -> tuple[str, int | None] | None:
     environ = request.environ
     name = environ.get("SERVER_NAME")
@@ -72,6 +68,14 @@ def _query_string(request: t.Any) -> t.Any:
 
 def _remote_addr(request: t.Any) -> t.Any:
     return request.environ.get("REMOTE_ADDR")
+
+
+class _FilesProperty(cached_property):  # type: ignore[type-arg]  # Werkzeug's descriptor, untyped here
+    """Werkzeug's ``files``, noting on the request that it was assigned."""
+
+    def __set__(self, obj: t.Any, value: t.Any) -> None:
+        obj._files_made = True
+        super().__set__(obj, value)
 
 
 class Request(_WerkzeugRequest):
@@ -119,6 +123,9 @@ class Request(_WerkzeugRequest):
             method = environ.get("REQUEST_METHOD", "GET")
             if type(method) is str:
                 self.method = method.upper()
+                # Made here rather than on first read: every response of a
+                # security headers shield reads it.
+                self.scheme = environ.get("wsgi.url_scheme", "http")
                 self.environ = environ
                 self.shallow = shallow
                 if populate_request and not shallow:
@@ -127,7 +134,6 @@ class Request(_WerkzeugRequest):
         super().__init__(environ, populate_request, shallow)
 
     if not t.TYPE_CHECKING:  # Werkzeug's annotations stay the types mypy sees
-        scheme = MadeOnFirstRead(_scheme)
         server = MadeOnFirstRead(_server)
         root_path = MadeOnFirstRead(_root_path)
         path = MadeOnFirstRead(_path)
@@ -180,10 +186,19 @@ class Request(_WerkzeugRequest):
     def max_form_parts(self, value: int | None) -> None:
         self._max_form_parts = value
 
+    #: Whether ``files`` may hold uploads: set by the form parsing and by an
+    #: assignment to ``files``. Without it, ``close`` has nothing to close and
+    #: does not read ``__dict__`` (which makes CPython 3.11 build the
+    #: instance's dict object, on every request).
+    _files_made = False
+
+    if not t.TYPE_CHECKING:  # Werkzeug's annotation stays the type mypy sees
+        files = _FilesProperty(_WerkzeugRequest.files.fget)
+
     def close(self) -> None:
         """Close the uploaded files of this request (Werkzeug's ``close``, without a
         generator when there are none: the common case, on every request)."""
-        if self.__dict__.get("files"):
+        if self._files_made and self.__dict__.get("files"):
             super().close()
 
     @property
@@ -249,6 +264,7 @@ class Request(_WerkzeugRequest):
         return guard_input(self.environ)  # type: ignore[no-any-return]  # guard_input wraps the WSGI stream
 
     def _load_form_data(self) -> None:
+        self._files_made = True
         super()._load_form_data()
         ctx = _cv_app.get(None)
         # In debug mode, explain why request.files is empty for a form that

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 import hermetic
 from hermetic._app_responses import _VETTED_TAILS, vet_header_tail
-from hermetic.security._headers_step import headers_step, request_scheme
+from hermetic.security._headers_step import headers_step
 from hermetic.security.headers import NONCE_KEY, HeadersShield, plan_headers
 from hermetic.wrappers import Request
 
@@ -90,19 +90,24 @@ def test_redirect_takes_block_only_when_no_header_of_the_plan_is_a_redirect_head
     assert not plan_headers({"SECURITY_HEADERS_EXTRA": {"Content-Type": "x"}}).redirect_takes_block
 
 
-def test_request_scheme_honours_a_set_attribute_and_a_subclass():
+def test_the_step_honours_a_set_scheme_and_a_subclass():
+    """The step asks ``request.scheme``: an assignment or a subclass's own wins."""
     app = hermetic.Flask(__name__)
+    step = headers_step(plan_headers({}), HeadersShield._merge, HeadersShield._add_one_by_one)
 
     class Forced(Request):
         # Its own scheme (Werkzeug's constructor assigns one: ignored).
         scheme = property(lambda self: "https", lambda self, value: None)
 
+    def hsts(request):
+        response = step(request, app.response_class("x"))
+        return "Strict-Transport-Security" in response.headers
+
     with app.test_request_context("/", base_url="http://localhost") as ctx:
-        assert request_scheme(ctx.request) == "http"
-        assert "scheme" not in ctx.request.__dict__  # not made on the request
+        assert not hsts(ctx.request)
         ctx.request.scheme = "https"
-        assert request_scheme(ctx.request) == "https"
-        assert request_scheme(Forced(ctx.request.environ)) == "https"
+        assert hsts(ctx.request)
+        assert hsts(Forced(ctx.request.environ))
 
 
 # -- the vetted tails of _app_responses -------------------------------------

@@ -134,7 +134,7 @@ def test_config_after_init_app_is_read_on_first_request(app):
 def test_no_trusted_hop_means_no_prepare_step(app):
     client = _install_proxy(app, 0)
     assert client.get("/whoami", headers=FORWARDED).json["host"] == "localhost"
-    assert app.shields._prepare == ()
+    assert app.shields.prepare_steps == ()
     # Trusting a hop later (and configuring again) brings the step back.
     app.config["TRUSTED_PROXY_HOPS"] = 1
     assert app.shields.configure() == []

@@ -319,7 +319,8 @@ def test_a_pipeline_without_steps_is_skipped_after_configuring(app, monkeypatch)
     def walked(*args):
         raise AssertionError("a pipeline without steps was walked")
 
-    monkeypatch.setattr(pipeline, "prepare", walked)
+    monkeypatch.setattr(pipeline, "prepare_steps", (walked,))
+    monkeypatch.setattr(pipeline, "request_steps", walked)
     monkeypatch.setattr(pipeline, "before", walked)
     monkeypatch.setattr(pipeline, "after", walked)
     assert client.get("/").data == b"ok"

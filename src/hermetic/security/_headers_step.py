@@ -19,41 +19,17 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ..wrappers import Response
     from .headers import HeadersPlan
 
-__all__ = ["headers_step", "request_scheme"]
+__all__ = ["headers_step"]
 
 #: The environ key holding the request's CSP nonce once one was asked for
 #: (``""``: the CSP was sent without one).
 NONCE_KEY = "hermetic.csp_nonce"
 _SECURE_SCHEMES = ("https", "wss")
-#: Request classes whose ``scheme``, until read, is the environ's (hermetic's
-#: made-on-first-read attribute); ``False``: a class computing it otherwise.
-_SCHEME_FROM_ENVIRON: dict[type, bool] = {}
 
 Merge = t.Callable[
     ["HeadersPlan", Request, list[tuple[str, str]], set[str], "Response"], "Response"
 ]
 OneByOne = t.Callable[["HeadersPlan", Request, "Response"], "Response"]
-
-
-def request_scheme(request: Request) -> str:
-    """Return ``request.scheme`` without making the attribute on the request.
-
-    Hermetic's request makes it from ``wsgi.url_scheme`` on first read; most
-    requests never read it, so the step reads the environ itself -- unless
-    the request has the attribute already or its class computes it its own way.
-    """
-    scheme: str | None = request.__dict__.get("scheme")
-    if scheme is not None:
-        return scheme
-    cls = type(request)
-    from_environ = _SCHEME_FROM_ENVIRON.get(cls)
-    if from_environ is None:
-        lazy = Request.__dict__.get("scheme")
-        from_environ = lazy is not None and getattr(cls, "scheme", None) is lazy
-        _SCHEME_FROM_ENVIRON[cls] = from_environ
-    if from_environ:
-        return request.environ.get("wsgi.url_scheme", "http")  # type: ignore[no-any-return]  # a WSGI str
-    return request.scheme
 
 
 def headers_step(
@@ -98,14 +74,7 @@ def headers_step(
             if not present.isdisjoint(every_name):
                 return merge(plan, request, items, present, response)
         environ = request.environ
-        scheme = request.__dict__.get("scheme")
-        if scheme is None:
-            # request_scheme, inlined for hermetic's request: every response pays it.
-            if type(request) is Request:
-                scheme = environ.get("wsgi.url_scheme", "http")
-            else:
-                scheme = request_scheme(request)
-        secure = scheme in _SECURE_SCHEMES
+        secure = request.scheme in _SECURE_SCHEMES
         if csp_name is not None:
             nonce = environ.get(NONCE_KEY)
             if nonce:

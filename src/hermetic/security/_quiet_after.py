@@ -19,12 +19,11 @@ import typing as t
 from .._app_responses import vet_header_tail
 from .._headers import live_items
 from ..wrappers import Request
-from ._headers_step import request_scheme
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..wrappers import Response
 
-__all__ = ["QuietAfter", "fuse"]
+__all__ = ["QuietAfter", "fuse", "fuse_text"]
 
 Pairs = tuple[tuple[str, str], ...]
 _SECURE_SCHEMES = ("https", "wss")
@@ -43,6 +42,28 @@ class QuietAfter(t.NamedTuple):
 
 
 FusedAfter = t.Callable[[Request, "Response"], "Response | None"]
+#: The fused step for a text answer not made into a response object: it
+#: extends the answer's two headers in place; ``False`` where the steps must run.
+FusedText = t.Callable[[Request, list[tuple[str, str]]], bool]
+
+
+class _Plan(t.NamedTuple):
+    marks: dict[str, t.Any]
+    blocks: tuple[Pairs, Pairs]
+    guards: tuple[str, ...]
+
+
+def _plan(quiet: t.Sequence[QuietAfter]) -> _Plan:
+    """Merge ``quiet`` (in the order the steps run) into one set of marks, blocks, guards."""
+    marks = dict(mark for one in quiet for mark in one.marks)
+    plain: Pairs = tuple(pair for one in quiet for pair in one.blocks[0])
+    secure: Pairs = tuple(pair for one in quiet for pair in one.blocks[1])
+    guards = tuple(dict.fromkeys(key for one in quiet for key in one.guards))
+    # The response sent is then the makers' two headers and a block: let
+    # the app send it without looking at each name again.
+    vet_header_tail(plain)
+    vet_header_tail(secure)
+    return _Plan(marks, (plain, secure), guards)
 
 
 def fuse(quiet: t.Sequence[QuietAfter]) -> FusedAfter:
@@ -50,16 +71,9 @@ def fuse(quiet: t.Sequence[QuietAfter]) -> FusedAfter:
 
     The step returns ``None`` where it cannot answer: the steps run then.
     """
-    marks = dict(mark for one in quiet for mark in one.marks)
-    plain: Pairs = tuple(pair for one in quiet for pair in one.blocks[0])
-    secure: Pairs = tuple(pair for one in quiet for pair in one.blocks[1])
-    blocks = (plain, secure)
-    guards = tuple(dict.fromkeys(key for one in quiet for key in one.guards))
-    same_blocks = plain == secure
-    # The response sent is then the makers' two headers and a block: let
-    # the app send it without looking at each name again.
-    vet_header_tail(plain)
-    vet_header_tail(secure)
+    marks, blocks, guards = _plan(quiet)
+    plain = blocks[0]
+    same_blocks = plain == blocks[1]
 
     def quiet_after(request: Request, response: Response) -> Response | None:
         environ = request.environ
@@ -75,17 +89,26 @@ def fuse(quiet: t.Sequence[QuietAfter]) -> FusedAfter:
         ):
             return None  # a header the steps may have to look at
         environ.update(marks)
-        if same_blocks:
-            items.extend(plain)
-            return response
-        scheme = request.__dict__.get("scheme")
-        if scheme is None:
-            # request_scheme, inlined for hermetic's request.
-            if type(request) is Request:
-                scheme = environ.get("wsgi.url_scheme", "http")
-            else:
-                scheme = request_scheme(request)
-        items.extend(blocks[scheme in _SECURE_SCHEMES])
+        items.extend(plain if same_blocks else blocks[request.scheme in _SECURE_SCHEMES])
         return response
 
     return quiet_after
+
+
+def fuse_text(quiet: t.Sequence[QuietAfter]) -> FusedText:
+    """Return :func:`fuse`'s step for a text answer's ``Content-Type`` and
+    ``Content-Length`` pair (``hermetic._plain_path``), which it extends in place."""
+    marks, (plain, secure), guards = _plan(quiet)
+    # The block by request.scheme: one lookup, plain HTTP's for any other scheme.
+    by_scheme = dict.fromkeys(_SECURE_SCHEMES, secure).get
+
+    def quiet_text(request: Request, headers: list[tuple[str, str]]) -> bool:
+        environ = request.environ
+        for key in guards:
+            if key in environ:
+                return False
+        environ.update(marks)
+        headers.extend(by_scheme(request.scheme, plain))
+        return True
+
+    return quiet_text

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ._quiet_after import FusedAfter, QuietAfter, fuse
+from ._quiet_after import FusedAfter, FusedText, QuietAfter, fuse, fuse_text
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..wrappers import Request, Response
@@ -25,7 +25,9 @@ After = t.Callable[["Request", "Response"], "Response"]
 class RouteSteps(t.NamedTuple):
     """The steps of one route."""
 
-    #: The view the steps were computed for: a replaced view gets new steps.
+    #: The endpoint and the view the steps were computed for: a replaced
+    #: view gets new steps.
+    endpoint: str | None
     view: t.Callable[..., t.Any] | None
     before: tuple[Before, ...]
     after: tuple[After, ...]
@@ -35,6 +37,8 @@ class RouteSteps(t.NamedTuple):
     #: The after steps fused for the usual response (``Shield.quiet_after``),
     #: or ``None`` when one of them has no description.
     quiet_after: FusedAfter | None
+    #: The same for a text answer without a response object (``_plain_path``).
+    quiet_text: FusedText | None
 
 
 def route_steps(
@@ -57,5 +61,14 @@ def route_steps(
     }
     after.reverse()  # the after steps run innermost first
     quiet.reverse()
-    fused = fuse(t.cast(list[QuietAfter], quiet)) if quiet and None not in quiet else None
-    return RouteSteps(view, tuple(step for step, _ in before), tuple(after), by_method, fused)
+    described = t.cast(list[QuietAfter], quiet) if None not in quiet else None
+    return RouteSteps(
+        endpoint,
+        view,
+        tuple(step for step, _ in before),
+        tuple(after),
+        by_method,
+        fuse(described) if described else None,
+        # No after step at all: a text answer needs nothing done to it.
+        fuse_text(described) if described is not None else None,
+    )

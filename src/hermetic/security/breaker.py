@@ -59,7 +59,10 @@ class CircuitBreaker:
     Callers ask :meth:`allow` before a call and report :meth:`success` or
     :meth:`failure` after it. Only failures that say "unreachable"
     (connection refused, timeout) are reported: a store that answers "no"
-    (read-only, out of memory) is up, and fails fast on its own.
+    (read-only, out of memory) is up, and fails fast on its own. While
+    :attr:`state` is ``CLOSED``, :meth:`allow` answers ``True`` and
+    :meth:`success` does nothing, so a hot path may read the state first
+    and skip both calls (the rate limiter does).
     """
 
     __slots__ = ("_lock", "_opened_at", "_probe_at", "cooldown", "name", "now", "state")

@@ -169,9 +169,14 @@ class InputLimitsShield(Shield):
     def __init__(self) -> None:
         self._parser_class: type[LimitedFormDataParser] = LimitedFormDataParser
         self._json: DepthLimitedJSON | None = None
+        # The settings every request reads, kept at hand by setup().
+        self._max_url_length: int | None = None
+        self._max_query_params: int | None = None
 
     def setup(self, app: Flask, settings: InputLimitsSettings) -> None:
         """Build the form parser class and the JSON module the limits need."""
+        self._max_url_length = settings.max_url_length
+        self._max_query_params = settings.max_query_params
         from .. import json as app_json
 
         self._parser_class = type(
@@ -210,7 +215,7 @@ class InputLimitsShield(Shield):
         """Refuse an oversized URL or body; install the parsing limits."""
         environ = request.environ
         query = environ.get("QUERY_STRING", "")
-        max_url = self.settings.max_url_length
+        max_url = self._max_url_length
         if max_url is not None and len(environ.get("PATH_INFO", "")) + len(query) > max_url:
             reject(
                 URLTooLong,
@@ -220,7 +225,7 @@ class InputLimitsShield(Shield):
                 f"The URL is too long (LIMITS_MAX_URL_LENGTH is {max_url}).",
             )
         if query:
-            self._check_query(query, self.settings.max_query_params)
+            self._check_query(query, self._max_query_params)
         if "wsgi.input_terminated" not in environ and not environ.get("CONTENT_LENGTH"):
             # No Content-Length (or an empty one) and no server-ended stream:
             # Werkzeug reads no body at all. The usual GET stops here.

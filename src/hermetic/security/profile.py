@@ -9,6 +9,7 @@ import typing as t
 from werkzeug.datastructures import ImmutableDict
 from werkzeug.exceptions import HTTPException
 
+from .._plain_path import serve_plain
 from ..app import Flask
 from ..settings import Settings, secure_defaults
 from ..settings.core import CoreSettings
@@ -98,6 +99,7 @@ class Hermetic(Flask):
         self._watch_insecure_cookies = True
         # What super() in wsgi_app finds, found once rather than per request.
         self._next_wsgi_app = _after_hermetic(type(self))
+        self._next_is_flask = self._next_wsgi_app is Flask.wsgi_app
         self._install_security()
 
     def _install_security(self) -> None:
@@ -204,8 +206,20 @@ class Hermetic(Flask):
             # Until a Secure cookie on plain HTTP has been logged: the cookies
             # of a plain-HTTP request are looked at as the response starts.
             start_response = watch_cookies(self, environ, start_response)
-        # What super() finds, without a proxy object made per request.
-        return self._next_wsgi_app(self, environ, start_response)
+        if not self._next_is_flask:
+            # What super() finds, without a proxy object made per request.
+            return self._next_wsgi_app(self, environ, start_response)
+        # Flask.wsgi_app, in this frame.
+        shields = self.shields
+        if shields is not None and shields.active:
+            for step in shields.prepare_steps:
+                step(environ)
+            answer = serve_plain(self, environ, start_response, shields)
+        else:
+            answer = serve_plain(self, environ, start_response)
+        if answer is not None:
+            return answer  # type: ignore[no-any-return]  # the plain path's WSGI body
+        return self._serve_general(environ, start_response)
 
     def run(
         self,

@@ -224,7 +224,8 @@ class ShieldPipeline:
         self._pending: list[Shield] = []
         # Concurrent first requests configure the shields once.
         self._configuring = threading.Lock()
-        self._prepare: tuple[t.Callable[[dict[str, t.Any]], None], ...] = ()
+        #: The ``prepare`` steps, run on the raw environ of every request.
+        self.prepare_steps: tuple[t.Callable[[dict[str, t.Any]], None], ...] = ()
         self._routes: dict[str | None, RouteSteps] = {}
         #: ``False`` once every shield is configured and none has a step:
         #: the app skips the pipeline.
@@ -262,10 +263,10 @@ class ShieldPipeline:
         if self._pending:
             # Until every shield is configured, the one prepare step
             # configures them first: afterwards a request pays nothing for it.
-            self._prepare = (self._configure_then_prepare,)
+            self.prepare_steps = (self._configure_then_prepare,)
         else:
             steps = (s.prepare_step() for s in self._shields)
-            self._prepare = tuple(step for step in steps if step is not None)
+            self.prepare_steps = tuple(step for step in steps if step is not None)
         self._routes.clear()
         self.active = bool(self._pending) or not all(map(_stepless, self._shields))
 
@@ -308,7 +309,7 @@ class ShieldPipeline:
 
     def _configure_then_prepare(self, environ: dict[str, t.Any]) -> None:
         self.configure_pending()
-        for step in self._prepare:
+        for step in self.prepare_steps:
             step(environ)
 
     def exempt_route(self, endpoint: str, names: str | t.Iterable[str]) -> None:
@@ -360,18 +361,18 @@ class ShieldPipeline:
 
     # -- the request path (called by the app) ----------------------------
 
-    def prepare(self, environ: dict[str, t.Any]) -> None:
-        """Run the ``prepare`` steps on the raw WSGI environ."""
-        for step in self._prepare:
-            step(environ)
-
-    def before(self, request: Request) -> Response | None:
-        """Run the ``before`` steps of the matched route; a response ends the request."""
+    def request_steps(self, request: Request) -> RouteSteps:
+        """Return the steps of the route ``request`` matched (``None``'s when none)."""
         rule = request.url_rule
         endpoint = rule.endpoint if rule is not None else None
         steps = self._routes.get(endpoint)
         if steps is None or steps.view is not self._app_views.get(endpoint):  # type: ignore[arg-type]  # None (no rule) is a valid key
             steps = self._steps(endpoint)
+        return steps
+
+    def before(self, request: Request) -> Response | None:
+        """Run the ``before`` steps of the matched route; a response ends the request."""
+        steps = self.request_steps(request)
         for step in steps.before_by_method.get(request.method, steps.before):
             rv = step(request)
             if rv is not None:
@@ -380,11 +381,7 @@ class ShieldPipeline:
 
     def after(self, request: Request, response: Response) -> Response:
         """Run the ``after`` steps of the matched route, innermost first."""
-        rule = request.url_rule
-        endpoint = rule.endpoint if rule is not None else None
-        steps = self._routes.get(endpoint)
-        if steps is None or steps.view is not self._app_views.get(endpoint):  # type: ignore[arg-type]  # None (no rule) is a valid key
-            steps = self._steps(endpoint)
+        steps = self.request_steps(request)
         quiet = steps.quiet_after  # the usual response: the steps fused
         if quiet is not None and (done := quiet(request, response)) is not None:
             return done

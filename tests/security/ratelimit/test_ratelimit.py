@@ -822,3 +822,31 @@ def test_headers_appended_whole_are_what_setdefault_adds(app, clock, own):
         # Exactly one of each: the view's own when it set one, else ours.
         assert got.getlist(lower) == [mine.get(lower, value)]
     assert got.get("X-Request-Id") == mine.get("x-request-id")
+
+
+def test_limiter_asks_the_breaker_only_when_it_is_not_closed(monkeypatch):
+    from hermetic.security.breaker import CircuitBreaker, CircuitOpenError
+    from hermetic.security.ratelimit import Limiter
+
+    clock = [1000.0]
+    breaker = CircuitBreaker(5.0, now=lambda: clock[0])
+    limiter = Limiter("memory://", breaker=breaker)
+    asked = []
+    for name in ("allow", "success"):
+        real = getattr(CircuitBreaker, name)
+        monkeypatch.setattr(
+            CircuitBreaker, name, lambda self, _n=name, _r=real: (asked.append(_n), _r(self))[1]
+        )
+    limiter.check_breaker()
+    limiter.storage_ok()
+    assert asked == []  # closed: allow() would say yes, success() has nothing to do
+    breaker.failure()
+    with pytest.raises(CircuitOpenError):
+        limiter.check_breaker()
+    assert asked == ["allow"]
+    clock[0] += 6  # the cool-down is over: one probe, then its success closes it
+    limiter.check_breaker()
+    assert breaker.state == "half-open"
+    limiter.storage_ok()
+    assert asked == ["allow", "allow", "success"]
+    assert breaker.state == "closed"

@@ -390,5 +390,15 @@ def fresh_login_required(view: F) -> F:
     return _policy.protect(_policy.FRESH_LOGIN)(view)
 
 
+class _CurrentUserProxy(LocalProxy):  # type: ignore[type-arg]  # stands for any user class
+    """``LocalProxy(get_user)``; an attribute read calls :func:`get_user` once and reads
+    it there (Werkzeug's: a descriptor, two closures and a bound ``getattr`` per read)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> t.Any:
+        return getattr(get_user(), name)
+
+
 #: The user of the current request, resolved on first access.
-current_user: t.Any = LocalProxy(get_user)
+current_user: t.Any = _CurrentUserProxy(get_user)

@@ -17,7 +17,7 @@ from ...globals import current_app
 from ...settings import SettingsError
 from .._store_base import DEFAULT_TIMEOUT, StoreSettings, store_settings
 from ..audit import audit
-from ..breaker import CircuitBreaker, CircuitOpenError, breaker_for
+from ..breaker import CLOSED, CircuitBreaker, CircuitOpenError, breaker_for
 from ..errors import ConfigurationError, SecurityError, StoreUnavailableError
 from ._declare import bounded, check_strategy, parse_limits
 from ._limits_compat import incr_expire_ttl_script, sweep_memory_less_often
@@ -254,7 +254,9 @@ class Limiter:
         the storage calls: an open breaker then gets the outage policy
         without a network round trip.
         """
-        if not self.breaker.allow():
+        breaker = self.breaker
+        # A closed breaker allows every call: asked only when it is not.
+        if breaker.state is not CLOSED and not breaker.allow():
             raise CircuitOpenError("The rate limit storage's circuit breaker is open.")
 
     def storage_failed(self, exc: BaseException) -> None:
@@ -284,7 +286,9 @@ class Limiter:
 
     def storage_ok(self) -> None:
         """Note that the storage answered (ends an outage)."""
-        self.breaker.success()
+        breaker = self.breaker
+        if breaker.state is not CLOSED:  # a closed breaker has nothing to note
+            breaker.success()
         if self._outage_since is not None:
             self._outage_since = None
             logger.warning("Rate limit storage available again; limits apply.")

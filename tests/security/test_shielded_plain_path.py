@@ -1,0 +1,255 @@
+"""``Hermetic`` on the one-frame request path (hermetic/_plain_path.py).
+
+An app with active shields and no hooks of its own is served by the plain
+path too: the shields' ``before`` steps run ahead of the view, and a text
+answer gets the route's fused after steps (security/_quiet_after.py) on its
+two headers. Every case here is served twice, on the plain path and with
+``serve_plain`` switched off (the general methods), and must give the same
+status, headers in order, body and environ marks; the cases the plain path
+hands over (a cookie, a CSP nonce, a remember-me cookie, a refusal, an
+error) are among them.
+"""
+
+from __future__ import annotations
+
+import pytest
+from werkzeug.test import create_environ
+
+import hermetic
+import hermetic.app as app_module
+import hermetic.security.profile as profile_module
+from hermetic import jsonify, redirect, render_template_string, request, session
+from hermetic.security.auth import UserMixin, login_user
+from hermetic.security.shields import Shield
+
+SECRET = "shielded-plain-test-5d1c9e3a7f2b4068e1c3a5f7d9b2e4c6"
+
+
+class User(UserMixin):
+    def __init__(self, id):
+        self.id = id
+
+
+def _app():
+    app = hermetic.Hermetic(__name__)
+    app.config.update(SECRET_KEY=SECRET, LIMITS_MAX_URL_LENGTH=200)
+    app.login_manager.user_loader(lambda user_id: User(user_id))
+
+    @app.get("/")
+    def hello():
+        return "Hello, World! \u00e9"
+
+    @app.get("/json")
+    def data():
+        return jsonify(hello="world")
+
+    @app.get("/nonce")
+    def nonce():
+        return render_template_string('<script nonce="{{ csp_nonce() }}"></script>')
+
+    @app.get("/own")
+    def own():
+        return "framed", {"X-Frame-Options": "SAMEORIGIN"}
+
+    @app.get("/go")
+    def go():
+        return redirect("/", 303)
+
+    @app.get("/remember")
+    def remember():
+        login_user(User("7"), remember=True)
+        return "in"
+
+    @app.get("/count")
+    def count():
+        session["n"] = session.get("n", 0) + 1
+        return str(session["n"])
+
+    @app.get("/query")
+    def query():
+        return request.args.get("q", "-")
+
+    @app.get("/fail")
+    def fail():
+        raise ValueError("boom")
+
+    @app.post("/form")
+    def form():
+        return "saved"
+
+    @app.errorhandler(404)
+    def missing(e):
+        return "no such page", 404
+
+    app.security_check()
+    return app
+
+
+def _serve(app, path, **kwargs):
+    """Call the app as a server does; return status, headers, body and the environ marks."""
+    calls = []
+    environ = create_environ(path, **kwargs)
+    body = app(environ, lambda status, headers, exc_info=None: calls.append((status, headers)))
+    try:
+        data = b"".join(body)
+    finally:
+        getattr(body, "close", lambda: None)()
+    ((status, headers),) = calls
+    marks = {
+        key: value if isinstance(value, (str, int, type(None))) else type(value).__name__
+        for key, value in environ.items()
+        if key.startswith("hermetic.")
+    }
+    return status, _comparable(headers), data, marks
+
+
+def _comparable(headers):
+    """The header list, each cookie's value left out (a session holds the time)."""
+    items = []
+    for name, value in headers:
+        if name == "Set-Cookie":
+            cookie, _, attributes = value.partition(";")
+            value = f"{cookie.partition('=')[0]}=...;{attributes}"
+        items.append((name, value))
+    return items
+
+
+def _general(monkeypatch):
+    """Switch the plain path off: every request takes the general methods."""
+    monkeypatch.setattr(app_module, "serve_plain", lambda *args: None)
+    monkeypatch.setattr(profile_module, "serve_plain", lambda *args: None)
+
+
+def _spy(monkeypatch):
+    """Record, per request, whether the plain path answered it."""
+    answered = []
+    real = profile_module.serve_plain
+
+    def spy(*args):
+        answer = real(*args)
+        answered.append(answer is not None)
+        return answer
+
+    monkeypatch.setattr(profile_module, "serve_plain", spy)
+    return answered
+
+
+CASES = [
+    ("/", {}),
+    ("/?q=1", {}),
+    ("/query?q=%C3%A9", {}),
+    ("/json", {}),
+    ("/nonce", {}),
+    ("/own", {}),
+    ("/go", {}),
+    ("/remember", {}),
+    ("/count", {}),
+    ("/fail", {}),
+    ("/missing", {}),
+    ("/" + "a" * 300, {}),  # longer than LIMITS_MAX_URL_LENGTH: refused before the view
+    ("/query?" + "&".join(f"p{i}=1" for i in range(200)), {}),  # too many parameters
+    ("/", {"method": "HEAD"}),
+    ("/", {"method": "POST"}),  # not allowed
+    ("/form", {"method": "POST", "data": {"x": "1"}}),  # no CSRF token: refused
+    ("/", {"headers": {"Cookie": "other=1"}}),
+    ("/", {"headers": {"Cookie": "session=forged"}}),
+    ("/", {"headers": {"Origin": "https://evil.example"}}),
+]
+
+
+@pytest.mark.parametrize("base_url", ["https://localhost", "http://localhost"])
+@pytest.mark.parametrize(("path", "kwargs"), CASES)
+def test_the_plain_path_answers_as_the_general_methods(path, kwargs, base_url, monkeypatch):
+    # The same nonce and remember token on both sides.
+    monkeypatch.setattr("hermetic.security.headers.urandom", lambda n: b"n" * n)
+    monkeypatch.setattr("secrets.token_bytes", lambda n=32: b"t" * n)
+    monkeypatch.setattr("os.urandom", lambda n: b"u" * n)
+    plain = _serve(_app(), path, base_url=base_url, **kwargs)
+    with monkeypatch.context() as m:
+        _general(m)
+        general = _serve(_app(), path, base_url=base_url, **kwargs)
+    assert plain == general
+
+
+def test_hello_is_answered_by_the_plain_path_with_every_header(monkeypatch):
+    answered = _spy(monkeypatch)
+    app = _app()
+    status, headers, body, marks = _serve(app, "/", base_url="https://localhost")
+    assert answered == [True]
+    assert status == "200 OK" and body == "Hello, World! \u00e9".encode()
+    names = [name for name, _ in headers]
+    assert names[:2] == ["Content-Type", "Content-Length"]
+    for name in ("Content-Security-Policy", "Strict-Transport-Security", "X-Frame-Options"):
+        assert name in names
+    # The login shield's after step counted as done, the CSP as sent without a nonce.
+    assert marks == {"hermetic.login.after_done": True, "hermetic.csp_nonce": ""}
+
+
+def test_plain_http_gets_no_hsts_on_the_plain_path(monkeypatch):
+    answered = _spy(monkeypatch)
+    _, headers, _, _ = _serve(_app(), "/", base_url="http://localhost")
+    assert answered == [True]
+    assert "Strict-Transport-Security" not in [name for name, _ in headers]
+
+
+def test_a_refusal_before_the_view_keeps_the_view_from_running(monkeypatch):
+    app = _app()
+    ran = []
+    app.view_functions["hello"] = lambda: ran.append(1) or "ran"
+    status, _, _, _ = _serve(app, "/?" + "x" * 300, base_url="https://localhost")
+    assert status.startswith("414")
+    assert ran == []
+
+
+class _CountingShield(Shield):
+    """A shield with a prepare step and a before step, counting their calls."""
+
+    name = "counting"
+    order = 5
+
+    def __init__(self):
+        self.prepared = 0
+        self.before_calls = 0
+
+    def configure(self, app=None):
+        pass
+
+    def prepare_step(self):
+        def step(environ):
+            self.prepared += 1
+
+        return step
+
+    def steps_for(self, endpoint, view):
+        def before(request):
+            self.before_calls += 1
+
+        return before, None
+
+
+@pytest.mark.parametrize("hooked", [False, True])
+def test_prepare_and_before_steps_run_once_on_either_path(hooked, monkeypatch):
+    answered = _spy(monkeypatch)
+    app = _app()
+    counting = _CountingShield()
+    app.shields.add(counting)
+    if hooked:
+        # A hook of the app's own: the plain path declines, the general runs.
+        app.before_request(lambda: None)
+    for _ in range(3):
+        assert _serve(app, "/", base_url="https://localhost")[0] == "200 OK"
+    assert answered == [not hooked] * 3
+    assert counting.prepared == 3
+    assert counting.before_calls == 3
+
+
+def test_a_view_replaced_after_the_first_request_gets_its_own_steps(monkeypatch):
+    answered = _spy(monkeypatch)
+    app = _app()
+    assert "X-Frame-Options" in dict(_serve(app, "/", base_url="https://localhost")[1])
+    replacement = hermetic.security.exempt("headers")(lambda: "replaced")
+    app.view_functions["hello"] = replacement
+    status, headers, body, _ = _serve(app, "/", base_url="https://localhost")
+    assert body == b"replaced"
+    assert "X-Frame-Options" not in dict(headers)
+    assert answered == [True, True]
