@@ -347,6 +347,28 @@ def test_sec_fetch_site_same_origin_passes(csrf_client, site):
     assert rv.status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("site", "status"),
+    [
+        ("same-origin", 200),  # the exact spelling, answered first
+        (" Same-Origin\t", 200),
+        ("same-origin ", 200),
+        ("same-originx", 403),
+        ("same-site", 403),
+        ("cross-site", 403),
+    ],
+)
+def test_sec_fetch_site_decides_before_origin(csrf_client, site, status):
+    # Sec-Fetch-Site, when sent, decides; the Origin beside it is not this site's.
+    token = _token(csrf_client)
+    rv = csrf_client.post(
+        "/submit",
+        data={"csrf_token": token},
+        headers={"Sec-Fetch-Site": site, "Origin": "https://evil.example"},
+    )
+    assert rv.status_code == status
+
+
 @pytest.mark.parametrize("origin", ["http://localhost", "http://LOCALHOST", "http://localhost/"])
 def test_own_origin_passes(csrf_client, origin):
     token = _token(csrf_client)

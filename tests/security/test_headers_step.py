@@ -25,6 +25,7 @@ PLANS = {
     "reports": {"SECURITY_CSP_REPORTS": True, "SECURITY_CSP_REPORT_TO": True},
     "extra": {"SECURITY_HEADERS_EXTRA": {"X-Extra": "1", "X-Frame-Options": None}},
     "extra-maker-name": {"SECURITY_HEADERS_EXTRA": {"Content-Type": "text/plain"}},
+    "extra-location": {"SECURITY_HEADERS_EXTRA": {"Location": "/elsewhere"}},
 }
 RESPONSES = {
     "bare": lambda: hermetic.Flask.response_class("x"),
@@ -37,7 +38,19 @@ RESPONSES = {
         "x", headers={"Strict-Transport-Security": "max-age=1"}
     ),
     "no-length": lambda: hermetic.Flask.response_class(iter([b"x"])),
+    "redirect": lambda: hermetic.redirect("/", 303),
+    "redirect-framed": lambda: _framed_redirect(),
+    "location-later": lambda: hermetic.Flask.response_class(
+        "x", headers=[("X-Custom", "1"), ("Location", "/")]
+    ),
 }
+
+
+def _framed_redirect():
+    # A redirect that sets one of the plan's headers itself, after Location.
+    response = hermetic.Flask.response_class("x", status=303, headers={"Location": "/"})
+    response.headers["X-Frame-Options"] = "SAMEORIGIN"
+    return response
 
 
 def _reference(plan, request, response):
@@ -69,6 +82,12 @@ def test_step_adds_what_the_merge_adds(plan_name, response_name, scheme, nonce):
 def test_bare_takes_block_only_when_no_header_of_the_plan_is_a_maker_header():
     assert plan_headers({}).bare_takes_block
     assert not plan_headers({"SECURITY_HEADERS_EXTRA": {"content-length": "1"}}).bare_takes_block
+
+
+def test_redirect_takes_block_only_when_no_header_of_the_plan_is_a_redirect_header():
+    assert plan_headers({}).redirect_takes_block
+    assert not plan_headers({"SECURITY_HEADERS_EXTRA": {"location": "/"}}).redirect_takes_block
+    assert not plan_headers({"SECURITY_HEADERS_EXTRA": {"Content-Type": "x"}}).redirect_takes_block
 
 
 def test_the_step_honours_a_set_scheme_and_a_subclass():

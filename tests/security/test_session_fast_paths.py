@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import pytest
+from werkzeug.datastructures import Headers
 
 import hermetic
 from hermetic.security._session_cookie import SETTING_KEYS, SETTINGS_KEY, settings_for, vary_cookie
@@ -110,3 +111,93 @@ def test_a_session_setting_added_or_removed_is_seen(key):
     removed = settings_for(interface, app, revoke_session)
     assert removed is not added
     assert settings_for(interface, app, revoke_session) is removed
+
+
+class _OwnHeaders(Headers):
+    """A Headers subclass: vary_cookie goes through its methods."""
+
+
+@pytest.mark.parametrize("own_headers", [False, True])
+@pytest.mark.parametrize(
+    "existing",
+    [
+        [],
+        [("Location", "/"), ("X-Frame-Options", "DENY")],
+        [("vary", "Origin")],
+        [("Vary", "Accept"), ("Vary", "Cookie")],
+        [("Date", "x"), ("Vary", "Origin, cookie")],
+    ],
+)
+def test_vary_cookie_gives_werkzeugs_whole_header_list(existing, own_headers):
+    # Every header, in order (not only the Vary values): the pair is appended
+    # to the item list as Werkzeug's add appends it.
+    ours, theirs = Response(), Response()
+    if own_headers:
+        ours.headers = _OwnHeaders(ours.headers)
+    for key, value in existing:
+        ours.headers.add(key, value)
+        theirs.headers.add(key, value)
+    vary_cookie(ours)
+    theirs.vary.add("Cookie")
+    assert list(ours.headers.items()) == list(theirs.headers.items())
+    assert ours.headers.to_wsgi_list() == theirs.headers.to_wsgi_list()
+
+
+# -- is_null_session and the emptiness check without ABCMeta / __len__ frames --
+
+
+def test_is_null_session_as_isinstance():
+    from hermetic.security.sessions import HermeticSession
+    from hermetic.sessions import NullSession, SessionInterface
+
+    class Own(HermeticSession):
+        pass
+
+    class OwnNull(NullSession):
+        pass
+
+    interface = EncryptedSessionInterface()
+    for obj in (HermeticSession(), Own(), NullSession(), OwnNull(), {}, None):
+        assert interface.is_null_session(obj) == SessionInterface.is_null_session(interface, obj)
+    # A null session class of the app's own (even the usual session's class) is honoured.
+    interface.null_session_class = HermeticSession
+    assert interface.is_null_session(HermeticSession())
+
+
+@pytest.mark.parametrize("own_len", [False, True])
+def test_emptied_session_deletes_the_cookie_and_keeps_accessed(own_len):
+    from hermetic.security.sessions import HermeticSession
+
+    class Counting(HermeticSession):
+        calls = 0
+
+        def __len__(self):
+            type(self).calls += 1
+            return super().__len__()
+
+    app = _app()
+    if own_len:
+        app.session_interface.session_class = Counting
+
+    @app.get("/set")
+    def set_():
+        hermetic.session["a"] = 1
+        return "set"
+
+    @app.get("/clear")
+    def clear():
+        hermetic.session.pop("a")
+        return "cleared"
+
+    @app.get("/quiet")
+    def quiet():
+        return "quiet"
+
+    client = app.test_client()
+    assert "Set-Cookie" in client.get("/set").headers
+    r = client.get("/clear")
+    assert "Expires=Thu, 01 Jan 1970" in r.headers["Set-Cookie"]
+    assert r.headers["Vary"] == "Cookie"
+    assert client.get_cookie("session") is None
+    if own_len:
+        assert Counting.calls >= 1  # its own __len__ was asked

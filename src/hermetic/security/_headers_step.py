@@ -42,6 +42,7 @@ def headers_step(
     """
     every_name = plan.every_name
     bare_takes_block = plan.bare_takes_block
+    redirect_takes_block = plan.redirect_takes_block
     csp_name = plan.csp_name
     csp_parts = plan.csp_parts
     pairs = plan.pairs
@@ -56,13 +57,19 @@ def headers_step(
         # block is appended whole. Every value was checked when the plan
         # was made (no CR or LF) and a nonce is base64url, so appending
         # skips nothing Werkzeug's ``add`` would check.
+        count = len(items)
         if not (
-            bare_takes_block
-            and len(items) == 2
+            2 <= count <= 3
             and items[0][0] == "Content-Type"
             and items[1][0] == "Content-Length"
+            and (
+                bare_takes_block
+                if count == 2
+                else redirect_takes_block and items[2][0] == "Location"
+            )
         ):
-            # Not the two headers the makers build: one pass over the names.
+            # Not the two headers the makers build (and redirect's Location):
+            # one pass over the names.
             present = {name.lower() for name, _ in items}
             if not present.isdisjoint(every_name):
                 return merge(plan, request, items, present, response)

@@ -21,6 +21,7 @@ import json
 import threading
 import typing as t
 
+from .._headers import live_items
 from ..json.provider import DefaultJSONProvider
 from ..json.tag import TaggedJSONSerializer
 from ._session_settings import session_settings
@@ -186,7 +187,8 @@ def settings_for(
 ) -> SessionState:
     """Return ``interface``'s settings for ``app``, recomputed when its config changed."""
     config = app.config
-    settings = app.extensions.get(SETTINGS_KEY)
+    # (Annotated rather than cast: no call per request.)
+    settings: SessionState | None = app.extensions.get(SETTINGS_KEY)
     if (
         settings is not None
         and settings.owner is interface
@@ -195,7 +197,7 @@ def settings_for(
         and settings.present.items() <= config.items()
         and config.keys().isdisjoint(settings.absent)
     ):
-        return t.cast(SessionState, settings)
+        return settings
     settings = SessionState(interface, app, functools.partial(revoke, app))
     if interface._settings_cacheable:
         app.extensions[SETTINGS_KEY] = settings
@@ -341,11 +343,21 @@ def decode_cookie(app: Flask, serializer: t.Any, plaintext: bytes) -> Opened:
 def vary_cookie(response: Response) -> None:
     """Add ``Cookie`` to the response's ``Vary`` header, as ``response.vary.add("Cookie")``."""
     headers = response.headers
+    # Werkzeug's item list of a plain Headers: read (and appended to) without
+    # Headers' per-item generator and add's checks of a constant pair.
+    items = live_items(headers)
     # The Vary values, as headers.getlist("Vary") without lower-casing every
     # header name: only a 4-character name can lower-case to "vary".
-    values = [value for key, value in headers if len(key) == 4 and key.lower() == "vary"]
+    values = [
+        value
+        for key, value in (headers if items is None else items)
+        if len(key) == 4 and key.lower() == "vary"
+    ]
     if not values:
-        headers.add("Vary", "Cookie")
+        if items is None:
+            headers.add("Vary", "Cookie")
+        else:
+            items.append(("Vary", "Cookie"))  # what add appends: checked constants
         return
     if len(values) == 1 and '"' not in values[0]:
         for item in values[0].split(","):

@@ -255,9 +255,10 @@ def keyring_for(app: Flask) -> KeyRing:
     """
     config = app.config
     source = (config.get("SECRET_KEY"), tuple(config.get("SECRET_KEY_FALLBACKS") or ()))
-    ring = app.extensions.get(EXTENSION_KEY)
+    # (Annotated rather than cast: no call per request.)
+    ring: KeyRing | None = app.extensions.get(EXTENSION_KEY)
     if ring is not None and ring.source == source:
-        return t.cast(KeyRing, ring)
+        return ring
     if not source[0]:
         raise ConfigurationError(f"SECRET_KEY is not set. {KEY_FIX}")
     ring = KeyRing([source[0], *source[1]])

@@ -132,11 +132,15 @@ def _current_session() -> SessionMixin:
     return ctx.session
 
 
+#: dict's own ``get``, typed for any session (a dict subclass); no ``t.cast`` call per request.
+_dict_get: t.Callable[[t.Any, str], t.Any] = dict.get
+
+
 def _session_secret(session: SessionMixin) -> bytes | None:
     if type(session).get is SecureCookieSession.get:
         # What that get does, without its two Python calls.
         session.accessed = True
-        value = dict.get(t.cast(dict[str, t.Any], session), SESSION_KEY)
+        value = _dict_get(session, SESSION_KEY)
     else:
         value = session.get(SESSION_KEY)
     if not isinstance(value, str) or len(value) != 43:
@@ -338,6 +342,8 @@ class CSRFShield(Shield):
     def _check_origin(self, request: Request, environ: dict[str, t.Any]) -> None:
         origin = environ.get("HTTP_ORIGIN")
         site = environ.get("HTTP_SEC_FETCH_SITE")
+        if site == "same-origin":
+            return  # what every browser sends for a form of this site, as spelt
         if site is not None:
             site = site.strip().lower()
             if site in ("same-origin", "none"):

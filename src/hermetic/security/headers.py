@@ -46,6 +46,7 @@ NONCE_PLACEHOLDER = "{nonce}"
 #: The schemes ``request.is_secure`` counts as secure (read without the property).
 #: The header names of a response the text, bytes and JSON makers built.
 _BARE_NAMES = frozenset({"content-type", "content-length"})
+_REDIRECT_NAMES = _BARE_NAMES | {"location"}
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
@@ -141,6 +142,8 @@ class HeadersPlan(t.NamedTuple):
     #: (what the text, bytes and JSON makers build) sets none of
     #: :attr:`every_name` (``SECURITY_HEADERS_EXTRA`` could name one of them).
     bare_takes_block: bool = False
+    #: The same for those two and a ``Location`` (what ``redirect`` builds).
+    redirect_takes_block: bool = False
 
 
 def plan_headers(config: t.Mapping[str, t.Any] | HeadersSettings) -> HeadersPlan:
@@ -203,6 +206,7 @@ def plan_headers(config: t.Mapping[str, t.Any] | HeadersSettings) -> HeadersPlan
         every_name,
         (plain, (*plain, *hsts)),
         every_name.isdisjoint(_BARE_NAMES),
+        every_name.isdisjoint(_REDIRECT_NAMES),
     )
 
 

@@ -34,6 +34,7 @@ import typing as t
 from werkzeug.sansio.utils import get_content_length
 
 from ..settings import Settings, SettingsError, setting
+from ..wrappers import Request
 from ._input_parsers import (
     REASON_BODY,
     REASON_QUERY,
@@ -54,7 +55,6 @@ from .shields import ORDER_BODY_LIMITS, Shield
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
-    from ..wrappers import Request
 
 __all__ = [
     "InputLimitsSettings",
@@ -131,6 +131,24 @@ def input_limits_of(app: Flask) -> InputLimitsSettings:
     if settings is None:
         settings = app.extensions[_EXTENSION_KEY] = InputLimitsSettings.from_config(app.config)
     return settings
+
+
+#: Per request class: does it re-raise the shield's errors itself?
+_RERAISES: dict[type, bool] = {}
+
+
+def _reraises_client_errors(cls: type) -> bool:
+    """Tell whether ``cls.on_json_loading_failed`` is hermetic's, which re-raises
+    an ``HTTPException`` such as :class:`JSONTooDeep` as it is.
+
+    Then the request needs no per-request override: one would make a reference
+    cycle (request -> override -> request) on every request with a body.
+    """
+    found = _RERAISES.get(cls)
+    if found is None:
+        own = getattr(cls, "on_json_loading_failed", None)
+        found = _RERAISES[cls] = own is Request.on_json_loading_failed
+    return found
 
 
 def _max_stream(stream: t.Any, max_body: int) -> MaxStream:
@@ -228,7 +246,17 @@ class InputLimitsShield(Shield):
         # What request.content_length answers, read from the environ: through
         # request.headers, a missing header costs a KeyError, and servers that
         # end every stream themselves (granian, gunicorn) send each GET here.
-        content_length = get_content_length(raw_length, environ.get("HTTP_TRANSFER_ENCODING"))
+        encoding = environ.get("HTTP_TRANSFER_ENCODING")
+        if (
+            encoding is None
+            and type(raw_length) is str
+            and raw_length.isdigit()
+            and raw_length.isascii()
+        ):
+            # ASCII digits alone: what Werkzeug's parse gives, without its two calls.
+            content_length: int | None = int(raw_length)
+        else:
+            content_length = get_content_length(raw_length, encoding)
         if not content_length and not terminated:
             return None  # No body to read: nothing more to check.
         if content_length is not None:
@@ -248,5 +276,12 @@ class InputLimitsShield(Shield):
             request._terminated_stream_factory = _max_stream
         request.form_data_parser_class = self._parser_class
         request.json_module = self._json
-        request.on_json_loading_failed = functools.partial(json_loading_failed, request)  # type: ignore[method-assign]  # per-request override, as Flask allows
+        reraises = _RERAISES.get(type(request))
+        if reraises is None:
+            reraises = _reraises_client_errors(type(request))
+        if not reraises:
+            # A request class of the app's own: JSONTooDeep must still be
+            # the 400 it is. (The partial refers to the request, so the
+            # request is freed by the garbage collector, not at once.)
+            request.on_json_loading_failed = functools.partial(json_loading_failed, request)  # type: ignore[method-assign]  # per-request override, as Flask allows
         return None

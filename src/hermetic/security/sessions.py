@@ -32,7 +32,7 @@ import typing as t
 from datetime import datetime, timezone
 
 from ..globals import _cv_request
-from ..sessions import SessionInterface, session_json_serializer
+from ..sessions import NullSession, SecureCookieSession, SessionInterface, session_json_serializer
 from . import audit
 from ._hermetic_session import HermeticSession as HermeticSession
 from ._hermetic_session import _new_sid
@@ -93,6 +93,7 @@ USER_ID_KEY = "_user_id"
 #: With server-side sessions, a session holding only these keys (an
 #: anonymous visitor's CSRF secret) is kept in its encrypted cookie alone.
 COOKIE_ONLY_KEYS = frozenset({"_csrf", "_permanent"})
+_SESSION_LEN = SecureCookieSession.__len__
 
 
 class EncryptedSessionInterface(SessionInterface):
@@ -139,6 +140,12 @@ class EncryptedSessionInterface(SessionInterface):
             getattr(cls, method) is getattr(base, method) for method in SETTING_METHODS
         )
         cls._custom_name = cls.cookie_name_for is not base.cookie_name_for
+
+    def is_null_session(self, obj: object) -> bool:
+        """Tell whether ``obj`` is a null session (asked when every response is finished)."""
+        if type(obj) is HermeticSession and self.null_session_class is NullSession:
+            return False  # without isinstance's ABCMeta check: the usual session
+        return super().is_null_session(obj)
 
     def _settings(self, app: Flask) -> SessionState:
         return settings_for(self, app, revoke_session)
@@ -259,7 +266,8 @@ class EncryptedSessionInterface(SessionInterface):
             return self._refuse(settings, name, REASON_REVOKED)
 
         cls = self.session_class
-        if issubclass(cls, HermeticSession):
+        # (issubclass goes through ABCMeta's check: the usual class is asked first.)
+        if cls is HermeticSession or issubclass(cls, HermeticSession):
             session = cls.opened(data, sid, created, last_seen, self.now, settings.on_revoke)
         else:  # a session class of the app's own, given the same arguments
             session = cls(
@@ -313,7 +321,13 @@ class EncryptedSessionInterface(SessionInterface):
             # A response built from the session depends on the cookie.
             vary_cookie(response)
 
-        if not session:
+        if type(session).__len__ is _SESSION_LEN:
+            # SecureCookieSession's __len__, without its frames: the read it
+            # marks is undone by save_session.
+            empty = not dict.__len__(session)
+        else:
+            empty = not session
+        if empty:
             if session.modified or session._drop_cookie:
                 if session._issued and session._in_store is not False:
                     # An emptied session is over: a copy of its cookie must not work.
