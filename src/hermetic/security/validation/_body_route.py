@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from ...globals import _cv_app, _cv_request
 from ._body import read_json
-from ._errors import ResponseValidationError
+from ._errors import refuse_response
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ._decorator import _Validator
@@ -45,9 +45,7 @@ def body_only_view(view: t.Callable[..., t.Any], validator: _Validator) -> t.Any
         try:
             body = dump(validate(rv, from_attributes=True))
         except ValidationError as e:
-            raise ResponseValidationError(
-                f"The view returned data that does not match its response model: {e}"
-            ) from None
+            refuse_response(e)
         app = _cv_app.get().app
         known = validator._maker
         if known is None or known[0] is not app or known[1] is not app.response_class:

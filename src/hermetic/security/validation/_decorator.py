@@ -20,8 +20,8 @@ from ._errors import (
     REASON_MALFORMED_JSON,
     MalformedJSON,
     RequestValidationError,
-    ResponseValidationError,
     field_errors,
+    refuse_response,
 )
 from ._hints import resolve_hints
 
@@ -308,9 +308,7 @@ class _Validator:
         try:
             body = dump(validate(rv, from_attributes=True))
         except ValidationError as e:
-            raise ResponseValidationError(
-                f"The view returned data that does not match its response model: {e}"
-            ) from None
+            refuse_response(e)
         app, cls, maker, _ = self.makers(_cv_app.get().app)
         if maker is not None:
             response = maker(body, status, "application/json")

@@ -78,6 +78,13 @@ class ResponseValidationError(RuntimeError):
     """A view returned data its response model refuses (a server bug: 500)."""
 
 
+def refuse_response(error: Exception) -> t.NoReturn:
+    """Raise :class:`ResponseValidationError` for pydantic's ``error`` on a view's data."""
+    raise ResponseValidationError(
+        f"The view returned data that does not match its response model: {error}"
+    ) from None
+
+
 def _problem_response(error: SecurityError) -> _BaseResponse:
     response = _BaseResponse(json.dumps(error.problem()), error.code, mimetype=PROBLEM_JSON)
     for key, value in error.extra_headers.items():
