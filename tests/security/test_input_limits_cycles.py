@@ -15,6 +15,7 @@ import logging
 
 import pytest
 from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Response
 
 from hermetic import Flask, Hermetic, request
 from hermetic.security import audit
@@ -147,6 +148,10 @@ def test_deep_json_is_refused_with_hermetic_request(kind, events):
         "6",
         "0006",
         "123456789",
+        "1" * 19,
+        # Longer than int() reads (4,300 digits): Werkzeug takes it as 0.
+        "9" * 5000,
+        "0" * 5000,
         " 6",
         "6 ",
         "+6",
@@ -157,6 +162,7 @@ def test_deep_json_is_refused_with_hermetic_request(kind, events):
         "\u00b2",
         "x",
     ],
+    ids=lambda raw: repr(raw) if len(raw) < 20 else f"{raw[0]}x{len(raw)}",
 )
 @pytest.mark.parametrize("encoding", [None, "chunked", "gzip"])
 def test_content_length_as_werkzeug_reads_it(raw, encoding):
@@ -183,3 +189,20 @@ def test_content_length_as_werkzeug_reads_it(raw, encoding):
     assert refused == (expected is not None and expected > 5)
     # A body to read (a length, or a chunked stream the server ends) gets the limits.
     assert refused or installed == bool(expected)
+
+
+@pytest.mark.parametrize("terminated", [False, True])
+@pytest.mark.parametrize(
+    "raw", ["9" * 5000, "0" * 5000, "1" * 4300], ids=["9x5000", "0x5000", "1x4300"]
+)
+def test_a_content_length_of_thousands_of_digits_is_never_a_500(raw, terminated):
+    # The attack: a Content-Length no int() reads. The defence: it is read
+    # as Werkzeug reads it (0, or a length over MAX_CONTENT_LENGTH), never
+    # an exception.
+    app = make_app("Hermetic")
+    environ = EnvironBuilder(path="/form", method="POST", data=b"title=x").get_environ()
+    environ["CONTENT_LENGTH"] = raw
+    if terminated:
+        environ["wsgi.input_terminated"] = True
+    r = Response.from_app(app, environ, buffered=True)
+    assert r.status_code < 500

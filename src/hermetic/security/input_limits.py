@@ -250,10 +250,13 @@ class InputLimitsShield(Shield):
         if (
             encoding is None
             and type(raw_length) is str
+            and len(raw_length) < 19
             and raw_length.isdigit()
             and raw_length.isascii()
         ):
-            # ASCII digits alone: what Werkzeug's parse gives, without its two calls.
+            # Up to 18 ASCII digits alone: what Werkzeug's parse gives, without
+            # its two calls. (A longer string is Werkzeug's to read: int() refuses
+            # more than 4,300 digits, where Werkzeug answers 0.)
             content_length: int | None = int(raw_length)
         else:
             content_length = get_content_length(raw_length, encoding)
