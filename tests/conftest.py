@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 
 import pytest
@@ -22,6 +24,23 @@ def app():
 def client(app):
     """A test client for ``app``."""
     return app.test_client()
+
+
+@pytest.fixture
+def audit_events(caplog):
+    """Read the audit events logged so far: ``audit_events()`` all of them,
+    ``audit_events("cors")`` those of one kind."""
+    caplog.set_level(logging.INFO, logger="hermetic.security.audit")
+
+    def read(kind=None):
+        found = [
+            json.loads(r.getMessage())
+            for r in caplog.records
+            if r.name == "hermetic.security.audit"
+        ]
+        return found if kind is None else [e for e in found if e.get("event") == kind]
+
+    return read
 
 
 @pytest.fixture

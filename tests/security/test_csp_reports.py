@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 
 import pytest
 
@@ -44,14 +43,8 @@ def _app(**config):
 
 
 @pytest.fixture
-def events(caplog):
-    caplog.set_level(logging.INFO, logger=audit.logger.name)
-
-    def read(kind="csp"):
-        found = [json.loads(r.getMessage()) for r in caplog.records if r.name == audit.logger.name]
-        return [e for e in found if e["event"] == kind]
-
-    return read
+def events(audit_events):
+    return lambda kind="csp": audit_events(kind)
 
 
 def _post(client, body, content_type=CSP_TYPE, **kwargs):

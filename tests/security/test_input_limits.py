@@ -4,27 +4,20 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 
 import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Response
 
 from hermetic import Flask, request
-from hermetic.security import audit
 from hermetic.security._input_parsers import DepthLimitedJSON as _DepthLimitedJSON
 from hermetic.security.input_limits import InputLimitsShield
 from hermetic.security.shields import exempt
 
 
 @pytest.fixture
-def events(caplog):
-    caplog.set_level(logging.INFO, logger="hermetic.security.audit")
-
-    def read():
-        return [json.loads(r.getMessage()) for r in caplog.records if r.name == audit.logger.name]
-
-    return read
+def events(audit_events):
+    return audit_events
 
 
 STRONG_KEY = "l1m1ts-k3y-0123456789-abcdefghijklmnopqrstuvwxyz"

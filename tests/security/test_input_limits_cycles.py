@@ -10,15 +10,12 @@ a request class of the app's own still gets the override.
 from __future__ import annotations
 
 import gc
-import json
-import logging
 
 import pytest
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Response
 
 from hermetic import Flask, Hermetic, request
-from hermetic.security import audit
 from hermetic.security.input_limits import InputLimitsShield, _reraises_client_errors
 from hermetic.wrappers import Request
 
@@ -50,13 +47,8 @@ def kind(request):
 
 
 @pytest.fixture
-def events(caplog):
-    caplog.set_level(logging.INFO, logger="hermetic.security.audit")
-
-    def read():
-        return [json.loads(r.getMessage()) for r in caplog.records if r.name == audit.logger.name]
-
-    return read
+def events(audit_events):
+    return audit_events
 
 
 def garbage_after(app, path, **builder):

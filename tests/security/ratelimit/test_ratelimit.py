@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import logging
 import socket
 
 import pytest
@@ -33,14 +31,8 @@ def clock():
 
 
 @pytest.fixture
-def events(caplog):
-    caplog.set_level(logging.INFO, logger="hermetic.security.audit")
-
-    def read(kind="ratelimit"):
-        found = [json.loads(r.getMessage()) for r in caplog.records if r.name.endswith(".audit")]
-        return [e for e in found if e.get("event") == kind]
-
-    return read
+def events(audit_events):
+    return lambda kind="ratelimit": audit_events(kind)
 
 
 def install(app, clock, **config):
