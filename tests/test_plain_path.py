@@ -12,6 +12,7 @@ from __future__ import annotations
 import typing as t
 
 import pytest
+from tests._wsgi import serve
 from werkzeug.test import create_environ
 
 import hermetic.app as app_module
@@ -101,17 +102,7 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> _Spy:
 
 def _call(app: Flask, path: str = "/", **kwargs: t.Any) -> tuple[str, list[t.Any], bytes]:
     """Call the app as a WSGI server does; return status, headers and body."""
-    calls: list[tuple[str, list[t.Any]]] = []
-    environ = create_environ(path, **kwargs)
-    body = app(environ, lambda status, headers, exc_info=None: calls.append((status, headers)))
-    try:
-        data = b"".join(body)
-    finally:
-        close = getattr(body, "close", None)
-        if close is not None:
-            close()
-    ((status, headers),) = calls
-    return status, list(headers), data
+    return serve(app, create_environ(path, **kwargs))
 
 
 def _general(app: Flask, monkeypatch: pytest.MonkeyPatch, path: str, **kwargs: t.Any) -> t.Any:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from tests._wsgi import serve, spy_on_send_loop
 from werkzeug.datastructures import Headers
 
 import hermetic
@@ -46,20 +47,7 @@ class OwnHeaders(Response):
 
 
 def send(call, environ):
-    seen = {}
-
-    def start_response(status, headers, exc_info=None):
-        seen["status"] = status
-        seen["headers"] = list(headers)
-
-    body = call(dict(environ), start_response)
-    try:
-        data = b"".join(body)
-    finally:
-        close = getattr(body, "close", None)
-        if close is not None:
-            close()
-    return seen["status"], seen["headers"], data
+    return serve(call, dict(environ))
 
 
 def random_response(rng: random.Random) -> Response:
@@ -213,16 +201,7 @@ def test_headers_of_kind_0_after_the_makers_two_are_sent_as_werkzeug_sends_them(
 def test_headers_of_kind_0_skip_the_send_loop(monkeypatch):
     # The loop reads _HEADER_KINDS for each name; names of kind 0 after the
     # makers' two, in any order, are checked as a set instead.
-    from hermetic import _app_responses
-
-    looked_up = []
-
-    class Spy(dict):
-        def get(self, key, default=None):
-            looked_up.append(key)
-            return super().get(key, default)
-
-    monkeypatch.setattr(_app_responses, "_HEADER_KINDS", Spy(_app_responses._HEADER_KINDS))
+    looked_up = spy_on_send_loop(monkeypatch)
     app = hermetic.Flask(__name__)
     environ = {"REQUEST_METHOD": "GET"}
     response = Response(b"ok")

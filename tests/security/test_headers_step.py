@@ -9,6 +9,7 @@ response, scheme and nonce; the app's vetted-tail shortcut
 from __future__ import annotations
 
 import pytest
+from tests._wsgi import spy_on_send_loop
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 import hermetic
@@ -171,17 +172,8 @@ def test_a_vetted_tail_is_sent_as_werkzeug_sends_it(after):
 
 def test_a_vetted_tail_skips_the_loop(monkeypatch):
     # The loop reads _HEADER_KINDS for each name: a vetted tail does not.
-    from hermetic import _app_responses
-
     assert vet_header_tail(TAIL)
-    looked_up = []
-
-    class Spy(dict):
-        def get(self, key, default=None):
-            looked_up.append(key)
-            return super().get(key, default)
-
-    monkeypatch.setattr(_app_responses, "_HEADER_KINDS", Spy(_app_responses._HEADER_KINDS))
+    looked_up = spy_on_send_loop(monkeypatch)
     app = hermetic.Flask(__name__)
     response = app.response_class("body")
     response.headers._list.extend(TAIL)

@@ -13,6 +13,7 @@ error) are among them.
 from __future__ import annotations
 
 import pytest
+from tests._wsgi import serve
 from werkzeug.test import create_environ
 
 import hermetic
@@ -87,14 +88,8 @@ def _app():
 
 def _serve(app, path, **kwargs):
     """Call the app as a server does; return status, headers, body and the environ marks."""
-    calls = []
     environ = create_environ(path, **kwargs)
-    body = app(environ, lambda status, headers, exc_info=None: calls.append((status, headers)))
-    try:
-        data = b"".join(body)
-    finally:
-        getattr(body, "close", lambda: None)()
-    ((status, headers),) = calls
+    status, headers, data = serve(app, environ)
     marks = {
         key: value if isinstance(value, (str, int, type(None))) else type(value).__name__
         for key, value in environ.items()
