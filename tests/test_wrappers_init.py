@@ -15,6 +15,7 @@ import random
 
 import pytest
 from werkzeug.datastructures import EnvironHeaders
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request as WerkzeugRequest
 
 from hermetic.wrappers import Request
@@ -154,69 +155,64 @@ def test_unusual_mro_uses_werkzeugs_constructor():
     assert calls == ["between"]
 
 
+#: What the bytes and status makers are compared with the class on.
+_MAKER_STATUSES = [*HTTP_STATUS_CODES, 299, 999, "201 CREATED", True, 200.0]
+_MAKER_TYPES = ["application/json", "application/problem+json", "text/plain; charset=utf-8", "a\nb"]
+_MAKER_BODIES = [b"", b"{}", b'{"a": "\xc3\xa9"}', bytearray(b"x"), "text"]
+
+
+def _made(build, *args, **kwargs):
+    """What ``build(*args, **kwargs)`` makes (attributes, header list), or the error it raises."""
+    try:
+        rv = build(*args, **kwargs)
+    except Exception as e:
+        return ("error", type(e))
+    out = dict(vars(rv))
+    out["headers"] = rv.headers.to_wsgi_list()
+    return out
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_bytes_maker_matches_the_response_class(seed):
-    from werkzeug.http import HTTP_STATUS_CODES
-
     from hermetic._response_makers import _make_bytes_maker
     from hermetic.wrappers import Response
 
     make = _make_bytes_maker(Response)
     assert make is not None
     rng = random.Random(seed)
-    statuses = [*HTTP_STATUS_CODES, 299, 999, "201 CREATED", True, 200.0]
-    types = ["application/json", "application/problem+json", "text/plain; charset=utf-8", "a\nb"]
-    bodies = [b"", b"{}", b'{"a": "\xc3\xa9"}', bytearray(b"x"), "text"]
-
-    def outcome(build, *args, **kwargs):
-        try:
-            rv = build(*args, **kwargs)
-        except Exception as e:
-            return ("error", type(e))
-        out = dict(vars(rv))
-        out["headers"] = rv.headers.to_wsgi_list()
-        return out
-
     for _ in range(300):
-        status, ctype, body = rng.choice(statuses), rng.choice(types), rng.choice(bodies)
-        fast = outcome(make, body, status, ctype)
-        slow = outcome(Response, body, status=status, content_type=ctype)
+        status, ctype, body = (
+            rng.choice(_MAKER_STATUSES),
+            rng.choice(_MAKER_TYPES),
+            rng.choice(_MAKER_BODIES),
+        )
+        fast = _made(make, body, status, ctype)
+        slow = _made(Response, body, status=status, content_type=ctype)
         assert fast == slow, (status, ctype, body)
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_status_maker_matches_the_response_class(seed):
     # make(data) for one status and content type, as the class builds it.
-    from werkzeug.http import HTTP_STATUS_CODES
-
     from hermetic._response_makers import _make_status_maker
     from hermetic.wrappers import Response
 
     rng = random.Random(seed)
-    statuses = [*HTTP_STATUS_CODES, 299, 999, "201 CREATED", True, 200.0]
-    types = ["application/json", "application/problem+json", "text/plain; charset=utf-8", "a\nb"]
-    bodies = [b"", b"{}", b'{"a": "\xc3\xa9"}', bytearray(b"x"), "text"]
-
-    def outcome(build, *args, **kwargs):
-        try:
-            rv = build(*args, **kwargs)
-        except Exception as e:
-            return ("error", type(e))
-        out = dict(vars(rv))
-        out["headers"] = rv.headers.to_wsgi_list()
-        return out
-
     made = 0
     for _ in range(300):
-        status, ctype, body = rng.choice(statuses), rng.choice(types), rng.choice(bodies)
+        status, ctype, body = (
+            rng.choice(_MAKER_STATUSES),
+            rng.choice(_MAKER_TYPES),
+            rng.choice(_MAKER_BODIES),
+        )
         make = _make_status_maker(Response, status, ctype)
         if make is None:
             # Only what the bytes maker hands to the class itself is refused.
             assert type(status) is not int or status not in HTTP_STATUS_CODES or "\n" in ctype
             continue
         made += 1
-        fast = outcome(make, body)
-        slow = outcome(Response, body, status=status, content_type=ctype)
+        fast = _made(make, body)
+        slow = _made(Response, body, status=status, content_type=ctype)
         assert fast == slow, (status, ctype, body)
     assert made > 100
 
