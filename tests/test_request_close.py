@@ -41,7 +41,7 @@ def test_an_assigned_upload_is_closed():
     assert upload.stream.closed
 
 
-def test_a_request_without_uploads_keeps_its_dict_unbuilt():
+def test_a_request_without_uploads_is_not_marked_as_having_any():
     request = Request({"REQUEST_METHOD": "GET", "wsgi.url_scheme": "https"})
     assert request._files_made is False
     request.close()
