@@ -212,3 +212,26 @@ def test_headers_of_kind_0_skip_the_send_loop(monkeypatch):
     response.headers._list.extend([*KIND_0, ("X-Other", "1")])
     send(lambda e, sr: app._respond(response, e, sr), environ)
     assert looked_up
+
+
+def test_a_redirect_with_headers_of_kind_0_after_skips_the_send_loop(monkeypatch):
+    # What redirect builds, then the security headers and the session's Vary:
+    # the Location third is the one header to check (a plain URL: sent as is).
+    looked_up = spy_on_send_loop(monkeypatch)
+    app = hermetic.Flask(__name__)
+    environ = {"REQUEST_METHOD": "POST", "SERVER_NAME": "localhost", "SERVER_PORT": "80"}
+    for location, as_is in [("/notes", True), ("/caf\u00e9", False)]:
+        with app.test_request_context():
+            response = hermetic.redirect(location, 303)
+        response.headers._list.extend(KIND_0)
+        expected = send(response, environ)
+        ours = send(lambda e, sr, r=response: app._respond(r, e, sr), environ)
+        assert ours == expected
+        assert (ours[1][2] == ("Location", location)) is as_is
+    assert looked_up == []
+    # Another header after the Location: the loop looks at every name.
+    with app.test_request_context():
+        response = hermetic.redirect("/notes", 303)
+    response.headers._list.extend([*KIND_0, ("X-Other", "1")])
+    assert send(lambda e, sr: app._respond(response, e, sr), environ) == send(response, environ)
+    assert looked_up

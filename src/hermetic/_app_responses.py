@@ -303,18 +303,28 @@ class ResponseMixin:
                     len(header_list) >= 2
                     and header_list[0][0] == "Content-Type"
                     and header_list[1][0] == "Content-Length"
-                    and (
+                ):
+                    if (
                         len(header_list) == 2
                         or header_list[2:] in _VETTED_TAILS.get(len(header_list), ())
                         # Any other names of kind 0 after them, looked up in C.
                         or _UNCHECKED_NAMES.issuperset(map(_NAME, islice(header_list, 2, None)))
-                    )
-                ):
-                    # What the text, bytes and JSON makers build, maybe with
-                    # headers of kind 0 after (the security headers): the loop
-                    # below would find nothing to check.
-                    start_response(response._status, header_list)
-                    return body
+                    ):
+                        # What the text, bytes and JSON makers build, maybe with
+                        # headers of kind 0 after (the security headers): the loop
+                        # below would find nothing to check.
+                        start_response(response._status, header_list)
+                        return body
+                    if header_list[2][0] == "Location" and _UNCHECKED_NAMES.issuperset(
+                        map(_NAME, islice(header_list, 3, None))
+                    ):
+                        # What redirect builds (its Location third), maybe with
+                        # headers of kind 0 after: the loop would find only
+                        # that Location to check.
+                        if response.autocorrect_location_header or not _is_uri(header_list[2][1]):
+                            return response(environ, start_response)  # type: ignore[no-any-return]  # Werkzeug types the WSGI call loosely
+                        start_response(response._status, header_list)
+                        return body
                 has_length = False
                 location = None
                 for key, value in header_list:

@@ -169,11 +169,25 @@ def serve_plain(
                 rv = None
                 if shields is not None:
                     # shields.before, with the route's steps kept for after.
-                    steps = shields.request_steps(request)
-                    for step in steps.before_by_method.get(request.method, steps.before):
-                        rv = step(request)
-                        if rv is not None:
-                            break
+                    # shields.request_steps, in this frame.
+                    rule = request.url_rule
+                    endpoint = rule.endpoint if rule is not None else None
+                    steps = shields._routes.get(endpoint)
+                    if steps is None or steps.view is not shields._app_views.get(endpoint):  # type: ignore[arg-type]  # None (no rule) is a valid key
+                        steps = shields._steps(endpoint)
+                    longest = steps.quiet_before.get(request.method)
+                    if (
+                        longest is None
+                        or environ.get("QUERY_STRING")
+                        or environ.get("CONTENT_LENGTH")
+                        or "wsgi.input_terminated" in environ
+                        or len(environ.get("PATH_INFO", "")) > longest
+                    ):
+                        # (Otherwise steps that would do nothing: Shield.quiet_before.)
+                        for step in steps.before_by_method.get(request.method, steps.before):
+                            rv = step(request)
+                            if rv is not None:
+                                break
                 if rv is None and (app.url_value_preprocessors or app.before_request_funcs):
                     rv = app.preprocess_request()
                 if rv is None:

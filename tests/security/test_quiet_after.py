@@ -62,6 +62,10 @@ def _app(*, fused=True, config=None):
     def go():
         return redirect("/", 303)
 
+    @app.get("/go-iri")
+    def go_iri():
+        return redirect("/caf\u00e9", 302)
+
     @app.get("/remember")
     def remember():
         login_user(User("7"), remember=True)
@@ -87,7 +91,18 @@ def _app(*, fused=True, config=None):
     return app, seen
 
 
-CASES = ["/", "/json", "/nonce", "/own", "/custom", "/go", "/remember", "/checked", "/missing"]
+CASES = [
+    "/",
+    "/json",
+    "/nonce",
+    "/own",
+    "/custom",
+    "/go",
+    "/go-iri",
+    "/remember",
+    "/checked",
+    "/missing",
+]
 
 
 @pytest.mark.parametrize("base_url", ["https://localhost", "http://localhost"])
@@ -145,13 +160,16 @@ def test_the_usual_response_is_answered_by_the_fused_step():
     client = app.test_client()
     rv = client.get("/", base_url="https://localhost")
     assert client.get("/json").status_code == 200
+    # What redirect builds too: its Location is no header of the shields'.
+    assert client.get("/go").status_code == 303
+    assert client.get("/go-iri").headers["Location"] == "/caf%C3%A9"
     assert calls == []
     assert rv.headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
     assert rv.headers["X-Frame-Options"] == "DENY"
     assert seen[0] == {NONCE_KEY: "", AFTER_KEY: True}
 
 
-@pytest.mark.parametrize("path", ["/nonce", "/own", "/custom", "/go", "/remember", "/checked"])
+@pytest.mark.parametrize("path", ["/nonce", "/own", "/custom", "/remember", "/checked"])
 def test_other_responses_reach_the_steps(path):
     app, _ = _app()
     calls = _spied(app)
@@ -234,3 +252,43 @@ def test_a_pending_cookie_key_is_a_guard():
         ctx.request.environ[COOKIE_KEY] = (None, 0)
         steps = app.shields._steps("hello")
         assert steps.quiet_after(ctx.request, app.response_class("x")) is None
+
+
+def _redirect_response(app):
+    response = app.response_class("x")
+    response.headers["Location"] = "/there"
+    return response
+
+
+def test_fuse_takes_a_redirect_only_when_every_step_does():
+    block = ((("A", "1"),), (("A", "1"),))
+    app = hermetic.Flask(__name__)
+    for flags, answered in [((True, True), True), ((True, False), False), ((False, False), False)]:
+        fused = fuse([QuietAfter((), block, (), flag) for flag in flags])
+        with app.test_request_context("/") as ctx:
+            response = _redirect_response(app)
+            assert (fused(ctx.request, response) is response) is answered, flags
+            names = [name for name, _ in response.headers.to_wsgi_list()]
+            assert (
+                names
+                == (
+                    ["Content-Type", "Content-Length", "Location", "A", "A"][: 5 if answered else 3]
+                )
+            )
+    # A third header that is not Location: the steps must look at it.
+    fused = fuse([QuietAfter((), block, (), True)])
+    with app.test_request_context("/") as ctx:
+        response = app.response_class("x")
+        response.headers["X-Other"] = "1"
+        assert fused(ctx.request, response) is None
+
+
+def test_headers_extra_naming_location_leaves_redirects_to_the_step():
+    config = {"SECURITY_HEADERS_EXTRA": {"Location": "/elsewhere"}}
+    app, _ = _app(config=config)
+    steps, _ = _app(fused=False, config=config)
+    calls = _spied(app)
+    a, b = app.test_client().get("/go"), steps.test_client().get("/go")
+    assert calls == ["/go"]
+    assert a.headers.to_wsgi_list() == b.headers.to_wsgi_list()
+    assert a.headers["Location"] == "/"  # the view's own header wins

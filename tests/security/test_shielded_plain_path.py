@@ -142,6 +142,11 @@ CASES = [
     ("/fail", {}),
     ("/missing", {}),
     ("/" + "a" * 300, {}),  # longer than LIMITS_MAX_URL_LENGTH: refused before the view
+    ("/" + "a" * 199, {}),  # as long as LIMITS_MAX_URL_LENGTH: a 404
+    ("/" + "a" * 200, {}),  # one longer: refused
+    ("/", {"data": b"x" * 10}),  # a GET with a body
+    ("/", {"environ_base": {"wsgi.input_terminated": True}}),
+    ("/?", {}),
     ("/query?" + "&".join(f"p{i}=1" for i in range(200)), {}),  # too many parameters
     ("/", {"method": "HEAD"}),
     ("/", {"method": "POST"}),  # not allowed
@@ -248,3 +253,49 @@ def test_a_view_replaced_after_the_first_request_gets_its_own_steps(monkeypatch)
     assert body == b"replaced"
     assert "X-Frame-Options" not in dict(headers)
     assert answered == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("path", "kwargs", "quiet"),
+    [
+        ("/", {}, True),
+        ("/" + "a" * 199, {}, True),
+        ("/" + "a" * 200, {}, False),
+        ("/?q=1", {}, False),
+        ("/", {"data": b"x" * 10}, False),
+        ("/", {"environ_base": {"wsgi.input_terminated": True}}, False),
+        ("/form", {"method": "POST"}, False),  # the CSRF step has no description
+    ],
+)
+def test_the_input_limits_step_is_skipped_only_where_it_has_nothing_to_do(
+    path, kwargs, quiet, monkeypatch
+):
+    # Shield.quiet_before: a GET without query string or body, whose path is
+    # no longer than LIMITS_MAX_URL_LENGTH, is one the limits step lets pass.
+    from hermetic.security.input_limits import InputLimitsShield
+
+    calls = []
+    real = InputLimitsShield.before
+
+    def counted(self, request):
+        calls.append(request.path)
+        return real(self, request)
+
+    monkeypatch.setattr(InputLimitsShield, "before", counted)
+    app = _app()
+    steps = app.shields._steps("hello")
+    assert steps.quiet_before["GET"] == 200
+    _serve(app, path, base_url="https://localhost", **kwargs)
+    assert (calls == []) is quiet
+
+
+def test_a_limits_shield_with_its_own_before_is_not_skipped():
+    from hermetic.security.input_limits import InputLimitsShield
+
+    class Stricter(InputLimitsShield):
+        def before(self, request):
+            return super().before(request)
+
+    assert Stricter().quiet_before("hello", None) is None
+    shield = InputLimitsShield()
+    assert shield.quiet_before("hello", None) > 10**9  # no URL limit set

@@ -1,4 +1,4 @@
-"""Exemptions that skip nothing, announced at start-up.
+"""``exempt``, and exemptions that skip nothing, announced at start-up.
 
 ``@exempt("host")`` names a shield no route can skip, and ``@exempt("crsf")``
 names no shield at all: either way the protection stays on. That is the safe
@@ -16,6 +16,24 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from .shields import Shield, ShieldPipeline
 
 logger = logging.getLogger("hermetic.security")
+
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+#: The view attribute holding the names of the shields a route skips.
+EXEMPT_ATTR = "_hermetic_exempt"
+
+
+def exempt(*names: str) -> t.Callable[[F], F]:
+    """Skip the named shields (``"csrf"``, ``"headers"``, ...) on a view."""
+    if not names:
+        raise TypeError("Name the shields to skip, for example @exempt('csrf').")
+
+    def decorator(view: F) -> F:
+        current: frozenset[str] = getattr(view, EXEMPT_ATTR, frozenset())
+        setattr(view, EXEMPT_ATTR, frozenset(current) | frozenset(names))
+        return view
+
+    return decorator
 
 
 def _subclasses(base: type[Shield]) -> list[type[Shield]]:

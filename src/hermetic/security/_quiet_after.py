@@ -39,6 +39,9 @@ class QuietAfter(t.NamedTuple):
     #: Environ keys whose presence needs the step itself (a nonce asked
     #: for, a cookie to send).
     guards: tuple[str, ...] = ()
+    #: Whether the step does the same to what ``redirect`` builds: the two
+    #: headers and a ``Location`` third.
+    redirects: bool = False
 
 
 FusedAfter = t.Callable[[Request, "Response"], "Response | None"]
@@ -51,6 +54,7 @@ class _Plan(t.NamedTuple):
     marks: dict[str, t.Any]
     blocks: tuple[Pairs, Pairs]
     guards: tuple[str, ...]
+    redirects: bool
 
 
 def _plan(quiet: t.Sequence[QuietAfter]) -> _Plan:
@@ -63,7 +67,7 @@ def _plan(quiet: t.Sequence[QuietAfter]) -> _Plan:
     # the app send it without looking at each name again.
     vet_header_tail(plain)
     vet_header_tail(secure)
-    return _Plan(marks, (plain, secure), guards)
+    return _Plan(marks, (plain, secure), guards, all(one.redirects for one in quiet))
 
 
 def fuse(quiet: t.Sequence[QuietAfter]) -> FusedAfter:
@@ -71,9 +75,11 @@ def fuse(quiet: t.Sequence[QuietAfter]) -> FusedAfter:
 
     The step returns ``None`` where it cannot answer: the steps run then.
     """
-    marks, blocks, guards = _plan(quiet)
+    marks, blocks, guards, redirects = _plan(quiet)
     plain = blocks[0]
     same_blocks = plain == blocks[1]
+    # How many headers the usual response has: the makers' two, or redirect's three.
+    counts = (2, 3) if redirects else (2,)
 
     def quiet_after(request: Request, response: Response) -> Response | None:
         environ = request.environ
@@ -83,9 +89,10 @@ def fuse(quiet: t.Sequence[QuietAfter]) -> FusedAfter:
         items = live_items(response.headers)
         if not (
             items is not None
-            and len(items) == 2
+            and len(items) in counts
             and items[0][0] == "Content-Type"
             and items[1][0] == "Content-Length"
+            and (len(items) == 2 or items[2][0] == "Location")
         ):
             return None  # a header the steps may have to look at
         environ.update(marks)
@@ -98,7 +105,7 @@ def fuse(quiet: t.Sequence[QuietAfter]) -> FusedAfter:
 def fuse_text(quiet: t.Sequence[QuietAfter]) -> FusedText:
     """Return :func:`fuse`'s step for a text answer's ``Content-Type`` and
     ``Content-Length`` pair (``hermetic._plain_path``), which it extends in place."""
-    marks, (plain, secure), guards = _plan(quiet)
+    marks, (plain, secure), guards, _ = _plan(quiet)
     # The block by request.scheme: one lookup, plain HTTP's for any other scheme.
     by_scheme = dict.fromkeys(_SECURE_SCHEMES, secure).get
 

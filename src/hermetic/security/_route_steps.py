@@ -39,6 +39,10 @@ class RouteSteps(t.NamedTuple):
     quiet_after: FusedAfter | None
     #: The same for a text answer without a response object (``_plain_path``).
     quiet_text: FusedText | None
+    #: Per method of :attr:`before_by_method` whose every step has a
+    #: description (``Shield.quiet_before``): the longest ``PATH_INFO`` of a
+    #: request without query string or body that the steps do nothing to.
+    quiet_before: dict[str, int]
 
 
 def route_steps(
@@ -46,12 +50,14 @@ def route_steps(
 ) -> RouteSteps:
     """Return the steps of ``shields`` (those that run for the route, in order)."""
     before: list[tuple[Before, frozenset[str]]] = []
+    quiet_paths: dict[Before, int | None] = {}
     after = []
     quiet: list[QuietAfter | None] = []
     for shield in shields:
         before_step, after_step = shield.steps_for(endpoint, view)
         if before_step is not None:
             before.append((before_step, shield.before_skips_methods))
+            quiet_paths[before_step] = shield.quiet_before(endpoint, view)
         if after_step is not None:
             after.append(after_step)
             quiet.append(shield.quiet_after(endpoint, view))
@@ -59,6 +65,11 @@ def route_steps(
     by_method = {
         method: tuple(step for step, skips in before if method not in skips) for method in skipping
     }
+    quiet_before = {}
+    for method, steps in by_method.items():
+        longest = [quiet_paths[step] for step in steps]
+        if longest and None not in longest:
+            quiet_before[method] = min(t.cast(list[int], longest))
     after.reverse()  # the after steps run innermost first
     quiet.reverse()
     described = t.cast(list[QuietAfter], quiet) if None not in quiet else None
@@ -71,4 +82,5 @@ def route_steps(
         fuse(described) if described else None,
         # No after step at all: a text answer needs nothing done to it.
         fuse_text(described) if described is not None else None,
+        quiet_before,
     )

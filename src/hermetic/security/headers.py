@@ -290,7 +290,7 @@ class HeadersShield(Shield):
         if plan is None or not plan.bare_takes_block or type(self).after is not HeadersShield.after:
             return None
         marks = ((NONCE_KEY, ""),) if plan.csp_name is not None else ()
-        return QuietAfter(marks, plan.blocks, (NONCE_KEY,))
+        return QuietAfter(marks, plan.blocks, (NONCE_KEY,), plan.redirect_takes_block)
 
     def after(self, request: Request, response: Response) -> Response:
         """Add the headers the response does not set itself."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import sys
 import typing as t
 
 from werkzeug.sansio.utils import get_content_length
@@ -186,6 +187,12 @@ class InputLimitsShield(Shield):
             {"max_files": settings.max_files, "max_file_size": settings.max_file_size},
         )
         self._json = DepthLimitedJSON(app_json, settings.json_max_depth)
+
+    def quiet_before(self, endpoint: str | None, view: t.Callable[..., t.Any] | None) -> int | None:
+        """With no query string and no body, :meth:`before` checks the path's length only."""
+        if type(self).before is not InputLimitsShield.before:
+            return None
+        return sys.maxsize if self._max_url_length is None else self._max_url_length
 
     @staticmethod
     def _check_query(query: str, max_params: int | None) -> None:

@@ -36,7 +36,7 @@ import threading
 import typing as t
 
 from ..settings import Settings, SettingsError
-from ._exemptions import warn_about_exemptions
+from ._exemptions import EXEMPT_ATTR, exempt, warn_about_exemptions
 from ._quiet_after import QuietAfter
 from ._route_steps import RouteSteps, route_steps
 from .errors import ConfigurationError
@@ -62,8 +62,6 @@ __all__ = [
     "ShieldPipeline",
 ]
 
-F = t.TypeVar("F", bound=t.Callable[..., t.Any])
-
 #: Pipeline positions, in the order of DESIGN.md's request path.
 ORDER_PROXY = 10
 ORDER_HOST = 20
@@ -75,22 +73,6 @@ ORDER_IDENTITY = 60
 ORDER_AUTHORIZATION = 70
 ORDER_VALIDATION = 80
 ORDER_HEADERS = 90
-
-#: The view attribute holding the names of the shields a route skips.
-EXEMPT_ATTR = "_hermetic_exempt"
-
-
-def exempt(*names: str) -> t.Callable[[F], F]:
-    """Skip the named shields (``"csrf"``, ``"headers"``, ...) on a view."""
-    if not names:
-        raise TypeError("Name the shields to skip, for example @exempt('csrf').")
-
-    def decorator(view: F) -> F:
-        current: frozenset[str] = getattr(view, EXEMPT_ATTR, frozenset())
-        setattr(view, EXEMPT_ATTR, frozenset(current) | frozenset(names))
-        return view
-
-    return decorator
 
 
 class Shield:
@@ -184,6 +166,15 @@ class Shield:
 
         ``None`` (the default): the step must run. When every after step of
         a route has a description, one fused step answers such responses.
+        """
+        return None
+
+    def quiet_before(self, endpoint: str | None, view: t.Callable[..., t.Any] | None) -> int | None:
+        """Describe when ``before`` does nothing (``_plain_path.py``); ``None``: it must run.
+
+        An ``int``: to a request with no query string, no body (no
+        ``CONTENT_LENGTH`` or ``wsgi.input_terminated``) and a ``PATH_INFO``
+        no longer than that. Such a request skips every step so described.
         """
         return None
 

@@ -108,7 +108,8 @@ class LoginShield(Shield):
         """With no cookie decided on, :meth:`after` only marks the environ."""
         if type(self).after is not LoginShield.after:
             return None
-        return QuietAfter(marks=((AFTER_KEY, True),), guards=(COOKIE_KEY,))
+        # The remember-me cookie is all it looks at: a redirect is no different.
+        return QuietAfter(marks=((AFTER_KEY, True),), guards=(COOKIE_KEY,), redirects=True)
 
     def after(self, request: Request, response: Response) -> Response:
         """Write (or delete) the remember-me cookie the request decided on, if any."""
