@@ -33,6 +33,7 @@ import sys
 import typing as t
 from operator import attrgetter, is_
 
+from ._app_errors import _late_refusal
 from .ctx import _LAZY_SESSION_CLASSES, AppContext, RequestContext, _sentinel, opens_lazily
 from .globals import _cv_app, _cv_request
 from .signals import (
@@ -232,6 +233,15 @@ def serve_plain(
                         response = app.make_response(rv)
                     else:
                         response = app.finalize_request(rv)
+            elif (
+                shields is not None
+                and ctx._session_obj is not None
+                and not ctx._after_request_functions
+                and not request_finished.receivers
+                and not app.after_request_funcs
+            ):
+                # A session was opened (the CSRF check reads it): finalize_request.
+                response = _finalize_shielded(app, request, ctx._session_obj, shields, steps, rv)
             else:
                 response = app.finalize_request(rv)
         except Exception as e:
@@ -256,6 +266,37 @@ def serve_plain(
         if error is not None and app.should_ignore_error(error):
             error = None
         _pop(app, ctx, error)
+
+
+def _finalize_shielded(
+    app: Flask,
+    request: t.Any,
+    session: t.Any,
+    shields: ShieldPipeline,
+    steps: RouteSteps | None,
+    rv: t.Any,
+) -> t.Any:
+    """``app.finalize_request(rv)`` in one frame, for an app with shields, an
+    opened session and nothing else after the view (no after-request
+    function, no ``request_finished`` receiver): make the response, run the
+    route's after steps as ``ShieldPipeline.after`` does, save the session."""
+    response = app.make_response(rv)
+    try:
+        if steps is None:
+            steps = shields.request_steps(request)
+        quiet = steps.quiet_after  # the usual response: the steps fused
+        if quiet is None or quiet(request, response) is None:
+            for step in steps.after:
+                response = step(request, response)
+        interface = app.session_interface
+        if not interface.is_null_session(session):
+            interface.save_session(app, session, response)
+    except Exception as e:
+        refusal = _late_refusal(e)
+        if refusal is None:
+            raise
+        return app._refusal_response(refusal)
+    return response
 
 
 def _pop(app: Flask, ctx: RequestContext, error: BaseException | None) -> None:

@@ -299,3 +299,79 @@ def test_a_limits_shield_with_its_own_before_is_not_skipped():
     assert Stricter().quiet_before("hello", None) is None
     shield = InputLimitsShield()
     assert shield.quiet_before("hello", None) > 10**9  # no URL limit set
+
+
+def _token_app():
+    app = _app()
+
+    @app.get("/token")
+    def token():
+        from hermetic.security.csrf import csrf_token
+
+        return csrf_token()
+
+    @app.post("/save")
+    def save():
+        return redirect("/", 303)
+
+    return app
+
+
+def _post_with_token(app, base_url):
+    """GET a CSRF token as a browser would, then POST a form carrying it."""
+    from tests._wsgi import serve as call
+
+    status, headers, token = call(app, create_environ("/token", base_url=base_url))
+    cookie = next(v for k, v in headers if k == "Set-Cookie").partition(";")[0]
+    return _serve(
+        app,
+        "/save",
+        base_url=base_url,
+        method="POST",
+        data={"csrf_token": token.decode(), "title": "x"},
+        headers={"Cookie": cookie, "Sec-Fetch-Site": "same-origin"},
+    )
+
+
+@pytest.mark.parametrize("failure", [None, "store", "bug"])
+@pytest.mark.parametrize("base_url", ["https://localhost", "http://localhost"])
+def test_a_response_with_an_opened_session_is_finalized_as_the_general_methods_do(
+    base_url, failure, monkeypatch
+):
+    # The CSRF check opened the session: the response (a redirect) gets the
+    # after steps and the session is saved, as finalize_request does; a
+    # store failure while saving is the 503 it is there, any other error a 500.
+    from hermetic.security.sessions import EncryptedSessionInterface
+    from hermetic.security.stores import StoreError
+
+    monkeypatch.setattr("secrets.token_hex", lambda n=32: "r" * 2 * n)  # request ids
+    if failure is not None:
+        error = StoreError("down") if failure == "store" else ValueError("bug")
+        real_save = EncryptedSessionInterface.save_session
+
+        def failing_save(self, app, session, response):
+            if request.method == "POST":  # the GET that gives the token saves
+                raise error
+            real_save(self, app, session, response)
+
+        monkeypatch.setattr(EncryptedSessionInterface, "save_session", failing_save)
+    finalized = []
+    real = app_module.Flask.finalize_request
+    monkeypatch.setattr(
+        app_module.Flask,
+        "finalize_request",
+        lambda self, *a, **k: finalized.append(1) or real(self, *a, **k),
+    )
+    plain = _post_with_token(_token_app(), base_url)
+    # (An error's 500 is finalized by handle_exception, on either path.)
+    assert (finalized == []) is (failure != "bug")
+    with monkeypatch.context() as m:
+        _general(m)
+        general = _post_with_token(_token_app(), base_url)
+    assert finalized
+    assert plain == general
+    expected = {None: "303", "store": "503", "bug": "500"}[failure]
+    assert plain[0].startswith(expected)
+    if failure is None:
+        assert ("Vary", "Cookie") in plain[1]
+        assert "X-Frame-Options" in dict(plain[1])
