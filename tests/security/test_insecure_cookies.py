@@ -141,3 +141,20 @@ def test_watching_stops_once_logged(caplog):
     assert not app._watch_insecure_cookies
     client.get("/login", base_url="http://192.168.1.21/")
     assert len(_secure_cookie_records(caplog)) == 1
+
+
+@pytest.mark.parametrize("name", ["Set-Cookie", "set-cookie", "SET-COOKIE"])
+def test_a_secure_cookie_is_seen_whatever_the_spelling_of_its_header(caplog, name):
+    app = _app()
+
+    @app.get("/raw")
+    def raw():
+        return "raw", {name: "token=1; Secure; Path=/"}
+
+    caplog.set_level(logging.WARNING, logger=app.logger.name)
+    client = app.test_client()
+    client.get("/", base_url="http://192.168.1.20/")  # no cookie set: nothing to see
+    assert app._watch_insecure_cookies
+    client.get("/raw", base_url="http://192.168.1.20/")
+    assert [r for r in caplog.records if "Secure" in r.getMessage()]
+    assert not app._watch_insecure_cookies

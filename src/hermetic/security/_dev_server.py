@@ -8,6 +8,7 @@ non-loopback request.
 from __future__ import annotations
 
 import typing as t
+from operator import itemgetter
 from urllib.parse import urlsplit
 
 from ..globals import _cv_request
@@ -19,6 +20,7 @@ if t.TYPE_CHECKING:  # pragma: no cover
 
 #: The schemes ``request.is_secure`` counts as secure.
 _SECURE_SCHEMES = ("https", "wss")
+_NAME = itemgetter(0)
 
 _FIX = (
     "Fix: browse via http://127.0.0.1 (browsers keep Secure cookies on localhost),"
@@ -80,7 +82,12 @@ def watch_cookies(app: Hermetic, environ: dict[str, t.Any], start_response: t.An
     """
 
     def start_watched(status: str, headers: list[tuple[str, str]], *exc_info: t.Any) -> t.Any:
-        if app._watch_insecure_cookies and environ.get("wsgi.url_scheme") not in _SECURE_SCHEMES:
+        if (
+            app._watch_insecure_cookies
+            and environ.get("wsgi.url_scheme") not in _SECURE_SCHEMES
+            # Most responses set no cookie: the names are looked at in C.
+            and "set-cookie" in map(str.lower, map(_NAME, headers))
+        ):
             set_cookies = [value for name, value in headers if name.lower() == "set-cookie"]
             ctx = _cv_request.get(None)
             if (
