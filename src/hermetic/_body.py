@@ -261,7 +261,11 @@ def read_form_fast(request: t.Any) -> bool:
     if "form" in d or not environ.get("CONTENT_TYPE") or "wsgi.input_terminated" in environ:
         return False
     ctx = _cv_app.get(None)
-    if ctx is None or request.mimetype != _URLENCODED:
+    if ctx is None:
+        return False
+    # request.mimetype, from what it keeps when it was read before (the CSRF check reads it).
+    parsed = d.get("_parsed_content_type")
+    if (parsed[0].lower() if parsed is not None else request.mimetype) != _URLENCODED:
         return False
     # The limits make_form_data_parser reads first (Request's properties).
     parts = request._max_form_parts

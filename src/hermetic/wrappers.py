@@ -344,6 +344,8 @@ _FORM_STEPS = (
     "_get_stream_for_parsing",
     "max_form_memory_size",
     "max_form_parts",
+    "mimetype",
+    "_parse_content_type",
 )
 
 
