@@ -19,7 +19,7 @@ from werkzeug.formparser import FormDataParser
 from werkzeug.test import create_environ
 
 from hermetic import Flask
-from hermetic._body import _FORM_PARSERS
+from hermetic._body import FORM_PARSERS
 from hermetic.security._input_parsers import LimitedFormDataParser
 from hermetic.wrappers import _PLAIN_FORM, Request
 
@@ -189,9 +189,9 @@ def test_only_a_parser_that_parses_as_the_limited_one_is_fast() -> None:
     # Werkzeug's own parser (a plain app) and a parser of the app's own keep
     # Werkzeug's path; a subclass that only sets limits keeps the fast one.
     limits = type("Limits", (LimitedFormDataParser,), {"max_files": 2})
-    assert _FORM_PARSERS[FormDataParser] is None
-    assert _FORM_PARSERS[_OwnParser] is None
-    assert _FORM_PARSERS[limits] is _FORM_PARSERS[LimitedFormDataParser] is not None
+    assert FORM_PARSERS[FormDataParser] is None
+    assert FORM_PARSERS[_OwnParser] is None
+    assert FORM_PARSERS[limits] is FORM_PARSERS[LimitedFormDataParser] is not None
 
 
 def test_no_app_context_takes_werkzeugs_path() -> None:

@@ -236,25 +236,23 @@ class _FormParsers(dict[type, t.Any]):
         return parser
 
 
-_FORM_PARSERS = _FormParsers()
+FORM_PARSERS = _FormParsers()
 
 
-def read_form_fast(request: t.Any) -> bool:
+def read_form_fast(request: t.Any, parse: t.Callable[..., t.Any]) -> bool:
     """Parse a url-encoded form as Werkzeug's ``_load_form_data`` would; ``False``
     (nothing done) to leave it to Werkzeug's path.
 
     The request's class reads its body and form limits as
-    :class:`~hermetic.wrappers.Request` does (the caller checks), and its parser
-    class gives a ``urlencoded_parser``: then the body is read by
+    :class:`~hermetic.wrappers.Request` does, and ``parse`` is its parser
+    class's ``urlencoded_parser()`` (the caller checks both, through
+    :data:`FORM_PARSERS`): then the body is read by
     :func:`read_body_fast` -- the read Werkzeug's bounded stream makes -- and
     parsed by that function, without the parser object, the stream and the
     content-type and length calls Werkzeug makes around the read.
     ``request.stream`` is made when asked for, where Werkzeug's would be.
     tests/test_form_fast_read.py compares the two paths.
     """
-    parse = _FORM_PARSERS[request.form_data_parser_class]
-    if parse is None:
-        return False
     d = request.__dict__
     environ = request.environ
     # Werkzeug parses a form only with a Content-Type (want_form_data_parsed).

@@ -268,7 +268,8 @@ class Request(_WerkzeugRequest):
 
     def _load_form_data(self) -> None:
         self._files_made = True
-        if not (_PLAIN_FORM[type(self)] and _body.read_form_fast(self)):
+        parse = _body.FORM_PARSERS[self.form_data_parser_class] if _PLAIN_FORM[type(self)] else None
+        if parse is None or not _body.read_form_fast(self, parse):
             super()._load_form_data()
         ctx = _cv_app.get(None)
         # In debug mode, explain why request.files is empty for a form that
