@@ -256,6 +256,8 @@ def read_form_fast(request: t.Any, parse: t.Callable[..., t.Any]) -> bool:
     d = request.__dict__
     environ = request.environ
     # Werkzeug parses a form only with a Content-Type (want_form_data_parsed).
+    # A server-ended stream is read through the input limits shield's
+    # MaxStream, which refuses a body over MAX_CONTENT_LENGTH: Werkzeug's path.
     if "form" in d or not environ.get("CONTENT_TYPE") or "wsgi.input_terminated" in environ:
         return False
     ctx = _cv_app.get(None)
@@ -272,6 +274,9 @@ def read_form_fast(request: t.Any, parse: t.Callable[..., t.Any]) -> bool:
     memory = request._max_form_memory_size
     if memory is None:
         memory = ctx.app.config["MAX_FORM_MEMORY_SIZE"]
+    # SECURITY: read_body_fast reads nothing for a Content-Length over
+    # max_content_length (or none, or chunked): Werkzeug's path refuses those
+    # with its 413, and the form limits are checked by ``parse`` as by the parser.
     data = read_body_fast(request)
     if data is None:
         return False
