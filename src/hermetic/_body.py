@@ -222,6 +222,75 @@ def read_body_fast(request: t.Any) -> bytes | None:
     return bytes(buffer)
 
 
+#: The url-encoded form's media type, as ``request.mimetype`` gives it.
+_URLENCODED = "application/x-www-form-urlencoded"
+
+
+class _FormParsers(dict[type, t.Any]):
+    """Per form parser class: its ``urlencoded_parser()`` (hermetic's limited
+    parser has one), or ``None`` for a parser without one: Werkzeug's path."""
+
+    def __missing__(self, cls: type) -> t.Any:
+        own = getattr(cls, "urlencoded_parser", None)
+        parser = self[cls] = own() if callable(own) else None
+        return parser
+
+
+FORM_PARSERS = _FormParsers()
+
+
+def read_form_fast(request: t.Any, parse: t.Callable[..., t.Any]) -> bool:
+    """Parse a url-encoded form as Werkzeug's ``_load_form_data`` would; ``False``
+    (nothing done) to leave it to Werkzeug's path.
+
+    The request's class reads its body and form limits as
+    :class:`~hermetic.wrappers.Request` does, and ``parse`` is its parser
+    class's ``urlencoded_parser()`` (the caller checks both, through
+    :data:`FORM_PARSERS`): then the body is read by
+    :func:`read_body_fast` -- the read Werkzeug's bounded stream makes -- and
+    parsed by that function, without the parser object, the stream and the
+    content-type and length calls Werkzeug makes around the read.
+    ``request.stream`` is made when asked for, where Werkzeug's would be.
+    tests/test_form_fast_read.py compares the two paths.
+    """
+    d = request.__dict__
+    environ = request.environ
+    # Werkzeug parses a form only with a Content-Type (want_form_data_parsed).
+    # A server-ended stream is read through the input limits shield's
+    # MaxStream, which refuses a body over MAX_CONTENT_LENGTH: Werkzeug's path.
+    if "form" in d or not environ.get("CONTENT_TYPE") or "wsgi.input_terminated" in environ:
+        return False
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        return False
+    # request.mimetype, from what it keeps when it was read before (the CSRF check reads it).
+    parsed = d.get("_parsed_content_type")
+    if (parsed[0].lower() if parsed is not None else request.mimetype) != _URLENCODED:
+        return False
+    # The limits make_form_data_parser reads first (Request's properties).
+    parts = request._max_form_parts
+    if parts is None:
+        parts = ctx.app.config["MAX_FORM_PARTS"]
+    memory = request._max_form_memory_size
+    if memory is None:
+        memory = ctx.app.config["MAX_FORM_MEMORY_SIZE"]
+    # SECURITY: read_body_fast reads nothing for a Content-Length over
+    # max_content_length (or none, or chunked): Werkzeug's path refuses those
+    # with its 413, and the form limits are checked by ``parse`` as by the parser.
+    data = read_body_fast(request)
+    if data is None:
+        return False
+    cls = request.parameter_storage_class
+    try:
+        form = parse(data, parts, memory, cls)
+    except ValueError:
+        # Werkzeug's parser is silent: a body that is not UTF-8 is an empty form.
+        form = cls()
+    d["form"] = form
+    d["files"] = cls()
+    return True
+
+
 def _read_terminated(request: t.Any, environ: t.Any) -> bytes | None:
     """Read a body whose stream the server ends itself (granian, gunicorn), or ``None``.
 

@@ -268,7 +268,9 @@ class Request(_WerkzeugRequest):
 
     def _load_form_data(self) -> None:
         self._files_made = True
-        super()._load_form_data()
+        parse = _body.FORM_PARSERS[self.form_data_parser_class] if _PLAIN_FORM[type(self)] else None
+        if parse is None or not _body.read_form_fast(self, parse):
+            super()._load_form_data()
         ctx = _cv_app.get(None)
         # In debug mode, explain why request.files is empty for a form that
         # was not sent as multipart/form-data.
@@ -334,6 +336,31 @@ class _PlainGetData(dict[type, bool]):
 
 
 PLAIN_GET_DATA = _PlainGetData()
+
+#: What Werkzeug's form loading reads besides the body: the fast form read
+#: (:func:`hermetic._body.read_form_fast`) does it in their place.
+_FORM_STEPS = (
+    "want_form_data_parsed",
+    "make_form_data_parser",
+    "_get_stream_for_parsing",
+    "max_form_memory_size",
+    "max_form_parts",
+    "mimetype",
+    "_parse_content_type",
+)
+
+
+class _PlainForm(dict[type, bool]):
+    """Per class: does it load forms as :class:`Request` does (the fast form read)?"""
+
+    def __missing__(self, cls: type) -> bool:
+        plain = self[cls] = _FAST_BODY[cls] and all(
+            getattr(cls, name, None) is getattr(Request, name) for name in _FORM_STEPS
+        )
+        return plain
+
+
+_PLAIN_FORM = _PlainForm()
 
 
 def _keeps_werkzeug_init(cls: type) -> bool:

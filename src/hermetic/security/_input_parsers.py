@@ -200,22 +200,50 @@ class LimitedFormDataParser(FormDataParser):
         options: dict[str, str],
     ) -> tuple[t.IO[bytes], MultiDict[str, t.Any], MultiDict[str, FileStorage]]:
         # The stream is already bounded by MAX_CONTENT_LENGTH.
-        data = stream.read()
-        parts = self.max_form_parts
-        if parts is not None and data.count(b"&") >= parts:
-            if sum(1 for piece in data.split(b"&") if piece) > parts:
-                too_large(REASON_FIELDS, "MAX_FORM_PARTS", parts, "The form has too many fields")
-        memory = self.max_form_memory_size
-        if memory is not None and len(data) > memory:
-            if any(len(piece) > memory for piece in data.split(b"&")):
-                too_large(
-                    REASON_FIELD_SIZE,
-                    "MAX_FORM_MEMORY_SIZE",
-                    memory,
-                    "A form field is larger than this endpoint accepts",
-                )
-        items = parse_qsl(data.decode(), keep_blank_values=True, errors="werkzeug.url_quote")
-        return stream, self.cls(items), self.cls()
+        form = parse_urlencoded(
+            stream.read(), self.max_form_parts, self.max_form_memory_size, self.cls
+        )
+        return stream, form, self.cls()
+
+    @classmethod
+    def urlencoded_parser(cls) -> UrlencodedParser | None:
+        """The url-encoded form this class's ``parse`` makes, as one function of
+        the body and the limits; ``None`` when a subclass parses its own way.
+
+        ``Request._load_form_data`` uses it to parse a body it read itself
+        (``hermetic._body.read_form_fast``), without the parser object and
+        Werkzeug's bounded stream around the same read.
+        """
+        if (
+            cls.parse is FormDataParser.parse
+            and cls.__init__ is FormDataParser.__init__
+            and cls._parse_urlencoded is LimitedFormDataParser._parse_urlencoded
+        ):
+            return parse_urlencoded
+        return None
+
+
+#: ``(body, MAX_FORM_PARTS, MAX_FORM_MEMORY_SIZE, storage class) -> form``.
+UrlencodedParser = t.Callable[[bytes, "int | None", "int | None", t.Any], t.Any]
+
+
+def parse_urlencoded(
+    data: bytes, parts: int | None, memory: int | None, cls: t.Any
+) -> MultiDict[str, t.Any]:
+    """Refuse a url-encoded body over the form limits, else parse it into ``cls``."""
+    if parts is not None and data.count(b"&") >= parts:
+        if sum(1 for piece in data.split(b"&") if piece) > parts:
+            too_large(REASON_FIELDS, "MAX_FORM_PARTS", parts, "The form has too many fields")
+    if memory is not None and len(data) > memory:
+        if any(len(piece) > memory for piece in data.split(b"&")):
+            too_large(
+                REASON_FIELD_SIZE,
+                "MAX_FORM_MEMORY_SIZE",
+                memory,
+                "A form field is larger than this endpoint accepts",
+            )
+    items = parse_qsl(data.decode(), keep_blank_values=True, errors="werkzeug.url_quote")
+    return cls(items)  # type: ignore[no-any-return]  # the request's storage class
 
 
 # -- JSON -----------------------------------------------------------------

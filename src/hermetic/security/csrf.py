@@ -33,6 +33,8 @@ import typing as t
 from binascii import a2b_base64, b2a_base64
 from os import urandom
 
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+
 from ..globals import _cv_request
 from ..sessions import SecureCookieSession
 from ._csrf_hints import csrf_hint
@@ -91,6 +93,8 @@ _TOKEN_CHARS = 86
 _TOKEN_BYTES = 2 * _SECRET_SIZE
 _LOW_BITS = (1 << (8 * _SECRET_SIZE)) - 1
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+#: Werkzeug's form storage classes, whose ``get`` reads the first of a key's list.
+_PLAIN_MULTIDICTS = frozenset({MultiDict, ImmutableMultiDict})
 _DESCRIPTIONS = {
     REASON_CROSS_SITE: "Cross-site requests are not accepted here.",
     REASON_BAD_ORIGIN: "The request's Origin is not this site.",
@@ -375,10 +379,18 @@ class CSRFShield(Shield):
         token = environ.get(self._header_key)
         if token is None and request.mimetype in _FORM_TYPES:
             # Parsed under the app's body limits (the limits shield ran first).
-            token = request.form.get(self._field)
+            form = request.form
+            if type(form) in _PLAIN_MULTIDICTS:
+                # What MultiDict.get answers, without its two calls: a field's
+                # values are a list in the dict.
+                values = _dict_get(form, self._field)
+                token = values[0] if values else None
+            else:
+                token = form.get(self._field)
         if not token:
             _reject(REASON_NO_TOKEN)
-        secret = _session_secret(_current_session())
+        ctx = _cv_request.get(None)  # _current_session's lookup, inline
+        secret = _session_secret(ctx.session if ctx is not None else _current_session())
         if secret is None:
             _reject(REASON_NO_SESSION_TOKEN)
         if not _token_matches(token, secret):

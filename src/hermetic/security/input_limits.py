@@ -34,6 +34,7 @@ import typing as t
 
 from werkzeug.sansio.utils import get_content_length
 
+from ..globals import _cv_app
 from ..settings import Settings, SettingsError, setting
 from ..wrappers import Request
 from ._input_parsers import (
@@ -150,6 +151,10 @@ def _reraises_client_errors(cls: type) -> bool:
         own = getattr(cls, "on_json_loading_failed", None)
         found = _RERAISES[cls] = own is Request.on_json_loading_failed
     return found
+
+
+#: Request's own ``max_content_length`` (the app's config unless set on the request).
+_MAX_CONTENT_LENGTH = Request.__dict__["max_content_length"]
 
 
 def _max_stream(stream: t.Any, max_body: int) -> MaxStream:
@@ -270,7 +275,16 @@ class InputLimitsShield(Shield):
         if not content_length and not terminated:
             return None  # No body to read: nothing more to check.
         if content_length is not None:
-            max_body = request.max_content_length
+            ctx = _cv_app.get(None)
+            if (
+                ctx is not None
+                and request._max_content_length is None
+                and type(request).max_content_length is _MAX_CONTENT_LENGTH
+            ):
+                # What Request.max_content_length answers, without its call.
+                max_body = ctx.app.config["MAX_CONTENT_LENGTH"]
+            else:
+                max_body = request.max_content_length
             if max_body is not None and content_length > max_body:
                 too_large(
                     REASON_BODY,
