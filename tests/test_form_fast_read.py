@@ -1,7 +1,7 @@
 """Request.form's fast url-encoded read against Werkzeug's general form loading.
 
-With the input limits shield's parser, ``_load_form_data`` reads the body
-itself (``hermetic._body.read_form_fast``). For every body shape it must give
+With the input limits shield's parser, or Werkzeug's own (a plain app's),
+``_load_form_data`` reads the body itself (``hermetic._body.read_form_fast``). For every body shape it must give
 the same form and files, the same refusal (class, status, limit), leave the
 same bytes unread in ``wsgi.input`` and ``request.stream`` in the same state,
 and log the same audit events, as Werkzeug's parser object and bounded stream.
@@ -19,7 +19,7 @@ from werkzeug.formparser import FormDataParser
 from werkzeug.test import create_environ
 
 from hermetic import Flask
-from hermetic._body import FORM_PARSERS
+from hermetic._body import FORM_PARSERS, urlencoded_form
 from hermetic.security._input_parsers import LimitedFormDataParser
 from hermetic.wrappers import _PLAIN_FORM, Request
 
@@ -69,12 +69,13 @@ def _outcome(
     audit_events: t.Callable[..., list[dict[str, t.Any]]],
     first: str = "form",
     own_limits: bool = False,
+    parser: type[FormDataParser] = LimitedFormDataParser,
 ) -> tuple[t.Any, ...]:
     original = env["wsgi.input"]
     seen = len(audit_events())
     with app.app_context():
         req = cls(env)
-        req.form_data_parser_class = LimitedFormDataParser
+        req.form_data_parser_class = parser
         if own_limits:
             req.max_form_parts = 1
             req.max_form_memory_size = 100
@@ -143,6 +144,7 @@ CASES = [
 @pytest.mark.parametrize(("body", "length", "content_type", "extra"), CASES)
 @pytest.mark.parametrize("first", ["form", "mimetype", "data", "stream"])
 @pytest.mark.parametrize("own_limits", [False, True], ids=["app-limits", "own-limits"])
+@pytest.mark.parametrize("parser", [LimitedFormDataParser, FormDataParser])
 def test_fast_form_matches_general(
     app: Flask,
     audit_events: t.Any,
@@ -152,23 +154,25 @@ def test_fast_form_matches_general(
     extra: dict[str, t.Any],
     first: str,
     own_limits: bool,
+    parser: type[FormDataParser],
 ) -> None:
     def run(cls: type[Request]) -> tuple[t.Any, ...]:
         env = _environ(body, length, content_type, **extra)
-        return _outcome(app, cls, env, audit_events, first, own_limits)
+        return _outcome(app, cls, env, audit_events, first, own_limits, parser)
 
     assert run(Request) == run(_GeneralRequest)
 
 
 @pytest.mark.parametrize("name", list(INPUTS))
 @pytest.mark.parametrize("length", [str(len(BODY)), str(len(BODY) + 6)], ids=["exact", "short"])
+@pytest.mark.parametrize("parser", [LimitedFormDataParser, FormDataParser])
 def test_fast_form_matches_general_for_server_streams(
-    app: Flask, audit_events: t.Any, name: str, length: str
+    app: Flask, audit_events: t.Any, name: str, length: str, parser: type[FormDataParser]
 ) -> None:
     def run(cls: type[Request]) -> tuple[t.Any, ...]:
         env = _environ(BODY, length)
         env["wsgi.input"] = INPUTS[name](BODY)
-        return _outcome(app, cls, env, audit_events)
+        return _outcome(app, cls, env, audit_events, parser=parser)
 
     assert run(Request) == run(_GeneralRequest)
 
@@ -185,13 +189,26 @@ def test_the_fast_read_is_taken_and_the_general_one_is_not(app: Flask) -> None:
         assert "stream" not in req.__dict__ and "_hermetic_fast_read" in req.__dict__
 
 
-def test_only_a_parser_that_parses_as_the_limited_one_is_fast() -> None:
-    # Werkzeug's own parser (a plain app) and a parser of the app's own keep
+def test_only_werkzeugs_parser_and_the_limited_one_are_fast() -> None:
+    # Werkzeug's own parser (a plain app) parses as Werkzeug does, the
+    # limited one with its limits first; a parser of the app's own keeps
     # Werkzeug's path; a subclass that only sets limits keeps the fast one.
     limits = type("Limits", (LimitedFormDataParser,), {"max_files": 2})
-    assert FORM_PARSERS[FormDataParser] is None
+    assert FORM_PARSERS[FormDataParser] is urlencoded_form
+    assert FORM_PARSERS[type("Mine", (FormDataParser,), {})] is None
     assert FORM_PARSERS[_OwnParser] is None
     assert FORM_PARSERS[limits] is FORM_PARSERS[LimitedFormDataParser] is not None
+    assert FORM_PARSERS[LimitedFormDataParser] is not urlencoded_form
+
+
+def test_a_plain_apps_form_takes_the_fast_read() -> None:
+    app = Flask(__name__)
+    with app.test_request_context(
+        "/", method="POST", data={"title": "Groceries"}, content_type=URLENCODED
+    ) as ctx:
+        assert ctx.request.form_data_parser_class is FormDataParser
+        assert ctx.request.form["title"] == "Groceries"
+        assert "_hermetic_fast_read" in ctx.request.__dict__
 
 
 def test_no_app_context_takes_werkzeugs_path() -> None:

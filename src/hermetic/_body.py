@@ -20,8 +20,10 @@ from __future__ import annotations
 import logging
 import typing as t
 from io import BytesIO
+from urllib.parse import parse_qsl
 
 from werkzeug.exceptions import ClientDisconnected, HTTPException
+from werkzeug.formparser import FormDataParser
 from werkzeug.wsgi import LimitedStream
 
 from .globals import _cv_app
@@ -226,13 +228,27 @@ def read_body_fast(request: t.Any) -> bytes | None:
 _URLENCODED = "application/x-www-form-urlencoded"
 
 
+def urlencoded_form(data: bytes, parts: int | None, memory: int | None, cls: t.Any) -> t.Any:
+    """Parse a url-encoded body into ``cls`` as Werkzeug's ``FormDataParser`` does.
+
+    Werkzeug applies neither ``MAX_FORM_PARTS`` nor ``MAX_FORM_MEMORY_SIZE``
+    to a url-encoded body (the input limits shield's parser does, first).
+    """
+    return cls(parse_qsl(data.decode(), keep_blank_values=True, errors="werkzeug.url_quote"))
+
+
 class _FormParsers(dict[type, t.Any]):
     """Per form parser class: its ``urlencoded_parser()`` (hermetic's limited
-    parser has one), or ``None`` for a parser without one: Werkzeug's path."""
+    parser has one), :func:`urlencoded_form` for Werkzeug's own parser (a plain
+    app's), or ``None`` for another parser class: Werkzeug's path."""
 
     def __missing__(self, cls: type) -> t.Any:
         own = getattr(cls, "urlencoded_parser", None)
-        parser = self[cls] = own() if callable(own) else None
+        if callable(own):
+            parser = own()
+        else:
+            parser = urlencoded_form if cls is FormDataParser else None
+        self[cls] = parser
         return parser
 
 

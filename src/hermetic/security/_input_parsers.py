@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import typing as t
-from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser, MultiPartParser
 from werkzeug.wsgi import LimitedStream
 
+from .._body import urlencoded_form
 from .audit import audit
 from .errors import BadInput, PayloadTooLarge, SecurityError
 
@@ -242,8 +242,7 @@ def parse_urlencoded(
                 memory,
                 "A form field is larger than this endpoint accepts",
             )
-    items = parse_qsl(data.decode(), keep_blank_values=True, errors="werkzeug.url_quote")
-    return cls(items)  # type: ignore[no-any-return]  # the request's storage class
+    return urlencoded_form(data, parts, memory, cls)  # type: ignore[no-any-return]  # the request's storage class
 
 
 # -- JSON -----------------------------------------------------------------
