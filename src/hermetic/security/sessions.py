@@ -268,17 +268,19 @@ class EncryptedSessionInterface(SessionInterface):
         cls = self.session_class
         # (issubclass goes through ABCMeta's check: the usual class is asked first.)
         if cls is HermeticSession or issubclass(cls, HermeticSession):
-            session = cls.opened(data, sid, created, last_seen, self.now, settings.on_revoke)
-        else:  # a session class of the app's own, given the same arguments
-            session = cls(
-                data,
-                sid=sid,
-                created=created,
-                last_seen=last_seen,
-                now=self.now,
-                on_revoke=settings.on_revoke,
-                issued=True,
+            return cls.opened(
+                data, sid, created, last_seen, self.now, settings.on_revoke, settings, name, in_store
             )
+        # A session class of the app's own, given the same arguments.
+        session = cls(
+            data,
+            sid=sid,
+            created=created,
+            last_seen=last_seen,
+            now=self.now,
+            on_revoke=settings.on_revoke,
+            issued=True,
+        )
         session._cookie_name = name
         session._in_store = in_store
         session._settings_state = settings
@@ -290,6 +292,27 @@ class EncryptedSessionInterface(SessionInterface):
         """Write the cookie (and the store) when needed; delete it when the session was emptied."""
         # Only the app's reads count as access: undo the ones made here.
         accessed = session.accessed
+        if type(session) is HermeticSession:
+            # The usual end of a request: a cookie session opened here, with
+            # data, unchanged, whose cookie needs no refresh yet -- nothing is
+            # sent. What _save decides for it, without its call; anything
+            # else (emptied, changed, server side, settings changed since
+            # opening, refresh due) goes the general way.
+            settings = session._settings_state
+            if (
+                settings is not None
+                and not session.modified
+                and dict.__len__(session)
+                and not settings.server_side
+                and settings.owner is self
+                and app.extensions.get(SETTINGS_KEY) is settings
+                and (
+                    settings.refresh is None or self.now() - session.last_seen < settings.refresh
+                )
+            ):
+                if accessed:
+                    vary_cookie(response)  # a response built from the session
+                return
         try:
             self._save(app, session, response, accessed)
         finally:
