@@ -87,6 +87,7 @@ class SessionState:
         "path",
         "refresh",
         "samesite",
+        "scannable",
         "secure",
         "present",
         "server_side",
@@ -122,6 +123,8 @@ class SessionState:
         self.names = (name, secure_name)
         #: The same names encoded: the associated data of the cookie.
         self.aads = (name.encode(), secure_name.encode())
+        #: Whether cookie_value answers each name from the scanned header.
+        self.scannable = (_scannable(name), _scannable(secure_name))
         declared = session_settings(app)
         self.idle, self.absolute = declared.idle_timeout, declared.absolute_timeout
         self.refresh = None if self.idle is None else refresh_interval(self.idle)
