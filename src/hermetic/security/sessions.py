@@ -240,7 +240,7 @@ class EncryptedSessionInterface(SessionInterface):
             in_store = False
         else:
             checked = self._checked(app, settings, ring, sid, created, data)
-            if type(checked) is str:
+            if isinstance(checked, str):
                 return self._refuse(settings, name, checked)
             data, in_store = checked
 
@@ -335,15 +335,19 @@ class EncryptedSessionInterface(SessionInterface):
             # sent. What _save decides for it, without its call; anything
             # else (emptied, changed, server side, settings changed since
             # opening, refresh due) goes the general way.
-            settings = session._settings_state
+            settings: t.Any = session._settings_state
             if (
                 settings is not None
                 and not session.modified
                 and dict.__len__(session)
                 and not settings.server_side
                 and settings.owner is self
+                # (not _save's `refresh`, spelt as it is there)
+                and not (
+                    settings.refresh is not None
+                    and self.now() - session.last_seen >= settings.refresh
+                )
                 and app.extensions.get(SETTINGS_KEY) is settings
-                and (settings.refresh is None or self.now() - session.last_seen < settings.refresh)
             ):
                 if accessed:
                     vary_cookie(response)  # a response built from the session
