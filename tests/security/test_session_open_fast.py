@@ -4,6 +4,8 @@
 - open_session reads the cookie from the header the CSRF shield scanned,
   and takes an anonymous cookie-only session without the store checks
   (``_checked``), the memo on or off, refusals included;
+- open_session keeps the key ring in the settings while SECRET_KEY and its
+  fallbacks are unchanged (a list changed in place included);
 - save_session returns early for an unchanged session needing no refresh;
 - HermeticSession.opened also sets what the interface sets after opening.
 """
@@ -18,7 +20,13 @@ import pytest
 from werkzeug.test import EnvironBuilder
 
 import hermetic
-from hermetic.security._session_cookie import _VARY_SPELLINGS, cookie_value, vary_cookie
+from hermetic.security._session_cookie import (
+    _VARY_SPELLINGS,
+    cookie_value,
+    keyed_settings,
+    settings_for,
+    vary_cookie,
+)
 from hermetic.security.crypto import keyring_for
 from hermetic.security.sessions import (
     COOKIE_ONLY_KEYS,
@@ -289,3 +297,80 @@ def test_opened_with_the_interface_state_is_the_constructor_then_three_sets(cls)
     assert list(vars(fast)) == list(vars(slow))
     fast["b"] = "2"
     assert fast.modified and fast.accessed
+
+
+# -- the key ring kept by the settings -------------------------------------------
+
+
+def _opens(app, value):
+    result = _open(app, f"session={value}", "scan")
+    return result is not None and result[0] is False
+
+
+@pytest.mark.parametrize("cache_size", [0, 1024])
+def test_fallbacks_changed_in_place_are_seen_at_once(cache_size):
+    app, _ = _app(cache_size)
+    old = _cookie(app, {"_csrf": SECRET})
+    app.config["SECRET_KEY"] = NEW_KEY
+    app.config["SECRET_KEY_FALLBACKS"] = fallbacks = []
+    assert not _opens(app, old)
+    fallbacks.append(KEY)  # the app's own list, changed in place
+    assert _opens(app, old)
+    assert _opens(app, old)  # kept ring, remembered cookie
+    fallbacks.clear()
+    assert not _opens(app, old)
+    fallbacks.append(KEY)
+    assert _opens(app, old)
+    app.config["SECRET_KEY"] = None
+    assert _open(app, f"session={old}") is None  # no key: Flask's null session
+
+
+class _OwnKeyApp(hermetic.Flask):
+    @property
+    def secret_key(self):
+        return None  # an app of its own: no session at all
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda app: app.config.update(SECRET_KEY=bytearray(KEY.encode())),
+        lambda app: app.config.update(SECRET_KEY_FALLBACKS={KEY}),
+        lambda app: app.config.update(SECRET_KEY_FALLBACKS=[bytearray(b"x" * 40)]),
+        lambda app: app.config.update(SECRET_KEY=None),
+        lambda app: app.config.update(SECRET_KEY=""),
+    ],
+)
+def test_keys_that_could_change_unseen_are_not_kept(change):
+    app, _ = _app()
+    change(app)
+    iface = app.session_interface
+    with app.test_request_context():
+        if app.secret_key:
+            settings = iface._settings(app)
+            assert not settings.keyed
+        assert keyed_settings(iface, app) is None
+
+
+def test_an_app_with_its_own_secret_key_is_asked_every_time():
+    app = _OwnKeyApp(__name__)
+    app.config.update(SECRET_KEY=KEY)
+    app.session_interface = EncryptedSessionInterface()
+    assert not app.session_interface._settings(app).keyed
+    with app.test_request_context():
+        assert app.session_interface.open_session(app, _request(app)) is None
+
+
+@pytest.mark.parametrize("key", ["SECRET_KEY", "SECRET_KEY_FALLBACKS"])
+def test_kept_settings_are_what_settings_for_gives_with_the_current_ring(key):
+    app, _ = _app()
+    iface = app.session_interface
+    value = _cookie(app, {"_csrf": SECRET})
+    assert _opens(app, value)
+    kept = keyed_settings(iface, app)
+    assert kept is not None and kept is settings_for(iface, app, revoke_session)
+    assert kept.ring is keyring_for(app)
+    app.config[key] = NEW_KEY if key == "SECRET_KEY" else [NEW_KEY]
+    assert keyed_settings(iface, app) is None  # changed: not kept
+    fresh = settings_for(iface, app, revoke_session)
+    assert fresh is not kept and fresh.ring is None and fresh.opened != kept.opened

@@ -44,6 +44,7 @@ from ._session_cookie import (
     SessionState,
     cookie_value,
     decode_cookie,
+    keyed_settings,
     loads_payload,
     settings_for,
     vary_cookie,
@@ -187,10 +188,14 @@ class EncryptedSessionInterface(SessionInterface):
 
     def open_session(self, app: Flask, request: Request) -> HermeticSession | None:
         """Load the session from the cookie; a bad, expired or revoked one gives a fresh session."""
-        if not app.secret_key:
-            return None  # Flask's behaviour: a null session that explains itself
-        # What _settings and _name return, without their two calls.
-        settings = settings_for(self, app, revoke_session)
+        # The kept settings, when the config (key ring included) is as they
+        # saw it: the secret key is set then.
+        settings = keyed_settings(self, app)
+        if settings is None:
+            if not app.secret_key:
+                return None  # Flask's behaviour: a null session that explains itself
+            # What _settings returns, without its call.
+            settings = settings_for(self, app, revoke_session)
         memo: OpenedCookies | None
         if self._custom_name:
             name = self.cookie_name_for(app, request)
@@ -210,7 +215,14 @@ class EncryptedSessionInterface(SessionInterface):
                 value = cookie_value(request, name)
         if not value:
             return self._fresh(settings, name)
-        ring = keyring_for(app)
+        ring = settings.ring
+        if ring is None:
+            ring = keyring_for(app)
+            if settings.keyed:
+                # SECURITY: kept only while SECRET_KEY and its fallbacks are
+                # as the settings saw them (a change makes new settings, and
+                # new memos): a key change is seen at once.
+                settings.ring = ring
         opened = memo.get(ring, value) if memo is not None else None
         if opened is None:
             try:
