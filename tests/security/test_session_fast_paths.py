@@ -72,6 +72,8 @@ CHANGES = {
     "SESSION_ABSOLUTE_TIMEOUT": (120, 180),
     "SESSION_SERVER_SIDE": (True, False),
     "SESSION_OPENED_CACHE_SIZE": (3, 0),
+    "SECRET_KEY": (KEY + "-next", KEY),
+    "SECRET_KEY_FALLBACKS": ([KEY + "-old"], ()),
 }
 OPTIONAL = {
     "SESSION_IDLE_TIMEOUT",

@@ -982,9 +982,17 @@ def test_settings_are_computed_once_per_request(app, client, monkeypatch):
         calls.append(app_)
         return original(interface, app_, revoke)
 
+    original_kept = sessions_module.keyed_settings
+
+    def spy_kept(interface, app_):
+        calls.append(app_)
+        return original_kept(interface, app_)
+
     monkeypatch.setattr(sessions_module, "settings_for", spy)
+    monkeypatch.setattr(sessions_module, "keyed_settings", spy_kept)
     assert client.get("/set/b/2").status_code == 200
-    assert len(calls) == 1  # open reads them; save reuses what open read
+    # open reads them (kept ones: keyed_settings alone); save reuses what open read
+    assert len(calls) == 1
 
 
 def test_settings_kept_by_a_session_do_not_leak_into_another_app(clock):

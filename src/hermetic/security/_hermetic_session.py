@@ -74,16 +74,21 @@ class HermeticSession(SecureCookieSession):
         last_seen: float,
         now: t.Callable[[], float],
         on_revoke: t.Callable[[str], None] | None,
+        settings_state: t.Any = None,
+        cookie_name: str | None = None,
+        in_store: bool | None = None,
     ) -> HermeticSession:
         """Return ``cls(data, sid=..., created=..., last_seen=..., issued=True, ...)``, made faster.
 
         A session is opened on every request that uses it: building it
         without the three ``__init__`` calls up the class chain saves more
         than the rest of opening a remembered cookie costs. A subclass with
-        its own ``__init__`` gets it called.
+        its own ``__init__`` gets it called. With ``settings_state``, the
+        session also gets what the interface sets after opening it
+        (``_settings_state``, ``_cookie_name``, ``_in_store``).
         """
         if cls.__init__ is not HermeticSession.__init__:
-            return cls(
+            session = cls(
                 data,
                 sid=sid,
                 created=created,
@@ -92,19 +97,41 @@ class HermeticSession(SecureCookieSession):
                 on_revoke=on_revoke,
                 issued=True,
             )
+            if settings_state is not None:
+                session._cookie_name = cookie_name
+                session._in_store = in_store
+                session._settings_state = settings_state
+            return session
         session = dict.__new__(cls)
         dict.update(session, data)
-        # The attributes __init__ sets, in its order (test_sessions_fast_open.py).
-        session.__dict__.update(
-            on_update=_mark_changed,
-            sid=sid,
-            created=created,
-            last_seen=last_seen,
-            new=False,
-            _now=now,
-            _on_revoke=on_revoke,
-            _issued=True,
-        )
+        # The attributes __init__ sets, in its order (test_sessions_fast_open.py),
+        # given as one new __dict__: each attribute set on a dict subclass
+        # costs about as much as building the whole dict.
+        if settings_state is None:
+            session.__dict__ = {
+                "on_update": _mark_changed,
+                "sid": sid,
+                "created": created,
+                "last_seen": last_seen,
+                "new": False,
+                "_now": now,
+                "_on_revoke": on_revoke,
+                "_issued": True,
+            }
+        else:
+            session.__dict__ = {
+                "on_update": _mark_changed,
+                "sid": sid,
+                "created": created,
+                "last_seen": last_seen,
+                "new": False,
+                "_now": now,
+                "_on_revoke": on_revoke,
+                "_issued": True,
+                "_cookie_name": cookie_name,
+                "_in_store": in_store,
+                "_settings_state": settings_state,
+            }
         return session
 
     def _revoke_current(self) -> None:

@@ -17,11 +17,15 @@
 from __future__ import annotations
 
 import functools
+import inspect
+import itertools
 import json
+import operator
 import threading
 import typing as t
 
 from .._headers import live_items
+from ..config import ConfigAttribute
 from ..json.provider import DefaultJSONProvider
 from ..json.tag import TaggedJSONSerializer
 from ._session_settings import session_settings
@@ -46,6 +50,10 @@ SETTING_KEYS = (
     "SESSION_ABSOLUTE_TIMEOUT",
     "SESSION_SERVER_SIDE",
     "SESSION_OPENED_CACHE_SIZE",
+    # The key ring's: while they are unchanged, open_session keeps the ring
+    # (SessionState.ring) and skips app.secret_key and keyring_for.
+    "SECRET_KEY",
+    "SECRET_KEY_FALLBACKS",
 )
 #: The interface methods the settings are computed with: a subclass that
 #: overrides one gets its settings computed afresh for every request.
@@ -77,6 +85,7 @@ class SessionState:
         "domain",
         "httponly",
         "idle",
+        "keyed",
         "names",
         "opened",
         "on_revoke",
@@ -84,7 +93,9 @@ class SessionState:
         "partitioned",
         "path",
         "refresh",
+        "ring",
         "samesite",
+        "scannable",
         "secure",
         "present",
         "server_side",
@@ -101,6 +112,15 @@ class SessionState:
         #: The SETTING_KEYS set in the config, with their values, and the others.
         self.present = {key: config[key] for key in SETTING_KEYS if key in config}
         self.absent = frozenset(SETTING_KEYS).difference(self.present)
+        fallbacks = self.present.get("SECRET_KEY_FALLBACKS")
+        if type(fallbacks) is list:
+            # SECURITY: a copy, compared by value: a key added to or removed
+            # from the app's own list is seen at once.
+            self.present["SECRET_KEY_FALLBACKS"] = list(fallbacks)
+        #: Whether ``ring`` may hold the app's key ring while this is current.
+        self.keyed = _plain_keys(app, self.present)
+        #: keyring_for's ring, kept by open_session when ``keyed``.
+        self.ring: t.Any = None
         name: str = interface.get_cookie_name(app)
         self.domain: str | None = interface.get_cookie_domain(app)
         self.path: str = interface.get_cookie_path(app)
@@ -120,6 +140,8 @@ class SessionState:
         self.names = (name, secure_name)
         #: The same names encoded: the associated data of the cookie.
         self.aads = (name.encode(), secure_name.encode())
+        #: Whether cookie_value answers each name from the scanned header.
+        self.scannable = (_scannable(name), _scannable(secure_name))
         declared = session_settings(app)
         self.idle, self.absolute = declared.idle_timeout, declared.absolute_timeout
         self.refresh = None if self.idle is None else refresh_interval(self.idle)
@@ -130,6 +152,33 @@ class SessionState:
         if size is None:
             size = declared.opened_cache_size
         self.opened = (OpenedCookies(size), OpenedCookies(size))
+
+
+_KEY_TYPES = (str, bytes)
+
+
+def _plain_keys(app: Flask, present: dict[str, t.Any]) -> bool:
+    # The snapshot tells the key ring's source: a set key and fallbacks of
+    # immutable strings (a list is copied), and app.secret_key the config's
+    # (no subclass property or converter). Anything else: keyring_for and
+    # app.secret_key on every request, as before.
+    secret = present.get("SECRET_KEY")
+    fallbacks = present.get("SECRET_KEY_FALLBACKS")
+    attribute = inspect.getattr_static(type(app), "secret_key", None)
+    return (
+        bool(secret)
+        and type(secret) in _KEY_TYPES
+        and (
+            fallbacks is None
+            or (
+                type(fallbacks) in (list, tuple)
+                and all(type(key) in _KEY_TYPES for key in fallbacks)
+            )
+        )
+        and type(attribute) is ConfigAttribute
+        and attribute.__name__ == "SECRET_KEY"
+        and attribute.get_converter is None
+    )
 
 
 #: The values an opened cookie's data may hold for it to be remembered:
@@ -202,6 +251,26 @@ def settings_for(
     if interface._settings_cacheable:
         app.extensions[SETTINGS_KEY] = settings
     return settings
+
+
+def keyed_settings(interface: t.Any, app: Flask) -> SessionState | None:
+    """Return ``interface``'s kept settings for ``app`` when current and ``keyed``, else ``None``.
+
+    The same check as :func:`settings_for`, without computing new settings:
+    a ``None`` sends open_session the general way (``app.secret_key``, then
+    :func:`settings_for`).
+    """
+    config = app.config
+    settings: SessionState | None = app.extensions.get(SETTINGS_KEY)
+    if (
+        settings is not None
+        and settings.keyed
+        and settings.owner is interface
+        and settings.present.items() <= config.items()
+        and config.keys().isdisjoint(settings.absent)
+    ):
+        return settings
+    return None
 
 
 # Characters Werkzeug's cookie parser never puts in a cookie name.
@@ -340,12 +409,32 @@ def decode_cookie(app: Flask, serializer: t.Any, plaintext: bytes) -> Opened:
 # -- the response ---------------------------------------------------------------
 
 
+#: Every spelling of ``Vary`` that ``str.lower`` turns into ``"vary"``: the
+#: ASCII case variants, and nothing else (no other character lower-cases to
+#: one of these letters, and only U+0130 changes length; pinned by
+#: tests/security/test_session_vary_fast.py over all of Unicode).
+_VARY_SPELLINGS = frozenset(
+    "".join(chars) for chars in itertools.product(*((letter, letter.upper()) for letter in "vary"))
+)
+_first = operator.itemgetter(0)
+
+
 def vary_cookie(response: Response) -> None:
     """Add ``Cookie`` to the response's ``Vary`` header, as ``response.vary.add("Cookie")``."""
     headers = response.headers
     # Werkzeug's item list of a plain Headers: read (and appended to) without
     # Headers' per-item generator and add's checks of a constant pair.
     items = live_items(headers)
+    if items is not None:
+        try:
+            # The usual response has no Vary: told by one C-level set check
+            # of the names instead of a Python loop over every header.
+            absent = _VARY_SPELLINGS.isdisjoint(map(_first, items))
+        except TypeError:  # an unhashable name: the general way below decides
+            absent = False
+        if absent:
+            items.append(("Vary", "Cookie"))  # what add appends: checked constants
+            return
     # The Vary values, as headers.getlist("Vary") without lower-casing every
     # header name: only a 4-character name can lower-case to "vary".
     values = [
@@ -357,7 +446,7 @@ def vary_cookie(response: Response) -> None:
         if items is None:
             headers.add("Vary", "Cookie")
         else:
-            items.append(("Vary", "Cookie"))  # what add appends: checked constants
+            items.append(("Vary", "Cookie"))
         return
     if len(values) == 1 and '"' not in values[0]:
         for item in values[0].split(","):

@@ -37,12 +37,14 @@ from . import audit
 from ._hermetic_session import HermeticSession as HermeticSession
 from ._hermetic_session import _new_sid
 from ._session_cookie import (
+    SCANNED_KEY,
     SETTING_METHODS,
     SETTINGS_KEY,
     OpenedCookies,
     SessionState,
     cookie_value,
     decode_cookie,
+    keyed_settings,
     loads_payload,
     settings_for,
     vary_cookie,
@@ -186,21 +188,41 @@ class EncryptedSessionInterface(SessionInterface):
 
     def open_session(self, app: Flask, request: Request) -> HermeticSession | None:
         """Load the session from the cookie; a bad, expired or revoked one gives a fresh session."""
-        if not app.secret_key:
-            return None  # Flask's behaviour: a null session that explains itself
-        # What _settings and _name return, without their two calls.
-        settings = settings_for(self, app, revoke_session)
+        # The kept settings, when the config (key ring included) is as they
+        # saw it: the secret key is set then.
+        settings = keyed_settings(self, app)
+        if settings is None:
+            if not app.secret_key:
+                return None  # Flask's behaviour: a null session that explains itself
+            # What _settings returns, without its call.
+            settings = settings_for(self, app, revoke_session)
         memo: OpenedCookies | None
         if self._custom_name:
             name = self.cookie_name_for(app, request)
             aad, memo = name.encode(), None
+            value = cookie_value(request, name)
         else:
             secure = request.is_secure
             name, aad, memo = settings.names[secure], settings.aads[secure], settings.opened[secure]
-        value = cookie_value(request, name)
+            # cookie_value's answer when the header was scanned already (the
+            # CSRF shield asked first) and not parsed by Werkzeug since,
+            # without its call.
+            attrs = request.__dict__
+            scanned = attrs.get(SCANNED_KEY)
+            if scanned is not None and settings.scannable[secure] and "cookies" not in attrs:
+                value = scanned.get(name)
+            else:
+                value = cookie_value(request, name)
         if not value:
             return self._fresh(settings, name)
-        ring = keyring_for(app)
+        ring = settings.ring
+        if ring is None:
+            ring = keyring_for(app)
+            if settings.keyed:
+                # SECURITY: kept only while SECRET_KEY and its fallbacks are
+                # as the settings saw them (a change makes new settings, and
+                # new memos): a key change is seen at once.
+                settings.ring = ring
         opened = memo.get(ring, value) if memo is not None else None
         if opened is None:
             try:
@@ -220,69 +242,98 @@ class EncryptedSessionInterface(SessionInterface):
         ):
             return self._refuse(settings, name, REASON_EXPIRED)
 
+        in_store: bool | None
+        if type(data) is dict and COOKIE_ONLY_KEYS.issuperset(data):
+            # SECURITY: an anonymous visitor's CSRF secret and nothing else,
+            # all in the cookie (either setting of SESSION_SERVER_SIDE): no
+            # user, no data in the store, so no revocation to look up -- a
+            # revoked copy of such a cookie grants nothing. Anonymous pages
+            # need no store, and keep working while it is down.
+            in_store = False
+        else:
+            checked = self._checked(app, settings, ring, sid, created, data)
+            if isinstance(checked, str):
+                return self._refuse(settings, name, checked)
+            data, in_store = checked
+
+        cls = self.session_class
+        # (issubclass goes through ABCMeta's check: the usual class is asked first.)
+        if cls is HermeticSession or issubclass(cls, HermeticSession):
+            return cls.opened(
+                data,
+                sid,
+                created,
+                last_seen,
+                self.now,
+                settings.on_revoke,
+                settings,
+                name,
+                in_store,
+            )
+        # A session class of the app's own, given the same arguments.
+        session = cls(
+            data,
+            sid=sid,
+            created=created,
+            last_seen=last_seen,
+            now=self.now,
+            on_revoke=settings.on_revoke,
+            issued=True,
+        )
+        session._cookie_name = name
+        session._in_store = in_store
+        session._settings_state = settings
+        return session
+
+    def _checked(
+        self, app: Flask, settings: SessionState, ring: t.Any, sid: str, created: float, data: t.Any
+    ) -> tuple[dict[str, t.Any], bool | None] | str:
+        # The general checks of an opened cookie's data: the data and where
+        # it lives (``_in_store``), once the store says the session is not
+        # revoked; or the reason to refuse it. open_session takes the
+        # anonymous cookie-only sessions without it (the same answer,
+        # tests/security/test_session_open_fast.py).
+        not_before: t.Any = None
         in_store: bool | None = None
         if settings.server_side and data is not None:
             # SECURITY: a cookie-only session (nothing in the store) may hold
             # an anonymous visitor's CSRF secret and nothing else: no user,
             # so no revocation to check. Anything more is refused.
             if not isinstance(data, dict) or not COOKIE_ONLY_KEYS.issuperset(data):
-                return self._refuse(settings, name, REASON_INVALID)
-            in_store, not_before = False, None
+                return REASON_INVALID
+            in_store = False
         elif settings.server_side:
             store = store_for(app)
             in_store = True
             sealed = store_call(store.get, DATA_PREFIX + sid)
             if sealed is None:
-                return self._refuse(settings, name, REASON_REVOKED)
+                return REASON_REVOKED
             try:
                 plain = ring.decrypt(DATA_PURPOSE, sealed.decode("ascii"), aad=sid.encode())
                 data = loads_payload(app, self.serializer, plain.decode("utf-8"))
             except (InvalidToken, ValueError, TypeError):
-                return self._refuse(settings, name, REASON_INVALID)
+                return REASON_INVALID
             user_id = data.get(USER_ID_KEY) if isinstance(data, dict) else None
-            not_before = (
-                store_call(store.get, USER_PREFIX + str(user_id)) if user_id is not None else None
-            )
+            if user_id is not None:
+                not_before = store_call(store.get, USER_PREFIX + str(user_id))
         elif isinstance(data, dict) and COOKIE_ONLY_KEYS.issuperset(data):
-            # SECURITY: an anonymous visitor's CSRF secret and nothing else:
-            # a revoked copy of such a cookie grants nothing (no user, no
-            # data), so its revocation is not looked up -- anonymous pages
-            # need no store, and keep working while it is down.
-            in_store, not_before = False, None
+            in_store = False  # an anonymous visitor's CSRF secret (open_session)
         else:
             store = store_for(app)
             user_id = data.get(USER_ID_KEY) if isinstance(data, dict) else None
             if user_id is None:
-                revoked, not_before = store_call(store.get, REVOKED_PREFIX + sid), None
+                revoked = store_call(store.get, REVOKED_PREFIX + sid)
             else:
                 revoked, not_before = store_call(
                     store.get_many, (REVOKED_PREFIX + sid, USER_PREFIX + str(user_id))
                 )
             if revoked is not None:
-                return self._refuse(settings, name, REASON_REVOKED)
+                return REASON_REVOKED
         if not isinstance(data, dict):
-            return self._refuse(settings, name, REASON_INVALID)
+            return REASON_INVALID
         if not_before is not None and created < float(not_before):
-            return self._refuse(settings, name, REASON_REVOKED)
-
-        cls = self.session_class
-        # (issubclass goes through ABCMeta's check: the usual class is asked first.)
-        if cls is HermeticSession or issubclass(cls, HermeticSession):
-            session = cls.opened(data, sid, created, last_seen, self.now, settings.on_revoke)
-        else:  # a session class of the app's own, given the same arguments
-            session = cls(
-                data,
-                sid=sid,
-                created=created,
-                last_seen=last_seen,
-                now=self.now,
-                on_revoke=settings.on_revoke,
-                issued=True,
-            )
-        session._cookie_name = name
-        session._in_store = in_store
-        session._settings_state = settings
-        return session
+            return REASON_REVOKED
+        return data, in_store
 
     # -- save ----------------------------------------------------------
 
@@ -290,6 +341,29 @@ class EncryptedSessionInterface(SessionInterface):
         """Write the cookie (and the store) when needed; delete it when the session was emptied."""
         # Only the app's reads count as access: undo the ones made here.
         accessed = session.accessed
+        if type(session) is HermeticSession:
+            # The usual end of a request: a cookie session opened here, with
+            # data, unchanged, whose cookie needs no refresh yet -- nothing is
+            # sent. What _save decides for it, without its call; anything
+            # else (emptied, changed, server side, settings changed since
+            # opening, refresh due) goes the general way.
+            settings: t.Any = session._settings_state
+            if (
+                settings is not None
+                and not session.modified
+                and dict.__len__(session)
+                and not settings.server_side
+                and settings.owner is self
+                # (not _save's `refresh`, spelt as it is there)
+                and not (
+                    settings.refresh is not None
+                    and self.now() - session.last_seen >= settings.refresh
+                )
+                and app.extensions.get(SETTINGS_KEY) is settings
+            ):
+                if accessed:
+                    vary_cookie(response)  # a response built from the session
+                return
         try:
             self._save(app, session, response, accessed)
         finally:
