@@ -392,6 +392,10 @@ def loads_payload(app: Flask, serializer: t.Any, text: str) -> t.Any:
     return serializer.loads(text)
 
 
+#: Seconds since the epoch a session time stays below (the year 5138).
+_TIME_BOUND = 1e11
+
+
 def decode_cookie(app: Flask, serializer: t.Any, plaintext: bytes) -> Opened:
     """Return the session id, times and data of a decrypted cookie; ``ValueError`` if malformed."""
     obj = loads_payload(app, serializer, plaintext.decode("utf-8"))
@@ -401,6 +405,10 @@ def decode_cookie(app: Flask, serializer: t.Any, plaintext: bytes) -> Opened:
         and 16 <= len(sid) <= 64
         and type(created) in (int, float)
         and type(last_seen) in (int, float)
+        # SECURITY: times, not NaN (it compares false: never expired), an
+        # infinity or an integer too large for a float (compared exactly).
+        and -_TIME_BOUND < created < _TIME_BOUND
+        and -_TIME_BOUND < last_seen < _TIME_BOUND
     ):
         raise ValueError("malformed session payload")
     return sid, float(created), float(last_seen), obj.get("d")
