@@ -107,31 +107,21 @@ class HermeticSession(SecureCookieSession):
         # The attributes __init__ sets, in its order (test_sessions_fast_open.py),
         # given as one new __dict__: each attribute set on a dict subclass
         # costs about as much as building the whole dict.
-        if settings_state is None:
-            session.__dict__ = {
-                "on_update": _mark_changed,
-                "sid": sid,
-                "created": created,
-                "last_seen": last_seen,
-                "new": False,
-                "_now": now,
-                "_on_revoke": on_revoke,
-                "_issued": True,
-            }
-        else:
-            session.__dict__ = {
-                "on_update": _mark_changed,
-                "sid": sid,
-                "created": created,
-                "last_seen": last_seen,
-                "new": False,
-                "_now": now,
-                "_on_revoke": on_revoke,
-                "_issued": True,
-                "_cookie_name": cookie_name,
-                "_in_store": in_store,
-                "_settings_state": settings_state,
-            }
+        attrs = {
+            "on_update": _mark_changed,
+            "sid": sid,
+            "created": created,
+            "last_seen": last_seen,
+            "new": False,
+            "_now": now,
+            "_on_revoke": on_revoke,
+            "_issued": True,
+        }
+        if settings_state is not None:
+            attrs["_cookie_name"] = cookie_name
+            attrs["_in_store"] = in_store
+            attrs["_settings_state"] = settings_state
+        session.__dict__ = attrs
         return session
 
     def _revoke_current(self) -> None:
