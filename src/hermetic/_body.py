@@ -261,7 +261,8 @@ def read_form_fast(request: t.Any, parse: t.Callable[..., t.Any]) -> bool:
 
     The request's class reads its body and form limits as
     :class:`~hermetic.wrappers.Request` does, and ``parse`` is its parser
-    class's ``urlencoded_parser()`` (the caller checks both, through
+    class's ``urlencoded_parser()``, or :func:`urlencoded_form` for
+    Werkzeug's own parser (the caller checks both, through
     :data:`FORM_PARSERS`): then the body is read by
     :func:`read_body_fast` -- the read Werkzeug's bounded stream makes -- and
     parsed by that function, without the parser object, the stream and the
