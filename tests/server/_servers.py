@@ -140,7 +140,8 @@ def serve(name: str, tmp_path: Path, env: dict[str, str]) -> t.Iterator[Server]:
     log = tmp_path / f"{name}.log"
     environ = {k: v for k, v in os.environ.items() if k not in ("HERMETIC_REDIS_URL", "REDIS_URL")}
     # Redis only where asked for (``FUZZ_REDIS_URL``), under its own key prefix.
-    environ.update(env, PYTHONPATH=str(HERE), PYTHONUNBUFFERED="1")
+    # (faulthandler: a server that crashes writes every thread's Python stack to its log.)
+    environ.update(env, PYTHONPATH=str(HERE), PYTHONUNBUFFERED="1", PYTHONFAULTHANDLER="1")
     with log.open("wb") as out:
         process = subprocess.Popen(
             _command(name, port),
@@ -154,7 +155,14 @@ def serve(name: str, tmp_path: Path, env: dict[str, str]) -> t.Iterator[Server]:
     _, worker_line, workers = SERVERS[name]
     try:
         _wait_until_listening(port, process, log)
-        yield Server(name, port, log, worker_line, workers, process)
+        try:
+            yield Server(name, port, log, worker_line, workers, process)
+        except Exception:
+            if process.poll() is not None:
+                # Say that the server died, and how, rather than only what the client saw.
+                tail = "\n".join(log.read_text(errors="replace").splitlines()[-80:])
+                pytest.fail(f"the server exited with {process.returncode} during the run:\n{tail}")
+            raise
     finally:
         process.send_signal(signal.SIGTERM)
         try:
