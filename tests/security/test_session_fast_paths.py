@@ -133,10 +133,15 @@ class _OwnHeaders(Headers):
 def test_vary_cookie_gives_werkzeugs_whole_header_list(existing, own_headers):
     # Every header, in order (not only the Vary values): the pair is appended
     # to the item list as Werkzeug's add appends it.
+    assert_vary_cookie_as_werkzeug(existing, own_headers)
+
+
+def assert_vary_cookie_as_werkzeug(pairs, own_headers=False):
+    """``vary_cookie`` on a response holding ``pairs`` gives Werkzeug's header list."""
     ours, theirs = Response(), Response()
     if own_headers:
         ours.headers = _OwnHeaders(ours.headers)
-    for key, value in existing:
+    for key, value in pairs:
         ours.headers.add(key, value)
         theirs.headers.add(key, value)
     vary_cookie(ours)

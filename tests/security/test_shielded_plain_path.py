@@ -14,52 +14,20 @@ from __future__ import annotations
 
 import pytest
 from tests._wsgi import serve
+from tests.security._shield_app import comparable, shielded_app
 from werkzeug.test import create_environ
 
 import hermetic
 import hermetic.app as app_module
 import hermetic.security.profile as profile_module
-from hermetic import jsonify, redirect, render_template_string, request, session
-from hermetic.security.auth import UserMixin, login_user
+from hermetic import redirect, request, session
 from hermetic.security.shields import Shield
 
 SECRET = "shielded-plain-test-5d1c9e3a7f2b4068e1c3a5f7d9b2e4c6"
 
 
-class User(UserMixin):
-    def __init__(self, id):
-        self.id = id
-
-
 def _app():
-    app = hermetic.Hermetic(__name__)
-    app.config.update(SECRET_KEY=SECRET, LIMITS_MAX_URL_LENGTH=200)
-    app.login_manager.user_loader(lambda user_id: User(user_id))
-
-    @app.get("/")
-    def hello():
-        return "Hello, World! \u00e9"
-
-    @app.get("/json")
-    def data():
-        return jsonify(hello="world")
-
-    @app.get("/nonce")
-    def nonce():
-        return render_template_string('<script nonce="{{ csp_nonce() }}"></script>')
-
-    @app.get("/own")
-    def own():
-        return "framed", {"X-Frame-Options": "SAMEORIGIN"}
-
-    @app.get("/go")
-    def go():
-        return redirect("/", 303)
-
-    @app.get("/remember")
-    def remember():
-        login_user(User("7"), remember=True)
-        return "in"
+    app = shielded_app(SECRET, "Hello, World! \u00e9", LIMITS_MAX_URL_LENGTH=200)
 
     @app.get("/count")
     def count():
@@ -95,18 +63,7 @@ def _serve(app, path, **kwargs):
         for key, value in environ.items()
         if key.startswith("hermetic.")
     }
-    return status, _comparable(headers), data, marks
-
-
-def _comparable(headers):
-    """The header list, each cookie's value left out (a session holds the time)."""
-    items = []
-    for name, value in headers:
-        if name == "Set-Cookie":
-            cookie, _, attributes = value.partition(";")
-            value = f"{cookie.partition('=')[0]}=...;{attributes}"
-        items.append((name, value))
-    return items
+    return status, comparable(headers), data, marks
 
 
 def _general(monkeypatch):
