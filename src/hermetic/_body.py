@@ -17,19 +17,18 @@ through the app's error handlers, and one line on the app's logger.
 
 from __future__ import annotations
 
-import logging
 import typing as t
 from io import BytesIO
 from urllib.parse import parse_qsl
 
-from werkzeug.exceptions import ClientDisconnected, HTTPException
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.formparser import FormDataParser
 from werkzeug.wsgi import LimitedStream
 
+from ._guarded_input import _NOT_THE_CLIENTS, _GuardedInput
+from ._guarded_input import BodyReadError as BodyReadError
+from ._guarded_input import guard_input as guard_input
 from .globals import _cv_app
-
-if t.TYPE_CHECKING:  # pragma: no cover
-    from _typeshed.wsgi import WSGIEnvironment
 
 #: Streams whose read() gives bytes, always (the others may break PEP 3333).
 _BYTES_READERS = frozenset({BytesIO})
@@ -38,111 +37,6 @@ _new = object.__new__
 
 #: The request attribute recording a fast read: (guarded input, Content-Length, bytes read).
 FAST_READ = "_hermetic_fast_read"
-
-# Errors of the app's own code (a wrong argument to ``read``, say) or of the
-# process, never of the client's bytes: they keep their class and traceback.
-_NOT_THE_CLIENTS = (HTTPException, TypeError, AttributeError, MemoryError, RecursionError)
-
-
-class BodyReadError(ClientDisconnected, OSError):
-    """The request body could not be read (malformed, truncated): 400.
-
-    Also an :class:`OSError`, the error Werkzeug documents for a failed read
-    of the input stream, so code that handles a client disconnect (``except
-    OSError``) handles this too. The server's exception is the ``__cause__``.
-    """
-
-    description = "The request body could not be read: it is malformed or incomplete."
-
-
-class _GuardedInput:
-    """A WSGI input stream whose read failures raise :class:`BodyReadError`."""
-
-    __slots__ = ("_failed", "_stream")
-
-    def __init__(self, stream: t.Any) -> None:
-        self._stream = stream
-        self._failed = False
-
-    def _fail(self, error: Exception) -> t.NoReturn:
-        if not self._failed:
-            self._failed = True
-            _log(error)
-        raise BodyReadError() from error
-
-    def read(self, *args: t.Any) -> bytes:
-        try:
-            return self._stream.read(*args)  # type: ignore[no-any-return]  # the wrapped stream is untyped
-        except _NOT_THE_CLIENTS:
-            raise
-        except Exception as e:
-            self._fail(e)
-
-    def readline(self, *args: t.Any) -> bytes:
-        try:
-            return self._stream.readline(*args)  # type: ignore[no-any-return]  # the wrapped stream is untyped
-        except _NOT_THE_CLIENTS:
-            raise
-        except Exception as e:
-            self._fail(e)
-
-    def readlines(self, *args: t.Any) -> list[bytes]:
-        try:
-            return self._stream.readlines(*args)  # type: ignore[no-any-return]  # the wrapped stream is untyped
-        except _NOT_THE_CLIENTS:
-            raise
-        except Exception as e:
-            self._fail(e)
-
-    def readinto(self, buffer: t.Any) -> int | None:
-        stream = self._stream
-        try:
-            if hasattr(stream, "readinto"):
-                return stream.readinto(buffer)  # type: ignore[no-any-return]  # the wrapped stream is untyped
-            data = stream.read(len(buffer))
-        except _NOT_THE_CLIENTS:
-            raise
-        except Exception as e:
-            self._fail(e)
-        buffer[: len(data)] = data
-        return len(data)
-
-    def __iter__(self) -> t.Iterator[bytes]:
-        while True:
-            line = self.readline()
-            if not line:
-                return
-            yield line
-
-    def __getattr__(self, name: str) -> t.Any:
-        # close(), fileno(), a server's own extras: the stream's, unguarded.
-        return getattr(self._stream, name)
-
-
-def _log(error: Exception) -> None:
-    """Log one line (no traceback, nothing the client sent) for a failed body read."""
-    ctx = _cv_app.get(None)
-    logger = ctx.app.logger if ctx is not None else logging.getLogger("hermetic")
-    kind = type(error)
-    logger.warning(
-        "The request body could not be read (%s.%s); answered 400 Bad Request.",
-        kind.__module__,
-        kind.__qualname__,
-    )
-
-
-def guard_input(environ: WSGIEnvironment) -> t.Any:
-    """Wrap ``environ["wsgi.input"]`` (once) so read failures are a 400; return it."""
-    stream = environ.get("wsgi.input")
-    if stream is None or type(stream) is _GuardedInput:
-        return stream
-    # _GuardedInput(stream), without its __init__ frame (every body read comes here).
-    guarded = _new(_GuardedInput)
-    guarded._stream = stream
-    guarded._failed = False
-    environ["wsgi.input"] = guarded
-    return guarded
-
 
 #: Content-Length values taken by the fast read (1 to 18 ASCII digits), as
 #: their ints: bodies come in few sizes. Bounded: a value not kept is parsed.
