@@ -1,0 +1,372 @@
+"""Every fast path against the general one, on malformed and ordinary requests alike.
+
+hermetic answers common requests through fast paths (the one-frame request
+path of ``_plain_path.py``, the body's first read, the url-encoded form's
+read) and leaves every other case to Flask's and Werkzeug's general code,
+which stays the authority. Each fast path has its own equivalence tests;
+this one draws whole requests (the fuzz suite's strategy: lying
+Content-Lengths, chunked bodies, broken multipart, tampered cookies, stray
+CSRF tokens, odd hosts and paths) and sends each to two identical apps, one
+as it runs and one with the fast paths switched off, and requires the same
+status, headers and body from both.
+
+Two pairs: ``Hermetic`` with every shield on, and a plain hermetic ``Flask``
+app with the same routes. Both apps of a pair see the same requests in the
+same order, so their state (sessions, rate-limit counts) stays the same.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import re
+import typing as t
+from functools import cache
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests._wsgi import serve
+from tests.security.test_fuzz_requests import bodies, environs, fixture, make_app, query_strings
+
+import hermetic
+import hermetic.app as app_module
+import hermetic.security.profile as profile_module
+import hermetic.security.validation._body as validation_body
+import hermetic.wrappers as wrappers_module
+from hermetic import _body, request, session
+
+# A Set-Cookie's value is sealed with a fresh nonce, and its date is the
+# clock's: both are compared as their shape.
+_COOKIE_VALUE = re.compile(r"^([^=;]*)=[^;]*")
+_COOKIE_DATE = re.compile(r"(?i)(expires=)[^;]*")
+# A page's CSRF token is masked afresh for every page.
+_TOKEN_FIELD = re.compile(rb'(name=csrf_token value=")[^"]*')
+# An error page names its request's id, drawn afresh for each request.
+_REQUEST_ID = re.compile(rb"\b[0-9a-f]{24}\b")
+
+
+def _general_paths(m: pytest.MonkeyPatch) -> None:
+    """Switch every fast path off: each hands over to the general code."""
+    m.setattr(app_module, "serve_plain", lambda *args, **kwargs: None)
+    m.setattr(profile_module, "serve_plain", lambda *args, **kwargs: None)
+    m.setattr(wrappers_module, "read_body_fast", lambda request: None)
+    m.setattr(validation_body, "read_body_fast", lambda request: None)
+    m.setattr(_body, "read_form_fast", lambda request, parse: False)
+
+
+def _plain_app() -> hermetic.Flask:
+    """A plain hermetic ``Flask`` app with routes like the ``Hermetic`` one's."""
+    app = hermetic.Flask("plain")
+    app.config.update(
+        SECRET_KEY="plain-differential-key",
+        MAX_CONTENT_LENGTH=64 * 1024,
+        MAX_FORM_MEMORY_SIZE=8 * 1024,
+        MAX_FORM_PARTS=20,
+    )
+
+    @app.route("/", methods=["GET", "POST"])
+    def index() -> str:
+        return f"hello {session.get('n', 0)} {request.args.get('q', '')!r}"
+
+    @app.route("/form", methods=["GET", "POST"])
+    def form() -> t.Any:
+        if request.method == "POST":
+            session["n"] = session.get("n", 0) + 1
+            return {
+                "fields": sorted(request.form.items(multi=True)),
+                "files": sorted(request.files),
+            }
+        return "<form method=post>"
+
+    @app.post("/api")
+    def api() -> t.Any:
+        return {"type": type(request.get_json()).__name__}
+
+    @app.post("/api/silent")
+    def api_silent() -> t.Any:
+        return {"value": repr(request.get_json(silent=True, force=True))[:50]}
+
+    @app.route("/raw", methods=["POST", "PUT", "PATCH"])
+    def raw() -> t.Any:
+        return {"data": repr(request.get_data()[:60]), "stream": request.stream.read() == b""}
+
+    @app.route("/stream", methods=["POST", "PUT", "PATCH"])
+    def stream() -> t.Any:
+        return {"stream": repr(request.stream.read()[:60]), "data": repr(request.get_data())}
+
+    @app.route("/fields", methods=["POST", "PUT", "PATCH"])
+    def fields() -> t.Any:
+        return {
+            "form": sorted(request.form.items(multi=True)),
+            "files": sorted(request.files),
+            "data": repr(request.get_data()[:60]),
+        }
+
+    @app.post("/login")
+    def login() -> t.Any:
+        return {"data": repr(request.get_data()[:60]), "stream": request.stream.read() == b""}
+
+    @app.get("/me")
+    def me() -> t.Any:
+        return hermetic.redirect("/login", 303)
+
+    @app.get("/item/<int:item_id>/<path:rest>")
+    def item(item_id: int, rest: str) -> str:
+        return f"{item_id} {rest}"
+
+    return app
+
+
+def _shielded_app() -> hermetic.Hermetic:
+    """The fuzz suite's ``Hermetic`` app, with a route that reads the raw body twice."""
+    app = make_app()
+    # Rate-limit counts move with the clock: none is reached here.
+    app.config["RATELIMIT_DEFAULT"] = "100000/minute"
+
+    @app.route("/raw", methods=["POST", "PUT", "PATCH"])
+    def raw() -> t.Any:
+        return {"data": repr(request.get_data()[:60]), "stream": request.stream.read() == b""}
+
+    @app.route("/stream", methods=["POST", "PUT", "PATCH"])
+    def stream() -> t.Any:
+        return {"stream": repr(request.stream.read()[:60]), "data": repr(request.get_data())}
+
+    @app.route("/fields", methods=["POST", "PUT", "PATCH"])
+    def fields() -> t.Any:
+        return {
+            "form": sorted(request.form.items(multi=True)),
+            "files": sorted(request.files),
+            "data": repr(request.get_data()[:60]),
+        }
+
+    return app
+
+
+@cache
+def pair(kind: str) -> tuple[t.Any, t.Any]:
+    build = _shielded_app if kind == "hermetic" else _plain_app
+    return build(), build()
+
+
+def _comparable(answer: tuple[str, list[tuple[str, str]], bytes]) -> t.Any:
+    status, headers, body = answer
+    shown = []
+    for name, value in headers:
+        if name.lower() == "set-cookie":
+            value = _COOKIE_DATE.sub(r"\1<date>", _COOKIE_VALUE.sub(r"\1=<value>", value))
+        shown.append((name, value))
+    body = _REQUEST_ID.sub(b"<id>", _TOKEN_FIELD.sub(rb"\1<token>", body))
+    return status, shown, body
+
+
+def _answer(app: t.Any, environ: dict[str, t.Any], body: bytes) -> t.Any:
+    call = dict(environ)
+    call["wsgi.input"] = io.BytesIO(body)
+    call["wsgi.errors"] = io.StringIO()
+    return _comparable(serve(app, call))
+
+
+def _both(kind: str, environ: dict[str, t.Any]) -> tuple[t.Any, t.Any]:
+    fast_app, general_app = pair(kind)
+    body = environ["wsgi.input"].getvalue()
+    fast = _answer(fast_app, environ, body)
+    with pytest.MonkeyPatch.context() as m:
+        _general_paths(m)
+        general = _answer(general_app, environ, body)
+    return fast, general
+
+
+_FORM_PIECES = ["a", "b", "é", "%41", "%zz", "%", "+", " ", "=", ";", "&", "%C3%A9", "%FF", "\x00"]
+
+
+@st.composite
+def forms(draw: st.DrawFn) -> tuple[bytes, str]:
+    """A url-encoded form, well formed or nearly: escapes good and bad, repeats, blanks."""
+    piece = st.lists(st.sampled_from(_FORM_PIECES), max_size=6).map("".join)
+    fields = draw(st.lists(st.tuples(piece, st.sampled_from(["=", ""]), piece), max_size=8))
+    body = "&".join(k + eq + v for k, eq, v in fields).encode("latin-1", "replace")
+    content_type = draw(
+        st.sampled_from(
+            [
+                "application/x-www-form-urlencoded",
+                "application/x-www-form-urlencoded; charset=utf-8",
+                "Application/X-WWW-Form-Urlencoded",
+                "application/x-www-form-urlencoded; charset=latin-1",
+            ]
+        )
+    )
+    return body, content_type
+
+
+@st.composite
+def reaching_views(draw: st.DrawFn) -> dict[str, t.Any]:
+    """Requests that get past the shields to a view that reads the body, mostly.
+
+    The fuzz suite's requests are refused early more often than not; these
+    come from the trusted host over HTTPS with the same origin, a real
+    anonymous session and its CSRF token (in the header or in the form), so
+    that the body's readers run: ``get_data``, ``stream``, ``form``,
+    ``files``, ``get_json``.
+    """
+    fx = fixture()
+    body, content_type = draw(st.one_of(forms(), bodies()))
+    if content_type and content_type.startswith("application/x-www") and draw(st.booleans()):
+        body += b"&csrf_token=" + fx.csrf_tokens[0].encode()
+    environ: dict[str, t.Any] = {
+        "REQUEST_METHOD": draw(st.sampled_from(["POST", "POST", "POST", "PUT", "PATCH", "GET"])),
+        "SCRIPT_NAME": "",
+        "PATH_INFO": draw(
+            st.sampled_from(
+                [
+                    "/raw",
+                    "/stream",
+                    "/fields",
+                    "/fields",
+                    "/form",
+                    "/api",
+                    "/api/silent",
+                    "/login",
+                    "/",
+                ]
+            )
+        ),
+        "QUERY_STRING": draw(st.one_of(st.just(""), query_strings())),
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "443",
+        "SERVER_PROTOCOL": draw(st.sampled_from(["HTTP/1.1", "HTTP/1.0"])),
+        "HTTP_HOST": "localhost",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "https",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    if content_type is not None:
+        environ["CONTENT_TYPE"] = content_type
+    length = draw(st.sampled_from(["right", "right", "right", "none", "short", "long", "odd"]))
+    if length == "right":
+        environ["CONTENT_LENGTH"] = str(len(body))
+    elif length == "short":
+        environ["CONTENT_LENGTH"] = str(max(0, len(body) - draw(st.integers(1, 9))))
+    elif length == "long":
+        environ["CONTENT_LENGTH"] = str(len(body) + draw(st.sampled_from([1, 100, 10**9])))
+    elif length == "odd":
+        environ["CONTENT_LENGTH"] = draw(st.sampled_from(["", " 5", "+5", "05", "5 ", "1e3", "-1"]))
+    if draw(st.integers(0, 4)) == 0:
+        environ["wsgi.input_terminated"] = True
+        if draw(st.booleans()):
+            environ["HTTP_TRANSFER_ENCODING"] = "chunked"
+    if draw(st.integers(0, 5)):
+        environ["HTTP_ORIGIN"] = "https://localhost"
+        environ["HTTP_SEC_FETCH_SITE"] = draw(st.sampled_from(["same-origin", "none", "x"]))
+    name = draw(st.sampled_from(["__Host-session", "__Host-session", "session"]))
+    environ["HTTP_COOKIE"] = f"{name}={fx.session_cookies[0]}"
+    if draw(st.integers(0, 4)):
+        environ["HTTP_X_CSRF_TOKEN"] = fx.csrf_tokens[0]
+    return environ
+
+
+def _shown(environ: dict[str, t.Any]) -> dict[str, t.Any]:
+    return {k: (v.getvalue()[:200] if k == "wsgi.input" else v) for k, v in environ.items()}
+
+
+_SETTINGS = settings(
+    max_examples=250,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@_SETTINGS
+@given(environ=environs())
+def test_hermetic_answers_as_without_its_fast_paths(environ: dict[str, t.Any]) -> None:
+    fast, general = _both("hermetic", environ)
+    assert fast == general, _shown(environ)
+
+
+@settings(_SETTINGS, max_examples=400)
+@given(environ=reaching_views())
+def test_hermetic_reading_bodies_answers_as_without_its_fast_paths(
+    environ: dict[str, t.Any],
+) -> None:
+    fast, general = _both("hermetic", environ)
+    assert fast == general, _shown(environ)
+
+
+@_SETTINGS
+@given(environ=st.one_of(environs(), reaching_views()))
+def test_plain_flask_answers_as_without_its_fast_paths(environ: dict[str, t.Any]) -> None:
+    fast, general = _both("plain", environ)
+    assert fast == general, _shown(environ)
+
+
+def test_the_requests_reach_the_fast_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The drawn requests get the fast body and form reads to answer, not only to refuse."""
+    answered: collections.Counter[str] = collections.Counter()
+    real_read, real_form = wrappers_module.read_body_fast, _body.read_form_fast
+
+    def spy_read(request: t.Any) -> t.Any:
+        data = real_read(request)
+        answered["body"] += data is not None
+        return data
+
+    def spy_form(request: t.Any, parse: t.Any) -> bool:
+        done = real_form(request, parse)
+        answered["form"] += done
+        return done
+
+    monkeypatch.setattr(wrappers_module, "read_body_fast", spy_read)
+    monkeypatch.setattr(_body, "read_form_fast", spy_form)
+    app = _shielded_app()  # not the pair's: their state must stay the same
+
+    @settings(_SETTINGS, max_examples=200)
+    @given(environ=reaching_views())
+    def send(environ: dict[str, t.Any]) -> None:
+        _answer(app, environ, environ["wsgi.input"].getvalue())
+
+    send()
+    assert answered["body"] >= 1 and answered["form"] >= 1, answered
+
+
+def test_the_switches_reach_the_fast_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The comparison means something: with the switches on, no fast path runs."""
+    calls: list[str] = []
+    real_plain, real_read = profile_module.serve_plain, wrappers_module.read_body_fast
+
+    def spy_plain(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        calls.append("plain")
+        return real_plain(*args, **kwargs)
+
+    def spy_read(request: t.Any) -> t.Any:
+        calls.append("read")
+        return real_read(request)
+
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/raw",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "443",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "localhost",
+        "HTTP_COOKIE": f"__Host-session={fixture().session_cookies[0]}",
+        "HTTP_X_CSRF_TOKEN": fixture().csrf_tokens[0],
+        "CONTENT_LENGTH": "3",
+        "wsgi.url_scheme": "https",
+        "wsgi.input": io.BytesIO(b"abc"),
+    }
+    app = _shielded_app()
+    monkeypatch.setattr(profile_module, "serve_plain", spy_plain)
+    monkeypatch.setattr(wrappers_module, "read_body_fast", spy_read)
+    status, _, body = _answer(app, environ, b"abc")
+    assert calls == ["plain", "read"] and status.startswith("200") and b"'abc'" in body
+    calls.clear()
+    with pytest.MonkeyPatch.context() as m:
+        _general_paths(m)
+        status, _, body = _answer(app, environ, b"abc")
+    assert calls == [] and status.startswith("200") and b"'abc'" in body
