@@ -1,8 +1,8 @@
 """Every fast path against the general one, on malformed and ordinary requests alike.
 
 hermetic answers common requests through fast paths (the one-frame request
-path of ``_plain_path.py``, the body's first read, the url-encoded form's
-read) and leaves every other case to Flask's and Werkzeug's general code,
+path of ``_plain_path.py``, the static router, the shields' fused and
+skipped steps, the body's first read, the url-encoded form's read) and leaves every other case to Flask's and Werkzeug's general code,
 which stays the authority. Each fast path has its own equivalence tests;
 this one draws whole requests (the fuzz suite's strategy: lying
 Content-Lengths, chunked bodies, broken multipart, tampered cookies, stray
@@ -10,8 +10,9 @@ CSRF tokens, odd hosts and paths) and sends each to two identical apps, one
 as it runs and one with the fast paths switched off, and requires the same
 status, headers and body from both.
 
-Two pairs: ``Hermetic`` with every shield on, and a plain hermetic ``Flask``
-app with the same routes. Both apps of a pair see the same requests in the
+Three pairs: the fuzz suite's ``Hermetic`` app (trusted hosts and proxies,
+a user loader), ``Hermetic`` with its defaults, and a plain hermetic
+``Flask`` app, the last two with routes that show what they read. Both apps of a pair see the same requests in the
 same order, so their state (sessions, rate-limit counts) stays the same.
 """
 
@@ -27,14 +28,23 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests._wsgi import serve
-from tests.security.test_fuzz_requests import bodies, environs, fixture, make_app, query_strings
+from tests.security.test_fuzz_requests import (
+    STRONG_KEY,
+    bodies,
+    environs,
+    fixture,
+    make_app,
+    query_strings,
+)
 
 import hermetic
 import hermetic.app as app_module
 import hermetic.security.profile as profile_module
+import hermetic.security.shields as shields_module
 import hermetic.security.validation._body as validation_body
 import hermetic.wrappers as wrappers_module
 from hermetic import _body, request, session
+from hermetic.security._route_steps import RouteSteps
 
 # A Set-Cookie's value is sealed with a fresh nonce, and its date is the
 # clock's: both are compared as their shape.
@@ -46,8 +56,17 @@ _TOKEN_FIELD = re.compile(rb'(name=csrf_token value=")[^"]*')
 _REQUEST_ID = re.compile(rb"\b[0-9a-f]{24}\b")
 
 
+def _without_quiet_steps(*args: t.Any) -> RouteSteps:
+    """A route's steps with no fused or skipped step: each runs as written."""
+    return _real_route_steps(*args)._replace(quiet_after=None, quiet_text=None, quiet_before={})
+
+
+_real_route_steps = shields_module.route_steps
+
+
 def _general_paths(m: pytest.MonkeyPatch) -> None:
     """Switch every fast path off: each hands over to the general code."""
+    m.setattr(shields_module, "route_steps", _without_quiet_steps)
     m.setattr(app_module, "serve_plain", lambda *args, **kwargs: None)
     m.setattr(profile_module, "serve_plain", lambda *args, **kwargs: None)
     m.setattr(wrappers_module, "read_body_fast", lambda request: None)
@@ -55,11 +74,10 @@ def _general_paths(m: pytest.MonkeyPatch) -> None:
     m.setattr(_body, "read_form_fast", lambda request, parse: False)
 
 
-def _plain_app() -> hermetic.Flask:
-    """A plain hermetic ``Flask`` app with routes like the ``Hermetic`` one's."""
-    app = hermetic.Flask("plain")
+def _routed(app: t.Any) -> t.Any:
+    """``app`` with routes like the fuzz suite's, each showing what it read."""
     app.config.update(
-        SECRET_KEY="plain-differential-key",
+        SECRET_KEY=STRONG_KEY,  # the fuzz suite's: its session cookies and tokens
         MAX_CONTENT_LENGTH=64 * 1024,
         MAX_FORM_MEMORY_SIZE=8 * 1024,
         MAX_FORM_PARTS=20,
@@ -118,11 +136,19 @@ def _plain_app() -> hermetic.Flask:
     return app
 
 
+def _plain_app() -> hermetic.Flask:
+    """A plain hermetic ``Flask`` app: no shield."""
+    return t.cast(hermetic.Flask, _routed(hermetic.Flask("plain")))
+
+
+def _default_app() -> hermetic.Hermetic:
+    """``Hermetic`` with its defaults: every fast path a shielded app can take."""
+    return t.cast(hermetic.Hermetic, _routed(hermetic.Hermetic("default")))
+
+
 def _shielded_app() -> hermetic.Hermetic:
     """The fuzz suite's ``Hermetic`` app, with a route that reads the raw body twice."""
     app = make_app()
-    # Rate-limit counts move with the clock: none is reached here.
-    app.config["RATELIMIT_DEFAULT"] = "100000/minute"
 
     @app.route("/raw", methods=["POST", "PUT", "PATCH"])
     def raw() -> t.Any:
@@ -145,8 +171,10 @@ def _shielded_app() -> hermetic.Hermetic:
 
 @cache
 def pair(kind: str) -> tuple[t.Any, t.Any]:
-    build = _shielded_app if kind == "hermetic" else _plain_app
-    return build(), build()
+    build = {"hermetic": _shielded_app, "default": _default_app, "plain": _plain_app}[kind]
+    fast, general = build(), build()
+    general._fast_router = None  # every URL matched by Werkzeug's map
+    return fast, general
 
 
 def _comparable(answer: tuple[str, list[tuple[str, str]], bytes]) -> t.Any:
@@ -201,7 +229,7 @@ def forms(draw: st.DrawFn) -> tuple[bytes, str]:
 
 @st.composite
 def reaching_views(draw: st.DrawFn) -> dict[str, t.Any]:
-    """Requests that get past the shields to a view that reads the body, mostly.
+    """Requests that get past the shields to a view, mostly one that reads the body.
 
     The fuzz suite's requests are refused early more often than not; these
     come from the trusted host over HTTPS with the same origin, a real
@@ -214,7 +242,9 @@ def reaching_views(draw: st.DrawFn) -> dict[str, t.Any]:
     if content_type and content_type.startswith("application/x-www") and draw(st.booleans()):
         body += b"&csrf_token=" + fx.csrf_tokens[0].encode()
     environ: dict[str, t.Any] = {
-        "REQUEST_METHOD": draw(st.sampled_from(["POST", "POST", "POST", "PUT", "PATCH", "GET"])),
+        "REQUEST_METHOD": draw(
+            st.sampled_from(["POST", "POST", "POST", "PUT", "PATCH", "GET", "GET", "HEAD"])
+        ),
         "SCRIPT_NAME": "",
         "PATH_INFO": draw(
             st.sampled_from(
@@ -228,6 +258,9 @@ def reaching_views(draw: st.DrawFn) -> dict[str, t.Any]:
                     "/api/silent",
                     "/login",
                     "/",
+                    "/me",
+                    "/item/7/x",
+                    "/item/7/%C3%A9",
                 ]
             )
         ),
@@ -245,6 +278,13 @@ def reaching_views(draw: st.DrawFn) -> dict[str, t.Any]:
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
     }
+    if environ["REQUEST_METHOD"] in ("GET", "HEAD") and draw(st.booleans()):
+        # The usual GET: no body, often a path near LIMITS_MAX_URL_LENGTH (8192).
+        environ["wsgi.input"] = io.BytesIO(b"")
+        if draw(st.booleans()):
+            size = draw(st.sampled_from([8192 - 9, 8192 - 8, 8192 - 7, 9000]))
+            environ["PATH_INFO"] = "/item/7/" + "x" * size
+        return environ
     if content_type is not None:
         environ["CONTENT_TYPE"] = content_type
     length = draw(st.sampled_from(["right", "right", "right", "none", "short", "long", "odd"]))
@@ -263,8 +303,9 @@ def reaching_views(draw: st.DrawFn) -> dict[str, t.Any]:
     if draw(st.integers(0, 5)):
         environ["HTTP_ORIGIN"] = "https://localhost"
         environ["HTTP_SEC_FETCH_SITE"] = draw(st.sampled_from(["same-origin", "none", "x"]))
-    name = draw(st.sampled_from(["__Host-session", "__Host-session", "session"]))
-    environ["HTTP_COOKIE"] = f"{name}={fx.session_cookies[0]}"
+    if draw(st.integers(0, 3)):
+        name = draw(st.sampled_from(["__Host-session", "__Host-session", "session"]))
+        environ["HTTP_COOKIE"] = f"{name}={fx.session_cookies[0]}"
     if draw(st.integers(0, 4)):
         environ["HTTP_X_CSRF_TOKEN"] = fx.csrf_tokens[0]
     return environ
@@ -299,6 +340,13 @@ def test_hermetic_reading_bodies_answers_as_without_its_fast_paths(
     assert fast == general, _shown(environ)
 
 
+@settings(_SETTINGS, max_examples=400)
+@given(environ=st.one_of(environs(), reaching_views()))
+def test_default_hermetic_answers_as_without_its_fast_paths(environ: dict[str, t.Any]) -> None:
+    fast, general = _both("default", environ)
+    assert fast == general, _shown(environ)
+
+
 @_SETTINGS
 @given(environ=st.one_of(environs(), reaching_views()))
 def test_plain_flask_answers_as_without_its_fast_paths(environ: dict[str, t.Any]) -> None:
@@ -325,7 +373,7 @@ def test_the_requests_reach_the_fast_reads(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(_body, "read_form_fast", spy_form)
     app = _shielded_app()  # not the pair's: their state must stay the same
 
-    @settings(_SETTINGS, max_examples=200)
+    @settings(_SETTINGS, max_examples=400)
     @given(environ=reaching_views())
     def send(environ: dict[str, t.Any]) -> None:
         _answer(app, environ, environ["wsgi.input"].getvalue())
