@@ -1,4 +1,4 @@
-"""How the CSRF check tells a form body: csrf._sends_form against Werkzeug's ``mimetype``.
+"""How the CSRF check tells a form body: sends_form against Werkzeug's ``mimetype``.
 
 For a browser's form (``Content-Type`` exactly
 ``application/x-www-form-urlencoded``) the check keeps the parsed content
@@ -17,7 +17,8 @@ from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder
 
 import hermetic
-from hermetic.security import csrf
+from hermetic.security import _input_parsers
+from hermetic.security._input_parsers import sends_form
 from hermetic.security.csrf import REASON_BAD_TOKEN, REASON_NO_TOKEN, csrf_token
 
 KEY = "c" * 4 + "csrf-content-type-tests-key-0123456789abcdef"
@@ -57,7 +58,7 @@ def _werkzeugs(
 def test_the_answer_and_what_is_kept_are_werkzeugs(content_type: str | None) -> None:
     environ = _environ(content_type)
     request = hermetic.Request(environ)
-    answer = csrf._sends_form(request, environ)
+    answer = sends_form(request, environ)
     assert answer is (
         _werkzeugs(hermetic.Request, content_type)[0]
         in ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -70,13 +71,13 @@ def test_the_answer_and_what_is_kept_are_werkzeugs(content_type: str | None) -> 
 def test_a_browsers_form_takes_the_short_way() -> None:
     environ = _environ(URLENCODED)
     request = hermetic.Request(environ)
-    assert csrf._sends_form(request, environ) is True
+    assert sends_form(request, environ) is True
     # Werkzeug's attribute is set, and the headers were not made for it.
     assert request.__dict__["_parsed_content_type"] == (URLENCODED, {})
     assert "headers" not in request.__dict__
     # Each request gets its own parameters dict.
     other = hermetic.Request(_environ(URLENCODED))
-    csrf._sends_form(other, other.environ)
+    sends_form(other, other.environ)
     assert other.mimetype_params is not request.mimetype_params
 
 
@@ -84,7 +85,7 @@ def test_replaced_headers_are_what_werkzeug_reads() -> None:
     environ = _environ(URLENCODED)
     request = hermetic.Request(environ)
     request.headers = Headers({"Content-Type": "application/json"})  # type: ignore[misc]
-    assert csrf._sends_form(request, environ) is False
+    assert sends_form(request, environ) is False
     assert request.mimetype == "application/json"
 
 
@@ -93,7 +94,7 @@ def test_a_content_type_read_before_is_kept() -> None:
     request = hermetic.Request(environ)
     assert request.mimetype == "application/json"
     environ["CONTENT_TYPE"] = URLENCODED  # changed after Werkzeug parsed it
-    assert csrf._sends_form(request, environ) is False
+    assert sends_form(request, environ) is False
     assert request.mimetype == "application/json"
 
 
@@ -124,10 +125,10 @@ class _Lookup(hermetic.Request):
 
 @pytest.mark.parametrize("request_class", [_OwnMimetype, _OwnHeaders, _Lookup])
 def test_request_classes_of_the_apps_own_are_asked(request_class: type[hermetic.Request]) -> None:
-    assert csrf._CONTENT_TYPE_AS_WERKZEUG[request_class] is False
+    assert _input_parsers._CONTENT_TYPE_AS_WERKZEUG[request_class] is False
     environ = _environ(URLENCODED)
     request = request_class(environ)
-    assert csrf._sends_form(request, environ) is False
+    assert sends_form(request, environ) is False
     assert request.mimetype == _werkzeugs(request_class, URLENCODED)[0] != URLENCODED
 
 
@@ -135,8 +136,8 @@ def test_hermetics_request_class_and_a_plain_subclass_take_the_short_way() -> No
     class Plain(hermetic.Request):
         pass
 
-    assert csrf._CONTENT_TYPE_AS_WERKZEUG[hermetic.Request] is True
-    assert csrf._CONTENT_TYPE_AS_WERKZEUG[Plain] is True
+    assert _input_parsers._CONTENT_TYPE_AS_WERKZEUG[hermetic.Request] is True
+    assert _input_parsers._CONTENT_TYPE_AS_WERKZEUG[Plain] is True
 
 
 # -- through the shield: the same verdicts whichever way the content type is read --
@@ -176,7 +177,7 @@ def _app(request_class: type[hermetic.Request] | None = None) -> t.Any:
 def _answers(monkeypatch: pytest.MonkeyPatch, audit_events: t.Any, slow: bool) -> list[t.Any]:
     with monkeypatch.context() as m:
         if slow:
-            m.setattr(csrf, "_CONTENT_TYPE_AS_WERKZEUG", _Slow())
+            m.setattr(_input_parsers, "_CONTENT_TYPE_AS_WERKZEUG", _Slow())
         client = _app().test_client()
         good = client.get("/form").text
         answers = []

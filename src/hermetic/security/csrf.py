@@ -40,6 +40,8 @@ from ..sessions import SecureCookieSession
 from ._csrf_hints import csrf_hint
 from ._csrf_settings import CSRFSettings as CSRFSettings
 from ._csrf_settings import csrf_settings
+from ._input_parsers import FORM_TYPES as _FORM_TYPES
+from ._input_parsers import sends_form
 from ._session_cookie import cookie_value
 from ._wtf_bridge import WTFBridge, bridge_of_current_app, detect
 from .audit import audit
@@ -92,7 +94,6 @@ _SECRET_SIZE = 32
 _TOKEN_CHARS = 86
 _TOKEN_BYTES = 2 * _SECRET_SIZE
 _LOW_BITS = (1 << (8 * _SECRET_SIZE)) - 1
-_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 #: Werkzeug's form storage classes, whose ``get`` reads the first of a key's list.
 _PLAIN_MULTIDICTS = frozenset({MultiDict, ImmutableMultiDict})
 _DESCRIPTIONS = {
@@ -243,52 +244,6 @@ def enforce_in_tests(app: Flask) -> bool:
     return csrf_settings(app).enforce_in_tests
 
 
-class _ContentTypeAsWerkzeug(dict[type, bool]):
-    """Per request class: does ``mimetype`` parse the environ's ``CONTENT_TYPE``
-    as hermetic's :class:`~hermetic.wrappers.Request` does (Werkzeug's code)?"""
-
-    def __missing__(self, cls: type) -> bool:
-        from ..wrappers import Request
-
-        plain = (
-            getattr(cls, "mimetype", None) is Request.mimetype
-            and getattr(cls, "_parse_content_type", None) is Request._parse_content_type
-            and getattr(cls, "headers", None) is Request.headers
-            and not hasattr(cls, "_parsed_content_type")
-            # Werkzeug asks hasattr(request, "_parsed_content_type"): no hook may answer.
-            and not hasattr(cls, "__getattr__")
-            and getattr(cls, "__getattribute__", None) is object.__getattribute__
-        )
-        self[cls] = plain
-        return plain
-
-
-_CONTENT_TYPE_AS_WERKZEUG = _ContentTypeAsWerkzeug()
-_URLENCODED = "application/x-www-form-urlencoded"
-
-
-def _sends_form(request: Request, environ: dict[str, t.Any]) -> bool:
-    """Tell whether ``request.mimetype`` is a form's, as Werkzeug reads it.
-
-    A browser's form says exactly ``application/x-www-form-urlencoded``:
-    for a request class reading its content type as Werkzeug does, from the
-    environ (its headers not yet made, so not replaced), Werkzeug's
-    ``parse_options_header`` gives that value and no parameters. The check
-    keeps that answer where Werkzeug keeps its own, and the form parsing
-    reads it from there, without the headers object and the parse.
-    """
-    attrs = request.__dict__
-    if (
-        environ.get("CONTENT_TYPE") == _URLENCODED
-        and "_parsed_content_type" not in attrs
-        and "headers" not in attrs
-        and _CONTENT_TYPE_AS_WERKZEUG[type(request)]
-    ):
-        attrs["_parsed_content_type"] = (_URLENCODED, {})
-        return True
-    return request.mimetype in _FORM_TYPES
-
-
 def _reject(reason: str, **fields: t.Any) -> t.NoReturn:
     hint = csrf_hint(reason, fields.get("wtf_problem"))
     audit("csrf", reason=reason, hint=hint, **fields)
@@ -402,7 +357,7 @@ class CSRFShield(Shield):
             self._check_either_token(request, environ, self.wtf)
             return None
         token = environ.get(self._header_key)
-        if token is None and _sends_form(request, environ):
+        if token is None and sends_form(request, environ):
             # Parsed under the app's body limits (the limits shield ran first).
             form = request.form
             if type(form) in _PLAIN_MULTIDICTS:

@@ -323,9 +323,10 @@ class InputLimitsShield(Shield):
             # Up to 18 ASCII digits alone: what Werkzeug's parse gives, without
             # its two calls. (A longer string is Werkzeug's to read: int() refuses
             # more than 4,300 digits, where Werkzeug answers 0.)
-            content_length: int | None = int(raw_length)
+            parsed = int(raw_length)
             if len(_LENGTHS) < _LENGTHS_MAX:
-                _LENGTHS[raw_length] = content_length
+                _LENGTHS[raw_length] = parsed
+            content_length: int | None = parsed
         else:
             content_length = get_content_length(raw_length, encoding)
         if not content_length and not terminated:
