@@ -28,6 +28,7 @@ from tests.security.test_fast_paths_differential import (
     _SETTINGS,
     _answer,
     _default_app,
+    _NoClassIsOurs,
     _shielded_app,
     _shown,
     environs,
@@ -37,13 +38,6 @@ from tests.security.test_fuzz_requests import fixture
 
 from hermetic import request
 from hermetic.security import _input_parsers, input_limits
-
-
-class _NotOurs(dict[type, bool]):
-    """A table answering "not ours" for every request class: the general path."""
-
-    def __missing__(self, cls: type) -> bool:
-        return False
 
 
 class _Counting(dict[type, bool]):
@@ -60,8 +54,8 @@ class _Counting(dict[type, bool]):
 
 
 def _general(m: pytest.MonkeyPatch) -> None:
-    m.setattr(_input_parsers, "_CONTENT_TYPE_AS_WERKZEUG", _NotOurs())
-    m.setattr(input_limits, "_REQUEST_CLASSES_AS_OURS", _NotOurs())
+    m.setattr(_input_parsers, "_CONTENT_TYPE_AS_WERKZEUG", _NoClassIsOurs())
+    m.setattr(input_limits, "_REQUEST_CLASSES_AS_OURS", _NoClassIsOurs())
 
 
 def _with_content_type_route(app: t.Any) -> t.Any:
