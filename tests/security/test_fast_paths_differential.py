@@ -2,7 +2,9 @@
 
 hermetic answers common requests through fast paths (the one-frame request
 path of ``_plain_path.py``, the static router, the shields' fused and
-skipped steps, the body's first read, the url-encoded form's read) and leaves every other case to Flask's and Werkzeug's general code,
+skipped steps, the body's first read, the url-encoded form's read, the
+CSRF check's form content type, the input limits' usual-body check) and
+leaves every other case to Flask's and Werkzeug's general code,
 which stays the authority. Each fast path has its own equivalence tests;
 this one draws whole requests (the fuzz suite's strategy: lying
 Content-Lengths, chunked bodies, broken multipart, tampered cookies, stray
@@ -44,6 +46,7 @@ import hermetic.security.shields as shields_module
 import hermetic.security.validation._body as validation_body
 import hermetic.wrappers as wrappers_module
 from hermetic import _body, request, session
+from hermetic.security import _input_parsers, input_limits
 from hermetic.security._route_steps import RouteSteps
 
 # A Set-Cookie's value is sealed with a fresh nonce, and its date is the
@@ -64,8 +67,17 @@ def _without_quiet_steps(*args: t.Any) -> RouteSteps:
 _real_route_steps = shields_module.route_steps
 
 
+class _NoClassIsOurs(dict[type, bool]):
+    """A per-request-class table of a short way, answering "not ours" for every class."""
+
+    def __missing__(self, cls: type) -> bool:
+        return False
+
+
 def _general_paths(m: pytest.MonkeyPatch) -> None:
     """Switch every fast path off: each hands over to the general code."""
+    m.setattr(_input_parsers, "_CONTENT_TYPE_AS_WERKZEUG", _NoClassIsOurs())
+    m.setattr(input_limits, "_REQUEST_CLASSES_AS_OURS", _NoClassIsOurs())
     m.setattr(shields_module, "route_steps", _without_quiet_steps)
     m.setattr(app_module, "serve_plain", lambda *args, **kwargs: None)
     m.setattr(profile_module, "serve_plain", lambda *args, **kwargs: None)

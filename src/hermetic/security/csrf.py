@@ -40,6 +40,8 @@ from ..sessions import SecureCookieSession
 from ._csrf_hints import csrf_hint
 from ._csrf_settings import CSRFSettings as CSRFSettings
 from ._csrf_settings import csrf_settings
+from ._input_parsers import FORM_TYPES as _FORM_TYPES
+from ._input_parsers import sends_form
 from ._session_cookie import cookie_value
 from ._wtf_bridge import WTFBridge, bridge_of_current_app, detect
 from .audit import audit
@@ -92,7 +94,6 @@ _SECRET_SIZE = 32
 _TOKEN_CHARS = 86
 _TOKEN_BYTES = 2 * _SECRET_SIZE
 _LOW_BITS = (1 << (8 * _SECRET_SIZE)) - 1
-_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 #: Werkzeug's form storage classes, whose ``get`` reads the first of a key's list.
 _PLAIN_MULTIDICTS = frozenset({MultiDict, ImmutableMultiDict})
 _DESCRIPTIONS = {
@@ -208,10 +209,12 @@ def csrf_token() -> str:
 
 def _token_matches(token: str, secret: bytes) -> bool:
     # SECURITY: only tokens of exactly 86 base64url characters can match.
-    # After _FROM_TOKEN, every other ASCII character is one a2b_base64
-    # skips; a token holding one has at most 85 digits, which decode to at
-    # most 63 bytes or fail (a regular expression cost more than all this).
-    if not isinstance(token, str) or len(token) != _TOKEN_CHARS or not token.isascii():
+    # A non-ASCII character fails the encoding (UnicodeEncodeError, a
+    # ValueError); after _FROM_TOKEN, every other ASCII character is one
+    # a2b_base64 skips: a token holding one has at most 85 digits, which
+    # decode to at most 63 bytes or fail (a regular expression cost more
+    # than all this).
+    if not isinstance(token, str) or len(token) != _TOKEN_CHARS:
         return False
     try:
         raw = a2b_base64(token.encode("ascii").translate(_FROM_TOKEN) + b"==")
@@ -341,8 +344,37 @@ class CSRFShield(Shield):
         if environ.get("HTTP_SEC_FETCH_SITE") != "same-origin":
             # (What every browser sends for a form of this site, as spelt, passes.)
             self._check_origin(request, environ)
-        if with_cookie:
-            self._check_token(request, environ)
+        if not with_cookie:
+            return None
+        # The token check of a cookie-authenticated request: here, not in a
+        # method of its own, as every form POST of a logged-in user runs it.
+        if CSRF_BYPASS_KEY in environ:
+            from ..testing import passes_csrf_token_check
+
+            if passes_csrf_token_check(environ):
+                return None  # app.test_client() without enforce_csrf (hermetic.testing)
+        if self.wtf is not None:
+            self._check_either_token(request, environ, self.wtf)
+            return None
+        token = environ.get(self._header_key)
+        if token is None and sends_form(request, environ):
+            # Parsed under the app's body limits (the limits shield ran first).
+            form = request.form
+            if type(form) in _PLAIN_MULTIDICTS:
+                # What MultiDict.get answers, without its two calls: a field's
+                # values are a list in the dict.
+                values = _dict_get(form, self._field)
+                token = values[0] if values else None
+            else:
+                token = form.get(self._field)
+        if not token:
+            _reject(REASON_NO_TOKEN)
+        ctx = _cv_request.get(None)  # _current_session's lookup, inline
+        secret = _session_secret(ctx.session if ctx is not None else _current_session())
+        if secret is None:
+            _reject(REASON_NO_SESSION_TOKEN)
+        if not _token_matches(token, secret):
+            _reject(REASON_BAD_TOKEN)
         return None
 
     def _check_origin(self, request: Request, environ: dict[str, t.Any]) -> None:
@@ -366,35 +398,6 @@ class CSRFShield(Shield):
         ):
             return
         _reject(REASON_BAD_ORIGIN, origin=origin)
-
-    def _check_token(self, request: Request, environ: dict[str, t.Any]) -> None:
-        if CSRF_BYPASS_KEY in environ:
-            from ..testing import passes_csrf_token_check
-
-            if passes_csrf_token_check(environ):
-                return  # app.test_client() without enforce_csrf (hermetic.testing)
-        if self.wtf is not None:
-            self._check_either_token(request, environ, self.wtf)
-            return
-        token = environ.get(self._header_key)
-        if token is None and request.mimetype in _FORM_TYPES:
-            # Parsed under the app's body limits (the limits shield ran first).
-            form = request.form
-            if type(form) in _PLAIN_MULTIDICTS:
-                # What MultiDict.get answers, without its two calls: a field's
-                # values are a list in the dict.
-                values = _dict_get(form, self._field)
-                token = values[0] if values else None
-            else:
-                token = form.get(self._field)
-        if not token:
-            _reject(REASON_NO_TOKEN)
-        ctx = _cv_request.get(None)  # _current_session's lookup, inline
-        secret = _session_secret(ctx.session if ctx is not None else _current_session())
-        if secret is None:
-            _reject(REASON_NO_SESSION_TOKEN)
-        if not _token_matches(token, secret):
-            _reject(REASON_BAD_TOKEN)
 
     def _check_either_token(
         self,

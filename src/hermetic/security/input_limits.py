@@ -157,6 +157,27 @@ def _reraises_client_errors(cls: type) -> bool:
 _MAX_CONTENT_LENGTH = Request.__dict__["max_content_length"]
 
 
+class _RequestClassesAsOurs(dict[type, bool]):
+    """Per request class: does it read ``max_content_length`` from the config as
+    hermetic's :class:`~hermetic.wrappers.Request` does, and re-raise
+    :class:`JSONTooDeep` itself? Then the usual body needs neither the
+    property's call nor a per-request override."""
+
+    def __missing__(self, cls: type) -> bool:
+        limit = getattr(cls, "max_content_length", None)
+        ours = limit is _MAX_CONTENT_LENGTH and _reraises_client_errors(cls)
+        self[cls] = ours
+        return ours
+
+
+_REQUEST_CLASSES_AS_OURS = _RequestClassesAsOurs()
+
+#: Content-Length values of 1 to 18 ASCII digits seen before, as their ints
+#: (bodies come in few sizes). Bounded: a value not kept takes the general path.
+_LENGTHS: dict[str, int] = {}
+_LENGTHS_MAX = 1024
+
+
 def _max_stream(stream: t.Any, max_body: int) -> MaxStream:
     return MaxStream(stream, max_body, is_max=True)
 
@@ -239,13 +260,46 @@ class InputLimitsShield(Shield):
             )
         if query:
             self._check_query(query, self._max_query_params)
-        if "wsgi.input_terminated" not in environ and not environ.get("CONTENT_LENGTH"):
+        raw_length = environ.get("CONTENT_LENGTH")
+        if "wsgi.input_terminated" in environ:
+            self._check_body(request, environ, raw_length, True)
+            return None
+        if not raw_length:
             # No Content-Length (or an empty one) and no server-ended stream:
             # Werkzeug reads no body at all. The usual GET stops here.
             return None
-        # A server-ended stream or a Content-Length: the body checks.
-        raw_length = environ.get("CONTENT_LENGTH")
-        terminated = "wsgi.input_terminated" in environ
+        # The usual body: a Content-Length of digits seen before, no
+        # Transfer-Encoding, hermetic's own request class (its limit read from
+        # the config, JSONTooDeep re-raised), an app context.
+        content_length = _LENGTHS.get(raw_length) if type(raw_length) is str else None
+        ctx = _cv_app.get(None)
+        if (
+            content_length is None
+            or ctx is None
+            or "HTTP_TRANSFER_ENCODING" in environ
+            or request._max_content_length is not None
+            or not _REQUEST_CLASSES_AS_OURS[type(request)]
+        ):
+            self._check_body(request, environ, raw_length, False)
+            return None
+        if not content_length:
+            return None  # Content-Length: 0, no body to read.
+        max_body = ctx.app.config["MAX_CONTENT_LENGTH"]
+        if max_body is not None and content_length > max_body:
+            too_large(
+                REASON_BODY,
+                "MAX_CONTENT_LENGTH",
+                max_body,
+                "The request body is larger than this endpoint accepts",
+            )
+        request.form_data_parser_class = self._parser_class
+        request.json_module = self._json
+        return None
+
+    def _check_body(
+        self, request: Request, environ: dict[str, t.Any], raw_length: t.Any, terminated: bool
+    ) -> None:
+        """Check a body's length and install the parsing limits (the general path)."""
         if not raw_length and (
             "HTTP_TRANSFER_ENCODING" not in environ
             and environ.get("SERVER_PROTOCOL", "").startswith("HTTP/1.")
@@ -254,7 +308,7 @@ class InputLimitsShield(Shield):
             # Content-Length or Transfer-Encoding has no body (RFC 9112, 6.3),
             # though servers such as granian and gunicorn mark every stream
             # terminated.
-            return None
+            return
         # What request.content_length answers, read from the environ: through
         # request.headers, a missing header costs a KeyError, and servers that
         # end every stream themselves (granian, gunicorn) send each GET here.
@@ -269,11 +323,14 @@ class InputLimitsShield(Shield):
             # Up to 18 ASCII digits alone: what Werkzeug's parse gives, without
             # its two calls. (A longer string is Werkzeug's to read: int() refuses
             # more than 4,300 digits, where Werkzeug answers 0.)
-            content_length: int | None = int(raw_length)
+            parsed = int(raw_length)
+            if len(_LENGTHS) < _LENGTHS_MAX:
+                _LENGTHS[raw_length] = parsed
+            content_length: int | None = parsed
         else:
             content_length = get_content_length(raw_length, encoding)
         if not content_length and not terminated:
-            return None  # No body to read: nothing more to check.
+            return  # No body to read: nothing more to check.
         if content_length is not None:
             ctx = _cv_app.get(None)
             if (
@@ -308,4 +365,3 @@ class InputLimitsShield(Shield):
             # the 400 it is. (The partial refers to the request, so the
             # request is freed by the garbage collector, not at once.)
             request.on_json_loading_failed = functools.partial(json_loading_failed, request)  # type: ignore[method-assign]  # per-request override, as Flask allows
-        return None
