@@ -38,8 +38,9 @@ _new = object.__new__
 #: The request attribute recording a fast read: (guarded input, Content-Length, bytes read).
 FAST_READ = "_hermetic_fast_read"
 
-#: Content-Length values taken by the fast read (1 to 18 ASCII digits), as
-#: their ints: bodies come in few sizes. Bounded: a value not kept is parsed.
+#: Content-Length values taken by the fast read and the input limits shield
+#: (1 to 18 ASCII digits), as their ints: bodies come in few sizes. Bounded:
+#: a value not kept is parsed.
 _LENGTHS: dict[str, int] = {}
 _LENGTHS_MAX = 1024
 

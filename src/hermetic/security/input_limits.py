@@ -34,6 +34,9 @@ import typing as t
 
 from werkzeug.sansio.utils import get_content_length
 
+# One memo of Content-Length values (1 to 18 ASCII digits, as their ints) for
+# the body's fast read and this shield: bounded, a value not kept is parsed.
+from .._body import _LENGTHS, _LENGTHS_MAX
 from ..globals import _cv_app
 from ..settings import Settings, SettingsError, setting
 from ..wrappers import Request
@@ -171,11 +174,6 @@ class _RequestClassesAsOurs(dict[type, bool]):
 
 
 _REQUEST_CLASSES_AS_OURS = _RequestClassesAsOurs()
-
-#: Content-Length values of 1 to 18 ASCII digits seen before, as their ints
-#: (bodies come in few sizes). Bounded: a value not kept takes the general path.
-_LENGTHS: dict[str, int] = {}
-_LENGTHS_MAX = 1024
 
 
 def _max_stream(stream: t.Any, max_body: int) -> MaxStream:
