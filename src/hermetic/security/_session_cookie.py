@@ -82,6 +82,9 @@ class SessionState:
         "aads",
         "absent",
         "absolute",
+        "config",
+        "config_items",
+        "config_keys",
         "domain",
         "httponly",
         "idle",
@@ -92,6 +95,7 @@ class SessionState:
         "owner",
         "partitioned",
         "path",
+        "present_items",
         "refresh",
         "ring",
         "samesite",
@@ -117,6 +121,14 @@ class SessionState:
             # SECURITY: a copy, compared by value: a key added to or removed
             # from the app's own list is seen at once.
             self.present["SECRET_KEY_FALLBACKS"] = list(fallbacks)
+        # The config these settings were read from, and live views of it and
+        # of the snapshot: is_current compares them without building views.
+        # SECURITY: the views follow this object only; a config object put
+        # in its place (app.config = ...) fails the identity check instead.
+        self.config = config
+        self.config_items = config.items()
+        self.config_keys = config.keys()
+        self.present_items = self.present.items()
         #: Whether ``ring`` may hold the app's key ring while this is current.
         self.keyed = _plain_keys(app, self.present)
         #: keyring_for's ring, kept by open_session when ``keyed``.
@@ -235,16 +247,16 @@ def settings_for(
     interface: t.Any, app: Flask, revoke: t.Callable[[Flask, str], None]
 ) -> SessionState:
     """Return ``interface``'s settings for ``app``, recomputed when its config changed."""
-    config = app.config
     # (Annotated rather than cast: no call per request.)
     settings: SessionState | None = app.extensions.get(SETTINGS_KEY)
     if (
         settings is not None
         and settings.owner is interface
         # Every setting as it was (values compared with ==), and none added:
-        # the dict views compare in C what twelve config.get calls would.
-        and settings.present.items() <= config.items()
-        and config.keys().isdisjoint(settings.absent)
+        # the dict views compare in C what fourteen config.get calls would.
+        and settings.config is app.config
+        and settings.present_items <= settings.config_items
+        and settings.config_keys.isdisjoint(settings.absent)
     ):
         return settings
     settings = SessionState(interface, app, functools.partial(revoke, app))
@@ -260,14 +272,14 @@ def keyed_settings(interface: t.Any, app: Flask) -> SessionState | None:
     a ``None`` sends open_session the general way (``app.secret_key``, then
     :func:`settings_for`).
     """
-    config = app.config
     settings: SessionState | None = app.extensions.get(SETTINGS_KEY)
     if (
         settings is not None
         and settings.keyed
         and settings.owner is interface
-        and settings.present.items() <= config.items()
-        and config.keys().isdisjoint(settings.absent)
+        and settings.config is app.config
+        and settings.present_items <= settings.config_items
+        and settings.config_keys.isdisjoint(settings.absent)
     ):
         return settings
     return None
