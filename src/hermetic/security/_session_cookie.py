@@ -100,6 +100,7 @@ class SessionState:
         "ring",
         "samesite",
         "scannable",
+        "schemes",
         "secure",
         "present",
         "server_side",
@@ -164,6 +165,11 @@ class SessionState:
         if size is None:
             size = declared.opened_cache_size
         self.opened = (OpenedCookies(size), OpenedCookies(size))
+        #: Per ``request.is_secure``: name, associated data, opened cookies
+        #: and scannable, read by open_session with one subscript.
+        self.schemes: tuple[tuple[str, bytes, OpenedCookies, bool], ...] = tuple(
+            zip(self.names, self.aads, self.opened, self.scannable, strict=True)
+        )
 
 
 _KEY_TYPES = (str, bytes)
@@ -198,6 +204,17 @@ def _plain_keys(app: Flask, present: dict[str, t.Any]) -> bool:
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 #: What a cookie opens to: session id, creation time, last seen, data.
 Opened = tuple[str, float, float, t.Any]
+#: What OpenedCookies keeps of one: the same, and whether the data is an
+#: anonymous visitor's alone (:func:`is_cookie_only_data`).
+Remembered = tuple[str, float, float, t.Any, bool]
+#: A session holding only these keys (an anonymous visitor's CSRF secret)
+#: is kept in its encrypted cookie alone (re-exported by :mod:`.sessions`).
+COOKIE_ONLY_KEYS = frozenset({"_csrf", "_permanent"})
+
+
+def is_cookie_only_data(data: t.Any) -> bool:
+    """Tell whether an opened cookie's data is a dict of :data:`COOKIE_ONLY_KEYS` only."""
+    return type(data) is dict and COOKIE_ONLY_KEYS.issuperset(data)
 
 
 class OpenedCookies:
@@ -212,20 +229,21 @@ class OpenedCookies:
     ``None`` is remembered, since the session copies only the top level.
     """
 
-    __slots__ = ("_lock", "_state", "size")
+    __slots__ = ("_lock", "current", "size")
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._lock = threading.Lock()
-        # (key ring, {cookie value: opened}), replaced as a whole.
-        self._state: tuple[t.Any, dict[str, Opened]] = (None, {})
+        #: (key ring, {cookie value: remembered}), replaced as a whole:
+        #: open_session reads it as :meth:`get` does, without the call.
+        self.current: tuple[t.Any, dict[str, Remembered]] = (None, {})
 
-    def get(self, ring: t.Any, value: str) -> Opened | None:
+    def get(self, ring: t.Any, value: str) -> Remembered | None:
         """Return what ``value`` opened to under ``ring``, if it is remembered."""
-        state = self._state
-        return state[1].get(value) if state[0] is ring else None
+        current = self.current
+        return current[1].get(value) if current[0] is ring else None
 
-    def put(self, ring: t.Any, value: str, opened: Opened) -> None:
+    def put(self, ring: t.Any, value: str, opened: Remembered) -> None:
         """Remember that ``value`` opened to ``opened`` under ``ring``, when that is safe."""
         data = opened[3]
         if self.size <= 0 or not (
@@ -235,9 +253,9 @@ class OpenedCookies:
         # SECURITY: only immutable data is shared between requests; a key
         # change (a new ring) forgets every cookie opened before it.
         with self._lock:
-            if self._state[0] is not ring:
-                self._state = (ring, {})
-            entries = self._state[1]
+            if self.current[0] is not ring:
+                self.current = (ring, {})
+            entries = self.current[1]
             while len(entries) >= self.size:
                 del entries[next(iter(entries))]
             entries[value] = opened
