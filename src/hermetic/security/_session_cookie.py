@@ -22,6 +22,7 @@ import itertools
 import json
 import operator
 import threading
+import types
 import typing as t
 
 from .._headers import live_items
@@ -337,6 +338,26 @@ def _scan(header: str) -> dict[str, str]:
 
 #: Where cookie_value keeps a request's scanned cookies (in ``request.__dict__``).
 SCANNED_KEY = "_hermetic_scanned_cookies"
+#: How many recently scanned ``Cookie`` headers are kept, and the longest kept.
+RECENT_SCANS_SIZE = 256
+RECENT_SCAN_MAX_LENGTH = 4096
+# A visitor sends the same Cookie header with every request until a cookie
+# changes: its scan is kept (header -> read-only mapping), oldest dropped
+# first. SECURITY: a scan is a pure function of the header, and what is kept
+# cannot be changed by a request that reads it (a mappingproxy); the size
+# and length bounds cap the memory any stream of headers can take.
+_recent_scans: dict[str, t.Mapping[str, str]] = {}
+_recent_scans_lock = threading.Lock()
+
+
+def _scan_and_keep(header: str) -> t.Mapping[str, str]:
+    scanned = types.MappingProxyType(_scan(header))
+    if len(header) <= RECENT_SCAN_MAX_LENGTH:
+        with _recent_scans_lock:
+            while len(_recent_scans) >= RECENT_SCANS_SIZE:
+                del _recent_scans[next(iter(_recent_scans))]
+            _recent_scans[header] = scanned
+    return scanned
 
 
 def cookie_value(request: Request, name: str) -> str | None:
@@ -354,10 +375,13 @@ def cookie_value(request: Request, name: str) -> str | None:
         header = request.environ.get("HTTP_COOKIE")
         if not header:
             return None
-        if '"' in header:
-            # Quoted values have escapes: let Werkzeug parse them (once, cached).
-            return request.cookies.get(name)
-        scanned = attrs[SCANNED_KEY] = _scan(header)
+        scanned = _recent_scans.get(header)
+        if scanned is None:
+            if '"' in header:
+                # Quoted values have escapes: let Werkzeug parse them (once, cached).
+                return request.cookies.get(name)
+            scanned = _scan_and_keep(header)
+        attrs[SCANNED_KEY] = scanned
     if not _scannable(name):
         return request.cookies.get(name)
     return scanned.get(name)
