@@ -20,6 +20,7 @@ import functools
 import inspect
 import itertools
 import json
+import math
 import operator
 import threading
 import types
@@ -83,12 +84,14 @@ class SessionState:
         "aads",
         "absent",
         "absolute",
+        "absolute_limit",
         "config",
         "config_items",
         "config_keys",
         "domain",
         "httponly",
         "idle",
+        "idle_limit",
         "keyed",
         "names",
         "opened",
@@ -159,6 +162,10 @@ class SessionState:
         declared = session_settings(app)
         self.idle, self.absolute = declared.idle_timeout, declared.absolute_timeout
         self.refresh = None if self.idle is None else refresh_interval(self.idle)
+        #: The same timeouts with infinity for "off": open_session's
+        #: ``age > limit`` is then False for every age, as skipping it is.
+        self.idle_limit = math.inf if self.idle is None else self.idle
+        self.absolute_limit = math.inf if self.absolute is None else self.absolute
         self.server_side = declared.server_side
         self.on_revoke = on_revoke
         #: The cookies opened recently, per name (same index as ``names``).

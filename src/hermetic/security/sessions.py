@@ -242,10 +242,7 @@ class EncryptedSessionInterface(SessionInterface):
         sid, created, last_seen, data, anonymous = opened
 
         now = self.now()
-        idle, absolute = settings.idle, settings.absolute
-        if (absolute is not None and now - created > absolute) or (
-            idle is not None and now - last_seen > idle
-        ):
+        if now - created > settings.absolute_limit or now - last_seen > settings.idle_limit:
             return self._refuse(settings, name, REASON_EXPIRED)
 
         in_store: bool | None
