@@ -6,7 +6,8 @@
   sent again skips its decryption and decoding;
 - :func:`cookie_value` finds a cookie in the ``Cookie`` header, scanned
   once per request without Werkzeug's full parser, with exactly Werkzeug's
-  result;
+  result (the scans of recent headers are kept: a visitor sends the same
+  header again);
 - :func:`loads_payload` reads a session payload with plain :func:`json.loads`
   when it holds no tagged value, and with the tagged-JSON serializer
   otherwise;
@@ -127,7 +128,8 @@ class SessionState:
             # from the app's own list is seen at once.
             self.present["SECRET_KEY_FALLBACKS"] = list(fallbacks)
         # The config these settings were read from, and live views of it and
-        # of the snapshot: is_current compares them without building views.
+        # of the snapshot: settings_for and keyed_settings compare them
+        # without building views on every request.
         # SECURITY: the views follow this object only; a config object put
         # in its place (app.config = ...) fails the identity check instead.
         self.config = config
@@ -371,7 +373,8 @@ def cookie_value(request: Request, name: str) -> str | None:
     """Return the value of the cookie ``name`` of ``request``, as ``request.cookies.get``.
 
     The header is scanned once per request (the CSRF shield and the session
-    both ask), and Werkzeug parses it instead when it quotes a value.
+    both ask), or its scan is reused when the same header came recently, and
+    Werkzeug parses it instead when it quotes a value.
     """
     attrs = request.__dict__
     cookies = attrs.get("cookies")
