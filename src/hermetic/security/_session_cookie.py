@@ -6,7 +6,8 @@
   sent again skips its decryption and decoding;
 - :func:`cookie_value` finds a cookie in the ``Cookie`` header, scanned
   once per request without Werkzeug's full parser, with exactly Werkzeug's
-  result;
+  result (the scans of recent headers are kept: a visitor sends the same
+  header again);
 - :func:`loads_payload` reads a session payload with plain :func:`json.loads`
   when it holds no tagged value, and with the tagged-JSON serializer
   otherwise;
@@ -20,8 +21,10 @@ import functools
 import inspect
 import itertools
 import json
+import math
 import operator
 import threading
+import types
 import typing as t
 
 from .._headers import live_items
@@ -82,9 +85,14 @@ class SessionState:
         "aads",
         "absent",
         "absolute",
+        "absolute_limit",
+        "config",
+        "config_items",
+        "config_keys",
         "domain",
         "httponly",
         "idle",
+        "idle_limit",
         "keyed",
         "names",
         "opened",
@@ -92,10 +100,12 @@ class SessionState:
         "owner",
         "partitioned",
         "path",
+        "present_items",
         "refresh",
         "ring",
         "samesite",
         "scannable",
+        "schemes",
         "secure",
         "present",
         "server_side",
@@ -117,6 +127,15 @@ class SessionState:
             # SECURITY: a copy, compared by value: a key added to or removed
             # from the app's own list is seen at once.
             self.present["SECRET_KEY_FALLBACKS"] = list(fallbacks)
+        # The config these settings were read from, and live views of it and
+        # of the snapshot: settings_for and keyed_settings compare them
+        # without building views on every request.
+        # SECURITY: the views follow this object only; a config object put
+        # in its place (app.config = ...) fails the identity check instead.
+        self.config = config
+        self.config_items = config.items()
+        self.config_keys = config.keys()
+        self.present_items = self.present.items()
         #: Whether ``ring`` may hold the app's key ring while this is current.
         self.keyed = _plain_keys(app, self.present)
         #: keyring_for's ring, kept by open_session when ``keyed``.
@@ -145,6 +164,10 @@ class SessionState:
         declared = session_settings(app)
         self.idle, self.absolute = declared.idle_timeout, declared.absolute_timeout
         self.refresh = None if self.idle is None else refresh_interval(self.idle)
+        #: The same timeouts with infinity for "off": open_session's
+        #: ``age > limit`` is then False for every age, as skipping it is.
+        self.idle_limit = math.inf if self.idle is None else self.idle
+        self.absolute_limit = math.inf if self.absolute is None else self.absolute
         self.server_side = declared.server_side
         self.on_revoke = on_revoke
         #: The cookies opened recently, per name (same index as ``names``).
@@ -152,6 +175,11 @@ class SessionState:
         if size is None:
             size = declared.opened_cache_size
         self.opened = (OpenedCookies(size), OpenedCookies(size))
+        #: Per ``request.is_secure``: name, associated data, opened cookies
+        #: and scannable, read by open_session with one subscript.
+        self.schemes: tuple[tuple[str, bytes, OpenedCookies, bool], ...] = tuple(
+            zip(self.names, self.aads, self.opened, self.scannable, strict=True)
+        )
 
 
 _KEY_TYPES = (str, bytes)
@@ -186,6 +214,17 @@ def _plain_keys(app: Flask, present: dict[str, t.Any]) -> bool:
 _SCALARS = frozenset((str, int, float, bool, type(None)))
 #: What a cookie opens to: session id, creation time, last seen, data.
 Opened = tuple[str, float, float, t.Any]
+#: What OpenedCookies keeps of one: the same, and whether the data is an
+#: anonymous visitor's alone (:func:`is_cookie_only_data`).
+Remembered = tuple[str, float, float, t.Any, bool]
+#: A session holding only these keys (an anonymous visitor's CSRF secret)
+#: is kept in its encrypted cookie alone (re-exported by :mod:`.sessions`).
+COOKIE_ONLY_KEYS = frozenset({"_csrf", "_permanent"})
+
+
+def is_cookie_only_data(data: t.Any) -> bool:
+    """Tell whether an opened cookie's data is a dict of :data:`COOKIE_ONLY_KEYS` only."""
+    return type(data) is dict and COOKIE_ONLY_KEYS.issuperset(data)
 
 
 class OpenedCookies:
@@ -200,20 +239,21 @@ class OpenedCookies:
     ``None`` is remembered, since the session copies only the top level.
     """
 
-    __slots__ = ("_lock", "_state", "size")
+    __slots__ = ("_lock", "current", "size")
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._lock = threading.Lock()
-        # (key ring, {cookie value: opened}), replaced as a whole.
-        self._state: tuple[t.Any, dict[str, Opened]] = (None, {})
+        #: (key ring, {cookie value: remembered}), replaced as a whole:
+        #: open_session reads it as :meth:`get` does, without the call.
+        self.current: tuple[t.Any, dict[str, Remembered]] = (None, {})
 
-    def get(self, ring: t.Any, value: str) -> Opened | None:
+    def get(self, ring: t.Any, value: str) -> Remembered | None:
         """Return what ``value`` opened to under ``ring``, if it is remembered."""
-        state = self._state
-        return state[1].get(value) if state[0] is ring else None
+        current = self.current
+        return current[1].get(value) if current[0] is ring else None
 
-    def put(self, ring: t.Any, value: str, opened: Opened) -> None:
+    def put(self, ring: t.Any, value: str, opened: Remembered) -> None:
         """Remember that ``value`` opened to ``opened`` under ``ring``, when that is safe."""
         data = opened[3]
         if self.size <= 0 or not (
@@ -223,9 +263,9 @@ class OpenedCookies:
         # SECURITY: only immutable data is shared between requests; a key
         # change (a new ring) forgets every cookie opened before it.
         with self._lock:
-            if self._state[0] is not ring:
-                self._state = (ring, {})
-            entries = self._state[1]
+            if self.current[0] is not ring:
+                self.current = (ring, {})
+            entries = self.current[1]
             while len(entries) >= self.size:
                 del entries[next(iter(entries))]
             entries[value] = opened
@@ -235,16 +275,16 @@ def settings_for(
     interface: t.Any, app: Flask, revoke: t.Callable[[Flask, str], None]
 ) -> SessionState:
     """Return ``interface``'s settings for ``app``, recomputed when its config changed."""
-    config = app.config
     # (Annotated rather than cast: no call per request.)
     settings: SessionState | None = app.extensions.get(SETTINGS_KEY)
     if (
         settings is not None
         and settings.owner is interface
         # Every setting as it was (values compared with ==), and none added:
-        # the dict views compare in C what twelve config.get calls would.
-        and settings.present.items() <= config.items()
-        and config.keys().isdisjoint(settings.absent)
+        # the dict views compare in C what fourteen config.get calls would.
+        and settings.config is app.config
+        and settings.present_items <= settings.config_items
+        and settings.config_keys.isdisjoint(settings.absent)
     ):
         return settings
     settings = SessionState(interface, app, functools.partial(revoke, app))
@@ -260,14 +300,14 @@ def keyed_settings(interface: t.Any, app: Flask) -> SessionState | None:
     a ``None`` sends open_session the general way (``app.secret_key``, then
     :func:`settings_for`).
     """
-    config = app.config
     settings: SessionState | None = app.extensions.get(SETTINGS_KEY)
     if (
         settings is not None
         and settings.keyed
         and settings.owner is interface
-        and settings.present.items() <= config.items()
-        and config.keys().isdisjoint(settings.absent)
+        and settings.config is app.config
+        and settings.present_items <= settings.config_items
+        and settings.config_keys.isdisjoint(settings.absent)
     ):
         return settings
     return None
@@ -307,13 +347,34 @@ def _scan(header: str) -> dict[str, str]:
 
 #: Where cookie_value keeps a request's scanned cookies (in ``request.__dict__``).
 SCANNED_KEY = "_hermetic_scanned_cookies"
+#: How many recently scanned ``Cookie`` headers are kept, and the longest kept.
+RECENT_SCANS_SIZE = 256
+RECENT_SCAN_MAX_LENGTH = 4096
+# A visitor sends the same Cookie header with every request until a cookie
+# changes: its scan is kept (header -> read-only mapping), oldest dropped
+# first. SECURITY: a scan is a pure function of the header, and what is kept
+# cannot be changed by a request that reads it (a mappingproxy); the size
+# and length bounds cap the memory any stream of headers can take.
+_recent_scans: dict[str, t.Mapping[str, str]] = {}
+_recent_scans_lock = threading.Lock()
+
+
+def _scan_and_keep(header: str) -> t.Mapping[str, str]:
+    scanned = types.MappingProxyType(_scan(header))
+    if len(header) <= RECENT_SCAN_MAX_LENGTH:
+        with _recent_scans_lock:
+            while len(_recent_scans) >= RECENT_SCANS_SIZE:
+                del _recent_scans[next(iter(_recent_scans))]
+            _recent_scans[header] = scanned
+    return scanned
 
 
 def cookie_value(request: Request, name: str) -> str | None:
     """Return the value of the cookie ``name`` of ``request``, as ``request.cookies.get``.
 
     The header is scanned once per request (the CSRF shield and the session
-    both ask), and Werkzeug parses it instead when it quotes a value.
+    both ask), or its scan is reused when the same header came recently, and
+    Werkzeug parses it instead when it quotes a value.
     """
     attrs = request.__dict__
     cookies = attrs.get("cookies")
@@ -324,10 +385,13 @@ def cookie_value(request: Request, name: str) -> str | None:
         header = request.environ.get("HTTP_COOKIE")
         if not header:
             return None
-        if '"' in header:
-            # Quoted values have escapes: let Werkzeug parse them (once, cached).
-            return request.cookies.get(name)
-        scanned = attrs[SCANNED_KEY] = _scan(header)
+        scanned = _recent_scans.get(header)
+        if scanned is None:
+            if '"' in header:
+                # Quoted values have escapes: let Werkzeug parse them (once, cached).
+                return request.cookies.get(name)
+            scanned = _scan_and_keep(header)
+        attrs[SCANNED_KEY] = scanned
     if not _scannable(name):
         return request.cookies.get(name)
     return scanned.get(name)

@@ -35,15 +35,18 @@ from ..globals import _cv_request
 from ..sessions import NullSession, SecureCookieSession, SessionInterface, session_json_serializer
 from . import audit
 from ._hermetic_session import HermeticSession as HermeticSession
-from ._hermetic_session import _new_sid
+from ._hermetic_session import _mark_changed, _new_sid
+from ._session_cookie import COOKIE_ONLY_KEYS as COOKIE_ONLY_KEYS
 from ._session_cookie import (
     SCANNED_KEY,
     SETTING_METHODS,
     SETTINGS_KEY,
     OpenedCookies,
+    Remembered,
     SessionState,
     cookie_value,
     decode_cookie,
+    is_cookie_only_data,
     keyed_settings,
     loads_payload,
     settings_for,
@@ -92,10 +95,9 @@ COOKIE_PURPOSE = "session"
 DATA_PURPOSE = "session-data"
 #: The session data key naming the logged-in user (Flask-Login's convention).
 USER_ID_KEY = "_user_id"
-#: With server-side sessions, a session holding only these keys (an
-#: anonymous visitor's CSRF secret) is kept in its encrypted cookie alone.
-COOKIE_ONLY_KEYS = frozenset({"_csrf", "_permanent"})
 _SESSION_LEN = SecureCookieSession.__len__
+_new_dict = dict.__new__
+_dict_update = dict.update
 
 
 class EncryptedSessionInterface(SessionInterface):
@@ -202,14 +204,13 @@ class EncryptedSessionInterface(SessionInterface):
             aad, memo = name.encode(), None
             value = cookie_value(request, name)
         else:
-            secure = request.is_secure
-            name, aad, memo = settings.names[secure], settings.aads[secure], settings.opened[secure]
+            name, aad, memo, scannable = settings.schemes[request.is_secure]
             # cookie_value's answer when the header was scanned already (the
             # CSRF shield asked first) and not parsed by Werkzeug since,
             # without its call.
             attrs = request.__dict__
             scanned = attrs.get(SCANNED_KEY)
-            if scanned is not None and settings.scannable[secure] and "cookies" not in attrs:
+            if scanned is not None and scannable and "cookies" not in attrs:
                 value = scanned.get(name)
             else:
                 value = cookie_value(request, name)
@@ -223,27 +224,29 @@ class EncryptedSessionInterface(SessionInterface):
                 # as the settings saw them (a change makes new settings, and
                 # new memos): a key change is seen at once.
                 settings.ring = ring
-        opened = memo.get(ring, value) if memo is not None else None
+        opened: Remembered | None = None
+        if memo is not None:
+            current = memo.current  # memo.get(ring, value), without its call
+            if current[0] is ring:
+                opened = current[1].get(value)
         if opened is None:
             try:
-                opened = decode_cookie(
+                sid, created, last_seen, data = decode_cookie(
                     app, self.serializer, ring.decrypt(COOKIE_PURPOSE, value, aad=aad)
                 )
             except (InvalidToken, ValueError, TypeError, KeyError, AttributeError):
                 return self._refuse(settings, name, REASON_INVALID)
+            opened = (sid, created, last_seen, data, is_cookie_only_data(data))
             if memo is not None:
                 memo.put(ring, value, opened)
-        sid, created, last_seen, data = opened
+        sid, created, last_seen, data, anonymous = opened
 
         now = self.now()
-        idle, absolute = settings.idle, settings.absolute
-        if (absolute is not None and now - created > absolute) or (
-            idle is not None and now - last_seen > idle
-        ):
+        if now - created > settings.absolute_limit or now - last_seen > settings.idle_limit:
             return self._refuse(settings, name, REASON_EXPIRED)
 
         in_store: bool | None
-        if type(data) is dict and COOKIE_ONLY_KEYS.issuperset(data):
+        if anonymous:
             # SECURITY: an anonymous visitor's CSRF secret and nothing else,
             # all in the cookie (either setting of SESSION_SERVER_SIDE): no
             # user, no data in the store, so no revocation to look up -- a
@@ -257,8 +260,28 @@ class EncryptedSessionInterface(SessionInterface):
             data, in_store = checked
 
         cls = self.session_class
+        if cls is HermeticSession:
+            # HermeticSession.opened's session, without its call
+            # (tests/security/test_session_open_inline.py): the data copied,
+            # and the attributes __init__ and the interface set, as one dict.
+            session = _new_dict(cls)
+            _dict_update(session, data)
+            session.__dict__ = {
+                "on_update": _mark_changed,
+                "sid": sid,
+                "created": created,
+                "last_seen": last_seen,
+                "new": False,
+                "_now": self.now,
+                "_on_revoke": settings.on_revoke,
+                "_issued": True,
+                "_cookie_name": name,
+                "_in_store": in_store,
+                "_settings_state": settings,
+            }
+            return session
         # (issubclass goes through ABCMeta's check: the usual class is asked first.)
-        if cls is HermeticSession or issubclass(cls, HermeticSession):
+        if issubclass(cls, HermeticSession):
             return cls.opened(
                 data,
                 sid,

@@ -1,0 +1,100 @@
+"""open_session builds the usual HermeticSession in place: the same object as the general way.
+
+For ``session_class = HermeticSession`` open_session makes the session
+itself (HermeticSession.opened's work, without its call); these tests hold
+it to the constructor followed by the three attributes the interface sets,
+with the memo on and off, for anonymous and logged-in cookies.
+"""
+
+from __future__ import annotations
+
+import pytest
+from werkzeug.test import EnvironBuilder
+
+import hermetic
+from hermetic.security._session_cookie import SETTINGS_KEY, cookie_value
+from hermetic.security.sessions import EncryptedSessionInterface, HermeticSession
+from hermetic.security.stores import MemoryStore
+from hermetic.testing import ManualClock
+from hermetic.wrappers import Response
+
+KEY = "i" * 4 + "inline-open-test-key-0123456789abcdefghijklm"
+T0 = 1_700_000_000.0
+
+
+def _app(cache_size):
+    app = hermetic.Flask(__name__)
+    app.config.update(TESTING=True, SECRET_KEY=KEY, SESSION_OPENED_CACHE_SIZE=cache_size)
+    clock = ManualClock(T0)
+    app.session_interface = EncryptedSessionInterface(now=clock)
+    app.extensions["hermetic.store"] = MemoryStore(now=clock)
+    return app
+
+
+def _request(app, header=None):
+    headers = {} if header is None else {"Cookie": header}
+    return app.request_class(EnvironBuilder(headers=headers).get_environ())
+
+
+def _cookie(app, data):
+    iface = app.session_interface
+    with app.test_request_context():
+        session = iface.open_session(app, _request(app))
+        session.update(data)
+        response = Response()
+        iface.save_session(app, session, response)
+    return response.headers["Set-Cookie"].split(";", 1)[0].split("=", 1)[1]
+
+
+def _open(app, value, scan):
+    request = _request(app, f"session={value}")
+    if scan:
+        cookie_value(request, "session")  # what the CSRF shield does first
+    with app.test_request_context():
+        return app.session_interface.open_session(app, request)
+
+
+@pytest.mark.parametrize("cache_size", [0, 1024])
+@pytest.mark.parametrize("scan", [False, True])
+@pytest.mark.parametrize(
+    "data", [{"_csrf": "s" * 43}, {"_csrf": "s" * 43, "_user_id": "7"}, {"a": "1", "b": 2}]
+)
+def test_opened_session_is_the_constructor_then_three_sets(cache_size, scan, data):
+    app = _app(cache_size)
+    value = _cookie(app, data)
+    for _ in range(2):  # decrypted, then (memo on) remembered
+        fast = _open(app, value, scan)
+        assert type(fast) is HermeticSession and not fast.new
+        assert not fast.modified and not fast.accessed
+        settings = app.extensions[SETTINGS_KEY]
+        slow = HermeticSession(
+            data,
+            sid=fast.sid,
+            created=fast.created,
+            last_seen=fast.last_seen,
+            now=app.session_interface.now,
+            on_revoke=settings.on_revoke,
+            issued=True,
+        )
+        slow._cookie_name = "session"
+        slow._in_store = False if "_user_id" not in data and "a" not in data else None
+        slow._settings_state = settings
+        assert dict(fast) == dict(slow) == data
+        slow_vars, fast_vars = dict(vars(slow)), dict(vars(fast))
+        assert slow_vars.pop("on_update") is not None
+        assert fast_vars.pop("on_update") is not None
+        assert fast_vars == slow_vars
+        assert list(vars(fast)) == list(vars(slow))
+        fast["changed"] = "yes"  # tracked, and the remembered data untouched
+        assert fast.modified and fast.accessed
+
+
+def test_a_change_to_one_opened_session_does_not_reach_the_next():
+    app = _app(1024)
+    value = _cookie(app, {"_csrf": "s" * 43})
+    first = _open(app, value, True)
+    first["_csrf"] = "t" * 43
+    first["more"] = "x"
+    again = _open(app, value, True)
+    assert dict(again) == {"_csrf": "s" * 43}
+    assert again is not first and again.__dict__ is not first.__dict__
