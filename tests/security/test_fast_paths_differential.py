@@ -86,6 +86,26 @@ def _general_paths(m: pytest.MonkeyPatch) -> None:
     m.setattr(_body, "read_form_fast", lambda request, parse: False)
 
 
+def _add_body_routes(app: t.Any) -> None:
+    """Routes that read the body each way: raw, stream first, form."""
+
+    @app.route("/raw", methods=["POST", "PUT", "PATCH"])
+    def raw() -> t.Any:
+        return {"data": repr(request.get_data()[:60]), "stream": request.stream.read() == b""}
+
+    @app.route("/stream", methods=["POST", "PUT", "PATCH"])
+    def stream() -> t.Any:
+        return {"stream": repr(request.stream.read()[:60]), "data": repr(request.get_data())}
+
+    @app.route("/fields", methods=["POST", "PUT", "PATCH"])
+    def fields() -> t.Any:
+        return {
+            "form": sorted(request.form.items(multi=True)),
+            "files": sorted(request.files),
+            "data": repr(request.get_data()[:60]),
+        }
+
+
 def _routed(app: t.Any) -> t.Any:
     """``app`` with routes like the fuzz suite's, each showing what it read."""
     app.config.update(
@@ -117,21 +137,7 @@ def _routed(app: t.Any) -> t.Any:
     def api_silent() -> t.Any:
         return {"value": repr(request.get_json(silent=True, force=True))[:50]}
 
-    @app.route("/raw", methods=["POST", "PUT", "PATCH"])
-    def raw() -> t.Any:
-        return {"data": repr(request.get_data()[:60]), "stream": request.stream.read() == b""}
-
-    @app.route("/stream", methods=["POST", "PUT", "PATCH"])
-    def stream() -> t.Any:
-        return {"stream": repr(request.stream.read()[:60]), "data": repr(request.get_data())}
-
-    @app.route("/fields", methods=["POST", "PUT", "PATCH"])
-    def fields() -> t.Any:
-        return {
-            "form": sorted(request.form.items(multi=True)),
-            "files": sorted(request.files),
-            "data": repr(request.get_data()[:60]),
-        }
+    _add_body_routes(app)
 
     @app.post("/login")
     def login() -> t.Any:
@@ -161,23 +167,7 @@ def _default_app() -> hermetic.Hermetic:
 def _shielded_app() -> hermetic.Hermetic:
     """The fuzz suite's ``Hermetic`` app, with a route that reads the raw body twice."""
     app = make_app()
-
-    @app.route("/raw", methods=["POST", "PUT", "PATCH"])
-    def raw() -> t.Any:
-        return {"data": repr(request.get_data()[:60]), "stream": request.stream.read() == b""}
-
-    @app.route("/stream", methods=["POST", "PUT", "PATCH"])
-    def stream() -> t.Any:
-        return {"stream": repr(request.stream.read()[:60]), "data": repr(request.get_data())}
-
-    @app.route("/fields", methods=["POST", "PUT", "PATCH"])
-    def fields() -> t.Any:
-        return {
-            "form": sorted(request.form.items(multi=True)),
-            "files": sorted(request.files),
-            "data": repr(request.get_data()[:60]),
-        }
-
+    _add_body_routes(app)
     return app
 
 

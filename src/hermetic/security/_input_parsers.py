@@ -58,6 +58,16 @@ def too_large(reason: str, limit: str, value: int | None, what: str) -> t.NoRetu
     reject(PayloadTooLarge, reason, limit, value, f"{what} ({limit} is {value}).")
 
 
+def body_too_large(max_body: int) -> t.NoReturn:
+    """Refuse a body over ``MAX_CONTENT_LENGTH`` (413, audited)."""
+    too_large(
+        REASON_BODY,
+        "MAX_CONTENT_LENGTH",
+        max_body,
+        "The request body is larger than this endpoint accepts",
+    )
+
+
 # -- bodies ---------------------------------------------------------------
 
 
@@ -76,12 +86,7 @@ class MaxStream(LimitedStream):
         extra = self._stream.read(1)
         if extra:
             # SECURITY: fail closed; a truncated body must not be parsed.
-            too_large(
-                REASON_BODY,
-                "MAX_CONTENT_LENGTH",
-                self.limit,
-                "The request body is larger than this endpoint accepts",
-            )
+            body_too_large(self.limit)
 
     def on_exhausted(self) -> None:
         self._check_more()

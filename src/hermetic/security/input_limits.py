@@ -41,7 +41,6 @@ from ..globals import _cv_app
 from ..settings import Settings, SettingsError, setting
 from ..wrappers import Request
 from ._input_parsers import (
-    REASON_BODY,
     REASON_QUERY,
     REASON_QUERY_ENCODING,
     REASON_URL,
@@ -50,9 +49,9 @@ from ._input_parsers import (
     LimitedFormDataParser,
     MaxStream,
     URLTooLong,
+    body_too_large,
     json_loading_failed,
     reject,
-    too_large,
 )
 from .audit import audit
 from .errors import BadInput
@@ -284,12 +283,7 @@ class InputLimitsShield(Shield):
             return None  # Content-Length: 0, no body to read.
         max_body = ctx.app.config["MAX_CONTENT_LENGTH"]
         if max_body is not None and content_length > max_body:
-            too_large(
-                REASON_BODY,
-                "MAX_CONTENT_LENGTH",
-                max_body,
-                "The request body is larger than this endpoint accepts",
-            )
+            body_too_large(max_body)
         request.form_data_parser_class = self._parser_class
         request.json_module = self._json
         return None
@@ -341,12 +335,7 @@ class InputLimitsShield(Shield):
             else:
                 max_body = request.max_content_length
             if max_body is not None and content_length > max_body:
-                too_large(
-                    REASON_BODY,
-                    "MAX_CONTENT_LENGTH",
-                    max_body,
-                    "The request body is larger than this endpoint accepts",
-                )
+                body_too_large(max_body)
         if terminated:
             # The server ends the stream itself (chunked bodies, HTTP/2, or
             # every body, as granian and gunicorn do): when the body is read,
