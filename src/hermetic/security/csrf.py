@@ -40,6 +40,7 @@ from ..sessions import SecureCookieSession
 from ._csrf_hints import csrf_hint
 from ._csrf_settings import CSRFSettings as CSRFSettings
 from ._csrf_settings import csrf_settings
+from ._input_parsers import FORM_AS_WERKZEUG as _FORM_AS_WERKZEUG
 from ._input_parsers import FORM_TYPES as _FORM_TYPES
 from ._input_parsers import sends_form
 from ._session_cookie import cookie_value
@@ -359,7 +360,15 @@ class CSRFShield(Shield):
         token = environ.get(self._header_key)
         if token is None and sends_form(request, environ):
             # Parsed under the app's body limits (the limits shield ran first).
-            form = request.form
+            attrs = request.__dict__
+            form = attrs.get("form")
+            if form is None:
+                if _FORM_AS_WERKZEUG[type(request)]:
+                    # What Werkzeug's cached property does: load, then read the dict.
+                    request._load_form_data()
+                    form = attrs["form"]
+                else:
+                    form = request.form
             if type(form) in _PLAIN_MULTIDICTS:
                 # What MultiDict.get answers, without its two calls: a field's
                 # values are a list in the dict.
