@@ -33,6 +33,7 @@ from os import urandom
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 
 from ..globals import _cv_request
+from . import _session_cookie
 from ._csrf_hints import csrf_hint
 from ._csrf_settings import CSRFSettings as CSRFSettings
 from ._csrf_settings import csrf_settings
@@ -50,7 +51,7 @@ from ._hermetic_session import HermeticSession
 from ._input_parsers import FORM_AS_WERKZEUG as _FORM_AS_WERKZEUG
 from ._input_parsers import FORM_TYPES as _FORM_TYPES
 from ._input_parsers import sends_form
-from ._session_cookie import cookie_value
+from ._session_cookie import SCANNED_KEY, cookie_value
 from ._wtf_bridge import WTFBridge, bridge_of_current_app, detect
 from .audit import audit
 from .errors import CSRFError
@@ -211,6 +212,9 @@ class CSRFShield(Shield):
         self._field = ""
         self._header_key = ""
         self._cookie_names: tuple[str, ...] = ()
+        self._cookie_name_set: frozenset[str] = frozenset()
+        #: Whether cookie_value reads every name from its scan of the header.
+        self._names_scannable = False
         #: How Flask-WTF is used on the app (``None``: not at all), from setup().
         self.wtf: WTFBridge | None = None
 
@@ -236,6 +240,8 @@ class CSRFShield(Shield):
             LoginSettings.from_config(app.config).remember_cookie_name,
         }
         self._cookie_names = tuple(sorted(names))
+        self._cookie_name_set = frozenset(names)
+        self._names_scannable = all(map(_session_cookie._scannable, names))
         wtf, before = detect(app), self.wtf
         self.wtf = wtf
         if wtf is not None and self._enabled and wtf != before:
@@ -260,10 +266,28 @@ class CSRFShield(Shield):
         # Werkzeug's answer without parsing every cookie (_session_cookie.cookie_value).
         with_cookie = False
         if "HTTP_COOKIE" in environ:
-            for name in self._cookie_names:  # a loop: no generator made per request
-                if cookie_value(request, name) is not None:
-                    with_cookie = True
-                    break
+            attrs = request.__dict__
+            scanned = None
+            if self._names_scannable and "cookies" not in attrs:
+                # What cookie_value reads, without its call per name: the
+                # header's scan, this request's or the one kept for the same
+                # header (_session_cookie keeps recent ones), stored as it does.
+                scanned = attrs.get(SCANNED_KEY)
+                if scanned is None:
+                    header = environ["HTTP_COOKIE"]
+                    if type(header) is str:
+                        scanned = _session_cookie._recent_scans.get(header)
+                        if scanned is not None:
+                            attrs[SCANNED_KEY] = scanned
+            if scanned is not None:
+                # SECURITY: cookie_value answers "not None" for a name exactly
+                # when the scan has it (empty values too): any name counts.
+                with_cookie = not self._cookie_name_set.isdisjoint(scanned)
+            else:
+                for name in self._cookie_names:  # a loop: no generator made per request
+                    if cookie_value(request, name) is not None:
+                        with_cookie = True
+                        break
         if not with_cookie and environ.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer ":
             # SECURITY: a bearer token is never sent by the browser on its
             # own (unlike cookies or Basic credentials): nothing to forge.
