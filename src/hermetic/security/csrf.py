@@ -52,6 +52,7 @@ from ._input_parsers import FORM_AS_WERKZEUG as _FORM_AS_WERKZEUG
 from ._input_parsers import FORM_TYPES as _FORM_TYPES
 from ._input_parsers import sends_form
 from ._session_cookie import SCANNED_KEY, cookie_value
+from ._session_cookie import _scannable as _read_from_scan
 from ._wtf_bridge import WTFBridge, bridge_of_current_app, detect
 from .audit import audit
 from .errors import CSRFError
@@ -241,7 +242,7 @@ class CSRFShield(Shield):
         }
         self._cookie_names = tuple(sorted(names))
         self._cookie_name_set = frozenset(names)
-        self._names_scannable = all(map(_session_cookie._scannable, names))
+        self._names_scannable = all(map(_read_from_scan, names))
         wtf, before = detect(app), self.wtf
         self.wtf = wtf
         if wtf is not None and self._enabled and wtf != before:
