@@ -30,7 +30,7 @@ from werkzeug.utils import cached_property
 
 import hermetic
 from hermetic import _body, request, session
-from hermetic.security import _input_parsers, _session_cookie, csrf
+from hermetic.security import _csrf_tokens, _input_parsers, _session_cookie, csrf
 from hermetic.security._csrf_tokens import encode, session_secret, token_matches, xor
 from hermetic.security._hermetic_session import HermeticSession
 from hermetic.security.csrf import REASON_BAD_TOKEN, REASON_NO_SESSION_TOKEN, REASON_NO_TOKEN
@@ -335,3 +335,21 @@ def test_a_session_class_with_its_own_get_is_asked_through_it(audit_events):
     rv = client.post("/notes", data={"csrf_token": _token(OTHER)}, content_type=FORM)
     assert rv.status_code == 200
     assert csrf.SESSION_KEY in asked
+
+
+def test_the_check_compares_the_token_in_constant_time(monkeypatch, audit_events):
+    compared = []
+    real = _csrf_tokens.compare_digest
+
+    def spied(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(_csrf_tokens, "compare_digest", spied)
+    client = _app().test_client()
+    assert client.get("/set/good").status_code == 200
+    for token, reason in [(_token(OTHER), REASON_BAD_TOKEN), (_token(SECRET), None)]:
+        rv = client.post("/notes", data={"csrf_token": token}, content_type=FORM)
+        assert _reason(rv, audit_events) == reason
+    # SECURITY: every well-formed token is judged by compare_digest, against the secret.
+    assert [b for _, b in compared] == [SECRET, SECRET]

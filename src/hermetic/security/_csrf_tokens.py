@@ -9,9 +9,9 @@ the check; these functions are its arithmetic.
 from __future__ import annotations
 
 import functools
-import hmac
 import typing as t
 from binascii import a2b_base64, b2a_base64
+from hmac import compare_digest
 from os import urandom
 
 from ..sessions import SecureCookieSession
@@ -107,4 +107,4 @@ def token_matches(token: str, secret: bytes) -> bool:
     whole = int.from_bytes(raw, "big")
     unmasked = ((whole >> (8 * SECRET_SIZE)) ^ (whole & _LOW_BITS)).to_bytes(SECRET_SIZE, "big")
     # SECURITY: constant-time compare, so timing tells nothing of the secret.
-    return hmac.compare_digest(unmasked, secret)
+    return compare_digest(unmasked, secret)
