@@ -1,17 +1,20 @@
 """The CSRF check's and the input limits' short ways, against their general paths on drawn requests.
 
-Two short ways are switched by a table per request class: the form content
-type read from the environ (``_input_parsers.sends_form``) and the usual
-body's length check (``InputLimitsShield.before``). Two identical apps
-(``Hermetic`` with its defaults, and the fuzz suite's) get the same drawn
-requests (tests/security/test_fast_paths_differential.py's strategies, and
-form, JSON and raw bodies of a logged-in visitor near the limits), one as
-it runs and one with both tables answering "not ours", and must give the
+Four short ways: three switched by a table per request class -- the form
+content type read from the environ (``_input_parsers.sends_form``), the
+usual body's length check (``InputLimitsShield.before``), the CSRF check's
+form read (``csrf._FORM_AS_WERKZEUG``) -- and the CSRF check's cookie lookup
+in a kept scan of the header, switched by the scans it is given. Two
+identical apps (``Hermetic`` with its defaults, and the fuzz suite's) get
+the same drawn requests (tests/security/test_fast_paths_differential.py's
+strategies, and form, JSON and raw bodies of a logged-in visitor near the
+limits), one as it runs and one with every short way off, and must give the
 same status, headers and body. Planted faults caught here: the usual body
 left without the depth-limited JSON module or the limited form parser, a
 Content-Length one byte over MAX_CONTENT_LENGTH let through, a wrong
-content type kept; tests/security/test_input_limits_fast_body.py and
-test_csrf_content_type.py test each short way on its own.
+content type kept, a kept scan read as holding no auth cookie;
+tests/security/test_input_limits_fast_body.py, test_csrf_content_type.py and
+test_csrf_short_reads.py test each short way on its own.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from tests.security.test_fast_paths_differential import (
 from tests.security.test_fuzz_requests import fixture
 
 from hermetic import request
-from hermetic.security import _input_parsers, input_limits
+from hermetic.security import _input_parsers, _session_cookie, csrf, input_limits
 
 
 class _Counting(dict[type, bool]):
@@ -53,9 +56,31 @@ class _Counting(dict[type, bool]):
         return ours
 
 
+class _KeptScans:
+    """Stands for ``_session_cookie`` in the CSRF check: the scans it keeps,
+    as given (``{}``: none, the check's general way), counting those found."""
+
+    def __init__(self, scans: dict[str, t.Any], counter: collections.Counter[str]):
+        self.scans, self.counter = scans, counter
+
+    @property
+    def _recent_scans(self) -> t.Any:
+        outer = self
+
+        class Counted(dict[str, t.Any]):
+            def get(self, key: str, default: t.Any = None) -> t.Any:
+                found = outer.scans.get(key, default)
+                outer.counter["cookie scan"] += found is not None
+                return found
+
+        return Counted()
+
+
 def _general(m: pytest.MonkeyPatch) -> None:
     m.setattr(_input_parsers, "_CONTENT_TYPE_AS_WERKZEUG", _NoClassIsOurs())
     m.setattr(input_limits, "_REQUEST_CLASSES_AS_OURS", _NoClassIsOurs())
+    m.setattr(csrf, "_FORM_AS_WERKZEUG", _NoClassIsOurs())
+    m.setattr(csrf, "_session_cookie", _KeptScans({}, collections.Counter()))
 
 
 def _with_content_type_route(app: t.Any) -> t.Any:
@@ -206,7 +231,10 @@ def test_the_drawn_requests_take_both_short_ways(monkeypatch: pytest.MonkeyPatch
                 "_REQUEST_CLASSES_AS_OURS",
                 _Counting(input_limits._REQUEST_CLASSES_AS_OURS, taken, "body"),
             )
+            m.setattr(csrf, "_FORM_AS_WERKZEUG", _Counting(csrf._FORM_AS_WERKZEUG, taken, "form"))
+            m.setattr(csrf, "_session_cookie", _KeptScans(_session_cookie._recent_scans, taken))
             _answer(app, environ, environ["wsgi.input"].getvalue())
 
     send()
     assert taken["content type"] >= 1 and taken["body"] >= 1, taken
+    assert taken["form"] >= 1 and taken["cookie scan"] >= 1, taken

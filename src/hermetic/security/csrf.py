@@ -27,22 +27,32 @@ to compression side channels (BREACH).
 
 from __future__ import annotations
 
-import functools
-import hmac
 import typing as t
-from binascii import a2b_base64, b2a_base64
 from os import urandom
 
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 
 from ..globals import _cv_request
-from ..sessions import SecureCookieSession
+from . import _session_cookie
 from ._csrf_hints import csrf_hint
 from ._csrf_settings import CSRFSettings as CSRFSettings
 from ._csrf_settings import csrf_settings
+from ._csrf_tokens import SECRET_CHARS as _SECRET_CHARS
+from ._csrf_tokens import SECRET_SIZE as _SECRET_SIZE
+from ._csrf_tokens import SESSION_KEY as SESSION_KEY
+from ._csrf_tokens import decode_secret as _decode_secret
+from ._csrf_tokens import dict_get as _dict_get
+from ._csrf_tokens import encode as _encode
+from ._csrf_tokens import new_secret as _new_secret
+from ._csrf_tokens import session_secret as _session_secret
+from ._csrf_tokens import token_matches as _token_matches
+from ._csrf_tokens import xor as _xor
+from ._hermetic_session import HermeticSession
+from ._input_parsers import FORM_AS_WERKZEUG as _FORM_AS_WERKZEUG
 from ._input_parsers import FORM_TYPES as _FORM_TYPES
 from ._input_parsers import sends_form
-from ._session_cookie import cookie_value
+from ._session_cookie import SCANNED_KEY, cookie_value
+from ._session_cookie import _scannable as _read_from_scan
 from ._wtf_bridge import WTFBridge, bridge_of_current_app, detect
 from .audit import audit
 from .errors import CSRFError
@@ -84,16 +94,9 @@ REASON_BAD_WTF_TOKEN = "bad_wtf_token"  # nosec B105
 
 #: Set by ``app.test_client()`` (``hermetic.testing``); only its own marker object counts.
 CSRF_BYPASS_KEY = "hermetic.test_client.csrf_bypass"
-#: The session key of the (unmasked) secret.
-SESSION_KEY = "_csrf"
 #: The methods that must not change state, never checked.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
-_SECRET_SIZE = 32
-# A token is base64url without padding of pad (32 bytes) + masked secret (32 bytes).
-_TOKEN_CHARS = 86
-_TOKEN_BYTES = 2 * _SECRET_SIZE
-_LOW_BITS = (1 << (8 * _SECRET_SIZE)) - 1
 #: Werkzeug's form storage classes, whose ``get`` reads the first of a key's list.
 _PLAIN_MULTIDICTS = frozenset({MultiDict, ImmutableMultiDict})
 _DESCRIPTIONS = {
@@ -110,23 +113,6 @@ _DESCRIPTIONS = {
 }
 
 
-# base64url <-> base64, for binascii (what base64.urlsafe_b64* do, minus two calls).
-_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
-_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
-# For tokens: base64url to base64, and the three other characters binascii
-# would read ("+", "/", "=") to "!", which it skips (see _token_matches).
-_FROM_TOKEN = bytes.maketrans(b"-_+/=", b"+/!!!")
-
-
-def _encode(data: bytes) -> str:
-    """Return ``data`` as base64url without padding."""
-    return b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode("ascii")
-
-
-def _xor(a: bytes, b: bytes) -> bytes:
-    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(_SECRET_SIZE, "big")
-
-
 def _current_session() -> SessionMixin:
     ctx = _cv_request.get(None)
     if ctx is None:
@@ -135,41 +121,6 @@ def _current_session() -> SessionMixin:
             " (in a view or a template it renders)."
         )
     return ctx.session
-
-
-#: dict's own ``get``, typed for any session (a dict subclass); no ``t.cast`` call per request.
-_dict_get: t.Callable[[t.Any, str], t.Any] = dict.get
-
-
-def _session_secret(session: SessionMixin) -> bytes | None:
-    if type(session).get is SecureCookieSession.get:
-        # What that get does, without its two Python calls.
-        session.accessed = True
-        value = _dict_get(session, SESSION_KEY)
-    else:
-        value = session.get(SESSION_KEY)
-    if not isinstance(value, str) or len(value) != 43:
-        return None
-    return _decode_secret(value)
-
-
-@functools.lru_cache(maxsize=1024)
-def _decode_secret(value: str) -> bytes | None:
-    # A session sends the same secret with each request: decoded once.
-    try:
-        # Non-ASCII text raises UnicodeEncodeError, bad base64 binascii.Error:
-        # both ValueErrors. Like base64.urlsafe_b64decode, without validation.
-        secret = a2b_base64(value.encode("ascii").translate(_FROM_URLSAFE) + b"=")
-    except ValueError:
-        return None
-    return secret if len(secret) == _SECRET_SIZE else None
-
-
-def _new_secret(session: SessionMixin) -> bytes:
-    """Store a fresh random secret in ``session`` and return it."""
-    secret = urandom(_SECRET_SIZE)  # what secrets.token_bytes reads
-    session[SESSION_KEY] = _encode(secret)
-    return secret
 
 
 def rotate_csrf_token() -> None:
@@ -205,28 +156,6 @@ def csrf_token() -> str:
     # SECURITY: a fresh one-time pad per token (BREACH); pad || pad XOR secret.
     pad = urandom(_SECRET_SIZE)
     return _encode(pad + _xor(pad, secret))
-
-
-def _token_matches(token: str, secret: bytes) -> bool:
-    # SECURITY: only tokens of exactly 86 base64url characters can match.
-    # A non-ASCII character fails the encoding (UnicodeEncodeError, a
-    # ValueError); after _FROM_TOKEN, every other ASCII character is one
-    # a2b_base64 skips: a token holding one has at most 85 digits, which
-    # decode to at most 63 bytes or fail (a regular expression cost more
-    # than all this).
-    if not isinstance(token, str) or len(token) != _TOKEN_CHARS:
-        return False
-    try:
-        raw = a2b_base64(token.encode("ascii").translate(_FROM_TOKEN) + b"==")
-    except ValueError:
-        return False
-    if len(raw) != _TOKEN_BYTES:
-        return False
-    # pad XOR masked, both halves read as one integer (one conversion, not two).
-    whole = int.from_bytes(raw, "big")
-    unmasked = ((whole >> (8 * _SECRET_SIZE)) ^ (whole & _LOW_BITS)).to_bytes(_SECRET_SIZE, "big")
-    # SECURITY: constant-time compare, so timing tells nothing of the secret.
-    return hmac.compare_digest(unmasked, secret)
 
 
 def validate_csrf_token(token: str | None) -> bool:
@@ -284,6 +213,9 @@ class CSRFShield(Shield):
         self._field = ""
         self._header_key = ""
         self._cookie_names: tuple[str, ...] = ()
+        self._cookie_name_set: frozenset[str] = frozenset()
+        #: Whether cookie_value reads every name from its scan of the header.
+        self._names_scannable = False
         #: How Flask-WTF is used on the app (``None``: not at all), from setup().
         self.wtf: WTFBridge | None = None
 
@@ -309,6 +241,8 @@ class CSRFShield(Shield):
             LoginSettings.from_config(app.config).remember_cookie_name,
         }
         self._cookie_names = tuple(sorted(names))
+        self._cookie_name_set = frozenset(names)
+        self._names_scannable = all(map(_read_from_scan, names))
         wtf, before = detect(app), self.wtf
         self.wtf = wtf
         if wtf is not None and self._enabled and wtf != before:
@@ -333,10 +267,28 @@ class CSRFShield(Shield):
         # Werkzeug's answer without parsing every cookie (_session_cookie.cookie_value).
         with_cookie = False
         if "HTTP_COOKIE" in environ:
-            for name in self._cookie_names:  # a loop: no generator made per request
-                if cookie_value(request, name) is not None:
-                    with_cookie = True
-                    break
+            attrs = request.__dict__
+            scanned = None
+            if self._names_scannable and "cookies" not in attrs:
+                # What cookie_value reads, without its call per name: the
+                # header's scan, this request's or the one kept for the same
+                # header (_session_cookie keeps recent ones), stored as it does.
+                scanned = attrs.get(SCANNED_KEY)
+                if scanned is None:
+                    header = environ["HTTP_COOKIE"]
+                    if type(header) is str:
+                        scanned = _session_cookie._recent_scans.get(header)
+                        if scanned is not None:
+                            attrs[SCANNED_KEY] = scanned
+            if scanned is not None:
+                # SECURITY: cookie_value answers "not None" for a name exactly
+                # when the scan has it (empty values too): any name counts.
+                with_cookie = not self._cookie_name_set.isdisjoint(scanned)
+            else:
+                for name in self._cookie_names:  # a loop: no generator made per request
+                    if cookie_value(request, name) is not None:
+                        with_cookie = True
+                        break
         if not with_cookie and environ.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer ":
             # SECURITY: a bearer token is never sent by the browser on its
             # own (unlike cookies or Basic credentials): nothing to forge.
@@ -359,7 +311,15 @@ class CSRFShield(Shield):
         token = environ.get(self._header_key)
         if token is None and sends_form(request, environ):
             # Parsed under the app's body limits (the limits shield ran first).
-            form = request.form
+            attrs = request.__dict__
+            form = attrs.get("form")
+            if form is None:
+                if _FORM_AS_WERKZEUG[type(request)]:
+                    # What Werkzeug's cached property does: load, then read the dict.
+                    request._load_form_data()
+                    form = attrs["form"]
+                else:
+                    form = request.form
             if type(form) in _PLAIN_MULTIDICTS:
                 # What MultiDict.get answers, without its two calls: a field's
                 # values are a list in the dict.
@@ -370,7 +330,15 @@ class CSRFShield(Shield):
         if not token:
             _reject(REASON_NO_TOKEN)
         ctx = _cv_request.get(None)  # _current_session's lookup, inline
-        secret = _session_secret(ctx.session if ctx is not None else _current_session())
+        session = ctx.session if ctx is not None else _current_session()
+        value = _dict_get(session, SESSION_KEY) if type(session) is HermeticSession else None
+        if type(value) is str and len(value) == _SECRET_CHARS:
+            # _session_secret's answer for the usual session, without its call:
+            # its get marks it read.
+            session.accessed = True
+            secret = _decode_secret(value)
+        else:
+            secret = _session_secret(session)  # every other case, the general way
         if secret is None:
             _reject(REASON_NO_SESSION_TOKEN)
         if not _token_matches(token, secret):
