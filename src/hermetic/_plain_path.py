@@ -85,6 +85,9 @@ _ORIGINALS: tuple[t.Any, ...] = ()
 _PLAIN_CLASSES: dict[type, bool] = {}
 
 _new = object.__new__
+#: The schemes ``request.is_secure`` counts as secure: their answers get the
+#: shields' HTTPS block.
+_SECURE_SCHEMES = ("https", "wss")
 
 
 def remember_originals(cls: T) -> T:
@@ -168,13 +171,19 @@ def serve_plain(
                 if request_started.receivers:
                     request_started.send(app, _async_wrapper=app.ensure_sync)
                 rv = None
+                # The view to dispatch to, when the shields found it and ran nothing.
+                view = None
                 if shields is not None:
                     # shields.before, with the route's steps kept for after.
-                    # shields.request_steps, in this frame.
+                    # shields.request_steps, in this frame: the view looked up
+                    # where dispatch_request looks (the pipeline computes the
+                    # steps for its own, which is the same dict unless the app's
+                    # view_functions was replaced).
                     rule = request.url_rule
                     endpoint = rule.endpoint if rule is not None else None
+                    view = app.view_functions.get(endpoint)  # type: ignore[arg-type]  # None (no rule) is a valid key
                     steps = shields._routes.get(endpoint)
-                    if steps is None or steps.view is not shields._app_views.get(endpoint):  # type: ignore[arg-type]  # None (no rule) is a valid key
+                    if steps is None or steps.view is not view:
                         steps = shields._steps(endpoint)
                     longest = steps.quiet_before.get(request.method)
                     if (
@@ -185,17 +194,20 @@ def serve_plain(
                         or len(environ.get("PATH_INFO", "")) > longest
                     ):
                         # (Otherwise steps that would do nothing: Shield.quiet_before.)
+                        view = None  # a step may change the views: look again
                         for step in steps.before_by_method.get(request.method, steps.before):
                             rv = step(request)
                             if rv is not None:
                                 break
                 if rv is None and (app.url_value_preprocessors or app.before_request_funcs):
+                    view = None
                     rv = app.preprocess_request()
                 if rv is None:
                     if request.routing_exception is not None or request.method == "OPTIONS":
                         rv = app.dispatch_request()
                     else:
-                        view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]  # matched
+                        if view is None:
+                            view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]  # matched
                         try:
                             call = app._sync_views[view]
                         except (KeyError, TypeError):
@@ -225,9 +237,20 @@ def serve_plain(
                             # The after steps of the route whose view ran, fused.
                             if steps is None:
                                 steps = shields.request_steps(request)
-                            quiet = steps.quiet_text
-                            if quiet is None or not quiet(request, answer[1]):
+                            text = steps.quiet_text
+                            if (
+                                text is None
+                                # SECURITY: a guard key (a CSP nonce asked for, a
+                                # remember-me cookie to send) needs the steps.
+                                or text.first in environ
+                                or text.second in environ
+                            ):
                                 answer = None
+                            else:
+                                environ.update(text.marks)
+                                answer[1].extend(
+                                    text.secure if request.scheme in _SECURE_SCHEMES else text.plain
+                                )
                 if answer is None:
                     if shields is None:
                         response = app.make_response(rv)

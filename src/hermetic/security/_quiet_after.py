@@ -23,7 +23,7 @@ from ..wrappers import Request
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..wrappers import Response
 
-__all__ = ["QuietAfter", "fuse", "fuse_text"]
+__all__ = ["QuietAfter", "QuietText", "fuse", "fuse_text"]
 
 Pairs = tuple[tuple[str, str], ...]
 _SECURE_SCHEMES = ("https", "wss")
@@ -45,9 +45,6 @@ class QuietAfter(t.NamedTuple):
 
 
 FusedAfter = t.Callable[[Request, "Response"], "Response | None"]
-#: The fused step for a text answer not made into a response object: it
-#: extends the answer's two headers in place; ``False`` where the steps must run.
-FusedText = t.Callable[[Request, list[tuple[str, str]]], bool]
 
 
 class _Plan(t.NamedTuple):
@@ -123,21 +120,34 @@ def fuse(quiet: t.Sequence[QuietAfter]) -> FusedAfter:
     return quiet_after
 
 
-def fuse_text(quiet: t.Sequence[QuietAfter]) -> FusedText:
-    """Return :func:`fuse`'s step for a text answer's ``Content-Type`` and
-    ``Content-Length`` pair (``hermetic._plain_path``), which it extends in place."""
+class QuietText:
+    """What the after steps do to a text answer's ``Content-Type`` and
+    ``Content-Length`` pair when neither guard key is in the environ.
+
+    The plain path (``hermetic._plain_path``) does it in its own frame: a
+    call per request is dearer than the few tests.
+    """
+
+    __slots__ = ("first", "second", "marks", "plain", "secure")
+
+    def __init__(
+        self, first: t.Any, second: t.Any, marks: dict[str, t.Any], plain: Pairs, secure: Pairs
+    ) -> None:
+        #: The guard keys (padded with a key no environ holds).
+        self.first = first
+        self.second = second
+        #: The environ keys and values the steps set.
+        self.marks = marks
+        #: The headers appended over plain HTTP and over HTTPS (``request.scheme``).
+        self.plain = plain
+        self.secure = secure
+
+
+def fuse_text(quiet: t.Sequence[QuietAfter]) -> QuietText | None:
+    """Return what :func:`fuse`'s step does to a text answer, for the plain
+    path to do; ``None`` for more than two guard keys (the steps run then)."""
     marks, (plain, secure), guards, _ = _plan(quiet)
-    # The block by request.scheme: one lookup, plain HTTP's for any other scheme.
-    by_scheme = dict.fromkeys(_SECURE_SCHEMES, secure).get
     first, second, more = _guard_keys(guards)
-
-    def quiet_text(request: Request, headers: list[tuple[str, str]]) -> bool:
-        environ = request.environ
-        # SECURITY: as quiet_after, a guard key needs the steps.
-        if first in environ or second in environ or (more and _any_in(more, environ)):
-            return False
-        environ.update(marks)
-        headers.extend(by_scheme(request.scheme, plain))
-        return True
-
-    return quiet_text
+    if more:
+        return None
+    return QuietText(first, second, marks, plain, secure)

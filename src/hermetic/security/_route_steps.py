@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ._quiet_after import FusedAfter, FusedText, QuietAfter, fuse, fuse_text
+from ._quiet_after import FusedAfter, QuietAfter, QuietText, fuse, fuse_text
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..wrappers import Request, Response
@@ -53,8 +53,9 @@ class RouteSteps:
     #: The after steps fused for the usual response (``Shield.quiet_after``),
     #: or ``None`` when one of them has no description.
     quiet_after: FusedAfter | None
-    #: The same for a text answer without a response object (``_plain_path``).
-    quiet_text: FusedText | None
+    #: What they do to a text answer without a response object (``_plain_path``
+    #: does it), or ``None`` when it must be made into a response for them.
+    quiet_text: QuietText | None
     #: Per method of :attr:`before_by_method` whose every step has a
     #: description (``Shield.quiet_before``): the longest ``PATH_INFO`` of a
     #: request without query string or body that the steps do nothing to.
@@ -68,7 +69,7 @@ class RouteSteps:
         after: tuple[After, ...],
         before_by_method: dict[str, tuple[Before, ...]],
         quiet_after: FusedAfter | None,
-        quiet_text: FusedText | None,
+        quiet_text: QuietText | None,
         quiet_before: dict[str, int],
     ) -> None:
         self.endpoint = endpoint
