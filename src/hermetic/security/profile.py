@@ -222,8 +222,9 @@ class Hermetic(Flask):
         # Flask.wsgi_app, in this frame.
         shields = self.shields
         if shields is not None and shields.active:
-            for step in shields.prepare_steps:
-                step(environ)
+            if shields.prepare_steps:  # (none, usually: no iterator made for nothing)
+                for step in shields.prepare_steps:
+                    step(environ)
             answer = serve_plain(self, environ, start_response, shields)
         else:
             answer = serve_plain(self, environ, start_response)
