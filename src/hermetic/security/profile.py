@@ -210,7 +210,10 @@ class Hermetic(Flask):
             if not self._security_checked:
                 self.security_check()
             if not self._next_is_flask:
-                if self._watch_insecure_cookies and environ.get("wsgi.url_scheme") not in _SECURE_SCHEMES:
+                if (
+                    self._watch_insecure_cookies
+                    and environ.get("wsgi.url_scheme") not in _SECURE_SCHEMES
+                ):
                     start_response = watch_cookies(self, environ, start_response)
                 # What super() finds, without a proxy object made per request.
                 return self._next_wsgi_app(self, environ, start_response)
