@@ -224,10 +224,11 @@ class Hermetic(Flask):
             start_response = watch_cookies(self, environ, start_response)
         # Flask.wsgi_app, in this frame.
         shields = self.shields
-        if shields is not None and shields.active:
-            if shields.prepare_steps:  # (none, usually: no iterator made for nothing)
-                for step in shields.prepare_steps:
-                    step(environ)
+        if shields is not None and shields.active_unprepared:
+            answer = serve_plain(self, environ, start_response, shields)
+        elif shields is not None and shields.active:
+            for step in shields.prepare_steps:
+                step(environ)
             answer = serve_plain(self, environ, start_response, shields)
         else:
             answer = serve_plain(self, environ, start_response)
