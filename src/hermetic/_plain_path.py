@@ -185,7 +185,8 @@ def serve_plain(
                     steps = shields._routes.get(endpoint)
                     if steps is None or steps.view is not view:
                         steps = shields._steps(endpoint)
-                    longest = steps.quiet_before.get(request.method)
+                    method = request.method
+                    longest = steps.quiet_get if method == "GET" else steps.quiet_before.get(method)
                     if (
                         longest is None
                         or environ.get("QUERY_STRING")

@@ -79,6 +79,8 @@ def test_route_steps_replace_copies_with_the_changes():
     assert changed is not steps
     assert (changed.endpoint, changed.quiet_before) == ("e", {})
     assert steps.quiet_before == {"GET": 1}
+    # The GET entry kept apart follows the change (the differential test relies on it).
+    assert (steps.quiet_get, changed.quiet_get) == (1, None)
     with pytest.raises(ValueError):
         steps._replace(nonesuch=1)
 
@@ -269,3 +271,14 @@ def test_a_headers_subclass_is_not_extended_by_the_fused_step():
     response.headers = type("Sub", (Headers,), {})(response.headers)
     assert step(_request(), response) is None
     assert "X-Q" not in response.headers
+
+
+def test_live_items_declines_headers_without_their_list():
+    from hermetic._headers import live_items
+
+    missing = Headers([("X-A", "1")])
+    del missing._list
+    assert live_items(missing) is None
+    other = Headers()
+    other._list = (("X-A", "1"),)  # type: ignore[assignment]
+    assert live_items(other) is None

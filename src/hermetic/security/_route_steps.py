@@ -39,6 +39,7 @@ class RouteSteps:
         "quiet_after",
         "quiet_text",
         "quiet_before",
+        "quiet_get",
     )
 
     #: The endpoint and the view the steps were computed for: a replaced
@@ -60,6 +61,8 @@ class RouteSteps:
     #: description (``Shield.quiet_before``): the longest ``PATH_INFO`` of a
     #: request without query string or body that the steps do nothing to.
     quiet_before: dict[str, int]
+    #: ``quiet_before["GET"]`` (or ``None``): the usual method, without a lookup.
+    quiet_get: int | None
 
     def __init__(
         self,
@@ -80,10 +83,11 @@ class RouteSteps:
         self.quiet_after = quiet_after
         self.quiet_text = quiet_text
         self.quiet_before = quiet_before
+        self.quiet_get = quiet_before.get("GET")
 
     def _replace(self, **changes: t.Any) -> RouteSteps:
         """Return a copy with ``changes`` made (as ``NamedTuple._replace``)."""
-        fields = {name: getattr(self, name) for name in self.__slots__}
+        fields = {name: getattr(self, name) for name in self.__slots__ if name != "quiet_get"}
         unknown = changes.keys() - fields.keys()
         if unknown:
             raise ValueError(f"RouteSteps has no field {sorted(unknown)!r}")
