@@ -282,3 +282,31 @@ def test_live_items_declines_headers_without_their_list():
     other = Headers()
     other._list = (("X-A", "1"),)  # type: ignore[assignment]
     assert live_items(other) is None
+
+
+@pytest.mark.parametrize(
+    ("extra", "redirects", "answered"),
+    [
+        ([], False, True),
+        ([("Location", "/")], True, True),
+        ([("Location", "/")], False, False),  # the steps do more to a redirect
+        ([("X-Other", "1")], True, False),
+        ([("Location", "/"), ("X-Other", "1")], True, False),
+    ],
+)
+def test_the_fused_step_answers_only_the_usual_headers(extra, redirects, answered):
+    step = fuse([QuietAfter(blocks=((("X-Q", "1"),),) * 2, redirects=redirects)])
+    response = _bare()
+    for name, value in extra:
+        response.headers.add(name, value)
+    before = response.headers.to_wsgi_list()
+    assert (step(_request(), response) is not None) is answered
+    after = response.headers.to_wsgi_list()
+    assert after == (before + [("X-Q", "1")] if answered else before)
+
+
+def test_the_fused_step_wants_the_makers_two_headers_first():
+    step = fuse([QuietAfter(blocks=((("X-Q", "1"),),) * 2)])
+    response = _bare()
+    response.headers._list.reverse()  # Content-Length, then Content-Type
+    assert step(_request(), response) is None

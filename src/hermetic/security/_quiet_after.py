@@ -91,11 +91,7 @@ def fuse(quiet: t.Sequence[QuietAfter]) -> FusedAfter:
 
     The step returns ``None`` where it cannot answer: the steps run then.
     """
-    marks, blocks, guards, redirects = _plan(quiet)
-    plain = blocks[0]
-    same_blocks = plain == blocks[1]
-    # How many headers the usual response has: the makers' two, or redirect's three.
-    counts = (2, 3) if redirects else (2,)
+    marks, (plain, secure), guards, redirects = _plan(quiet)
     first, second, more = _guard_keys(guards)
 
     def quiet_after(request: Request, response: Response) -> Response | None:
@@ -105,16 +101,20 @@ def fuse(quiet: t.Sequence[QuietAfter]) -> FusedAfter:
         if first in environ or second in environ or (more and _any_in(more, environ)):
             return None
         items = live_items(response.headers)
-        if not (
-            items is not None
-            and len(items) in counts
-            and items[0][0] == "Content-Type"
-            and items[1][0] == "Content-Length"
-            and (len(items) == 2 or items[2][0] == "Location")
-        ):
-            return None  # a header the steps may have to look at
+        if items is None:
+            return None
+        # The usual response: the makers' two headers, or redirect's with a
+        # Location third; any other header the steps may have to look at.
+        count = len(items)
+        if count == 3:
+            if not redirects or items[2][0] != "Location":
+                return None
+        elif count != 2:
+            return None
+        if items[0][0] != "Content-Type" or items[1][0] != "Content-Length":
+            return None
         environ.update(marks)
-        items.extend(plain if same_blocks else blocks[request.scheme in _SECURE_SCHEMES])
+        items.extend(secure if request.scheme in _SECURE_SCHEMES else plain)
         return response
 
     return quiet_after
