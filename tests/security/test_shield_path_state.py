@@ -310,3 +310,6 @@ def test_the_fused_step_wants_the_makers_two_headers_first():
     response = _bare()
     response.headers._list.reverse()  # Content-Length, then Content-Type
     assert step(_request(), response) is None
+    response = _bare()
+    response.headers._list[1] = ("X-Other", "1")  # Content-Type, then another
+    assert step(_request(), response) is None
