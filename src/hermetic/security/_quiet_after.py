@@ -9,7 +9,9 @@ step of a route has one, the pipeline fuses them (:func:`fuse`) and runs
 the fused step first: it answers the usual response in one call and hands
 any other (a header of its own, a guard key in the environ, a ``Headers``
 subclass) to the steps themselves. ``tests/security/test_quiet_after.py``
-compares the two.
+compares the two. For a text answer not made into a response object,
+:func:`fuse_text` describes the same work as a :class:`QuietText`, which
+the plain path (``hermetic._plain_path``) applies in its own frame.
 """
 
 from __future__ import annotations
