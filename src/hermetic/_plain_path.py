@@ -171,8 +171,6 @@ def serve_plain(
                 if request_started.receivers:
                     request_started.send(app, _async_wrapper=app.ensure_sync)
                 rv = None
-                # The view to dispatch to, when the shields found it and ran nothing.
-                view = None
                 if shields is not None:
                     # shields.before, with the route's steps kept for after.
                     # shields.request_steps, in this frame: the view looked up
@@ -181,9 +179,8 @@ def serve_plain(
                     # view_functions was replaced).
                     rule = request.url_rule
                     endpoint = rule.endpoint if rule is not None else None
-                    view = app.view_functions.get(endpoint)  # type: ignore[arg-type]  # None (no rule) is a valid key
                     steps = shields._routes.get(endpoint)
-                    if steps is None or steps.view is not view:
+                    if steps is None or steps.view is not shields._app_views.get(endpoint):  # type: ignore[arg-type]  # None (no rule) is a valid key
                         steps = shields._steps(endpoint)
                     method = request.method
                     longest = steps.quiet_get if method == "GET" else steps.quiet_before.get(method)
@@ -195,20 +192,17 @@ def serve_plain(
                         or len(environ.get("PATH_INFO", "")) > longest
                     ):
                         # (Otherwise steps that would do nothing: Shield.quiet_before.)
-                        view = None  # a step may change the views: look again
                         for step in steps.before_by_method.get(request.method, steps.before):
                             rv = step(request)
                             if rv is not None:
                                 break
                 if rv is None and (app.url_value_preprocessors or app.before_request_funcs):
-                    view = None
                     rv = app.preprocess_request()
                 if rv is None:
                     if request.routing_exception is not None or request.method == "OPTIONS":
                         rv = app.dispatch_request()
                     else:
-                        if view is None:
-                            view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]  # matched
+                        view = app.view_functions[request.url_rule.endpoint]  # type: ignore[union-attr]  # matched
                         try:
                             call = app._sync_views[view]
                         except (KeyError, TypeError):
