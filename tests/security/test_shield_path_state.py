@@ -1,9 +1,10 @@
 """What ``Hermetic``'s request path keeps between requests, kept current.
 
 ``Hermetic.wsgi_app`` tests one flag (checked, followed by Flask's
-``wsgi_app``) before the plain path; the fused after steps test up to two
-guard keys without a loop (``security/_quiet_after.py``); the plain path
-dispatches the view it looked up for the route's steps when no step ran.
+``wsgi_app``) and the pipeline's ``active_unprepared`` before the plain
+path; the fused after steps test up to two guard keys without a loop
+(``security/_quiet_after.py``), and the plain path applies a text answer's
+(``QuietText``) in its own frame, after the view it dispatches.
 Each case here is one where that kept state or shortcut could go stale or
 answer where the steps must: a guard key in the environ (at each position,
 and a third one), a check failing then passing, a ``wsgi_app`` of another
