@@ -173,10 +173,7 @@ def serve_plain(
                 rv = None
                 if shields is not None:
                     # shields.before, with the route's steps kept for after.
-                    # shields.request_steps, in this frame: the view looked up
-                    # where dispatch_request looks (the pipeline computes the
-                    # steps for its own, which is the same dict unless the app's
-                    # view_functions was replaced).
+                    # shields.request_steps, in this frame.
                     rule = request.url_rule
                     endpoint = rule.endpoint if rule is not None else None
                     steps = shields._routes.get(endpoint)
