@@ -85,6 +85,9 @@ _ORIGINALS: tuple[t.Any, ...] = ()
 _PLAIN_CLASSES: dict[type, bool] = {}
 
 _new = object.__new__
+#: The schemes ``request.is_secure`` counts as secure: their answers get the
+#: shields' HTTPS block.
+_SECURE_SCHEMES = ("https", "wss")
 
 
 def remember_originals(cls: T) -> T:
@@ -176,7 +179,8 @@ def serve_plain(
                     steps = shields._routes.get(endpoint)
                     if steps is None or steps.view is not shields._app_views.get(endpoint):  # type: ignore[arg-type]  # None (no rule) is a valid key
                         steps = shields._steps(endpoint)
-                    longest = steps.quiet_before.get(request.method)
+                    method = request.method
+                    longest = steps.quiet_get if method == "GET" else steps.quiet_before.get(method)
                     if (
                         longest is None
                         or environ.get("QUERY_STRING")
@@ -225,9 +229,20 @@ def serve_plain(
                             # The after steps of the route whose view ran, fused.
                             if steps is None:
                                 steps = shields.request_steps(request)
-                            quiet = steps.quiet_text
-                            if quiet is None or not quiet(request, answer[1]):
+                            text = steps.quiet_text
+                            if (
+                                text is None
+                                # SECURITY: a guard key (a CSP nonce asked for, a
+                                # remember-me cookie to send) needs the steps.
+                                or text.first in environ
+                                or text.second in environ
+                            ):
                                 answer = None
+                            else:
+                                environ.update(text.marks)
+                                answer[1].extend(
+                                    text.secure if request.scheme in _SECURE_SCHEMES else text.plain
+                                )
                 if answer is None:
                     if shields is None:
                         response = app.make_response(rv)

@@ -9,7 +9,9 @@ step of a route has one, the pipeline fuses them (:func:`fuse`) and runs
 the fused step first: it answers the usual response in one call and hands
 any other (a header of its own, a guard key in the environ, a ``Headers``
 subclass) to the steps themselves. ``tests/security/test_quiet_after.py``
-compares the two.
+compares the two. For a text answer not made into a response object,
+:func:`fuse_text` describes the same work as a :class:`QuietText`, which
+the plain path (``hermetic._plain_path``) applies in its own frame.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ..wrappers import Request
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..wrappers import Response
 
-__all__ = ["QuietAfter", "fuse", "fuse_text"]
+__all__ = ["QuietAfter", "QuietText", "fuse", "fuse_text"]
 
 Pairs = tuple[tuple[str, str], ...]
 _SECURE_SCHEMES = ("https", "wss")
@@ -45,9 +47,6 @@ class QuietAfter(t.NamedTuple):
 
 
 FusedAfter = t.Callable[[Request, "Response"], "Response | None"]
-#: The fused step for a text answer not made into a response object: it
-#: extends the answer's two headers in place; ``False`` where the steps must run.
-FusedText = t.Callable[[Request, list[tuple[str, str]]], bool]
 
 
 class _Plan(t.NamedTuple):
@@ -70,52 +69,87 @@ def _plan(quiet: t.Sequence[QuietAfter]) -> _Plan:
     return _Plan(marks, (plain, secure), guards, all(one.redirects for one in quiet))
 
 
+#: A key no environ holds (only this module has it): pads the guards to two.
+_NO_KEY: t.Any = object()
+
+
+def _guard_keys(guards: tuple[str, ...]) -> tuple[t.Any, t.Any, tuple[str, ...]]:
+    """Split ``guards`` into a first and second key and the rest (usually none).
+
+    The usual route has two guards (a CSP nonce asked for, a remember-me
+    cookie to send): two ``in`` tests cost less than a loop. Fewer guards
+    are padded with :data:`_NO_KEY`, which no environ holds.
+    """
+    first, second, *rest = (*guards, _NO_KEY, _NO_KEY)
+    return first, second, tuple(key for key in rest if key is not _NO_KEY)
+
+
+def _any_in(keys: tuple[str, ...], environ: dict[str, t.Any]) -> bool:
+    return any(key in environ for key in keys)
+
+
 def fuse(quiet: t.Sequence[QuietAfter]) -> FusedAfter:
     """Return one step doing what ``quiet`` (in the order the steps run) do.
 
     The step returns ``None`` where it cannot answer: the steps run then.
     """
-    marks, blocks, guards, redirects = _plan(quiet)
-    plain = blocks[0]
-    same_blocks = plain == blocks[1]
-    # How many headers the usual response has: the makers' two, or redirect's three.
-    counts = (2, 3) if redirects else (2,)
+    marks, (plain, secure), guards, redirects = _plan(quiet)
+    first, second, more = _guard_keys(guards)
 
     def quiet_after(request: Request, response: Response) -> Response | None:
         environ = request.environ
-        for key in guards:
-            if key in environ:
-                return None
+        # SECURITY: a guard key in the environ (a nonce asked for, a cookie
+        # to send) needs the steps themselves.
+        if first in environ or second in environ or (more and _any_in(more, environ)):
+            return None
         items = live_items(response.headers)
-        if not (
-            items is not None
-            and len(items) in counts
-            and items[0][0] == "Content-Type"
-            and items[1][0] == "Content-Length"
-            and (len(items) == 2 or items[2][0] == "Location")
-        ):
-            return None  # a header the steps may have to look at
+        if items is None:
+            return None
+        # The usual response: the makers' two headers, or redirect's with a
+        # Location third; any other header the steps may have to look at.
+        count = len(items)
+        if count == 3:
+            if not redirects or items[2][0] != "Location":
+                return None
+        elif count != 2:
+            return None
+        if items[0][0] != "Content-Type" or items[1][0] != "Content-Length":
+            return None
         environ.update(marks)
-        items.extend(plain if same_blocks else blocks[request.scheme in _SECURE_SCHEMES])
+        items.extend(secure if request.scheme in _SECURE_SCHEMES else plain)
         return response
 
     return quiet_after
 
 
-def fuse_text(quiet: t.Sequence[QuietAfter]) -> FusedText:
-    """Return :func:`fuse`'s step for a text answer's ``Content-Type`` and
-    ``Content-Length`` pair (``hermetic._plain_path``), which it extends in place."""
+class QuietText:
+    """What the after steps do to a text answer's ``Content-Type`` and
+    ``Content-Length`` pair when neither guard key is in the environ.
+
+    The plain path (``hermetic._plain_path``) does it in its own frame: a
+    call per request is dearer than the few tests.
+    """
+
+    __slots__ = ("first", "second", "marks", "plain", "secure")
+
+    def __init__(
+        self, first: t.Any, second: t.Any, marks: dict[str, t.Any], plain: Pairs, secure: Pairs
+    ) -> None:
+        #: The guard keys (padded with a key no environ holds).
+        self.first = first
+        self.second = second
+        #: The environ keys and values the steps set.
+        self.marks = marks
+        #: The headers appended over plain HTTP and over HTTPS (``request.scheme``).
+        self.plain = plain
+        self.secure = secure
+
+
+def fuse_text(quiet: t.Sequence[QuietAfter]) -> QuietText | None:
+    """Return what :func:`fuse`'s step does to a text answer, for the plain
+    path to do; ``None`` for more than two guard keys (the steps run then)."""
     marks, (plain, secure), guards, _ = _plan(quiet)
-    # The block by request.scheme: one lookup, plain HTTP's for any other scheme.
-    by_scheme = dict.fromkeys(_SECURE_SCHEMES, secure).get
-
-    def quiet_text(request: Request, headers: list[tuple[str, str]]) -> bool:
-        environ = request.environ
-        for key in guards:
-            if key in environ:
-                return False
-        environ.update(marks)
-        headers.extend(by_scheme(request.scheme, plain))
-        return True
-
-    return quiet_text
+    first, second, more = _guard_keys(guards)
+    if more:
+        return None
+    return QuietText(first, second, marks, plain, secure)

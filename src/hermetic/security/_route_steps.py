@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ._quiet_after import FusedAfter, FusedText, QuietAfter, fuse, fuse_text
+from ._quiet_after import FusedAfter, QuietAfter, QuietText, fuse, fuse_text
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..wrappers import Request, Response
@@ -22,8 +22,25 @@ Before = t.Callable[["Request"], "Response | None"]
 After = t.Callable[["Request", "Response"], "Response"]
 
 
-class RouteSteps(t.NamedTuple):
-    """The steps of one route."""
+class RouteSteps:
+    """The steps of one route.
+
+    A class with slots rather than a ``NamedTuple``: the plain path reads a
+    few of these fields on every request, and a slot is read without the
+    descriptor call a ``NamedTuple`` field costs.
+    """
+
+    __slots__ = (
+        "endpoint",
+        "view",
+        "before",
+        "after",
+        "before_by_method",
+        "quiet_after",
+        "quiet_text",
+        "quiet_before",
+        "quiet_get",
+    )
 
     #: The endpoint and the view the steps were computed for: a replaced
     #: view gets new steps.
@@ -37,12 +54,49 @@ class RouteSteps(t.NamedTuple):
     #: The after steps fused for the usual response (``Shield.quiet_after``),
     #: or ``None`` when one of them has no description.
     quiet_after: FusedAfter | None
-    #: The same for a text answer without a response object (``_plain_path``).
-    quiet_text: FusedText | None
+    #: What they do to a text answer without a response object (``_plain_path``
+    #: does it), or ``None`` when it must be made into a response for them.
+    quiet_text: QuietText | None
     #: Per method of :attr:`before_by_method` whose every step has a
     #: description (``Shield.quiet_before``): the longest ``PATH_INFO`` of a
     #: request without query string or body that the steps do nothing to.
     quiet_before: dict[str, int]
+    #: ``quiet_before["GET"]`` (or ``None``): the usual method, without a lookup.
+    quiet_get: int | None
+
+    def __init__(
+        self,
+        endpoint: str | None,
+        view: t.Callable[..., t.Any] | None,
+        before: tuple[Before, ...],
+        after: tuple[After, ...],
+        before_by_method: dict[str, tuple[Before, ...]],
+        quiet_after: FusedAfter | None,
+        quiet_text: QuietText | None,
+        quiet_before: dict[str, int],
+    ) -> None:
+        self.endpoint = endpoint
+        self.view = view
+        self.before = before
+        self.after = after
+        self.before_by_method = before_by_method
+        self.quiet_after = quiet_after
+        self.quiet_text = quiet_text
+        self.quiet_before = quiet_before
+        self.quiet_get = quiet_before.get("GET")
+
+    def _replace(self, **changes: t.Any) -> RouteSteps:
+        """Return a copy with ``changes`` made (as ``NamedTuple._replace``)."""
+        fields = {name: getattr(self, name) for name in self.__slots__ if name != "quiet_get"}
+        unknown = changes.keys() - fields.keys()
+        if unknown:
+            raise ValueError(f"RouteSteps has no field {sorted(unknown)!r}")
+        fields.update(changes)
+        return RouteSteps(**fields)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"RouteSteps({fields})"
 
 
 def route_steps(

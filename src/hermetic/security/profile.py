@@ -100,6 +100,9 @@ class Hermetic(Flask):
         # What super() in wsgi_app finds, found once rather than per request.
         self._next_wsgi_app = _after_hermetic(type(self))
         self._next_is_flask = self._next_wsgi_app is Flask.wsgi_app
+        # Checked and followed by Flask.wsgi_app: the one test wsgi_app makes
+        # before the request path (security_check sets it).
+        self._checked_before_flask = False
         self._install_security()
 
     def _install_security(self) -> None:
@@ -192,6 +195,7 @@ class Hermetic(Flask):
         # Flask-Login, Flask-Session, Flask-Talisman, Flask-Limiter: adapted, named.
         settle(self)
         self._security_checked = True
+        self._checked_before_flask = self._next_is_flask
 
     def wsgi_app(self, environ: dict[str, t.Any], start_response: t.Any) -> t.Iterable[bytes]:
         """Check the configuration once, then handle the request.
@@ -200,18 +204,29 @@ class Hermetic(Flask):
         looked at once the response starts: a ``Secure`` cookie there is
         logged once (``_dev_server.py``), since the browser drops it.
         """
-        if not self._security_checked:
-            self.security_check()
-        if self._watch_insecure_cookies and environ.get("wsgi.url_scheme") not in _SECURE_SCHEMES:
+        if not self._checked_before_flask:
+            # The first requests (until the check passes), or a class whose
+            # super() is not Flask's wsgi_app.
+            if not self._security_checked:
+                self.security_check()
+            if not self._next_is_flask:
+                if (
+                    self._watch_insecure_cookies
+                    and environ.get("wsgi.url_scheme") not in _SECURE_SCHEMES
+                ):
+                    start_response = watch_cookies(self, environ, start_response)
+                # What super() finds, without a proxy object made per request.
+                return self._next_wsgi_app(self, environ, start_response)
+        # The scheme first: over HTTPS the flag need not be read.
+        if environ.get("wsgi.url_scheme") not in _SECURE_SCHEMES and self._watch_insecure_cookies:
             # Until a Secure cookie on plain HTTP has been logged: the cookies
             # of a plain-HTTP request are looked at as the response starts.
             start_response = watch_cookies(self, environ, start_response)
-        if not self._next_is_flask:
-            # What super() finds, without a proxy object made per request.
-            return self._next_wsgi_app(self, environ, start_response)
         # Flask.wsgi_app, in this frame.
         shields = self.shields
-        if shields is not None and shields.active:
+        if shields is not None and shields.active_unprepared:
+            answer = serve_plain(self, environ, start_response, shields)
+        elif shields is not None and shields.active:
             for step in shields.prepare_steps:
                 step(environ)
             answer = serve_plain(self, environ, start_response, shields)

@@ -221,6 +221,9 @@ class ShieldPipeline:
         #: ``False`` once every shield is configured and none has a step:
         #: the app skips the pipeline.
         self.active = False
+        #: ``active`` with no ``prepare`` step (configured, no proxy to trust):
+        #: ``Hermetic.wsgi_app`` goes to the request path after one test.
+        self.active_unprepared = False
 
     def __iter__(self) -> t.Iterator[Shield]:
         return iter(self._shields)
@@ -260,6 +263,7 @@ class ShieldPipeline:
             self.prepare_steps = tuple(step for step in steps if step is not None)
         self._routes.clear()
         self.active = bool(self._pending) or not all(map(_stepless, self._shields))
+        self.active_unprepared = self.active and not self.prepare_steps
 
     def configure(self, app: Flask | None = None) -> list[str]:
         """Configure every shield now (again); return the configuration problems.
