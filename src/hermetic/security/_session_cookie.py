@@ -35,6 +35,7 @@ from ._cookie_scan import SCANNED_KEY as SCANNED_KEY
 from ._cookie_scan import _recent_scans as _recent_scans
 from ._cookie_scan import _scannable
 from ._cookie_scan import cookie_value as cookie_value
+from ._hermetic_session import opened_attrs
 from ._session_settings import session_settings
 
 if t.TYPE_CHECKING:  # pragma: no cover
@@ -179,10 +180,18 @@ class SessionState:
         if size is None:
             size = declared.opened_cache_size
         self.opened = (OpenedCookies(size), OpenedCookies(size))
-        #: Per ``request.is_secure``: name, associated data, opened cookies
-        #: and scannable, read by open_session with one subscript.
-        self.schemes: tuple[tuple[str, bytes, OpenedCookies, bool], ...] = tuple(
-            zip(self.names, self.aads, self.opened, self.scannable, strict=True)
+        #: Per ``request.is_secure``: name, associated data, opened cookies,
+        #: scannable, and the attributes of a session opened under that
+        #: name (opened_attrs), read by open_session with one subscript.
+        self.schemes: tuple[tuple[str, bytes, OpenedCookies, bool, dict[str, t.Any]], ...] = tuple(
+            zip(
+                self.names,
+                self.aads,
+                self.opened,
+                self.scannable,
+                [opened_attrs(interface.now, on_revoke, self, name) for name in self.names],
+                strict=True,
+            )
         )
 
 

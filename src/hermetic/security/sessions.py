@@ -35,7 +35,7 @@ from ..globals import _cv_request
 from ..sessions import NullSession, SecureCookieSession, SessionInterface, session_json_serializer
 from . import audit
 from ._hermetic_session import HermeticSession as HermeticSession
-from ._hermetic_session import _mark_changed, _new_sid
+from ._hermetic_session import _new_sid
 from ._session_cookie import COOKIE_ONLY_KEYS as COOKIE_ONLY_KEYS
 from ._session_cookie import (
     SCANNED_KEY,
@@ -98,6 +98,7 @@ USER_ID_KEY = "_user_id"
 _SESSION_LEN = SecureCookieSession.__len__
 _new_dict = dict.__new__
 _dict_update = dict.update
+_copy_dict = dict.copy
 
 
 class EncryptedSessionInterface(SessionInterface):
@@ -199,12 +200,13 @@ class EncryptedSessionInterface(SessionInterface):
             # What _settings returns, without its call.
             settings = settings_for(self, app, revoke_session)
         memo: OpenedCookies | None
+        session_attrs: dict[str, t.Any] | None
         if self._custom_name:
             name = self.cookie_name_for(app, request)
-            aad, memo = name.encode(), None
+            aad, memo, session_attrs = name.encode(), None, None
             value = cookie_value(request, name)
         else:
-            name, aad, memo, scannable = settings.schemes[request.is_secure]
+            name, aad, memo, scannable, session_attrs = settings.schemes[request.is_secure]
             # cookie_value's answer when the header was scanned already (the
             # CSRF shield asked first) and not parsed by Werkzeug since,
             # without its call.
@@ -260,25 +262,20 @@ class EncryptedSessionInterface(SessionInterface):
             data, in_store = checked
 
         cls = self.session_class
-        if cls is HermeticSession:
+        if cls is HermeticSession and session_attrs is not None:
             # HermeticSession.opened's session, without its call
             # (tests/security/test_session_open_inline.py): the data copied,
-            # and the attributes __init__ and the interface set, as one dict.
+            # and the attributes __init__ and the interface set, as a copy
+            # of the ones kept for this cookie name (opened_attrs) with this
+            # session's own filled in.
             session = _new_dict(cls)
             _dict_update(session, data)
-            session.__dict__ = {
-                "on_update": _mark_changed,
-                "sid": sid,
-                "created": created,
-                "last_seen": last_seen,
-                "new": False,
-                "_now": self.now,
-                "_on_revoke": settings.on_revoke,
-                "_issued": True,
-                "_cookie_name": name,
-                "_in_store": in_store,
-                "_settings_state": settings,
-            }
+            session.__dict__ = session_attrs = _copy_dict(session_attrs)
+            session_attrs["sid"] = sid
+            session_attrs["created"] = created
+            session_attrs["last_seen"] = last_seen
+            session_attrs["_now"] = self.now
+            session_attrs["_in_store"] = in_store
             return session
         # (issubclass goes through ABCMeta's check: the usual class is asked first.)
         if issubclass(cls, HermeticSession):
