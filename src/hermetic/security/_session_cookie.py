@@ -75,6 +75,8 @@ SETTING_METHODS = (
     "get_cookie_partitioned",
 )
 _HOST_PREFIX = "__Host-"
+#: SessionState.absent_key when no setting is absent: never a config key.
+_NO_KEY = object()
 
 
 def refresh_interval(idle: float) -> float:
@@ -89,6 +91,7 @@ class SessionState:
     __slots__ = (
         "aads",
         "absent",
+        "absent_key",
         "absolute",
         "absolute_limit",
         "config",
@@ -114,6 +117,7 @@ class SessionState:
         "secure",
         "present",
         "server_side",
+        "several_absent",
     )
 
     def __init__(
@@ -127,6 +131,10 @@ class SessionState:
         #: The SETTING_KEYS set in the config, with their values, and the others.
         self.present = {key: config[key] for key in SETTING_KEYS if key in config}
         self.absent = frozenset(SETTING_KEYS).difference(self.present)
+        # The check that none of them was added, told by one `in` when at
+        # most one is absent (the usual case): isdisjoint's call costs more.
+        self.several_absent = len(self.absent) > 1
+        self.absent_key: object = next(iter(self.absent), _NO_KEY)
         fallbacks = self.present.get("SECRET_KEY_FALLBACKS")
         if type(fallbacks) is list:
             # SECURITY: a copy, compared by value: a key added to or removed
@@ -297,7 +305,11 @@ def settings_for(
         # the dict views compare in C what fourteen config.get calls would.
         and settings.config is app.config
         and settings.present_items <= settings.config_items
-        and settings.config_keys.isdisjoint(settings.absent)
+        and (
+            settings.config_keys.isdisjoint(settings.absent)
+            if settings.several_absent
+            else settings.absent_key not in settings.config_keys
+        )
     ):
         return settings
     settings = SessionState(interface, app, functools.partial(revoke, app))
@@ -320,7 +332,11 @@ def keyed_settings(interface: t.Any, app: Flask) -> SessionState | None:
         and settings.owner is interface
         and settings.config is app.config
         and settings.present_items <= settings.config_items
-        and settings.config_keys.isdisjoint(settings.absent)
+        and (
+            settings.config_keys.isdisjoint(settings.absent)
+            if settings.several_absent
+            else settings.absent_key not in settings.config_keys
+        )
     ):
         return settings
     return None
