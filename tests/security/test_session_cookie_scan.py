@@ -52,6 +52,25 @@ def test_several_names_asked_of_one_request_read_as_werkzeugs_parser():
         assert "cookies" not in request.__dict__ or '"' in header
 
 
+#: Names the scan cannot answer for (Werkzeug's parser does): empty, with
+#: a space, tab, "=", ";" or '"' inside or around.
+ODD_NAMES = ("", "x y", "x\ty", " session", "session ", "a=b", "a;b", 'a"b', "=")
+
+
+def test_a_name_the_scan_cannot_answer_reads_as_werkzeugs_parser():
+    # The scan keeps no key such a name could match: asked after the
+    # header was scanned (the CSRF shield asks first), or first, each one
+    # is answered by Werkzeug's parser.
+    for header in _headers() + ["x y=1; session=s", "x\ty=2", " =3; a=b=c"]:
+        environ = EnvironBuilder(headers={"Cookie": header}).get_environ()
+        expected = Request(environ).cookies
+        for name in ODD_NAMES:
+            request = Request(environ)
+            assert cookie_value(request, "session") == expected.get("session"), header
+            assert cookie_value(request, name) == expected.get(name), (header, name)
+            assert cookie_value(Request(environ), name) == expected.get(name), (header, name)
+
+
 def test_the_header_is_scanned_once_per_request_and_not_shared():
     first = Request(EnvironBuilder(headers={"Cookie": "session=one"}).get_environ())
     second = Request(EnvironBuilder(headers={"Cookie": "session=two"}).get_environ())

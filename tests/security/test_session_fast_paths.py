@@ -11,7 +11,13 @@ import pytest
 from werkzeug.datastructures import Headers
 
 import hermetic
-from hermetic.security._session_cookie import SETTING_KEYS, SETTINGS_KEY, settings_for, vary_cookie
+from hermetic.security._session_cookie import (
+    SETTING_KEYS,
+    SETTINGS_KEY,
+    keyed_settings,
+    settings_for,
+    vary_cookie,
+)
 from hermetic.security.sessions import EncryptedSessionInterface, revoke_session
 from hermetic.wrappers import Response
 
@@ -115,6 +121,28 @@ def test_a_session_setting_added_or_removed_is_seen(key):
     assert settings_for(interface, app, revoke_session) is removed
 
 
+@pytest.mark.parametrize("absent", [0, 1, 2, len(OPTIONAL)])
+def test_a_setting_added_is_seen_however_many_are_absent(absent):
+    # The check that no absent setting was added is one `in` with at most
+    # one absent, isdisjoint with more: each way sees every one added.
+    app = _app()
+    interface = app.session_interface
+    missing = sorted(OPTIONAL)[:absent]
+    for key in sorted(OPTIONAL)[absent:]:
+        app.config[key] = CHANGES[key][1]
+    kept = settings_for(interface, app, revoke_session)
+    assert sorted(kept.absent) == missing
+    app.config["UNRELATED"] = 1
+    assert keyed_settings(interface, app) is kept
+    for key in missing:
+        app.config[key] = CHANGES[key][0]
+        assert keyed_settings(interface, app) is None
+        assert settings_for(interface, app, revoke_session) is not kept
+        del app.config[key]
+        kept = settings_for(interface, app, revoke_session)
+        assert keyed_settings(interface, app) is kept
+
+
 class _OwnHeaders(Headers):
     """A Headers subclass: vary_cookie goes through its methods."""
 
@@ -208,3 +236,41 @@ def test_emptied_session_deletes_the_cookie_and_keeps_accessed(own_len):
     assert client.get_cookie("session") is None
     if own_len:
         assert Counting.calls >= 1  # its own __len__ was asked
+
+
+@pytest.mark.parametrize("own_headers", [False, True])
+@pytest.mark.parametrize(
+    "existing",
+    [
+        [],
+        [("Location", "/"), ("X-Frame-Options", "DENY")],
+        [("vary", "Origin")],
+        [("VARY", "Origin, cookie")],
+        [("Vary", "Accept"), ("Vary", "Cookie")],
+        [("Date", "x"), ("Vary", "Origin, cookie")],
+    ],
+)
+def test_an_unchanged_session_read_by_the_view_varies_as_werkzeug(existing, own_headers):
+    # save_session's usual case (an opened session with data, unchanged, no
+    # refresh due, read by the view) adds Vary: Cookie in its own frame.
+    app = _app()
+    interface = app.session_interface
+    with app.test_request_context():
+        fresh = interface.open_session(app, hermetic.request)
+        fresh["_csrf"] = "s" * 43
+        response = Response()
+        interface.save_session(app, fresh, response)
+    cookie = response.headers["Set-Cookie"].split(";", 1)[0]
+    with app.test_request_context(headers={"Cookie": cookie}):
+        session = interface.open_session(app, hermetic.request)
+        assert not session.new and session.get("_csrf") == "s" * 43  # accessed
+        ours, theirs = Response(), Response()
+        if own_headers:
+            ours.headers = _OwnHeaders(ours.headers)
+        for key, value in existing:
+            ours.headers.add(key, value)
+            theirs.headers.add(key, value)
+        interface.save_session(app, session, ours)
+    theirs.vary.add("Cookie")
+    assert list(ours.headers.items()) == list(theirs.headers.items())
+    assert "Set-Cookie" not in ours.headers  # nothing to re-send

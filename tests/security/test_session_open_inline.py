@@ -98,3 +98,30 @@ def test_a_change_to_one_opened_session_does_not_reach_the_next():
     again = _open(app, value, True)
     assert dict(again) == {"_csrf": "s" * 43}
     assert again is not first and again.__dict__ is not first.__dict__
+
+
+def test_attributes_changed_on_one_opened_session_do_not_reach_the_next():
+    # Each session gets its own copy of the attributes kept per cookie name.
+    app = _app(1024)
+    value = _cookie(app, {"_csrf": "s" * 43})
+    first = _open(app, value, True)
+    sid, created, last_seen = first.sid, first.created, first.last_seen
+    first.regenerate()  # a new sid and times, not issued, to be re-sent
+    first._cookie_name = "other"
+    first._settings_state = None
+    first.accessed = True
+    again = _open(app, value, True)
+    assert (again.sid, again.created, again.last_seen) == (sid, created, last_seen)
+    assert again._issued and not again._reissue and not again.modified and not again.accessed
+    assert again._cookie_name == "session"
+    assert again._settings_state is app.extensions[SETTINGS_KEY]
+    assert again.__dict__ is not first.__dict__
+
+
+def test_a_clock_given_to_the_interface_later_is_the_opened_sessions():
+    app = _app(1024)
+    value = _cookie(app, {"_csrf": "s" * 43})
+    assert _open(app, value, True)._now is app.session_interface.now  # settings kept
+    later = ManualClock(T0 + 5)
+    app.session_interface.now = later
+    assert _open(app, value, True)._now is later

@@ -6,8 +6,7 @@
   sent again skips its decryption and decoding;
 - :func:`cookie_value` finds a cookie in the ``Cookie`` header, scanned
   once per request without Werkzeug's full parser, with exactly Werkzeug's
-  result (the scans of recent headers are kept: a visitor sends the same
-  header again);
+  result (re-exported from :mod:`._cookie_scan`);
 - :func:`loads_payload` reads a session payload with plain :func:`json.loads`
   when it holds no tagged value, and with the tagged-JSON serializer
   otherwise;
@@ -24,18 +23,24 @@ import json
 import math
 import operator
 import threading
-import types
 import typing as t
 
 from .._headers import live_items
 from ..config import ConfigAttribute
 from ..json.provider import DefaultJSONProvider
 from ..json.tag import TaggedJSONSerializer
+from ._cookie_scan import RECENT_SCAN_MAX_LENGTH as RECENT_SCAN_MAX_LENGTH
+from ._cookie_scan import RECENT_SCANS_SIZE as RECENT_SCANS_SIZE
+from ._cookie_scan import SCANNED_KEY as SCANNED_KEY
+from ._cookie_scan import _recent_scans as _recent_scans
+from ._cookie_scan import _scannable
+from ._cookie_scan import cookie_value as cookie_value
+from ._hermetic_session import opened_attrs
 from ._session_settings import session_settings
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
-    from ..wrappers import Request, Response
+    from ..wrappers import Response
 
 #: Where an interface keeps an app's :class:`SessionState`.
 SETTINGS_KEY = "hermetic.session.settings"
@@ -70,6 +75,8 @@ SETTING_METHODS = (
     "get_cookie_partitioned",
 )
 _HOST_PREFIX = "__Host-"
+#: SessionState.absent_key when no setting is absent: never a config key.
+_NO_KEY = object()
 
 
 def refresh_interval(idle: float) -> float:
@@ -84,6 +91,7 @@ class SessionState:
     __slots__ = (
         "aads",
         "absent",
+        "absent_key",
         "absolute",
         "absolute_limit",
         "config",
@@ -109,6 +117,7 @@ class SessionState:
         "secure",
         "present",
         "server_side",
+        "several_absent",
     )
 
     def __init__(
@@ -122,6 +131,10 @@ class SessionState:
         #: The SETTING_KEYS set in the config, with their values, and the others.
         self.present = {key: config[key] for key in SETTING_KEYS if key in config}
         self.absent = frozenset(SETTING_KEYS).difference(self.present)
+        # The check that none of them was added, told by one `in` when at
+        # most one is absent (the usual case): isdisjoint's call costs more.
+        self.several_absent = len(self.absent) > 1
+        self.absent_key: object = next(iter(self.absent), _NO_KEY)
         fallbacks = self.present.get("SECRET_KEY_FALLBACKS")
         if type(fallbacks) is list:
             # SECURITY: a copy, compared by value: a key added to or removed
@@ -175,10 +188,18 @@ class SessionState:
         if size is None:
             size = declared.opened_cache_size
         self.opened = (OpenedCookies(size), OpenedCookies(size))
-        #: Per ``request.is_secure``: name, associated data, opened cookies
-        #: and scannable, read by open_session with one subscript.
-        self.schemes: tuple[tuple[str, bytes, OpenedCookies, bool], ...] = tuple(
-            zip(self.names, self.aads, self.opened, self.scannable, strict=True)
+        #: Per ``request.is_secure``: name, associated data, opened cookies,
+        #: scannable, and the attributes of a session opened under that
+        #: name (opened_attrs), read by open_session with one subscript.
+        self.schemes: tuple[tuple[str, bytes, OpenedCookies, bool, dict[str, t.Any]], ...] = tuple(
+            zip(
+                self.names,
+                self.aads,
+                self.opened,
+                self.scannable,
+                [opened_attrs(interface.now, on_revoke, self, name) for name in self.names],
+                strict=True,
+            )
         )
 
 
@@ -284,7 +305,11 @@ def settings_for(
         # the dict views compare in C what fourteen config.get calls would.
         and settings.config is app.config
         and settings.present_items <= settings.config_items
-        and settings.config_keys.isdisjoint(settings.absent)
+        and (
+            settings.config_keys.isdisjoint(settings.absent)
+            if settings.several_absent
+            else settings.absent_key not in settings.config_keys
+        )
     ):
         return settings
     settings = SessionState(interface, app, functools.partial(revoke, app))
@@ -307,94 +332,14 @@ def keyed_settings(interface: t.Any, app: Flask) -> SessionState | None:
         and settings.owner is interface
         and settings.config is app.config
         and settings.present_items <= settings.config_items
-        and settings.config_keys.isdisjoint(settings.absent)
+        and (
+            settings.config_keys.isdisjoint(settings.absent)
+            if settings.several_absent
+            else settings.absent_key not in settings.config_keys
+        )
     ):
         return settings
     return None
-
-
-# Characters Werkzeug's cookie parser never puts in a cookie name.
-_NAME_STOP = frozenset(' \t=";')
-
-
-@functools.lru_cache(maxsize=64)
-def _scannable(name: str) -> bool:
-    # Names come from the config, not from clients: the cache stays tiny.
-    return bool(name) and _NAME_STOP.isdisjoint(name)
-
-
-def _scan(header: str) -> dict[str, str]:
-    # SECURITY: exactly Werkzeug's answer for every name _scannable lets
-    # through, so that no header (two cookies of one name, odd spacing)
-    # reads one way here and another in the app. Werkzeug's parser
-    # (werkzeug.sansio.http.parse_cookie), for a header without '"': each
-    # ";"-separated part is `key`, or `key=value`, spaces and tabs allowed
-    # around both; a part with a space or tab inside the value is skipped;
-    # the first part with the name wins. (A key with a space or tab inside
-    # is kept here, but no name asked for has one.)
-    found: dict[str, str] = {}
-    for part in header.split(";"):
-        key, _, value = part.partition("=")
-        key = key.strip(" \t")
-        if key in found:
-            continue
-        value = value.strip(" \t")  # "" when there is no "="
-        if " " in value or "\t" in value:
-            continue
-        found[key] = value
-    return found
-
-
-#: Where cookie_value keeps a request's scanned cookies (in ``request.__dict__``).
-SCANNED_KEY = "_hermetic_scanned_cookies"
-#: How many recently scanned ``Cookie`` headers are kept, and the longest kept.
-RECENT_SCANS_SIZE = 256
-RECENT_SCAN_MAX_LENGTH = 4096
-# A visitor sends the same Cookie header with every request until a cookie
-# changes: its scan is kept (header -> read-only mapping), oldest dropped
-# first. SECURITY: a scan is a pure function of the header, and what is kept
-# cannot be changed by a request that reads it (a mappingproxy); the size
-# and length bounds cap the memory any stream of headers can take.
-_recent_scans: dict[str, t.Mapping[str, str]] = {}
-_recent_scans_lock = threading.Lock()
-
-
-def _scan_and_keep(header: str) -> t.Mapping[str, str]:
-    scanned = types.MappingProxyType(_scan(header))
-    if len(header) <= RECENT_SCAN_MAX_LENGTH:
-        with _recent_scans_lock:
-            while len(_recent_scans) >= RECENT_SCANS_SIZE:
-                del _recent_scans[next(iter(_recent_scans))]
-            _recent_scans[header] = scanned
-    return scanned
-
-
-def cookie_value(request: Request, name: str) -> str | None:
-    """Return the value of the cookie ``name`` of ``request``, as ``request.cookies.get``.
-
-    The header is scanned once per request (the CSRF shield and the session
-    both ask), or its scan is reused when the same header came recently, and
-    Werkzeug parses it instead when it quotes a value.
-    """
-    attrs = request.__dict__
-    cookies = attrs.get("cookies")
-    if cookies is not None:
-        return t.cast("str | None", cookies.get(name))  # parsed already
-    scanned = attrs.get(SCANNED_KEY)
-    if scanned is None:
-        header = request.environ.get("HTTP_COOKIE")
-        if not header:
-            return None
-        scanned = _recent_scans.get(header)
-        if scanned is None:
-            if '"' in header:
-                # Quoted values have escapes: let Werkzeug parse them (once, cached).
-                return request.cookies.get(name)
-            scanned = _scan_and_keep(header)
-        attrs[SCANNED_KEY] = scanned
-    if not _scannable(name):
-        return request.cookies.get(name)
-    return scanned.get(name)
 
 
 # -- the session payload ------------------------------------------------------

@@ -31,19 +31,22 @@ import time
 import typing as t
 from datetime import datetime, timezone
 
+from werkzeug.datastructures import Headers
+
 from ..globals import _cv_request
 from ..sessions import NullSession, SecureCookieSession, SessionInterface, session_json_serializer
 from . import audit
 from ._hermetic_session import HermeticSession as HermeticSession
-from ._hermetic_session import _mark_changed, _new_sid
-from ._session_cookie import COOKIE_ONLY_KEYS as COOKIE_ONLY_KEYS
+from ._hermetic_session import _new_sid
 from ._session_cookie import (
+    _VARY_SPELLINGS,
     SCANNED_KEY,
     SETTING_METHODS,
     SETTINGS_KEY,
     OpenedCookies,
     Remembered,
     SessionState,
+    _first,
     cookie_value,
     decode_cookie,
     is_cookie_only_data,
@@ -52,6 +55,7 @@ from ._session_cookie import (
     settings_for,
     vary_cookie,
 )
+from ._session_cookie import COOKIE_ONLY_KEYS as COOKIE_ONLY_KEYS
 from ._session_revoke import DATA_PREFIX as DATA_PREFIX
 from ._session_revoke import REASON_EXPIRED as REASON_EXPIRED
 from ._session_revoke import REASON_INVALID as REASON_INVALID
@@ -98,6 +102,7 @@ USER_ID_KEY = "_user_id"
 _SESSION_LEN = SecureCookieSession.__len__
 _new_dict = dict.__new__
 _dict_update = dict.update
+_copy_dict = dict.copy
 
 
 class EncryptedSessionInterface(SessionInterface):
@@ -199,12 +204,13 @@ class EncryptedSessionInterface(SessionInterface):
             # What _settings returns, without its call.
             settings = settings_for(self, app, revoke_session)
         memo: OpenedCookies | None
+        session_attrs: dict[str, t.Any] | None
         if self._custom_name:
             name = self.cookie_name_for(app, request)
-            aad, memo = name.encode(), None
+            aad, memo, session_attrs = name.encode(), None, None
             value = cookie_value(request, name)
         else:
-            name, aad, memo, scannable = settings.schemes[request.is_secure]
+            name, aad, memo, scannable, session_attrs = settings.schemes[request.is_secure]
             # cookie_value's answer when the header was scanned already (the
             # CSRF shield asked first) and not parsed by Werkzeug since,
             # without its call.
@@ -260,25 +266,20 @@ class EncryptedSessionInterface(SessionInterface):
             data, in_store = checked
 
         cls = self.session_class
-        if cls is HermeticSession:
+        if cls is HermeticSession and session_attrs is not None:
             # HermeticSession.opened's session, without its call
             # (tests/security/test_session_open_inline.py): the data copied,
-            # and the attributes __init__ and the interface set, as one dict.
+            # and the attributes __init__ and the interface set, as a copy
+            # of the ones kept for this cookie name (opened_attrs) with this
+            # session's own filled in.
             session = _new_dict(cls)
             _dict_update(session, data)
-            session.__dict__ = {
-                "on_update": _mark_changed,
-                "sid": sid,
-                "created": created,
-                "last_seen": last_seen,
-                "new": False,
-                "_now": self.now,
-                "_on_revoke": settings.on_revoke,
-                "_issued": True,
-                "_cookie_name": name,
-                "_in_store": in_store,
-                "_settings_state": settings,
-            }
+            session.__dict__ = session_attrs = _copy_dict(session_attrs)
+            session_attrs["sid"] = sid
+            session_attrs["created"] = created
+            session_attrs["last_seen"] = last_seen
+            session_attrs["_now"] = self.now
+            session_attrs["_in_store"] = in_store
             return session
         # (issubclass goes through ABCMeta's check: the usual class is asked first.)
         if issubclass(cls, HermeticSession):
@@ -385,7 +386,22 @@ class EncryptedSessionInterface(SessionInterface):
                 and app.extensions.get(SETTINGS_KEY) is settings
             ):
                 if accessed:
-                    vary_cookie(response)  # a response built from the session
+                    # A response built from the session: vary_cookie(response).
+                    # Its usual case in this frame: a plain Headers (its item
+                    # list as _headers.live_items reads it) without Vary.
+                    headers = response.headers
+                    if type(headers) is Headers:
+                        try:
+                            items = headers._list
+                            absent = type(items) is list and _VARY_SPELLINGS.isdisjoint(
+                                map(_first, items)
+                            )
+                        except (AttributeError, TypeError):  # vary_cookie decides
+                            absent = False
+                        if absent:
+                            items.append(("Vary", "Cookie"))  # what add appends
+                            return
+                    vary_cookie(response)
                 return
         try:
             self._save(app, session, response, accessed)
