@@ -4,7 +4,7 @@ Four short ways: three switched by a table per request class -- the form
 content type read from the environ (``_input_parsers.sends_form``), the
 usual body's length check (``InputLimitsShield.before``), the CSRF check's
 form read (``csrf._FORM_AS_WERKZEUG``) -- and the CSRF check's cookie lookup
-in a kept scan of the header, switched by the scans it is given. Two
+in a known scan of the header (``known_scan``, switched off by answering ``None``). Two
 identical apps (``Hermetic`` with its defaults, and the fuzz suite's) get
 the same drawn requests (tests/security/test_fast_paths_differential.py's
 strategies, and form, JSON and raw bodies of a logged-in visitor near the
@@ -40,7 +40,7 @@ from tests.security.test_fast_paths_differential import (
 from tests.security.test_fuzz_requests import fixture
 
 from hermetic import request
-from hermetic.security import _input_parsers, _session_cookie, csrf, input_limits
+from hermetic.security import _cookie_scan, _input_parsers, csrf, input_limits
 
 
 class _Counting(dict[type, bool]):
@@ -56,31 +56,23 @@ class _Counting(dict[type, bool]):
         return ours
 
 
-class _KeptScans:
-    """Stands for ``_session_cookie`` in the CSRF check: the scans it keeps,
-    as given (``{}``: none, the check's general way), counting those found."""
+def _counted_scans(counter: collections.Counter[str]) -> t.Callable[[t.Any], t.Any]:
+    """The CSRF check's ``known_scan``, counting the scans it finds."""
+    real = _cookie_scan.known_scan
 
-    def __init__(self, scans: dict[str, t.Any], counter: collections.Counter[str]):
-        self.scans, self.counter = scans, counter
+    def known_scan(request: t.Any) -> t.Any:
+        found = real(request)
+        counter["cookie scan"] += found is not None
+        return found
 
-    @property
-    def _recent_scans(self) -> t.Any:
-        outer = self
-
-        class Counted(dict[str, t.Any]):
-            def get(self, key: str, default: t.Any = None) -> t.Any:
-                found = outer.scans.get(key, default)
-                outer.counter["cookie scan"] += found is not None
-                return found
-
-        return Counted()
+    return known_scan
 
 
 def _general(m: pytest.MonkeyPatch) -> None:
     m.setattr(_input_parsers, "_CONTENT_TYPE_AS_WERKZEUG", _NoClassIsOurs())
     m.setattr(input_limits, "_REQUEST_CLASSES_AS_OURS", _NoClassIsOurs())
     m.setattr(csrf, "_FORM_AS_WERKZEUG", _NoClassIsOurs())
-    m.setattr(csrf, "_session_cookie", _KeptScans({}, collections.Counter()))
+    m.setattr(csrf, "known_scan", lambda request: None)
 
 
 def _with_content_type_route(app: t.Any) -> t.Any:
@@ -232,7 +224,7 @@ def test_the_drawn_requests_take_both_short_ways(monkeypatch: pytest.MonkeyPatch
                 _Counting(input_limits._REQUEST_CLASSES_AS_OURS, taken, "body"),
             )
             m.setattr(csrf, "_FORM_AS_WERKZEUG", _Counting(csrf._FORM_AS_WERKZEUG, taken, "form"))
-            m.setattr(csrf, "_session_cookie", _KeptScans(_session_cookie._recent_scans, taken))
+            m.setattr(csrf, "known_scan", _counted_scans(taken))
             _answer(app, environ, environ["wsgi.input"].getvalue())
 
     send()

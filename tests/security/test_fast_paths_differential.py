@@ -41,6 +41,7 @@ from tests.security.test_fuzz_requests import (
 
 import hermetic
 import hermetic.app as app_module
+import hermetic.security.csrf as csrf_module
 import hermetic.security.profile as profile_module
 import hermetic.security.shields as shields_module
 import hermetic.security.validation._body as validation_body
@@ -78,6 +79,8 @@ def _general_paths(m: pytest.MonkeyPatch) -> None:
     """Switch every fast path off: each hands over to the general code."""
     m.setattr(_input_parsers, "_CONTENT_TYPE_AS_WERKZEUG", _NoClassIsOurs())
     m.setattr(input_limits, "_REQUEST_CLASSES_AS_OURS", _NoClassIsOurs())
+    m.setattr(csrf_module, "_FORM_AS_WERKZEUG", _NoClassIsOurs())
+    m.setattr(csrf_module, "known_scan", lambda request: None)
     m.setattr(shields_module, "route_steps", _without_quiet_steps)
     m.setattr(app_module, "serve_plain", lambda *args, **kwargs: None)
     m.setattr(profile_module, "serve_plain", lambda *args, **kwargs: None)

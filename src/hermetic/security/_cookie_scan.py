@@ -21,22 +21,23 @@ _NAME_STOP = frozenset(' \t=";')
 
 
 @functools.lru_cache(maxsize=64)
-def _scannable(name: str) -> bool:
+def scannable(name: str) -> bool:
+    """Tell whether the scan answers for the cookie ``name`` (else Werkzeug's parser does)."""
     # Names come from the config, not from clients: the cache stays tiny.
     return bool(name) and _NAME_STOP.isdisjoint(name)
 
 
 def _scan(header: str) -> dict[str, str]:
-    # SECURITY: exactly Werkzeug's answer for every name _scannable lets
+    # SECURITY: exactly Werkzeug's answer for every name scannable lets
     # through, so that no header (two cookies of one name, odd spacing)
     # reads one way here and another in the app. Werkzeug's parser
     # (werkzeug.sansio.http.parse_cookie), for a header without '"': each
     # ";"-separated part is `key`, or `key=value`, spaces and tabs allowed
     # around both; a part with a space or tab inside the value is skipped;
-    # the first part with the name wins. Only keys _scannable lets through
+    # the first part with the name wins. Only keys scannable lets through
     # are kept (a key here never holds "=", ";" or '"'; an empty one, or one
     # with a space or tab inside, is dropped): cookie_value answers a name
-    # found here without asking _scannable, and asks Werkzeug for the others.
+    # found here without asking scannable, and asks Werkzeug for the others.
     found: dict[str, str] = {}
     for part in header.split(";"):
         key, _, value = part.partition("=")
@@ -98,8 +99,30 @@ def cookie_value(request: Request, name: str) -> str | None:
             scanned = _scan_and_keep(header)
         attrs[SCANNED_KEY] = scanned
     value = scanned.get(name)
-    # A name found is one _scannable lets through (_scan keeps no other):
+    # A name found is one scannable lets through (_scan keeps no other):
     # the usual answer, without asking. Werkzeug answers for the others.
-    if value is None and not _scannable(name):
+    if value is None and not scannable(name):
         return request.cookies.get(name)
     return value
+
+
+def known_scan(request: Request) -> t.Mapping[str, str] | None:
+    """Return the scan :func:`cookie_value` would read for ``request`` without scanning.
+
+    This request's scan, or the one kept for the same header (then stored as
+    this request's); ``None`` when there is neither, or when Werkzeug has
+    parsed the cookies already. For a name :func:`scannable` accepts,
+    ``cookie_value`` answers exactly what the scan holds.
+    """
+    attrs = request.__dict__
+    if "cookies" in attrs:
+        return None
+    scanned: t.Mapping[str, str] | None = attrs.get(SCANNED_KEY)
+    if scanned is None:
+        header = request.environ.get("HTTP_COOKIE")
+        if type(header) is not str:
+            return None
+        scanned = _recent_scans.get(header)
+        if scanned is not None:
+            attrs[SCANNED_KEY] = scanned
+    return scanned

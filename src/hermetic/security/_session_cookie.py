@@ -33,8 +33,8 @@ from ._cookie_scan import RECENT_SCAN_MAX_LENGTH as RECENT_SCAN_MAX_LENGTH
 from ._cookie_scan import RECENT_SCANS_SIZE as RECENT_SCANS_SIZE
 from ._cookie_scan import SCANNED_KEY as SCANNED_KEY
 from ._cookie_scan import _recent_scans as _recent_scans
-from ._cookie_scan import _scannable
 from ._cookie_scan import cookie_value as cookie_value
+from ._cookie_scan import scannable
 from ._hermetic_session import opened_attrs
 from ._session_settings import session_settings
 
@@ -173,7 +173,7 @@ class SessionState:
         #: The same names encoded: the associated data of the cookie.
         self.aads = (name.encode(), secure_name.encode())
         #: Whether cookie_value answers each name from the scanned header.
-        self.scannable = (_scannable(name), _scannable(secure_name))
+        self.scannable = (scannable(name), scannable(secure_name))
         declared = session_settings(app)
         self.idle, self.absolute = declared.idle_timeout, declared.absolute_timeout
         self.refresh = None if self.idle is None else refresh_interval(self.idle)

@@ -33,7 +33,7 @@ from os import urandom
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 
 from ..globals import _cv_request
-from . import _session_cookie
+from ._cookie_scan import cookie_value, known_scan, scannable
 from ._csrf_hints import csrf_hint
 from ._csrf_settings import CSRFSettings as CSRFSettings
 from ._csrf_settings import csrf_settings
@@ -51,8 +51,6 @@ from ._hermetic_session import HermeticSession
 from ._input_parsers import FORM_AS_WERKZEUG as _FORM_AS_WERKZEUG
 from ._input_parsers import FORM_TYPES as _FORM_TYPES
 from ._input_parsers import sends_form
-from ._session_cookie import SCANNED_KEY, cookie_value
-from ._session_cookie import _scannable as _read_from_scan
 from ._wtf_bridge import WTFBridge, bridge_of_current_app, detect
 from .audit import audit
 from .errors import CSRFError
@@ -242,7 +240,7 @@ class CSRFShield(Shield):
         }
         self._cookie_names = tuple(sorted(names))
         self._cookie_name_set = frozenset(names)
-        self._names_scannable = all(map(_read_from_scan, names))
+        self._names_scannable = all(map(scannable, names))
         wtf, before = detect(app), self.wtf
         self.wtf = wtf
         if wtf is not None and self._enabled and wtf != before:
@@ -264,22 +262,12 @@ class CSRFShield(Shield):
             # No view runs for a 404 or 405; a 308 redirect is checked at its target.
             return None
         environ = request.environ
-        # Werkzeug's answer without parsing every cookie (_session_cookie.cookie_value).
+        # Werkzeug's answer without parsing every cookie (_cookie_scan.cookie_value).
         with_cookie = False
         if "HTTP_COOKIE" in environ:
-            attrs = request.__dict__
-            scanned = None
-            if self._names_scannable and "cookies" not in attrs:
-                # What cookie_value reads, without its call per name: the
-                # header's scan, this request's or the one kept for the same
-                # header (_session_cookie keeps recent ones), stored as it does.
-                scanned = attrs.get(SCANNED_KEY)
-                if scanned is None:
-                    header = environ["HTTP_COOKIE"]
-                    if type(header) is str:
-                        scanned = _session_cookie._recent_scans.get(header)
-                        if scanned is not None:
-                            attrs[SCANNED_KEY] = scanned
+            # What cookie_value reads, without its call per name: the header's
+            # scan, this request's or the one kept for the same header.
+            scanned = known_scan(request) if self._names_scannable else None
             if scanned is not None:
                 # SECURITY: cookie_value answers "not None" for a name exactly
                 # when the scan has it (empty values too): any name counts.
