@@ -982,16 +982,16 @@ def test_settings_are_computed_once_per_request(app, client, monkeypatch):
         calls.append(app_)
         return original(interface, app_, revoke)
 
-    original_kept = sessions_module.keyed_settings
+    original_kept = sessions_module.kept_settings
 
     def spy_kept(interface, app_):
         calls.append(app_)
         return original_kept(interface, app_)
 
     monkeypatch.setattr(sessions_module, "settings_for", spy)
-    monkeypatch.setattr(sessions_module, "keyed_settings", spy_kept)
+    monkeypatch.setattr(sessions_module, "kept_settings", spy_kept)
     assert client.get("/set/b/2").status_code == 200
-    # open reads them (kept ones: keyed_settings alone); save reuses what open read
+    # open reads them (kept ones: kept_settings alone); save reuses what open read
     assert len(calls) == 1
 
 

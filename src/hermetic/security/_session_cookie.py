@@ -141,7 +141,7 @@ class SessionState:
             # from the app's own list is seen at once.
             self.present["SECRET_KEY_FALLBACKS"] = list(fallbacks)
         # The config these settings were read from, and live views of it and
-        # of the snapshot: settings_for and keyed_settings compare them
+        # of the snapshot: kept_settings compares them
         # without building views on every request.
         # SECURITY: the views follow this object only; a config object put
         # in its place (app.config = ...) fails the identity check instead.
@@ -292,10 +292,10 @@ class OpenedCookies:
             entries[value] = opened
 
 
-def settings_for(
-    interface: t.Any, app: Flask, revoke: t.Callable[[Flask, str], None]
-) -> SessionState:
-    """Return ``interface``'s settings for ``app``, recomputed when its config changed."""
+def kept_settings(interface: t.Any, app: Flask) -> SessionState | None:
+    """Return ``interface``'s settings kept for ``app`` while its config is as
+    they saw it, else ``None`` (the one currency check: :func:`settings_for`
+    and ``open_session`` ask it)."""
     # (Annotated rather than cast: no call per request.)
     settings: SessionState | None = app.extensions.get(SETTINGS_KEY)
     if (
@@ -312,6 +312,16 @@ def settings_for(
         )
     ):
         return settings
+    return None
+
+
+def settings_for(
+    interface: t.Any, app: Flask, revoke: t.Callable[[Flask, str], None]
+) -> SessionState:
+    """Return ``interface``'s settings for ``app``, recomputed when its config changed."""
+    settings = kept_settings(interface, app)
+    if settings is not None:
+        return settings
     settings = SessionState(interface, app, functools.partial(revoke, app))
     if interface._settings_cacheable:
         app.extensions[SETTINGS_KEY] = settings
@@ -319,27 +329,9 @@ def settings_for(
 
 
 def keyed_settings(interface: t.Any, app: Flask) -> SessionState | None:
-    """Return ``interface``'s kept settings for ``app`` when current and ``keyed``, else ``None``.
-
-    The same check as :func:`settings_for`, without computing new settings:
-    a ``None`` sends open_session the general way (``app.secret_key``, then
-    :func:`settings_for`).
-    """
-    settings: SessionState | None = app.extensions.get(SETTINGS_KEY)
-    if (
-        settings is not None
-        and settings.keyed
-        and settings.owner is interface
-        and settings.config is app.config
-        and settings.present_items <= settings.config_items
-        and (
-            settings.config_keys.isdisjoint(settings.absent)
-            if settings.several_absent
-            else settings.absent_key not in settings.config_keys
-        )
-    ):
-        return settings
-    return None
+    """Return :func:`kept_settings` when they may keep the key ring (``keyed``), else ``None``."""
+    settings = kept_settings(interface, app)
+    return settings if settings is not None and settings.keyed else None
 
 
 # -- the session payload ------------------------------------------------------

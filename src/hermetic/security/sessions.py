@@ -50,7 +50,7 @@ from ._session_cookie import (
     cookie_value,
     decode_cookie,
     is_cookie_only_data,
-    keyed_settings,
+    kept_settings,
     loads_payload,
     settings_for,
     vary_cookie,
@@ -197,8 +197,8 @@ class EncryptedSessionInterface(SessionInterface):
         """Load the session from the cookie; a bad, expired or revoked one gives a fresh session."""
         # The kept settings, when the config (key ring included) is as they
         # saw it: the secret key is set then.
-        settings = keyed_settings(self, app)
-        if settings is None:
+        settings = kept_settings(self, app)
+        if settings is None or not settings.keyed:
             if not app.secret_key:
                 return None  # Flask's behaviour: a null session that explains itself
             # What _settings returns, without its call.
