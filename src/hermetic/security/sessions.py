@@ -31,22 +31,19 @@ import time
 import typing as t
 from datetime import datetime, timezone
 
-from werkzeug.datastructures import Headers
-
 from ..globals import _cv_request
 from ..sessions import NullSession, SecureCookieSession, SessionInterface, session_json_serializer
 from . import audit
 from ._hermetic_session import HermeticSession as HermeticSession
 from ._hermetic_session import _new_sid
+from ._session_cookie import COOKIE_ONLY_KEYS as COOKIE_ONLY_KEYS
 from ._session_cookie import (
-    _VARY_SPELLINGS,
     SCANNED_KEY,
     SETTING_METHODS,
     SETTINGS_KEY,
     OpenedCookies,
     Remembered,
     SessionState,
-    _first,
     cookie_value,
     decode_cookie,
     is_cookie_only_data,
@@ -55,7 +52,6 @@ from ._session_cookie import (
     settings_for,
     vary_cookie,
 )
-from ._session_cookie import COOKIE_ONLY_KEYS as COOKIE_ONLY_KEYS
 from ._session_revoke import DATA_PREFIX as DATA_PREFIX
 from ._session_revoke import REASON_EXPIRED as REASON_EXPIRED
 from ._session_revoke import REASON_INVALID as REASON_INVALID
@@ -386,22 +382,7 @@ class EncryptedSessionInterface(SessionInterface):
                 and app.extensions.get(SETTINGS_KEY) is settings
             ):
                 if accessed:
-                    # A response built from the session: vary_cookie(response).
-                    # Its usual case in this frame: a plain Headers (its item
-                    # list as _headers.live_items reads it) without Vary.
-                    headers = response.headers
-                    if type(headers) is Headers:
-                        try:
-                            items = headers._list
-                            absent = type(items) is list and _VARY_SPELLINGS.isdisjoint(
-                                map(_first, items)
-                            )
-                        except (AttributeError, TypeError):  # vary_cookie decides
-                            absent = False
-                        if absent:
-                            items.append(("Vary", "Cookie"))  # what add appends
-                            return
-                    vary_cookie(response)
+                    vary_cookie(response)  # a response built from the session
                 return
         try:
             self._save(app, session, response, accessed)
