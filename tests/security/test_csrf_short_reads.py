@@ -6,8 +6,8 @@
 - the auth cookies: one set check against the header's scan (the request's,
   or the one ``_session_cookie`` kept for the same header), instead of
   ``cookie_value`` per name;
-- the session's secret: read from an exact ``HermeticSession`` without
-  ``_session_secret``'s call.
+- the session's secret: ``_csrf_tokens.session_secret`` reads an exact
+  ``HermeticSession``'s dict without its ``get``.
 
 The attacks: a request class whose ``form`` hides or adds the token, a
 cookie spelled oddly and sent again (its scan kept), a session class whose
@@ -297,7 +297,7 @@ _ODD_VALUES: dict[str, t.Any] = {
 
 
 def test_hermetic_sessions_get_is_secure_cookie_sessions():
-    # The check reads an exact HermeticSession's dict as this get does.
+    # session_secret reads an exact HermeticSession's dict as this get does.
     assert HermeticSession.get is SecureCookieSession.get
 
 

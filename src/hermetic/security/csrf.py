@@ -37,17 +37,14 @@ from ._cookie_scan import cookie_value, known_scan, scannable
 from ._csrf_hints import csrf_hint
 from ._csrf_settings import CSRFSettings as CSRFSettings
 from ._csrf_settings import csrf_settings
-from ._csrf_tokens import SECRET_CHARS as _SECRET_CHARS
 from ._csrf_tokens import SECRET_SIZE as _SECRET_SIZE
 from ._csrf_tokens import SESSION_KEY as SESSION_KEY
-from ._csrf_tokens import decode_secret as _decode_secret
 from ._csrf_tokens import dict_get as _dict_get
 from ._csrf_tokens import encode as _encode
 from ._csrf_tokens import new_secret as _new_secret
 from ._csrf_tokens import session_secret as _session_secret
 from ._csrf_tokens import token_matches as _token_matches
 from ._csrf_tokens import xor as _xor
-from ._hermetic_session import HermeticSession
 from ._input_parsers import FORM_AS_WERKZEUG as _FORM_AS_WERKZEUG
 from ._input_parsers import FORM_TYPES as _FORM_TYPES
 from ._input_parsers import sends_form
@@ -318,15 +315,7 @@ class CSRFShield(Shield):
         if not token:
             _reject(REASON_NO_TOKEN)
         ctx = _cv_request.get(None)  # _current_session's lookup, inline
-        session = ctx.session if ctx is not None else _current_session()
-        value = _dict_get(session, SESSION_KEY) if type(session) is HermeticSession else None
-        if type(value) is str and len(value) == _SECRET_CHARS:
-            # _session_secret's answer for the usual session, without its call:
-            # its get marks it read.
-            session.accessed = True
-            secret = _decode_secret(value)
-        else:
-            secret = _session_secret(session)  # every other case, the general way
+        secret = _session_secret(ctx.session if ctx is not None else _current_session())
         if secret is None:
             _reject(REASON_NO_SESSION_TOKEN)
         if not _token_matches(token, secret):
