@@ -17,8 +17,8 @@ import sys
 import time
 
 import pytest
+from tests.security._session_harness import T0, bare_request, sealed_cookie, session_app
 from tests.security.test_session_fast_paths import assert_vary_cookie_as_werkzeug
-from werkzeug.test import EnvironBuilder
 
 import hermetic
 from hermetic.security._session_cookie import (
@@ -34,13 +34,11 @@ from hermetic.security.sessions import (
     HermeticSession,
     revoke_session,
 )
-from hermetic.security.stores import MemoryStore
 from hermetic.testing import ManualClock
 from hermetic.wrappers import Response
 
 KEY = "f" * 4 + "open-fast-test-key-0123456789abcdefghijklmn"
 NEW_KEY = "n" * 4 + "open-fast-next-key-ABCDEFGHIJKLMNOPQRSTUVWX"
-T0 = 1_700_000_000.0
 SECRET = "s" * 43
 
 # -- vary_cookie ------------------------------------------------------------------
@@ -84,34 +82,10 @@ def test_vary_cookie_matches_werkzeug_with_many_headers(spelling, value):
 
 
 def _app(cache_size=1024, server_side=False, clock=None):
-    app = hermetic.Flask(__name__)
-    app.config.update(
-        TESTING=True,
-        SECRET_KEY=KEY,
-        SESSION_OPENED_CACHE_SIZE=cache_size,
-        SESSION_SERVER_SIDE=server_side,
-    )
-    clock = clock or ManualClock(T0)
-    app.session_interface = EncryptedSessionInterface(now=clock)
-    app.extensions["hermetic.store"] = MemoryStore(now=clock)
-    return app, clock
+    return session_app(KEY, cache_size, server_side, clock)
 
 
-def _request(app, header=None):
-    headers = {} if header is None else {"Cookie": header}
-    return app.request_class(EnvironBuilder(headers=headers).get_environ())
-
-
-def _cookie(app, data):
-    """A cookie value holding ``data``, made by save_session."""
-    iface = app.session_interface
-    with app.test_request_context():
-        session = iface.open_session(app, _request(app))
-        session.update(data)
-        response = Response()
-        iface.save_session(app, session, response)
-    header = response.headers["Set-Cookie"]
-    return header.split(";", 1)[0].split("=", 1)[1]
+_request, _cookie = bare_request, sealed_cookie
 
 
 def _open(app, header, first=None):

@@ -9,41 +9,20 @@ with the memo on and off, for anonymous and logged-in cookies.
 from __future__ import annotations
 
 import pytest
-from werkzeug.test import EnvironBuilder
+from tests.security._session_harness import T0, bare_request, sealed_cookie, session_app
 
-import hermetic
 from hermetic.security._session_cookie import SETTINGS_KEY, cookie_value
-from hermetic.security.sessions import EncryptedSessionInterface, HermeticSession
-from hermetic.security.stores import MemoryStore
+from hermetic.security.sessions import HermeticSession
 from hermetic.testing import ManualClock
-from hermetic.wrappers import Response
 
 KEY = "i" * 4 + "inline-open-test-key-0123456789abcdefghijklm"
-T0 = 1_700_000_000.0
 
 
 def _app(cache_size):
-    app = hermetic.Flask(__name__)
-    app.config.update(TESTING=True, SECRET_KEY=KEY, SESSION_OPENED_CACHE_SIZE=cache_size)
-    clock = ManualClock(T0)
-    app.session_interface = EncryptedSessionInterface(now=clock)
-    app.extensions["hermetic.store"] = MemoryStore(now=clock)
-    return app
+    return session_app(KEY, cache_size)[0]
 
 
-def _request(app, header=None):
-    headers = {} if header is None else {"Cookie": header}
-    return app.request_class(EnvironBuilder(headers=headers).get_environ())
-
-
-def _cookie(app, data):
-    iface = app.session_interface
-    with app.test_request_context():
-        session = iface.open_session(app, _request(app))
-        session.update(data)
-        response = Response()
-        iface.save_session(app, session, response)
-    return response.headers["Set-Cookie"].split(";", 1)[0].split("=", 1)[1]
+_request, _cookie = bare_request, sealed_cookie
 
 
 def _open(app, value, scan):

@@ -11,33 +11,22 @@ settings would.
 from __future__ import annotations
 
 import pytest
-from werkzeug.test import EnvironBuilder
+from tests.security._session_harness import bare_request, session_app
 
-import hermetic
 from hermetic.security._session_cookie import keyed_settings, settings_for
-from hermetic.security.sessions import EncryptedSessionInterface, revoke_session
-from hermetic.security.stores import MemoryStore
-from hermetic.testing import ManualClock
+from hermetic.security.sessions import revoke_session
 from hermetic.wrappers import Response
 
 KEY = "c" * 4 + "currency-test-key-0123456789abcdefghijklmnop"
 NEW_KEY = "d" * 4 + "currency-next-key-ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-T0 = 1_700_000_000.0
-SECRET = "s" * 43
 
 
 def _app(cache_size=1024):
-    app = hermetic.Flask(__name__)
-    app.config.update(TESTING=True, SECRET_KEY=KEY, SESSION_OPENED_CACHE_SIZE=cache_size)
-    clock = ManualClock(T0)
-    app.session_interface = EncryptedSessionInterface(now=clock)
-    app.extensions["hermetic.store"] = MemoryStore(now=clock)
-    return app
+    return session_app(KEY, cache_size)[0]
 
 
-def _request(app, header=None):
-    headers = {} if header is None else {"Cookie": header}
-    return app.request_class(EnvironBuilder(headers=headers).get_environ())
+_request = bare_request
+SECRET = "s" * 43
 
 
 def _cookie(app, name="session"):
