@@ -2,8 +2,8 @@
 
 hermetic answers common requests through fast paths (the one-frame request
 path of ``_plain_path.py``, the static router, the shields' fused and
-skipped steps, the body's first read, the url-encoded form's read, the
-CSRF check's form content type, the input limits' usual-body check) and
+skipped steps, the body's first read, the url-encoded form's read and
+split, the CSRF check's form content type, the input limits' usual-body check) and
 leaves every other case to Flask's and Werkzeug's general code,
 which stays the authority. Each fast path has its own equivalence tests;
 this one draws whole requests (the fuzz suite's strategy: lying
@@ -87,6 +87,7 @@ def _general_paths(m: pytest.MonkeyPatch) -> None:
     m.setattr(wrappers_module, "read_body_fast", lambda request: None)
     m.setattr(validation_body, "read_body_fast", lambda request: None)
     m.setattr(_body, "read_form_fast", lambda request, parse: False)
+    m.setattr(_body, "plain_form_pairs", lambda text: None)
 
 
 def _add_body_routes(app: t.Any) -> None:
@@ -436,3 +437,32 @@ def test_the_switches_reach_the_fast_paths(monkeypatch: pytest.MonkeyPatch) -> N
         _general_paths(m)
         status, _, body = _answer(app, environ, b"abc")
     assert calls == [] and status.startswith("200") and b"'abc'" in body
+
+    # A form with nothing to unquote: split without parse_qsl, or by parse_qsl
+    # (in the input limits' parser, under Werkzeug's form loading) when switched off.
+    parses: list[str] = []
+    real_split, real_parse_qsl = _body.plain_form_pairs, _body.parse_qsl
+
+    def spy_split(text: str) -> t.Any:
+        parses.append("split")
+        return real_split(text)
+
+    def spy_parse_qsl(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        parses.append("parse_qsl")
+        return real_parse_qsl(*args, **kwargs)
+
+    form = b"title=Groceries&n=1"
+    environ.update(
+        PATH_INFO="/fields",
+        CONTENT_TYPE="application/x-www-form-urlencoded",
+        CONTENT_LENGTH=str(len(form)),
+    )
+    monkeypatch.setattr(_body, "plain_form_pairs", spy_split)
+    monkeypatch.setattr(_body, "parse_qsl", spy_parse_qsl)
+    fast = _answer(app, environ, form)
+    assert parses == ["split"] and fast[0].startswith("200") and b"Groceries" in fast[2]
+    parses.clear()
+    with pytest.MonkeyPatch.context() as m:
+        _general_paths(m)
+        general = _answer(app, environ, form)
+    assert parses == ["parse_qsl"] and general == fast
