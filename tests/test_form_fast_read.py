@@ -18,7 +18,7 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.formparser import FormDataParser
 from werkzeug.test import create_environ
 
-from hermetic import Flask
+from hermetic import Flask, _body
 from hermetic._body import FORM_PARSERS, urlencoded_form
 from hermetic.security._input_parsers import LimitedFormDataParser
 from hermetic.wrappers import _PLAIN_FORM, Request
@@ -88,6 +88,7 @@ def _outcome(
                 req.stream.read(3)
             form = req.form
             got: t.Any = (type(form), list(form.items(multi=True)), dict(req.files))
+            got += (req.mimetype, req.mimetype_params, req.content_type)
         except Exception as e:
             got = (type(e).__name__, getattr(e, "code", None), getattr(e, "limit", None))
         try:
@@ -209,6 +210,29 @@ def test_a_plain_apps_form_takes_the_fast_read() -> None:
         assert ctx.request.form_data_parser_class is FormDataParser
         assert ctx.request.form["title"] == "Groceries"
         assert "_hermetic_fast_read" in ctx.request.__dict__
+
+
+class _NoClassIsOurs(dict[type, bool]):
+    def __missing__(self, cls: type) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("short", [True, False], ids=["short-way", "switched-off"])
+def test_a_browsers_form_type_is_read_from_the_environ(
+    short: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A plain app (no CSRF check read it before): the exact form type is
+    # kept as Werkzeug keeps it, without the headers; switched off, the
+    # request's mimetype (Werkzeug's, through the headers) is asked.
+    if not short:
+        monkeypatch.setattr(_body, "_CONTENT_TYPE_AS_WERKZEUG", _NoClassIsOurs())
+    app = Flask(__name__)
+    with app.app_context():
+        req = Request(_environ(BODY, str(len(BODY))))
+        assert req.form["title"] == "Groceries"
+        assert "_hermetic_fast_read" in req.__dict__
+        assert ("headers" not in req.__dict__) is short
+        assert req.__dict__["_parsed_content_type"] == (URLENCODED, {})
 
 
 def test_no_app_context_takes_werkzeugs_path() -> None:

@@ -123,13 +123,86 @@ def read_body_fast(request: t.Any) -> bytes | None:
 _URLENCODED = "application/x-www-form-urlencoded"
 
 
+class _ContentTypeAsWerkzeug(dict[type, bool]):
+    """Per request class: does ``mimetype`` parse the environ's ``CONTENT_TYPE``
+    as hermetic's :class:`~hermetic.wrappers.Request` does (Werkzeug's code)?"""
+
+    def __missing__(self, cls: type) -> bool:
+        from .wrappers import Request  # wrappers imports this module
+
+        plain = (
+            getattr(cls, "mimetype", None) is Request.mimetype
+            and getattr(cls, "_parse_content_type", None) is Request._parse_content_type
+            and getattr(cls, "headers", None) is Request.__dict__["headers"]
+            and not hasattr(cls, "_parsed_content_type")
+            # Werkzeug asks hasattr(request, "_parsed_content_type"): no hook may answer.
+            and not hasattr(cls, "__getattr__")
+            and getattr(cls, "__getattribute__", None) is object.__getattribute__
+        )
+        self[cls] = plain
+        return plain
+
+
+_CONTENT_TYPE_AS_WERKZEUG = _ContentTypeAsWerkzeug()
+
+
+def urlencoded_exactly(request: t.Any, environ: t.Mapping[str, t.Any]) -> bool:
+    """Tell whether the request sends a browser's form type, exactly, keeping
+    ``request.mimetype``'s answer where Werkzeug keeps it; ``False`` when
+    only ``request.mimetype`` can tell.
+
+    A browser's form says exactly ``application/x-www-form-urlencoded``:
+    for a request class reading its content type as Werkzeug does, from the
+    environ (its headers not yet made, so not replaced), Werkzeug's
+    ``parse_options_header`` gives that value and no parameters. That answer
+    is kept as Werkzeug's own (``_parsed_content_type``), and ``mimetype``
+    reads it from there: no headers object, no parse. The CSRF check
+    (``_input_parsers.sends_form``) and :func:`read_form_fast` ask it;
+    tests/security/test_csrf_content_type.py compares it with Werkzeug's way.
+    """
+    attrs = request.__dict__
+    if (
+        environ.get("CONTENT_TYPE") == _URLENCODED
+        and "_parsed_content_type" not in attrs
+        and "headers" not in attrs
+        and _CONTENT_TYPE_AS_WERKZEUG[type(request)]
+    ):
+        attrs["_parsed_content_type"] = (_URLENCODED, {})
+        return True
+    return False
+
+
 def urlencoded_form(data: bytes, parts: int | None, memory: int | None, cls: t.Any) -> t.Any:
     """Parse a url-encoded body into ``cls`` as Werkzeug's ``FormDataParser`` does.
 
     Werkzeug applies neither ``MAX_FORM_PARTS`` nor ``MAX_FORM_MEMORY_SIZE``
     to a url-encoded body (the input limits shield's parser does, first).
+    A body that is not UTF-8 raises ``UnicodeDecodeError``, as Werkzeug's
+    parse does before it is silenced.
     """
-    return cls(parse_qsl(data.decode(), keep_blank_values=True, errors="werkzeug.url_quote"))
+    text = data.decode()
+    pairs = plain_form_pairs(text)
+    if pairs is None:
+        pairs = parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote")
+    return cls(pairs)
+
+
+def plain_form_pairs(text: str) -> list[tuple[str, str]] | None:
+    """``parse_qsl(text, keep_blank_values=True)``'s pairs when ``text`` has
+    nothing to unquote, else ``None`` (then ``parse_qsl`` is asked).
+
+    Without a ``%`` or a ``+``, unquoting leaves a name or value as it is,
+    and what stays of ``parse_qsl`` is its split: on ``&`` only (not ``;``,
+    since Python 3.10), empty pieces skipped, a piece cut at its first
+    ``=``, and a piece without one the name of an empty value. Splitting
+    here saves a small form's request the calls ``parse_qsl`` makes around
+    its split (argument coercion, an unquote per name and value).
+    tests/test_form_parse.py compares it with ``parse_qsl``.
+    """
+    if "%" in text or "+" in text:
+        return None
+    # partition gives (name, "=", value), or (name, "", "") without "=".
+    return [piece.partition("=")[::2] for piece in text.split("&") if piece]
 
 
 class _FormParsers(dict[type, t.Any]):
@@ -175,9 +248,13 @@ def read_form_fast(request: t.Any, parse: t.Callable[..., t.Any]) -> bool:
     ctx = _cv_app.get(None)
     if ctx is None:
         return False
-    # request.mimetype, from what it keeps when it was read before (the CSRF check reads it).
+    # request.mimetype, from what it keeps when it was read before (the CSRF
+    # check reads it), or from a browser form's exact Content-Type.
     parsed = d.get("_parsed_content_type")
-    if (parsed[0].lower() if parsed is not None else request.mimetype) != _URLENCODED:
+    if parsed is not None:
+        if parsed[0].lower() != _URLENCODED:
+            return False
+    elif not urlencoded_exactly(request, environ) and request.mimetype != _URLENCODED:
         return False
     # The limits make_form_data_parser reads first (Request's properties).
     parts = request._max_form_parts

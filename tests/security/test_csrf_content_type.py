@@ -17,7 +17,7 @@ from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder
 
 import hermetic
-from hermetic.security import _input_parsers
+from hermetic import _body
 from hermetic.security._input_parsers import sends_form
 from hermetic.security.csrf import REASON_BAD_TOKEN, REASON_NO_TOKEN, csrf_token
 
@@ -125,7 +125,7 @@ class _Lookup(hermetic.Request):
 
 @pytest.mark.parametrize("request_class", [_OwnMimetype, _OwnHeaders, _Lookup])
 def test_request_classes_of_the_apps_own_are_asked(request_class: type[hermetic.Request]) -> None:
-    assert _input_parsers._CONTENT_TYPE_AS_WERKZEUG[request_class] is False
+    assert _body._CONTENT_TYPE_AS_WERKZEUG[request_class] is False
     environ = _environ(URLENCODED)
     request = request_class(environ)
     assert sends_form(request, environ) is False
@@ -136,8 +136,8 @@ def test_hermetics_request_class_and_a_plain_subclass_take_the_short_way() -> No
     class Plain(hermetic.Request):
         pass
 
-    assert _input_parsers._CONTENT_TYPE_AS_WERKZEUG[hermetic.Request] is True
-    assert _input_parsers._CONTENT_TYPE_AS_WERKZEUG[Plain] is True
+    assert _body._CONTENT_TYPE_AS_WERKZEUG[hermetic.Request] is True
+    assert _body._CONTENT_TYPE_AS_WERKZEUG[Plain] is True
 
 
 # -- through the shield: the same verdicts whichever way the content type is read --
@@ -177,7 +177,7 @@ def _app(request_class: type[hermetic.Request] | None = None) -> t.Any:
 def _answers(monkeypatch: pytest.MonkeyPatch, audit_events: t.Any, slow: bool) -> list[t.Any]:
     with monkeypatch.context() as m:
         if slow:
-            m.setattr(_input_parsers, "_CONTENT_TYPE_AS_WERKZEUG", _Slow())
+            m.setattr(_body, "_CONTENT_TYPE_AS_WERKZEUG", _Slow())
         client = _app().test_client()
         good = client.get("/form").text
         answers = []

@@ -40,8 +40,8 @@ from tests.security.test_fast_paths_differential import (
 )
 from tests.security.test_fuzz_requests import fixture
 
-from hermetic import request
-from hermetic.security import _cookie_scan, _input_parsers, csrf, input_limits
+from hermetic import _body, request
+from hermetic.security import _cookie_scan, csrf, input_limits
 
 
 class _Counting(dict[type, bool]):
@@ -70,7 +70,7 @@ def _counted_scans(counter: collections.Counter[str]) -> t.Callable[[t.Any], t.A
 
 
 def _general(m: pytest.MonkeyPatch) -> None:
-    m.setattr(_input_parsers, "_CONTENT_TYPE_AS_WERKZEUG", _NoClassIsOurs())
+    m.setattr(_body, "_CONTENT_TYPE_AS_WERKZEUG", _NoClassIsOurs())
     m.setattr(input_limits, "_REQUEST_CLASSES_AS_OURS", _NoClassIsOurs())
     m.setattr(csrf, "_FORM_AS_WERKZEUG", _NoClassIsOurs())
     m.setattr(csrf, "known_scan", lambda request: None)
@@ -190,9 +190,9 @@ def test_the_drawn_requests_take_both_short_ways(monkeypatch: pytest.MonkeyPatch
         with pytest.MonkeyPatch.context() as m:
             m.setattr(input_limits, "_LENGTHS", seen_lengths(environ))
             m.setattr(
-                _input_parsers,
+                _body,
                 "_CONTENT_TYPE_AS_WERKZEUG",
-                _Counting(_input_parsers._CONTENT_TYPE_AS_WERKZEUG, taken, "content type"),
+                _Counting(_body._CONTENT_TYPE_AS_WERKZEUG, taken, "content type"),
             )
             m.setattr(
                 input_limits,

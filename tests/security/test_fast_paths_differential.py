@@ -2,10 +2,10 @@
 
 hermetic answers common requests through fast paths (the one-frame request
 path of ``_plain_path.py``, the static router, the shields' fused and
-skipped steps, the body's first read, the url-encoded form's read, the
-CSRF check's form content type, the input limits' usual-body check) and
-leaves every other case to Flask's and Werkzeug's general code,
-which stays the authority. Each fast path has its own equivalence tests;
+skipped steps, the body's first read, the url-encoded form's read and
+split, a browser form's content type as the CSRF check and the form read
+take it, the input limits' usual-body check) and leaves every other case
+to Flask's and Werkzeug's general code, which stays the authority. Each fast path has its own equivalence tests;
 this one draws whole requests (the fuzz suite's strategy: lying
 Content-Lengths, chunked bodies, broken multipart, tampered cookies, stray
 CSRF tokens, odd hosts and paths) and sends each to two identical apps, one
@@ -47,7 +47,7 @@ import hermetic.security.shields as shields_module
 import hermetic.security.validation._body as validation_body
 import hermetic.wrappers as wrappers_module
 from hermetic import _body, request, session
-from hermetic.security import _input_parsers, input_limits
+from hermetic.security import input_limits
 from hermetic.security._route_steps import RouteSteps
 
 # A Set-Cookie's value is sealed with a fresh nonce, and its date is the
@@ -77,7 +77,7 @@ class _NoClassIsOurs(dict[type, bool]):
 
 def _general_paths(m: pytest.MonkeyPatch) -> None:
     """Switch every fast path off: each hands over to the general code."""
-    m.setattr(_input_parsers, "_CONTENT_TYPE_AS_WERKZEUG", _NoClassIsOurs())
+    m.setattr(_body, "_CONTENT_TYPE_AS_WERKZEUG", _NoClassIsOurs())
     m.setattr(input_limits, "_REQUEST_CLASSES_AS_OURS", _NoClassIsOurs())
     m.setattr(csrf_module, "_FORM_AS_WERKZEUG", _NoClassIsOurs())
     m.setattr(csrf_module, "known_scan", lambda request: None)
@@ -87,6 +87,7 @@ def _general_paths(m: pytest.MonkeyPatch) -> None:
     m.setattr(wrappers_module, "read_body_fast", lambda request: None)
     m.setattr(validation_body, "read_body_fast", lambda request: None)
     m.setattr(_body, "read_form_fast", lambda request, parse: False)
+    m.setattr(_body, "plain_form_pairs", lambda text: None)
 
 
 def _add_body_routes(app: t.Any) -> None:
@@ -436,3 +437,54 @@ def test_the_switches_reach_the_fast_paths(monkeypatch: pytest.MonkeyPatch) -> N
         _general_paths(m)
         status, _, body = _answer(app, environ, b"abc")
     assert calls == [] and status.startswith("200") and b"'abc'" in body
+
+    # A form with nothing to unquote: split without parse_qsl, or by parse_qsl
+    # (in the input limits' parser, under Werkzeug's form loading) when switched off.
+    parses: list[str] = []
+    real_split, real_parse_qsl = _body.plain_form_pairs, _body.parse_qsl
+
+    def spy_split(text: str) -> t.Any:
+        parses.append("split")
+        return real_split(text)
+
+    def spy_parse_qsl(*args: t.Any, **kwargs: t.Any) -> t.Any:
+        parses.append("parse_qsl")
+        return real_parse_qsl(*args, **kwargs)
+
+    form = b"title=Groceries&n=1"
+    environ.update(
+        PATH_INFO="/fields",
+        CONTENT_TYPE="application/x-www-form-urlencoded",
+        CONTENT_LENGTH=str(len(form)),
+    )
+    monkeypatch.setattr(_body, "plain_form_pairs", spy_split)
+    monkeypatch.setattr(_body, "parse_qsl", spy_parse_qsl)
+    fast = _answer(app, environ, form)
+    assert parses == ["split"] and fast[0].startswith("200") and b"Groceries" in fast[2]
+    parses.clear()
+    with pytest.MonkeyPatch.context() as m:
+        _general_paths(m)
+        general = _answer(app, environ, form)
+    assert parses == ["parse_qsl"] and general == fast
+
+    # A plain app's browser form: its exact content type read from the
+    # environ by the form read, or from Werkzeug's mimetype when switched off.
+    exact: list[bool] = []
+    real_exact = _body.urlencoded_exactly
+
+    def spy_exact(request: t.Any, environ: t.Any) -> bool:
+        exact.append(real_exact(request, environ))
+        return exact[-1]
+
+    monkeypatch.setattr(_body, "urlencoded_exactly", spy_exact)
+    plain = _plain_app()
+    fast = _answer(plain, environ, form)
+    assert exact == [True] and fast[0].startswith("200") and b"Groceries" in fast[2]
+    exact.clear()
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(_body, "_CONTENT_TYPE_AS_WERKZEUG", _NoClassIsOurs())  # that switch alone
+        assert _answer(plain, environ, form) == fast and exact == [False]
+    exact.clear()
+    with pytest.MonkeyPatch.context() as m:
+        _general_paths(m)
+        assert _answer(plain, environ, form) == fast and exact == []

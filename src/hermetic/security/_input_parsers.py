@@ -9,7 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.formparser import FormDataParser, MultiPartParser
 from werkzeug.wsgi import LimitedStream
 
-from .._body import urlencoded_form
+from .._body import urlencoded_exactly, urlencoded_form
 from .audit import audit
 from .errors import BadInput, PayloadTooLarge, SecurityError
 
@@ -256,52 +256,16 @@ def parse_urlencoded(
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
-class _ContentTypeAsWerkzeug(dict[type, bool]):
-    """Per request class: does ``mimetype`` parse the environ's ``CONTENT_TYPE``
-    as hermetic's :class:`~hermetic.wrappers.Request` does (Werkzeug's code)?"""
-
-    def __missing__(self, cls: type) -> bool:
-        from ..wrappers import Request
-
-        plain = (
-            getattr(cls, "mimetype", None) is Request.mimetype
-            and getattr(cls, "_parse_content_type", None) is Request._parse_content_type
-            and getattr(cls, "headers", None) is Request.__dict__["headers"]
-            and not hasattr(cls, "_parsed_content_type")
-            # Werkzeug asks hasattr(request, "_parsed_content_type"): no hook may answer.
-            and not hasattr(cls, "__getattr__")
-            and getattr(cls, "__getattribute__", None) is object.__getattribute__
-        )
-        self[cls] = plain
-        return plain
-
-
-_CONTENT_TYPE_AS_WERKZEUG = _ContentTypeAsWerkzeug()
-_URLENCODED = "application/x-www-form-urlencoded"
-
-
 def sends_form(request: Request, environ: dict[str, t.Any]) -> bool:
     """Tell whether ``request.mimetype`` is a form's, as Werkzeug reads it (the CSRF check asks).
 
-    A browser's form says exactly ``application/x-www-form-urlencoded``:
-    for a request class reading its content type as Werkzeug does, from the
-    environ (its headers not yet made, so not replaced), Werkzeug's
-    ``parse_options_header`` gives that value and no parameters. That answer
-    is kept where Werkzeug keeps its own, and ``mimetype`` and the form
-    parsing (``hermetic._body.read_form_fast``) read it from there: no
-    headers object, no parse. tests/security/test_csrf_content_type.py
-    compares the two ways.
+    A browser's form (``Content-Type`` exactly the url-encoded type) is told
+    from the environ, its answer kept where Werkzeug keeps its own
+    (:func:`hermetic._body.urlencoded_exactly`, which the form parsing
+    shares); anything else asks ``request.mimetype``.
+    tests/security/test_csrf_content_type.py compares the two ways.
     """
-    attrs = request.__dict__
-    if (
-        environ.get("CONTENT_TYPE") == _URLENCODED
-        and "_parsed_content_type" not in attrs
-        and "headers" not in attrs
-        and _CONTENT_TYPE_AS_WERKZEUG[type(request)]
-    ):
-        attrs["_parsed_content_type"] = (_URLENCODED, {})
-        return True
-    return request.mimetype in FORM_TYPES
+    return urlencoded_exactly(request, environ) or request.mimetype in FORM_TYPES
 
 
 class _FormAsWerkzeug(dict[type, bool]):
