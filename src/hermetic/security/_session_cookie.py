@@ -42,6 +42,9 @@ if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
     from ..wrappers import Response
 
+#: Key-ring purposes: the cookie, and the data kept in the store.
+COOKIE_PURPOSE = "session"
+DATA_PURPOSE = "session-data"
 #: Where an interface keeps an app's :class:`SessionState`.
 SETTINGS_KEY = "hermetic.session.settings"
 #: The config keys the settings are computed from: a change is seen at once.
