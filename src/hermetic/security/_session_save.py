@@ -18,14 +18,9 @@ from datetime import datetime, timezone
 from ..globals import _cv_request
 from ..sessions import SecureCookieSession
 from ._hermetic_session import HermeticSession, _new_sid
-from ._session_cookie import (
-    COOKIE_ONLY_KEYS,
-    COOKIE_PURPOSE,
-    DATA_PURPOSE,
-    SETTINGS_KEY,
-    vary_cookie,
-)
+from ._session_cookie import COOKIE_ONLY_KEYS, COOKIE_PURPOSE, DATA_PURPOSE, SETTINGS_KEY
 from ._session_revoke import DATA_PREFIX, revoke_session, store_call
+from ._vary_cookie import vary_cookie
 from .crypto import keyring_for
 from .stores import store_for
 

@@ -33,6 +33,7 @@ import typing as t
 from ..sessions import NullSession, SessionInterface, session_json_serializer
 from . import audit
 from ._hermetic_session import HermeticSession as HermeticSession
+from ._opened_cookies import OpenedCookies, Remembered
 from ._session_cookie import COOKIE_ONLY_KEYS as COOKIE_ONLY_KEYS
 from ._session_cookie import COOKIE_PURPOSE as COOKIE_PURPOSE
 from ._session_cookie import DATA_PURPOSE as DATA_PURPOSE
@@ -40,8 +41,6 @@ from ._session_cookie import (
     SCANNED_KEY,
     SETTING_METHODS,
     SETTINGS_KEY,
-    OpenedCookies,
-    Remembered,
     SessionState,
     cookie_value,
     decode_cookie,
