@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import typing as t
 
+from ._check_findings import ERROR, INFO, WARNING, Finding, declared
 from ._csrf_settings import CSRFSettings
 from ._header_settings import HeadersSettings
-from .checks import ERROR, INFO, WARNING, Finding, _declared
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
@@ -25,8 +25,8 @@ def check_templates(app: Flask, shields: set[str]) -> t.Iterator[Finding]:
     from .template_scan import CSP_KINDS, format_csp, scan_app, suggest_csp
 
     # Invalid settings are reported once, as invalid_setting: read as absent here.
-    settings = _declared(HeadersSettings, app.config) if "HeadersShield" in shields else None
-    csrf_settings = _declared(CSRFSettings, app.config) if "CSRFShield" in shields else None
+    settings = declared(HeadersSettings, app.config) if "HeadersShield" in shields else None
+    csrf_settings = declared(CSRFSettings, app.config) if "CSRFShield" in shields else None
     headers = settings is not None and settings.csp is not None
     csrf = csrf_settings is not None and csrf_settings.enabled
     if not headers and not csrf:

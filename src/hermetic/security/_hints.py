@@ -13,7 +13,7 @@ HINTS: dict[str, str] = {
         " served under to TRUSTED_HOSTS; behind a proxy, set TRUSTED_PROXY_HOPS so"
         " X-Forwarded-Host is read."
     ),
-    # auth/manager.py, policy.py
+    # auth/_current_user.py, auth/manager.py, policy.py
     "login_required": (
         "This route needs a logged-in user and none was found. Fix: log in first"
         " (login_user(user) in your login view, with a user loader registered on the"

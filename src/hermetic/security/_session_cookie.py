@@ -3,7 +3,8 @@
 - :class:`SessionState` holds an app's session settings, read from its
   config once and kept until one of them changes;
 - :class:`OpenedCookies` remembers the cookies recently opened, so a cookie
-  sent again skips its decryption and decoding;
+  sent again skips its decryption and decoding (re-exported from
+  :mod:`._opened_cookies`);
 - :func:`cookie_value` finds a cookie in the ``Cookie`` header, scanned
   once per request without Werkzeug's full parser, with exactly Werkzeug's
   result (re-exported from :mod:`._cookie_scan`);
@@ -11,21 +12,17 @@
   when it holds no tagged value, and with the tagged-JSON serializer
   otherwise;
 - :func:`vary_cookie` adds ``Cookie`` to ``Vary`` without building
-  Werkzeug's header set when it can.
+  Werkzeug's header set when it can (re-exported from :mod:`._vary_cookie`).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import itertools
 import json
 import math
-import operator
-import threading
 import typing as t
 
-from .._headers import live_items
 from ..config import ConfigAttribute
 from ..json.provider import DefaultJSONProvider
 from ..json.tag import TaggedJSONSerializer
@@ -36,12 +33,18 @@ from ._cookie_scan import _recent_scans as _recent_scans
 from ._cookie_scan import cookie_value as cookie_value
 from ._cookie_scan import scannable
 from ._hermetic_session import opened_attrs
+from ._opened_cookies import OpenedCookies as OpenedCookies
+from ._opened_cookies import Remembered as Remembered
 from ._session_settings import session_settings
+from ._vary_cookie import _VARY_SPELLINGS as _VARY_SPELLINGS
+from ._vary_cookie import vary_cookie as vary_cookie
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
-    from ..wrappers import Response
 
+#: Key-ring purposes: the cookie, and the data kept in the store.
+COOKIE_PURPOSE = "session"
+DATA_PURPOSE = "session-data"
 #: Where an interface keeps an app's :class:`SessionState`.
 SETTINGS_KEY = "hermetic.session.settings"
 #: The config keys the settings are computed from: a change is seen at once.
@@ -230,14 +233,8 @@ def _plain_keys(app: Flask, present: dict[str, t.Any]) -> bool:
     )
 
 
-#: The values an opened cookie's data may hold for it to be remembered:
-#: immutable, so that no request can change what the next one gets.
-_SCALARS = frozenset((str, int, float, bool, type(None)))
 #: What a cookie opens to: session id, creation time, last seen, data.
 Opened = tuple[str, float, float, t.Any]
-#: What OpenedCookies keeps of one: the same, and whether the data is an
-#: anonymous visitor's alone (:func:`is_cookie_only_data`).
-Remembered = tuple[str, float, float, t.Any, bool]
 #: A session holding only these keys (an anonymous visitor's CSRF secret)
 #: is kept in its encrypted cookie alone (re-exported by :mod:`.sessions`).
 COOKIE_ONLY_KEYS = frozenset({"_csrf", "_permanent"})
@@ -246,50 +243,6 @@ COOKIE_ONLY_KEYS = frozenset({"_csrf", "_permanent"})
 def is_cookie_only_data(data: t.Any) -> bool:
     """Tell whether an opened cookie's data is a dict of :data:`COOKIE_ONLY_KEYS` only."""
     return type(data) is dict and COOKIE_ONLY_KEYS.issuperset(data)
-
-
-class OpenedCookies:
-    """Remember what recently opened cookies held, for one cookie name.
-
-    A cookie is a pure function of the key ring, its name and its value:
-    opening the same value again gives the same result. The expiry and
-    revocation checks still run on every request. Entries are kept for one
-    key ring only (a new ring, after a key change, starts afresh), at most
-    ``size`` of them, the oldest dropped first; ``0`` turns this off. Only a
-    cookie whose data holds nothing but strings, numbers, booleans and
-    ``None`` is remembered, since the session copies only the top level.
-    """
-
-    __slots__ = ("_lock", "current", "size")
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._lock = threading.Lock()
-        #: (key ring, {cookie value: remembered}), replaced as a whole:
-        #: open_session reads it as :meth:`get` does, without the call.
-        self.current: tuple[t.Any, dict[str, Remembered]] = (None, {})
-
-    def get(self, ring: t.Any, value: str) -> Remembered | None:
-        """Return what ``value`` opened to under ``ring``, if it is remembered."""
-        current = self.current
-        return current[1].get(value) if current[0] is ring else None
-
-    def put(self, ring: t.Any, value: str, opened: Remembered) -> None:
-        """Remember that ``value`` opened to ``opened`` under ``ring``, when that is safe."""
-        data = opened[3]
-        if self.size <= 0 or not (
-            data is None or (type(data) is dict and _SCALARS.issuperset(map(type, data.values())))
-        ):
-            return
-        # SECURITY: only immutable data is shared between requests; a key
-        # change (a new ring) forgets every cookie opened before it.
-        with self._lock:
-            if self.current[0] is not ring:
-                self.current = (ring, {})
-            entries = self.current[1]
-            while len(entries) >= self.size:
-                del entries[next(iter(entries))]
-            entries[value] = opened
 
 
 def kept_settings(interface: t.Any, app: Flask) -> SessionState | None:
@@ -413,52 +366,3 @@ def decode_cookie(app: Flask, serializer: t.Any, plaintext: bytes) -> Opened:
     ):
         raise ValueError("malformed session payload")
     return sid, float(created), float(last_seen), obj.get("d")
-
-
-# -- the response ---------------------------------------------------------------
-
-
-#: Every spelling of ``Vary`` that ``str.lower`` turns into ``"vary"``: the
-#: ASCII case variants, and nothing else (no other character lower-cases to
-#: one of these letters, and only U+0130 changes length; pinned by
-#: tests/security/test_session_vary_fast.py over all of Unicode).
-_VARY_SPELLINGS = frozenset(
-    "".join(chars) for chars in itertools.product(*((letter, letter.upper()) for letter in "vary"))
-)
-_first = operator.itemgetter(0)
-
-
-def vary_cookie(response: Response) -> None:
-    """Add ``Cookie`` to the response's ``Vary`` header, as ``response.vary.add("Cookie")``."""
-    headers = response.headers
-    # Werkzeug's item list of a plain Headers: read (and appended to) without
-    # Headers' per-item generator and add's checks of a constant pair.
-    items = live_items(headers)
-    if items is not None:
-        try:
-            # The usual response has no Vary: told by one C-level set check
-            # of the names instead of a Python loop over every header.
-            absent = _VARY_SPELLINGS.isdisjoint(map(_first, items))
-        except TypeError:  # an unhashable name: the general way below decides
-            absent = False
-        if absent:
-            items.append(("Vary", "Cookie"))  # what add appends: checked constants
-            return
-    # The Vary values, as headers.getlist("Vary") without lower-casing every
-    # header name: only a 4-character name can lower-case to "vary".
-    values = [
-        value
-        for key, value in (headers if items is None else items)
-        if len(key) == 4 and key.lower() == "vary"
-    ]
-    if not values:
-        if items is None:
-            headers.add("Vary", "Cookie")
-        else:
-            items.append(("Vary", "Cookie"))
-        return
-    if len(values) == 1 and '"' not in values[0]:
-        for item in values[0].split(","):
-            if item.strip().lower() == "cookie":
-                return  # there already
-    response.vary.add("Cookie")  # Werkzeug merges the values

@@ -131,13 +131,13 @@ def policy_of(view: t.Callable[..., t.Any] | None) -> Policy | None:
 _auth: t.Any = None
 
 
-def _manager_module() -> t.Any:
+def _current_user_module() -> t.Any:
     # Imported late: auth imports this module for its decorators.
     global _auth
     if _auth is None:
-        from .auth import manager
+        from .auth import _current_user
 
-        _auth = manager
+        _auth = _current_user
     return _auth
 
 
@@ -150,7 +150,7 @@ def check(policy: Policy) -> Response | None:
     """
     if policy.public:
         return None
-    auth = _manager_module()
+    auth = _current_user_module()
     user = auth.get_user()
     if not user.is_authenticated:
         return t.cast("Response", auth.unauthorized(auth.REASON_LOGIN_REQUIRED))
@@ -315,7 +315,7 @@ def can(action: str, obj: t.Any = None, *, user: t.Any = None) -> bool:
     programming error (``LookupError``), never a silent yes.
     """
     if user is None:
-        user = _manager_module().get_user()
+        user = _current_user_module().get_user()
     app = _current_app()
     rule = registry_for(app).rules.get(action) if app is not None else None
     if rule is None:
@@ -335,7 +335,7 @@ def authorize(action: str, obj: t.Any = None) -> None:
     Anonymous: :class:`AuthenticationRequired` (401); otherwise
     :class:`PermissionDenied` (403). Both are audited.
     """
-    user = _manager_module().get_user()
+    user = _current_user_module().get_user()
     if can(action, obj, user=user):
         return
     if not user.is_authenticated:

@@ -29,26 +29,23 @@ from __future__ import annotations
 
 import time
 import typing as t
-from datetime import datetime, timezone
 
-from ..globals import _cv_request
-from ..sessions import NullSession, SecureCookieSession, SessionInterface, session_json_serializer
+from ..sessions import NullSession, SessionInterface, session_json_serializer
 from . import audit
 from ._hermetic_session import HermeticSession as HermeticSession
-from ._hermetic_session import _new_sid
+from ._opened_cookies import OpenedCookies, Remembered
 from ._session_cookie import COOKIE_ONLY_KEYS as COOKIE_ONLY_KEYS
+from ._session_cookie import COOKIE_PURPOSE as COOKIE_PURPOSE
+from ._session_cookie import DATA_PURPOSE as DATA_PURPOSE
 from ._session_cookie import (
     SCANNED_KEY,
     SETTING_METHODS,
     SETTINGS_KEY,
-    OpenedCookies,
-    Remembered,
     SessionState,
     cookie_value,
     decode_cookie,
     is_cookie_only_data,
     kept_settings,
-    loads_payload,
     settings_for,
     vary_cookie,
 )
@@ -58,16 +55,17 @@ from ._session_revoke import REASON_INVALID as REASON_INVALID
 from ._session_revoke import REASON_REVOKED as REASON_REVOKED
 from ._session_revoke import REASON_STORE as REASON_STORE
 from ._session_revoke import REVOKED_PREFIX as REVOKED_PREFIX
+from ._session_revoke import USER_ID_KEY as USER_ID_KEY
 from ._session_revoke import USER_PREFIX as USER_PREFIX
 from ._session_revoke import SessionStoreUnavailable as SessionStoreUnavailable
+from ._session_revoke import checked_session_data
 from ._session_revoke import revoke_session as revoke_session
 from ._session_revoke import revoke_user_sessions as revoke_user_sessions
-from ._session_revoke import store_call
+from ._session_save import adopt_session, general_save, store_session_data
 from ._session_settings import DEFAULT_ABSOLUTE_TIMEOUT as DEFAULT_ABSOLUTE_TIMEOUT
 from ._session_settings import DEFAULT_IDLE_TIMEOUT as DEFAULT_IDLE_TIMEOUT
 from ._session_settings import SessionSettings as SessionSettings
 from .crypto import InvalidToken, keyring_for
-from .stores import store_for
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..app import Flask
@@ -90,12 +88,6 @@ __all__ = [
     "revoke_user_sessions",
 ]
 
-#: Key-ring purposes: the cookie, and the data kept in the store.
-COOKIE_PURPOSE = "session"
-DATA_PURPOSE = "session-data"
-#: The session data key naming the logged-in user (Flask-Login's convention).
-USER_ID_KEY = "_user_id"
-_SESSION_LEN = SecureCookieSession.__len__
 _new_dict = dict.__new__
 _dict_update = dict.update
 _copy_dict = dict.copy
@@ -305,55 +297,7 @@ class EncryptedSessionInterface(SessionInterface):
         session._settings_state = settings
         return session
 
-    def _checked(
-        self, app: Flask, settings: SessionState, ring: t.Any, sid: str, created: float, data: t.Any
-    ) -> tuple[dict[str, t.Any], bool | None] | str:
-        # The general checks of an opened cookie's data: the data and where
-        # it lives (``_in_store``), once the store says the session is not
-        # revoked; or the reason to refuse it. open_session takes the
-        # anonymous cookie-only sessions without it (the same answer,
-        # tests/security/test_session_open_fast.py).
-        not_before: t.Any = None
-        in_store: bool | None = None
-        if settings.server_side and data is not None:
-            # SECURITY: a cookie-only session (nothing in the store) may hold
-            # an anonymous visitor's CSRF secret and nothing else: no user,
-            # so no revocation to check. Anything more is refused.
-            if not isinstance(data, dict) or not COOKIE_ONLY_KEYS.issuperset(data):
-                return REASON_INVALID
-            in_store = False
-        elif settings.server_side:
-            store = store_for(app)
-            in_store = True
-            sealed = store_call(store.get, DATA_PREFIX + sid)
-            if sealed is None:
-                return REASON_REVOKED
-            try:
-                plain = ring.decrypt(DATA_PURPOSE, sealed.decode("ascii"), aad=sid.encode())
-                data = loads_payload(app, self.serializer, plain.decode("utf-8"))
-            except (InvalidToken, ValueError, TypeError):
-                return REASON_INVALID
-            user_id = data.get(USER_ID_KEY) if isinstance(data, dict) else None
-            if user_id is not None:
-                not_before = store_call(store.get, USER_PREFIX + str(user_id))
-        elif isinstance(data, dict) and COOKIE_ONLY_KEYS.issuperset(data):
-            in_store = False  # an anonymous visitor's CSRF secret (open_session)
-        else:
-            store = store_for(app)
-            user_id = data.get(USER_ID_KEY) if isinstance(data, dict) else None
-            if user_id is None:
-                revoked = store_call(store.get, REVOKED_PREFIX + sid)
-            else:
-                revoked, not_before = store_call(
-                    store.get_many, (REVOKED_PREFIX + sid, USER_PREFIX + str(user_id))
-                )
-            if revoked is not None:
-                return REASON_REVOKED
-        if not isinstance(data, dict):
-            return REASON_INVALID
-        if not_before is not None and created < float(not_before):
-            return REASON_REVOKED
-        return data, in_store
+    # (_checked: checked_session_data, in _session_revoke.py, bound below.)
 
     # -- save ----------------------------------------------------------
 
@@ -389,120 +333,11 @@ class EncryptedSessionInterface(SessionInterface):
         finally:
             session.accessed = accessed
 
-    def _adopt(self, session: t.Any) -> HermeticSession:
-        adopted = self.session_class(dict(session), now=self.now)
-        adopted.modified = True
-        return adopted
-
-    def _save(self, app: Flask, session: t.Any, response: Response, accessed: bool) -> None:
-        if not isinstance(session, HermeticSession):
-            session = self._adopt(session)
-        # The settings open_session read, when they are still this app's
-        # current ones for this interface (another app, or a config change
-        # seen since, recomputes them).
-        settings = session.__dict__.get("_settings_state")
-        if (
-            settings is None
-            or settings.owner is not self
-            or app.extensions.get(SETTINGS_KEY) is not settings
-        ):
-            settings = self._settings(app)
-        name = session._cookie_name
-        if name is None:
-            ctx = _cv_request.get(None)
-            name = self._name(app, settings, ctx.request if ctx is not None else None)[0]
-        if accessed:
-            # A response built from the session depends on the cookie.
-            vary_cookie(response)
-
-        if type(session).__len__ is _SESSION_LEN:
-            # SecureCookieSession's __len__, without its frames: the read it
-            # marks is undone by save_session.
-            empty = not dict.__len__(session)
-        else:
-            empty = not session
-        if empty:
-            if session.modified or session._drop_cookie:
-                if session._issued and session._in_store is not False:
-                    # An emptied session is over: a copy of its cookie must not work.
-                    revoke_session(app, session.sid)
-                response.delete_cookie(
-                    name,
-                    domain=settings.domain,
-                    path=settings.path,
-                    secure=settings.secure,
-                    partitioned=settings.partitioned,
-                    samesite=settings.samesite,
-                    httponly=settings.httponly,
-                )
-                vary_cookie(response)
-            return
-
-        now = self.now()
-        absolute = settings.absolute
-        refresh = settings.refresh is not None and now - session.last_seen >= settings.refresh
-        server_side = settings.server_side
-        cookie_only = False
-        if server_side:
-            cookie_only = session._in_store is not True and COOKIE_ONLY_KEYS.issuperset(session)
-            if cookie_only:
-                session._in_store = False
-            elif session.modified:
-                if session._in_store is False and session._issued:
-                    # SECURITY: an id handed out in a cookie-only cookie never
-                    # names stored data: a copy of that cookie stays anonymous.
-                    session.sid = _new_sid()
-                    session._issued = False
-                self._store_data(app, session, now, absolute)
-                session._in_store = True
-            send = (
-                refresh
-                or session._reissue
-                or not session._issued
-                or session._drop_cookie
-                or (cookie_only and session.modified)
-            )
-        else:
-            send = refresh or session.modified
-        if not send:
-            return
-
-        session.last_seen = round(now, 3)
-        payload: dict[str, t.Any] = {"i": session.sid, "c": session.created, "l": session.last_seen}
-        if cookie_only or not server_side:
-            payload["d"] = dict(session)
-        plaintext = self.serializer.dumps(payload).encode("utf-8")
-        value = keyring_for(app).encrypt(COOKIE_PURPOSE, plaintext, aad=name.encode())
-        expires = None
-        if session.permanent:
-            # The earlier of the permanent lifetime and the absolute timeout.
-            lifetime = app.permanent_session_lifetime
-            ends = [] if absolute is None else [session.created + absolute]
-            if lifetime is not None:
-                ends.append(now + lifetime.total_seconds())
-            if ends:
-                expires = datetime.fromtimestamp(min(ends), timezone.utc)
-        response.set_cookie(
-            name,
-            value,
-            expires=expires,
-            httponly=settings.httponly,
-            domain=settings.domain,
-            path=settings.path,
-            secure=settings.secure,
-            partitioned=settings.partitioned,
-            samesite=settings.samesite,
-        )
-        vary_cookie(response)
-        session._issued = True
-        session._reissue = session._drop_cookie = False
-
-    def _store_data(
-        self, app: Flask, session: HermeticSession, now: float, absolute: float | None
-    ) -> None:
-        # SECURITY: the data is encrypted at rest and bound to its sid: a
-        # reader of the store learns nothing, a writer cannot forge or swap it.
-        plaintext = self.serializer.dumps(dict(session)).encode("utf-8")
-        sealed = keyring_for(app).encrypt(DATA_PURPOSE, plaintext, aad=session.sid.encode())
-        ttl = None if absolute is None else max(1.0, session.created + absolute - now)
-        store_call(store_for(app).set, DATA_PREFIX + session.sid, sealed.encode("ascii"), ttl)
+    # The general way of saving (_session_save.py) and the store checks of
+    # an opened cookie (_session_revoke.py), bound here as methods rather
+    # than inherited from a mixin: a longer MRO costs the lookups on the
+    # interface that miss the type cache.
+    _save = general_save
+    _adopt = adopt_session
+    _store_data = store_session_data
+    _checked = checked_session_data

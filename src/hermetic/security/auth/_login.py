@@ -8,11 +8,9 @@ from datetime import timedelta
 from ...globals import _cv_request
 from ..audit import audit
 from ..errors import ConfigurationError
+from ._current_user import _FRESH_KEY, _USER_KEY, EXTENSION_KEY
 from ._state import COOKIE_KEY as _COOKIE_KEY
 from .manager import (
-    _FRESH_KEY,
-    _USER_KEY,
-    EXTENSION_KEY,
     REASON_INACTIVE,
     REASON_INVALID_CREDENTIALS,
     SESSION_AUTH_AT,

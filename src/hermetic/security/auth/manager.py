@@ -4,7 +4,9 @@
 the WSGI environ: from the session's ``"_user_id"`` (through the
 ``user_loader``), else from the remember-me cookie, else from the identity
 providers, else the anonymous user. A request that never looks at
-``current_user`` pays nothing.
+``current_user`` pays nothing. ``current_user``, :func:`get_user`,
+:func:`is_fresh`, :func:`unauthorized` and the decorators live in
+:mod:`._current_user` (re-exported here).
 
 Settings (:class:`~hermetic.security.auth.LoginSettings`: ``LOGIN_VIEW``,
 ``LOGIN_REFRESH_VIEW``, ``LOGIN_FRESH_MAX_AGE``, ``REMEMBER_COOKIE_*``,
@@ -24,19 +26,21 @@ import typing as t
 import warnings
 from urllib.parse import quote
 
-from werkzeug.local import LocalProxy
-
 from ...globals import _cv_request
 from ...helpers import redirect, url_for
-from .. import policy as _policy
 from .._session_cookie import cookie_value
 from ..audit import audit
-from ..errors import (
-    AuthenticationRequired,
-    ConfigurationError,
-    StoreUnavailableError,
-    prefers_json,
-)
+from ..errors import ConfigurationError, StoreUnavailableError, prefers_json
+from ._current_user import _FRESH_KEY, _USER_KEY, _refusal
+from ._current_user import EXTENSION_KEY as EXTENSION_KEY
+from ._current_user import REASON_FRESH_LOGIN_REQUIRED as REASON_FRESH_LOGIN_REQUIRED
+from ._current_user import REASON_LOGIN_REQUIRED as REASON_LOGIN_REQUIRED
+from ._current_user import current_user as current_user
+from ._current_user import fresh_login_required as fresh_login_required
+from ._current_user import get_user as get_user
+from ._current_user import is_fresh as is_fresh
+from ._current_user import login_required as login_required
+from ._current_user import unauthorized as unauthorized
 from ._remember import OK, THEFT
 from ._state import AFTER_KEY as _AFTER_KEY
 from ._state import COOKIE_KEY as _COOKIE_KEY
@@ -71,21 +75,16 @@ __all__ = [
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
-#: Where ``init_app`` puts the manager.
-EXTENSION_KEY = "hermetic.login"
 #: The environ key naming the known user (read by audit records).
 USER_ID_KEY = "hermetic.user_id"
-_USER_KEY = "hermetic.user"
-_FRESH_KEY = "hermetic.user_fresh"
 _REMEMBER_DOWN_KEY = "hermetic.remember_unchecked"
 #: Session keys.
 SESSION_USER_ID = "_user_id"
 SESSION_FRESH = "_fresh"
 SESSION_AUTH_AT = "_auth_at"
 
-#: Refusal and audit reasons.
-REASON_LOGIN_REQUIRED = "login_required"
-REASON_FRESH_LOGIN_REQUIRED = "fresh_login_required"
+#: Refusal and audit reasons (with _current_user.py's REASON_LOGIN_REQUIRED
+#: and REASON_FRESH_LOGIN_REQUIRED).
 REASON_INACTIVE = "inactive"
 REASON_INVALID_CREDENTIALS = "invalid_credentials"
 
@@ -316,12 +315,6 @@ class LoginManager:
         return t.cast("Response", redirect(url))
 
 
-def _refusal(reason: str) -> AuthenticationRequired:
-    if reason == REASON_FRESH_LOGIN_REQUIRED:
-        return AuthenticationRequired("Log in again to do this.", reason=reason)
-    return AuthenticationRequired(reason=reason)
-
-
 def _next_target(request: Request) -> str | None:
     """Return this request's path and query as a relative URL for ``next``."""
     # Collapse leading slashes: "//evil.example" must not become a target.
@@ -335,70 +328,3 @@ def _next_target(request: Request) -> str | None:
     except ModuleNotFoundError:  # pragma: no cover - the module ships with hermetic
         return target
     return target if is_safe_redirect_target(target) else None
-
-
-# -- current_user and the decorators ---------------------------------------
-
-
-def get_user() -> t.Any:
-    """Return the user of the current request (the anonymous user outside one)."""
-    ctx = _cv_request.get(None)
-    if ctx is None:
-        return AnonymousUser()
-    user = ctx.request.environ.get(_USER_KEY)
-    if user is None:
-        manager = ctx.app.extensions.get(EXTENSION_KEY)
-        if manager is None:
-            return AnonymousUser()
-        user = manager.load(ctx)
-    return user
-
-
-def is_fresh() -> bool:
-    """Tell whether the current user logged in with a credential recently."""
-    ctx = _cv_request.get(None)
-    if ctx is None or not get_user().is_authenticated:
-        return False
-    environ = ctx.request.environ
-    fresh = environ.get(_FRESH_KEY)
-    if fresh is None:
-        # A user from the session: fresh while its password login is recent.
-        manager = ctx.app.extensions.get(EXTENSION_KEY)
-        fresh = environ[_FRESH_KEY] = manager is not None and manager._is_fresh_session(
-            ctx, ctx.session
-        )
-    return bool(fresh)
-
-
-def unauthorized(reason: str = REASON_LOGIN_REQUIRED) -> Response:
-    """Refuse the current request for want of a (fresh) login; audited."""
-    ctx = _cv_request.get()
-    manager = ctx.app.extensions.get(EXTENSION_KEY)
-    if manager is None:
-        audit("authn", reason=reason)
-        raise _refusal(reason)
-    return t.cast(LoginManager, manager).unauthorized(reason)
-
-
-def login_required(view: F) -> F:
-    """Let only logged-in users call ``view`` (others: login page or 401)."""
-    return _policy.protect(_policy.LOGIN)(view)
-
-
-def fresh_login_required(view: F) -> F:
-    """Let only users who logged in with a password this session call ``view``."""
-    return _policy.protect(_policy.FRESH_LOGIN)(view)
-
-
-class _CurrentUserProxy(LocalProxy):  # type: ignore[type-arg]  # stands for any user class
-    """``LocalProxy(get_user)``; an attribute read calls :func:`get_user` once and reads
-    it there (Werkzeug's: a descriptor, two closures and a bound ``getattr`` per read)."""
-
-    __slots__ = ()
-
-    def __getattr__(self, name: str) -> t.Any:
-        return getattr(get_user(), name)
-
-
-#: The user of the current request, resolved on first access.
-current_user: t.Any = _CurrentUserProxy(get_user)

@@ -152,7 +152,7 @@ def ip_key(request: Request) -> str:
 
 
 def _current_user_id() -> str | None:
-    from ..auth.manager import get_user
+    from ..auth._current_user import get_user
 
     try:
         user = get_user()
