@@ -2,10 +2,11 @@
 
 Werkzeug's general ``Response`` constructor validates every header and
 parses the status; for the most common responses (a view's string, a
-``bytes`` JSON body) the result always has the same shape, so it is
-assembled directly. Each maker is used only for a class that keeps
+``bytes`` JSON body, a redirect) the result always has the same shape, so it
+is assembled directly. Each maker is used only for a class that keeps
 Werkzeug's constructor, after building a probe both ways and finding the two
-identical (``tests/test_wrappers_init.py`` compares many more).
+identical (``tests/test_wrappers_init.py`` and ``tests/test_redirect_maker.py``
+compare many more).
 """
 
 from __future__ import annotations
