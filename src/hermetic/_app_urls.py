@@ -17,8 +17,12 @@ from werkzeug.utils import redirect as _werkzeug_redirect
 from werkzeug.wrappers import Response as BaseResponse
 
 from . import _url_memo
+from ._response_makers import _make_redirect_maker
 from .globals import _cv_app, _cv_request
 from .routing import VersionedMap, _bind_to_config, _bind_to_environ
+
+#: Not yet looked up (a maker may be None).
+_UNKNOWN = object()
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from .config import Config
@@ -35,6 +39,7 @@ class AppURLMixin:
     url_build_error_handlers: list[t.Callable[[Exception, str, dict[str, t.Any]], str]]
     url_default_functions: dict[str | None, list[t.Callable[..., t.Any]]]
     response_class: type[BaseResponse]
+    _text_makers: dict[t.Any, t.Any]
 
     def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
         """Bind the URL map to a request, or to ``SERVER_NAME`` outside one.
@@ -196,8 +201,23 @@ class AppURLMixin:
         raise error
 
     def redirect(self, location: str, code: int = 302) -> BaseResponse:
-        """Make a redirect response with :attr:`response_class`."""
-        return _werkzeug_redirect(location, code=code, Response=self.response_class)
+        """Make a redirect response with :attr:`response_class`.
+
+        What Werkzeug's ``redirect`` makes; for the usual redirects, made
+        directly by a maker proved equal for the class
+        (``_response_makers._make_redirect_maker``), kept per class.
+        """
+        cls = self.response_class
+        # The key names the function that made the maker, so that swapping
+        # that function (the fast paths' differential tests switch it off)
+        # finds its own entry rather than one made before.
+        key = (cls, _make_redirect_maker)
+        make = self._text_makers.get(key, _UNKNOWN)
+        if make is _UNKNOWN:
+            make = self._text_makers[key] = _make_redirect_maker(cls)
+        if make is None:
+            return _werkzeug_redirect(location, code=code, Response=cls)
+        return make(location, code)  # type: ignore[no-any-return]  # an instance of cls
 
 
 _INJECT_URL_DEFAULTS = AppURLMixin.inject_url_defaults

@@ -2,10 +2,11 @@
 
 Werkzeug's general ``Response`` constructor validates every header and
 parses the status; for the most common responses (a view's string, a
-``bytes`` JSON body) the result always has the same shape, so it is
-assembled directly. Each maker is used only for a class that keeps
+``bytes`` JSON body, a redirect) the result always has the same shape, so it
+is assembled directly. Each maker is used only for a class that keeps
 Werkzeug's constructor, after building a probe both ways and finding the two
-identical (``tests/test_wrappers_init.py`` compares many more).
+identical (``tests/test_wrappers_init.py`` and ``tests/test_redirect_maker.py``
+compare many more).
 """
 
 from __future__ import annotations
@@ -214,3 +215,111 @@ def _make_text_answer(
     if calls != [(status, headers)] or body != werkzeug_body:
         return None
     return answer
+
+
+#: The statuses the redirect maker builds itself: the redirects of RFC 9110
+#: that ``redirect`` is called with (any other goes to Werkzeug).
+_REDIRECT_CODES = (301, 302, 303, 307, 308)
+#: Letters only: escaping leaves it as it is, so it splits Werkzeug's page.
+_REDIRECT_MARKER = "HermeticRedirectTarget"
+#: Locations the redirect maker is proved on, for every code: quotes, markup
+#: characters, non-ASCII, spaces and tabs, a control character, nothing.
+_REDIRECT_PROBES = (
+    "/",
+    "",
+    "/a b?c=\"d\"&e='f'",
+    "<script>&amp;</script>",
+    "/caf\u00e9/\u20ac?x=\U0001f600",
+    "https://example.com/x?y=1#z",
+    "\t\x00\x7f",
+)
+#: What a bare instance of the class gets without its constructor: a class
+#: changing any of these could tell the two apart where no probe looks.
+_REDIRECT_SAME_AS_WERKZEUG = (
+    "__new__",
+    "__setattr__",
+    "__getattribute__",
+    "_clean_status",
+    "headers",
+    "response",
+    "direct_passthrough",
+    "_on_close",
+    "_status",
+    "_status_code",
+)
+
+
+def _make_redirect_maker(cls: type[_WerkzeugResponse]) -> t.Callable[[str, int], t.Any] | None:
+    """Return ``make(location, code)``: what ``werkzeug.utils.redirect(location,
+    code, Response=cls)`` returns, or None when not provably equal.
+
+    Werkzeug's redirect escapes the location into a small HTML page, builds
+    the response with the general constructor and sets ``Location`` through
+    ``Headers``' checks. The page is Werkzeug's own, split at creation around
+    a marker location; a ``str`` location without CR or LF and a code of
+    ``_REDIRECT_CODES`` are assembled directly, anything else goes to
+    Werkzeug. Only for a class that keeps Werkzeug's constructor (as
+    :func:`_make_text_maker` checks) and every attribute a bare instance
+    relies on, after every probe location and code built both ways compares
+    identical.
+    """
+    if _make_text_maker(cls) is None or any(
+        getattr(cls, name, None) is not getattr(_WerkzeugResponse, name, None)
+        for name in _REDIRECT_SAME_AS_WERKZEUG
+    ):
+        return None
+    import markupsafe
+    from werkzeug.utils import redirect as werkzeug_redirect
+
+    escape_inner = getattr(markupsafe, "_escape_inner", None)  # C, a plain str (markupsafe >= 3)
+    escape_text: t.Callable[[str], str] = escape_inner or (lambda s: str(markupsafe.escape(s)))
+    page = werkzeug_redirect(_REDIRECT_MARKER, 302, Response=cls)
+    body = page.response
+    if type(body) is not list or len(body) != 1 or type(body[0]) is not bytes:
+        return None
+    parts = body[0].decode().split(_REDIRECT_MARKER)
+    if len(parts) != 3:  # the location in the link and as its text
+        return None
+    head, middle, tail = parts
+    type_pair = ("Content-Type", page.headers["Content-Type"])
+    status_lines = {code: cls(status=code).status for code in _REDIRECT_CODES}
+    new = object.__new__
+    bare = _BARE_INSTANCE
+
+    def make(location: str, code: int = 302) -> t.Any:
+        status_line = status_lines.get(code) if type(code) is int else None
+        if (
+            status_line is None
+            or type(location) is not str
+            # SECURITY: Werkzeug's header check refuses a CR or LF in the
+            # Location (header injection): such a location goes to Werkzeug,
+            # which raises its ValueError as it always has.
+            or "\r" in location
+            or "\n" in location
+        ):
+            return werkzeug_redirect(location, code=code, Response=cls)
+        text = escape_text(location)
+        try:
+            data = f"{head}{text}{middle}{text}{tail}".encode()
+        except UnicodeEncodeError:  # a lone surrogate: Werkzeug raises, as it always has
+            return werkzeug_redirect(location, code=code, Response=cls)
+        rv = new(cls)
+        pairs = [type_pair, ("Content-Length", str(len(data))), ("Location", location)]
+        if bare:  # headers_from_pairs(pairs), without its frame
+            rv.headers = headers = new(Headers)
+            headers._list = pairs
+        else:
+            rv.headers = headers_from_pairs(pairs)
+        rv._status = status_line
+        rv._status_code = code
+        rv.direct_passthrough = False
+        rv._on_close = []
+        rv.response = [data]
+        return rv
+
+    for code in _REDIRECT_CODES:
+        for location in _REDIRECT_PROBES:
+            expected = werkzeug_redirect(location, code=code, Response=cls)
+            if _state(make(location, code)) != _state(expected):
+                return None
+    return make

@@ -40,6 +40,7 @@ from tests.security.test_fuzz_requests import (
 )
 
 import hermetic
+import hermetic._app_urls as app_urls_module
 import hermetic.app as app_module
 import hermetic.security.csrf as csrf_module
 import hermetic.security.profile as profile_module
@@ -88,10 +89,29 @@ def _general_paths(m: pytest.MonkeyPatch) -> None:
     m.setattr(validation_body, "read_body_fast", lambda request: None)
     m.setattr(_body, "read_form_fast", lambda request, parse: False)
     m.setattr(_body, "plain_form_pairs", lambda text: None)
+    m.setattr(app_urls_module, "_make_redirect_maker", _no_redirect_maker)
+
+
+def _no_redirect_maker(cls: type) -> None:
+    """No redirect maker for any class: ``app.redirect`` calls Werkzeug's ``redirect``.
+
+    One function for every switch, so an app keeps one such entry.
+    """
+    return None
 
 
 def _add_body_routes(app: t.Any) -> None:
-    """Routes that read the body each way: raw, stream first, form."""
+    """Routes that read the body each way: raw, stream first, form; and a
+    redirect to the query's ``next`` (else a location carrying the raw query
+    string) with its ``code``: quotes, markup, control characters, CR and LF,
+    made by the redirect maker, by Werkzeug's redirect, or refused."""
+
+    @app.route("/back", methods=["GET", "POST"])
+    def back() -> t.Any:
+        raw = "/login?" + request.query_string.decode("latin-1")
+        return hermetic.redirect(
+            request.args.get("next", raw), request.args.get("code", 303, type=int)
+        )
 
     @app.route("/raw", methods=["POST", "PUT", "PATCH"])
     def raw() -> t.Any:
@@ -224,6 +244,18 @@ def _both(kind: str, environ: dict[str, t.Any]) -> tuple[t.Any, t.Any]:
     return fast, general
 
 
+_TARGET_PIECES = ["/", "a", "%C3%A9", "%E2%82%AC", "+", "%20", "%09", "%22", "%27", "%3C", "%3E"]
+_TARGET_PIECES += ["%26", "%3F", "%23", "%00", "%7F", "%0D", "%0A", "%C2%85", "%FF", "%", ":"]
+
+
+@st.composite
+def redirect_queries(draw: st.DrawFn) -> str:
+    """A query naming where ``/back`` redirects (escaped pieces, CR and LF too) and its code."""
+    target = "".join(draw(st.lists(st.sampled_from(_TARGET_PIECES), max_size=8)))
+    code = draw(st.sampled_from(["", "&code=301", "&code=302", "&code=307", "&code=308"]))
+    return "next=" + target + draw(st.sampled_from([code, "&code=300", "&code=x"]))
+
+
 _FORM_PIECES = ["a", "b", "é", "%41", "%zz", "%", "+", " ", "=", ";", "&", "%C3%A9", "%FF", "\x00"]
 
 
@@ -278,6 +310,7 @@ def reaching_views(draw: st.DrawFn) -> dict[str, t.Any]:
                     "/login",
                     "/",
                     "/me",
+                    "/back",
                     "/item/7/x",
                     "/item/7/%C3%A9",
                 ]
@@ -297,6 +330,8 @@ def reaching_views(draw: st.DrawFn) -> dict[str, t.Any]:
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
     }
+    if environ["PATH_INFO"] == "/back" and draw(st.integers(0, 3)):
+        environ["QUERY_STRING"] = draw(redirect_queries())
     if environ["REQUEST_METHOD"] in ("GET", "HEAD") and draw(st.booleans()):
         # The usual GET: no body, often a path near LIMITS_MAX_URL_LENGTH (8192).
         environ["wsgi.input"] = io.BytesIO(b"")
@@ -488,3 +523,33 @@ def test_the_switches_reach_the_fast_paths(monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.MonkeyPatch.context() as m:
         _general_paths(m)
         assert _answer(plain, environ, form) == fast and exact == []
+
+    # A redirect: made by the redirect maker, or by Werkzeug's redirect when
+    # switched off (the maker's key is the function that made it, so the
+    # switch reaches an app that has made redirects before).
+    made: list[str] = []
+    real_maker = app_urls_module._make_redirect_maker
+
+    def spy_maker(cls: type) -> t.Any:
+        make = real_maker(cls)
+        assert make is not None
+
+        def spy_make(location: str, code: int) -> t.Any:
+            made.append(location)
+            return make(location, code)
+
+        return spy_make
+
+    monkeypatch.setattr(app_urls_module, "_make_redirect_maker", spy_maker)
+    environ.update(REQUEST_METHOD="GET", PATH_INFO="/back", QUERY_STRING="a='b'&c=%3Cx%3E")
+    environ.pop("CONTENT_TYPE")
+    environ["CONTENT_LENGTH"] = "0"
+    for app in (plain, _default_app(), _shielded_app()):
+        made.clear()
+        fast = _answer(app, environ, b"")
+        assert made == ["/login?a='b'&c=%3Cx%3E"] and fast[0].startswith("303"), fast
+        assert ("Location", made[0]) in fast[1] and b"&#39;b&#39;" in fast[2]
+        made.clear()
+        with pytest.MonkeyPatch.context() as m:
+            _general_paths(m)
+            assert _answer(app, environ, b"") == fast and made == []
