@@ -304,19 +304,29 @@ class ResponseMixin:
                     and header_list[0][0] == "Content-Type"
                     and header_list[1][0] == "Content-Length"
                 ):
-                    if (
-                        len(header_list) == 2
-                        or header_list[2:] in _VETTED_TAILS.get(len(header_list), ())
-                        # Any other names of kind 0 after them, looked up in C.
-                        or _UNCHECKED_NAMES.issuperset(map(_NAME, islice(header_list, 2, None)))
+                    if len(header_list) == 2 or (
+                        # (A Location third is redirect's: the branch below.)
+                        header_list[2][0] != "Location"
+                        and (
+                            header_list[2:] in _VETTED_TAILS.get(len(header_list), ())
+                            # Any other names of kind 0 after them, looked up in C.
+                            or _UNCHECKED_NAMES.issuperset(map(_NAME, islice(header_list, 2, None)))
+                        )
                     ):
                         # What the text, bytes and JSON makers build, maybe with
                         # headers of kind 0 after (the security headers): the loop
                         # below would find nothing to check.
                         start_response(response._status, header_list)
                         return body
-                    if header_list[2][0] == "Location" and _UNCHECKED_NAMES.issuperset(
-                        map(_NAME, islice(header_list, 3, None))
+                    if (
+                        header_list[2][0] == "Location"
+                        and (
+                            len(header_list) == 3
+                            # A vetted tail after the Location (the security
+                            # headers, then the session's Vary), compared whole.
+                            or header_list[3:] in _VETTED_TAILS.get(len(header_list) - 1, ())
+                            or _UNCHECKED_NAMES.issuperset(map(_NAME, islice(header_list, 3, None)))
+                        )
                     ):
                         # What redirect builds (its Location third), maybe with
                         # headers of kind 0 after: the loop would find only

@@ -195,3 +195,38 @@ def test_live_items_reads_the_instance_list_without_making_its_dict():
     assert not any("_list" in vars(cls) for cls in Headers.__mro__)
     headers = Headers([("Content-Type", "text/plain")])
     assert live_items(headers) is headers.__dict__["_list"]
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        [],  # the vetted tail itself, after redirect's Location
+        [("Location", "/again")],  # a second Location: Werkzeug's loop decides
+        [("content-length", "1")],  # another spelling
+        [("Set-Cookie", "a=b")],  # more: not the vetted tail any longer
+    ],
+)
+@pytest.mark.parametrize("location", ["/relative", "https://localhost/é", "/a b"])
+def test_a_vetted_tail_after_a_location_is_sent_as_werkzeug_sends_it(after, location):
+    assert vet_header_tail(TAIL)
+    app = hermetic.Flask(__name__)
+    results = []
+    for send in (_sent, _werkzeug_sent):
+        response = app.response_class("body", status=303)
+        response.headers._list.extend([("Location", location), *TAIL, *after])
+        results.append(send(app, response))
+    assert results[0] == results[1]
+
+
+def test_a_vetted_tail_after_a_location_skips_the_loop(monkeypatch):
+    assert vet_header_tail(TAIL)
+    looked_up = spy_on_send_loop(monkeypatch)
+    app = hermetic.Flask(__name__)
+    response = app.response_class("body", status=303)
+    response.headers._list.extend([("Location", "/"), *TAIL])
+    _sent(app, response)
+    assert looked_up == []
+    response = app.response_class("body", status=303)
+    response.headers._list.extend([("Location", "/"), *TAIL, ("Location", "/x")])
+    _sent(app, response)
+    assert looked_up

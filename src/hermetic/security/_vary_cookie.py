@@ -20,6 +20,30 @@ _VARY_SPELLINGS = frozenset(
     "".join(chars) for chars in itertools.product(*((letter, letter.upper()) for letter in "vary"))
 )
 _first = operator.itemgetter(0)
+#: The pair vary_cookie appends to a response without ``Vary``.
+VARY_COOKIE = ("Vary", "Cookie")
+#: Per length: header blocks known to hold no name in ``_VARY_SPELLINGS``
+#: (the security headers' blocks, vetted once per plan by
+#: :func:`vet_vary_free`), compared whole (in C, by identity first) with a
+#: response's headers after the makers' two or redirect's three.
+_VARY_FREE_TAILS: dict[int, list[list[tuple[str, str]]]] = {}
+
+
+def vet_vary_free(pairs: t.Iterable[tuple[str, str]]) -> bool:
+    """Let a response ending in ``pairs`` after the makers' headers skip the Vary look-up.
+
+    Only a block of ``str`` names none of which is a ``Vary`` spelling
+    qualifies; return whether ``pairs`` did. Equal blocks are kept once.
+    """
+    tail = list(pairs)
+    if not tail or not all(type(name) is str for name, _ in tail):
+        return False
+    if not _VARY_SPELLINGS.isdisjoint(map(_first, tail)):
+        return False
+    known = _VARY_FREE_TAILS.setdefault(len(tail), [])
+    if tail not in known:
+        known.append(tail)
+    return True
 
 
 def vary_cookie(response: Response) -> None:
@@ -29,6 +53,19 @@ def vary_cookie(response: Response) -> None:
     # Headers' per-item generator and add's checks of a constant pair.
     items = live_items(headers)
     if items is not None:
+        count = len(items)
+        # The usual response reading the session: what redirect builds
+        # (Location third) or a maker's two headers, then a vetted block.
+        # SECURITY: every name is then known not to be a Vary spelling --
+        # the isdisjoint answer below, without a look-up per header.
+        head = 3 if count > 3 and items[2][0] == "Location" else 2
+        if (
+            items[head:] in _VARY_FREE_TAILS.get(count - head, ())
+            and items[0][0] == "Content-Type"
+            and items[1][0] == "Content-Length"
+        ):
+            items.append(VARY_COOKIE)
+            return
         try:
             # The usual response has no Vary: told by one C-level set check
             # of the names instead of a Python loop over every header.
@@ -36,7 +73,7 @@ def vary_cookie(response: Response) -> None:
         except TypeError:  # an unhashable name: the general way below decides
             absent = False
         if absent:
-            items.append(("Vary", "Cookie"))  # what add appends: checked constants
+            items.append(VARY_COOKIE)  # what add appends: checked constants
             return
     # The Vary values, as headers.getlist("Vary") without lower-casing every
     # header name: only a 4-character name can lower-case to "vary".
