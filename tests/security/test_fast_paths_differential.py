@@ -42,7 +42,6 @@ from tests.security.test_fuzz_requests import (
 import hermetic
 import hermetic._app_urls as app_urls_module
 import hermetic.app as app_module
-import hermetic.security._vary_cookie as vary_module
 import hermetic.security.csrf as csrf_module
 import hermetic.security.profile as profile_module
 import hermetic.security.shields as shields_module
@@ -91,7 +90,6 @@ def _general_paths(m: pytest.MonkeyPatch) -> None:
     m.setattr(_body, "read_form_fast", lambda request, parse: False)
     m.setattr(_body, "plain_form_pairs", lambda text: None)
     m.setattr(app_urls_module, "_make_redirect_maker", _no_redirect_maker)
-    m.setattr(vary_module, "_VARY_FREE_TAILS", {})
 
 
 def _no_redirect_maker(cls: type) -> None:
@@ -555,23 +553,3 @@ def test_the_switches_reach_the_fast_paths(monkeypatch: pytest.MonkeyPatch) -> N
         with pytest.MonkeyPatch.context() as m:
             _general_paths(m)
             assert _answer(app, environ, b"") == fast and made == []
-
-    # A response that read the session (the CSRF check did): Vary: Cookie
-    # added after the security headers' vetted block without a look-up per
-    # name, or with one (vary_cookie's general way) when switched off.
-    names: list[str] = []
-
-    def spy_first(pair: t.Any) -> t.Any:
-        names.append(pair[0])
-        return pair[0]
-
-    environ.update(REQUEST_METHOD="POST", PATH_INFO="/raw", QUERY_STRING="")
-    environ["CONTENT_LENGTH"] = "3"
-    app = _shielded_app()
-    _answer(app, environ, b"abc")  # the route's plan made (and its blocks vetted)
-    monkeypatch.setattr(vary_module, "_first", spy_first)
-    fast = _answer(app, environ, b"abc")
-    assert names == [] and fast[0].startswith("200") and ("Vary", "Cookie") in fast[1]
-    with pytest.MonkeyPatch.context() as m:
-        _general_paths(m)
-        assert _answer(app, environ, b"abc") == fast and names
