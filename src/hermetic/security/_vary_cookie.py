@@ -53,19 +53,6 @@ def vary_cookie(response: Response) -> None:
     # Headers' per-item generator and add's checks of a constant pair.
     items = live_items(headers)
     if items is not None:
-        count = len(items)
-        # The usual response reading the session: what redirect builds
-        # (Location third) or a maker's two headers, then a vetted block.
-        # SECURITY: every name is then known not to be a Vary spelling --
-        # the isdisjoint answer below, without a look-up per header.
-        head = 3 if count > 3 and items[2][0] == "Location" else 2
-        if (
-            items[head:] in _VARY_FREE_TAILS.get(count - head, ())
-            and items[0][0] == "Content-Type"
-            and items[1][0] == "Content-Length"
-        ):
-            items.append(VARY_COOKIE)
-            return
         try:
             # The usual response has no Vary: told by one C-level set check
             # of the names instead of a Python loop over every header.
