@@ -21,7 +21,7 @@ import typing as t
 from .._app_responses import vet_header_tail
 from .._headers import live_items
 from ..wrappers import Request
-from ._vary_cookie import VARY_COOKIE, vet_vary_free
+from ._vary_cookie import VARY_COOKIE, holds_no_vary
 
 if t.TYPE_CHECKING:  # pragma: no cover
     from ..wrappers import Response
@@ -67,11 +67,11 @@ def _plan(quiet: t.Sequence[QuietAfter]) -> _Plan:
     # the app send it without looking at each name again.
     vet_header_tail(plain)
     vet_header_tail(secure)
-    # A response that read the session gets ``Vary: Cookie`` after the block
-    # (vary_cookie): the block needs no Vary look-up, and the block with
-    # that pair after it no look-up when sent, after redirect's Location too.
+    # A response that read the session gets ``Vary: Cookie`` appended after
+    # a block without Vary (vary_cookie): the block with that pair after it
+    # needs no look-up per name when sent, after redirect's Location too.
     for block in (plain, secure):
-        if vet_vary_free(block):
+        if holds_no_vary(block):
             vet_header_tail((*block, VARY_COOKIE))
     return _Plan(marks, (plain, secure), guards, all(one.redirects for one in quiet))
 

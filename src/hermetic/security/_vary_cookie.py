@@ -22,28 +22,14 @@ _VARY_SPELLINGS = frozenset(
 _first = operator.itemgetter(0)
 #: The pair vary_cookie appends to a response without ``Vary``.
 VARY_COOKIE = ("Vary", "Cookie")
-#: Per length: header blocks known to hold no name in ``_VARY_SPELLINGS``
-#: (the security headers' blocks, vetted once per plan by
-#: :func:`vet_vary_free`), compared whole (in C, by identity first) with a
-#: response's headers after the makers' two or redirect's three.
-_VARY_FREE_TAILS: dict[int, list[list[tuple[str, str]]]] = {}
 
 
-def vet_vary_free(pairs: t.Iterable[tuple[str, str]]) -> bool:
-    """Let a response ending in ``pairs`` after the makers' headers skip the Vary look-up.
-
-    Only a block of ``str`` names none of which is a ``Vary`` spelling
-    qualifies; return whether ``pairs`` did. Equal blocks are kept once.
-    """
-    tail = list(pairs)
-    if not tail or not all(type(name) is str for name, _ in tail):
+def holds_no_vary(pairs: t.Sequence[tuple[str, str]]) -> bool:
+    """Tell whether ``pairs`` is a non-empty block of ``str`` names none of
+    which is a ``Vary`` spelling (so ``Vary: Cookie`` after it is the only Vary)."""
+    if not pairs or not all(type(name) is str for name, _ in pairs):
         return False
-    if not _VARY_SPELLINGS.isdisjoint(map(_first, tail)):
-        return False
-    known = _VARY_FREE_TAILS.setdefault(len(tail), [])
-    if tail not in known:
-        known.append(tail)
-    return True
+    return _VARY_SPELLINGS.isdisjoint(map(_first, pairs))
 
 
 def vary_cookie(response: Response) -> None:
