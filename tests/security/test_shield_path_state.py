@@ -125,6 +125,16 @@ def _general(monkeypatch):
     monkeypatch.setattr(profile_module, "serve_plain", lambda *args: None)
 
 
+def _same_both_ways(monkeypatch, answer):
+    """``answer()`` on the plain path, then on the general one: the two must agree."""
+    plain = answer()
+    with monkeypatch.context() as m:
+        _general(m)
+        general = answer()
+    assert plain == general
+    return plain
+
+
 @pytest.mark.parametrize("path", ["/", "/go"])
 @pytest.mark.parametrize("third", [None, "seen"])
 @pytest.mark.parametrize(
@@ -158,11 +168,7 @@ def test_a_guard_key_of_another_shield_reaches_the_steps_as_on_the_general_path(
         status, headers, body = serve(app, environ)
         return status, comparable(headers), body
 
-    plain = answer()
-    with monkeypatch.context() as m:
-        _general(m)
-        general = answer()
-    assert plain == general
+    plain = _same_both_ways(monkeypatch, answer)
     names = [name for name, _ in plain[1]]
     assert "X-Q" in names
     assert ("Strict-Transport-Security" in names) is keep_headers
@@ -258,11 +264,7 @@ def test_the_view_dispatched_is_the_general_paths(replace_dict, monkeypatch):
         status, headers, body = serve(app, environ)
         return status, comparable(headers), body
 
-    plain = answer()
-    with monkeypatch.context() as m:
-        _general(m)
-        general = answer()
-    assert plain == general
+    plain = _same_both_ways(monkeypatch, answer)
     assert plain[2] == (b"new dict" if replace_dict else b"replaced")
 
 
